@@ -1,0 +1,90 @@
+// The table API: what programs (the nlk CLI, ingest, the query service) use to create, write,
+// read and inspect Delta tables. It joins the log layer (snapshots, commits) and the data layer
+// (Parquet files, scans) behind a few calls.
+//
+// Thread-safety: a Table may be used from several threads; each call works on its own snapshot
+// and commits through the Delta protocol, so concurrent writers (threads or processes) are safe.
+#pragma once
+
+#include <arrow/compute/expression.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delta/log/actions.h"
+#include "delta/log/delta_log.h"
+#include "delta/log/snapshot.h"
+#include "storage/object_store.h"
+
+namespace nlk::delta {
+
+struct CreateOptions {
+  std::vector<std::string> partition_columns;
+  std::map<std::string, std::string> properties;  // delta.* table properties and user ones
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+};
+
+struct WriteOptions {
+  // Add new nullable columns found in the input to the table schema (old files untouched).
+  bool schema_evolution = false;
+  // Idempotent write: applied at most once per (app_id, version).
+  std::optional<std::string> app_id;
+  std::optional<int64_t> app_version;
+  int64_t target_file_size_bytes = 128LL * 1024 * 1024;
+};
+
+struct ReadOptions {
+  std::optional<int64_t> version;
+  std::optional<int64_t> timestamp_ms;
+  std::vector<std::string> columns;  // empty: all
+  std::optional<std::string> filter;  // predicate language of delta/predicate.h
+  std::optional<int64_t> limit;
+};
+
+struct WriteResult {
+  int64_t version = -1;         // the committed version; -1 when skipped as already applied
+  int64_t files_added = 0;
+  int64_t files_removed = 0;
+  int64_t rows_written = 0;
+};
+
+class Table {
+ public:
+  // Opens an existing table; "not a Delta table" if there is none at `uri`.
+  static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri);
+  // Creates a table at version 0 with `schema`, then writes `data` (if any) in the same commit.
+  static arrow::Result<std::shared_ptr<Table>> Create(
+      const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
+      const CreateOptions& options,
+      std::shared_ptr<arrow::RecordBatchReader> data = nullptr);
+
+  arrow::Result<WriteResult> Append(std::shared_ptr<arrow::RecordBatchReader> data,
+                                    const WriteOptions& options = {});
+  // Replaces the whole table, or only the rows of the partitions matching `where` (which may
+  // only name partition columns).
+  arrow::Result<WriteResult> Overwrite(std::shared_ptr<arrow::RecordBatchReader> data,
+                                       const std::optional<std::string>& where,
+                                       const WriteOptions& options = {});
+
+  arrow::Result<std::shared_ptr<const Snapshot>> SnapshotFor(const ReadOptions& options);
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Read(const ReadOptions& options);
+
+  const std::shared_ptr<DeltaLog>& log() const { return log_; }
+  const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }
+
+ private:
+  Table(std::shared_ptr<storage::ObjectStore> store, std::shared_ptr<DeltaLog> log);
+
+  std::shared_ptr<storage::ObjectStore> store_;
+  std::shared_ptr<DeltaLog> log_;
+};
+
+}  // namespace nlk::delta

@@ -1,0 +1,337 @@
+#include "format/output_format.h"
+
+#include <arrow/array.h>
+#include <arrow/csv/writer.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/type.h>
+#include <arrow/util/decimal.h>
+#include <arrow/visit_array_inline.h>
+#include <parquet/arrow/writer.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "common/json_writer.h"
+
+namespace nlk::format {
+namespace {
+
+std::string FormatDate(int64_t days) {
+  std::chrono::sys_days day{std::chrono::days{days}};
+  std::chrono::year_month_day ymd{day};
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buffer;
+}
+
+// ISO-8601; zoned timestamps carry 'Z' since Delta stores them in UTC.
+std::string FormatTimestamp(int64_t value, const arrow::TimestampType& type) {
+  int64_t per_second = 1;
+  switch (type.unit()) {
+    case arrow::TimeUnit::SECOND:
+      per_second = 1;
+      break;
+    case arrow::TimeUnit::MILLI:
+      per_second = 1000;
+      break;
+    case arrow::TimeUnit::MICRO:
+      per_second = 1000000;
+      break;
+    case arrow::TimeUnit::NANO:
+      per_second = 1000000000;
+      break;
+  }
+  int64_t seconds = value / per_second;
+  int64_t fraction = value % per_second;
+  if (fraction < 0) {
+    fraction += per_second;
+    seconds -= 1;
+  }
+  int64_t days = seconds / 86400;
+  int64_t second_of_day = seconds % 86400;
+  if (second_of_day < 0) {
+    second_of_day += 86400;
+    days -= 1;
+  }
+  std::string text = FormatDate(days);
+  char buffer[48];
+  std::snprintf(buffer, sizeof(buffer), "T%02d:%02d:%02d", static_cast<int>(second_of_day / 3600),
+                static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60));
+  text += buffer;
+  if (fraction != 0) {
+    int digits = per_second == 1000 ? 3 : per_second == 1000000 ? 6 : 9;
+    std::snprintf(buffer, sizeof(buffer), ".%0*lld", digits, static_cast<long long>(fraction));
+    std::string fraction_text = buffer;
+    while (fraction_text.back() == '0') fraction_text.pop_back();
+    text += fraction_text;
+  }
+  if (!type.timezone().empty()) text += "Z";
+  return text;
+}
+
+void AppendDouble(double value, JsonWriter& writer) {
+  if (!std::isfinite(value)) {
+    writer.Null();  // JSON has no NaN or infinity
+    return;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.17g", value);
+  // Shortest form that reads back to the same double.
+  for (int precision = 1; precision <= 17; ++precision) {
+    char candidate[32];
+    std::snprintf(candidate, sizeof(candidate), "%.*g", precision, value);
+    if (std::strtod(candidate, nullptr) == value) {
+      writer.Raw(candidate);
+      return;
+    }
+  }
+  writer.Raw(buffer);
+}
+
+arrow::Status AppendValue(const arrow::Array& array, int64_t row, JsonWriter& writer);
+
+struct ValueAppender {
+  int64_t row;
+  JsonWriter& writer;
+
+  arrow::Status Visit(const arrow::NullArray&) {
+    writer.Null();
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::BooleanArray& array) {
+    writer.Bool(array.Value(row));
+    return arrow::Status::OK();
+  }
+  template <typename ArrayType>
+  std::enable_if_t<arrow::is_integer_type<typename ArrayType::TypeClass>::value, arrow::Status>
+  Visit(const ArrayType& array) {
+    if constexpr (std::is_same_v<typename ArrayType::TypeClass, arrow::UInt64Type>) {
+      writer.Raw(std::to_string(array.Value(row)));
+    } else {
+      writer.Int(static_cast<int64_t>(array.Value(row)));
+    }
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::FloatArray& array) {
+    // Print the float's own shortest form, not the widened double's digits.
+    float value = array.Value(row);
+    if (!std::isfinite(value)) {
+      writer.Null();
+      return arrow::Status::OK();
+    }
+    for (int precision = 1; precision <= 9; ++precision) {
+      char candidate[32];
+      std::snprintf(candidate, sizeof(candidate), "%.*g", precision, static_cast<double>(value));
+      if (std::strtof(candidate, nullptr) == value) {
+        writer.Raw(candidate);
+        return arrow::Status::OK();
+      }
+    }
+    AppendDouble(value, writer);
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::DoubleArray& array) {
+    AppendDouble(array.Value(row), writer);
+    return arrow::Status::OK();
+  }
+  template <typename ArrayType>
+  std::enable_if_t<arrow::is_base_binary_type<typename ArrayType::TypeClass>::value ||
+                       arrow::is_binary_view_like_type<typename ArrayType::TypeClass>::value,
+                   arrow::Status>
+  Visit(const ArrayType& array) {
+    writer.String(array.GetView(row));
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::Date32Array& array) {
+    writer.String(FormatDate(array.Value(row)));
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::Date64Array& array) {
+    writer.String(FormatDate(array.Value(row) / 86400000));
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::TimestampArray& array) {
+    writer.String(
+        FormatTimestamp(array.Value(row), static_cast<const arrow::TimestampType&>(*array.type())));
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::Decimal128Array& array) {
+    writer.Raw(array.FormatValue(row));
+    return arrow::Status::OK();
+  }
+  template <typename ArrayType>
+  std::enable_if_t<arrow::is_list_like_type<typename ArrayType::TypeClass>::value &&
+                       !arrow::is_fixed_size_binary_type<typename ArrayType::TypeClass>::value,
+                   arrow::Status>
+  Visit(const ArrayType& array) {
+    if constexpr (std::is_same_v<ArrayType, arrow::MapArray>) {
+      writer.BeginObject();
+      const auto& keys = *array.keys();
+      const auto& items = *array.items();
+      for (int64_t i = array.value_offset(row);
+           i < array.value_offset(row) + array.value_length(row); ++i) {
+        std::string key;
+        JsonWriter key_writer;
+        ARROW_RETURN_NOT_OK(AppendValue(keys, i, key_writer));
+        key = key_writer.str();
+        if (key.size() >= 2 && key.front() == '"') key = key.substr(1, key.size() - 2);
+        writer.Key(key);
+        ARROW_RETURN_NOT_OK(AppendValue(items, i, writer));
+      }
+      writer.EndObject();
+    } else {
+      writer.BeginArray();
+      auto values = array.value_slice(row);
+      for (int64_t i = 0; i < values->length(); ++i) {
+        ARROW_RETURN_NOT_OK(AppendValue(*values, i, writer));
+      }
+      writer.EndArray();
+    }
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::StructArray& array) {
+    writer.BeginObject();
+    const auto& type = static_cast<const arrow::StructType&>(*array.type());
+    for (int i = 0; i < type.num_fields(); ++i) {
+      writer.Key(type.field(i)->name());
+      ARROW_RETURN_NOT_OK(AppendValue(*array.field(i), row, writer));
+    }
+    writer.EndObject();
+    return arrow::Status::OK();
+  }
+  arrow::Status Visit(const arrow::DictionaryArray& array) {
+    return AppendValue(*array.dictionary(), array.GetValueIndex(row), writer);
+  }
+  arrow::Status Visit(const arrow::Array& array) {
+    return arrow::Status::NotImplemented("JSON output of type ", array.type()->ToString());
+  }
+};
+
+arrow::Status AppendValue(const arrow::Array& array, int64_t row, JsonWriter& writer) {
+  if (array.IsNull(row)) {
+    writer.Null();
+    return arrow::Status::OK();
+  }
+  ValueAppender appender{row, writer};
+  return arrow::VisitArrayInline(array, &appender);
+}
+
+arrow::Status AppendRow(const arrow::RecordBatch& batch, int64_t row, JsonWriter& writer) {
+  writer.BeginObject();
+  for (int column = 0; column < batch.num_columns(); ++column) {
+    writer.Key(batch.schema()->field(column)->name());
+    ARROW_RETURN_NOT_OK(AppendValue(*batch.column(column), row, writer));
+  }
+  writer.EndObject();
+  return arrow::Status::OK();
+}
+
+arrow::Result<int64_t> WriteJson(arrow::RecordBatchReader& reader, bool lines,
+                                 arrow::io::OutputStream& out) {
+  int64_t rows = 0;
+  if (!lines) ARROW_RETURN_NOT_OK(out.Write("[", 1));
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    std::string text;
+    for (int64_t row = 0; row < batch->num_rows(); ++row) {
+      if (!lines && rows + row > 0) text += ',';
+      JsonWriter writer;
+      ARROW_RETURN_NOT_OK(AppendRow(*batch, row, writer));
+      text += writer.str();
+      if (lines) text += '\n';
+    }
+    rows += batch->num_rows();
+    ARROW_RETURN_NOT_OK(out.Write(text.data(), static_cast<int64_t>(text.size())));
+  }
+  if (!lines) ARROW_RETURN_NOT_OK(out.Write("]", 1));
+  return rows;
+}
+
+template <typename WriterFactory>
+arrow::Result<int64_t> WriteWith(arrow::RecordBatchReader& reader, WriterFactory make_writer) {
+  ARROW_ASSIGN_OR_RAISE(auto writer, make_writer());
+  int64_t rows = 0;
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (!batch) break;
+    rows += batch->num_rows();
+    ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(*batch));
+  }
+  ARROW_RETURN_NOT_OK(writer->Close());
+  return rows;
+}
+
+}  // namespace
+
+arrow::Result<OutputFormat> ParseOutputFormat(std::string_view name) {
+  if (name == "json") return OutputFormat::kJson;
+  if (name == "ndjson") return OutputFormat::kNdjson;
+  if (name == "csv") return OutputFormat::kCsv;
+  if (name == "arrow" || name == "arrow-stream") return OutputFormat::kArrowStream;
+  if (name == "arrow-file") return OutputFormat::kArrowFile;
+  if (name == "parquet") return OutputFormat::kParquet;
+  return arrow::Status::Invalid("unknown output format '", name,
+                                "' (expected json, ndjson, csv, arrow, arrow-file or parquet)");
+}
+
+std::string_view ContentType(OutputFormat format) {
+  switch (format) {
+    case OutputFormat::kJson:
+      return "application/json";
+    case OutputFormat::kNdjson:
+      return "application/x-ndjson";
+    case OutputFormat::kCsv:
+      return "text/csv";
+    case OutputFormat::kArrowStream:
+      return "application/vnd.apache.arrow.stream";
+    case OutputFormat::kArrowFile:
+      return "application/vnd.apache.arrow.file";
+    case OutputFormat::kParquet:
+      return "application/vnd.apache.parquet";
+  }
+  return "application/octet-stream";
+}
+
+arrow::Status AppendJsonRows(const arrow::RecordBatch& batch, std::string* out) {
+  for (int64_t row = 0; row < batch.num_rows(); ++row) {
+    JsonWriter writer;
+    ARROW_RETURN_NOT_OK(AppendRow(batch, row, writer));
+    *out += writer.str();
+    *out += '\n';
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<int64_t> WriteBatches(arrow::RecordBatchReader& reader, OutputFormat format,
+                                    const std::shared_ptr<arrow::io::OutputStream>& out) {
+  auto schema = reader.schema();
+  switch (format) {
+    case OutputFormat::kJson:
+      return WriteJson(reader, false, *out);
+    case OutputFormat::kNdjson:
+      return WriteJson(reader, true, *out);
+    case OutputFormat::kCsv:
+      return WriteWith(reader, [&] {
+        return arrow::csv::MakeCSVWriter(out, schema, arrow::csv::WriteOptions::Defaults());
+      });
+    case OutputFormat::kArrowStream:
+      return WriteWith(reader, [&] { return arrow::ipc::MakeStreamWriter(out, schema); });
+    case OutputFormat::kArrowFile:
+      return WriteWith(reader, [&] { return arrow::ipc::MakeFileWriter(out, schema); });
+    case OutputFormat::kParquet:
+      return WriteWith(reader, [&] {
+        auto properties =
+            parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
+        return parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), out,
+                                                properties);
+      });
+  }
+  return arrow::Status::Invalid("unknown output format");
+}
+
+}  // namespace nlk::format
