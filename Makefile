@@ -3,12 +3,12 @@ BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 
-.PHONY: demo test build bootstrap unit-tests asan-tests service-tests interop-tests format format-check bench clean
+.PHONY: demo test build bootstrap unit-tests asan-tests integration-tests format format-check clean
 
 demo: build
 	scripts/demo.sh
 
-test: format-check build unit-tests asan-tests service-tests interop-tests
+test: format-check build unit-tests asan-tests integration-tests
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -26,12 +26,10 @@ asan-tests: bootstrap
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir $(ASAN_BUILD_DIR) -L unit --output-on-failure -j$(JOBS)
 
-# Tests against real services started by the project's own scripts.
-service-tests: build
-	scripts/run-service-tests.sh $(BUILD_DIR)
-
-interop-tests: build
-	scripts/run-interop-tests.sh $(BUILD_DIR)
+# Tests against real services (MinIO) and real third-party tools (delta-rs, Spark, Polars,
+# DuckDB), all started and stopped by the project's own scripts.
+integration-tests: build
+	scripts/run-integration-tests.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Tests against real services and real third-party tools: starts a private MinIO on loopback,
+# runs the S3 tests of the C++ suite against it, then the interop suite (delta-rs, Spark,
+# Polars, DuckDB) with pytest. Everything it starts is stopped on exit.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${1:-build}"
+cd "$root"
+
+scripts/minio.sh install
+scripts/spark.sh install
+
+state="$(mktemp -d)"
+export NLK_MINIO_DIR="$state/minio"
+export NLK_MINIO_PORT="${NLK_TEST_MINIO_PORT:-19000}"
+trap 'scripts/minio.sh stop >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
+scripts/minio.sh start
+eval "$(scripts/minio.sh env)"
+eval "$(scripts/spark.sh env)"
+export NLK_TEST_S3_ENDPOINT="$AWS_ENDPOINT_URL"
+export NLK_BIN="$root/$build_dir/tools/nlk"
+export NLK_REQUIRE_SPARK=1
+
+ctest --test-dir "$build_dir" -L s3 --output-on-failure
+.venv/bin/python -m pytest -q tests/interop
