@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests against real services and real third-party tools: starts a private MinIO on loopback,
-# runs the S3 tests of the C++ suite against it, then the interop suite (delta-rs, Spark,
+# runs the S3 tests of the C++ suite against it, a Kafka broker smoke test, then the interop suite (delta-rs, Spark,
 # Polars, DuckDB) with pytest. Everything it starts is stopped on exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,6 +9,7 @@ cd "$root"
 
 scripts/minio.sh install
 scripts/spark.sh install
+scripts/kafka.sh install
 
 state="$(mktemp -d)"
 export NLK_MINIO_DIR="$state/minio"
@@ -22,4 +23,5 @@ export NLK_BIN="$root/$build_dir/tools/nlk"
 export NLK_REQUIRE_SPARK=1
 
 ctest --test-dir "$build_dir" -L s3 --output-on-failure
+NLK_KAFKA_PORT="${NLK_TEST_KAFKA_PORT:-19092}" tests/service/kafka_smoke.sh
 .venv/bin/python -m pytest -q tests/interop
