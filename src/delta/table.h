@@ -35,9 +35,10 @@ struct CreateOptions {
 struct WriteOptions {
   // Add new nullable columns found in the input to the table schema (old files untouched).
   bool schema_evolution = false;
-  // Idempotent write: applied at most once per (app_id, version).
-  std::optional<std::string> app_id;
-  std::optional<int64_t> app_version;
+  // Idempotent writes: `txn` actions committed atomically with the data. The write is skipped
+  // (WriteResult::version == -1) when the table already records, for every app id given, a
+  // version >= the one given here. Streaming ingest uses one app id per topic-partition.
+  std::vector<SetTransaction> app_transactions;
   int64_t target_file_size_bytes = 128LL * 1024 * 1024;
 };
 
@@ -54,6 +55,8 @@ struct WriteResult {
   int64_t files_added = 0;
   int64_t files_removed = 0;
   int64_t rows_written = 0;
+  // A failed automatic checkpoint or log cleanup after the commit; the commit itself stands.
+  arrow::Status maintenance_status;
 };
 
 class Table {
@@ -75,6 +78,8 @@ class Table {
                                        const WriteOptions& options = {});
 
   arrow::Result<std::shared_ptr<const Snapshot>> SnapshotFor(const ReadOptions& options);
+  // Writes a checkpoint at the latest version and returns that version.
+  arrow::Result<int64_t> Checkpoint();
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Read(const ReadOptions& options);
 
   const std::shared_ptr<DeltaLog>& log() const { return log_; }

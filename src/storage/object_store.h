@@ -37,6 +37,8 @@ class ObjectStore {
   // Whole-object read. A missing object is StatusCode::IOError with a message that names it;
   // IsNotFound() below tells the two apart.
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> Read(const std::string& path) = 0;
+  // Up to `length` bytes from `offset`: fewer when the object ends first. An offset past the end
+  // is Invalid.
   virtual arrow::Result<std::shared_ptr<arrow::Buffer>> ReadRange(const std::string& path,
                                                                   int64_t offset,
                                                                   int64_t length) = 0;
@@ -50,8 +52,11 @@ class ObjectStore {
   virtual arrow::Result<std::vector<ObjectInfo>> List(const std::string& prefix,
                                                       const std::string& start_after = "") = 0;
 
-  // Creates or replaces an object.
+  // Creates or replaces an object. Readers see either the old or the whole new object, never a
+  // part of it.
   virtual arrow::Status Write(const std::string& path, std::shared_ptr<arrow::Buffer> data) = 0;
+  // The object appears, whole, when Close() succeeds. A stream destroyed without Close() may
+  // publish nothing (local store) or what was written (S3, like Arrow's streams): call Close().
   virtual arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(
       const std::string& path) = 0;
 
@@ -76,8 +81,18 @@ class ObjectStore {
 // endpoint.
 arrow::Result<std::shared_ptr<ObjectStore>> OpenObjectStore(std::string_view uri);
 
-// True when `status` says an object does not exist.
+// True when `status` says an object does not exist: made by NotFound() below, or an Arrow
+// filesystem error carrying ENOENT.
 bool IsNotFound(const arrow::Status& status);
+// An IOError "<what> does not exist" that IsNotFound() recognizes, e.g.
+// NotFound("object '/data/t/_delta_log/00000000000000000003.json'").
 arrow::Status NotFound(const std::string& what);
+
+// Checks an object path: non-empty, relative, '/'-separated, with no empty, "." or ".." segment.
+// Every store method calls it, so a path can never escape the store root.
+arrow::Status ValidateObjectPath(const std::string& path);
+// Checks a List prefix: empty (everything), or relative with no "." or ".." segment; it may end
+// in '/' or in the middle of a name ("_delta_log/0000").
+arrow::Status ValidateListPrefix(const std::string& prefix);
 
 }  // namespace nlk::storage

@@ -43,10 +43,9 @@ arrow::Status WriteParquet(const std::string& path,
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::FileOutputStream::Open(path));
   auto properties =
       parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
-  ARROW_ASSIGN_OR_RAISE(auto writer,
-                        parquet::arrow::FileWriter::Open(*reader->schema(),
-                                                         arrow::default_memory_pool(), file,
-                                                         properties));
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer, parquet::arrow::FileWriter::Open(*reader->schema(), arrow::default_memory_pool(),
+                                                    file, properties));
   std::shared_ptr<arrow::RecordBatch> batch;
   while (true) {
     ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
@@ -78,8 +77,8 @@ arrow::Status Run(DatagenArguments arguments) {
   delta::CreateOptions create;
   create.partition_columns = arguments.partition_by;
   create.name = std::string(datagen::StreamKindName(arguments.options.kind));
-  ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Create(arguments.table, reader->schema(), create,
-                                                         reader));
+  ARROW_ASSIGN_OR_RAISE(auto table,
+                        delta::Table::Create(arguments.table, reader->schema(), create, reader));
   std::cout << "created " << arguments.table << " at version 0" << std::endl;
   return arrow::Status::OK();
 }
@@ -107,8 +106,9 @@ void AddDatagenCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--out", arguments->out, "Write a Parquet file");
   command->add_option("--table", arguments->table, "Append to (or create) a Delta table");
-  command->add_option("--partition-by", arguments->partition_by,
-                      "Partition columns when creating a table")
+  command
+      ->add_option("--partition-by", arguments->partition_by,
+                   "Partition columns when creating a table")
       ->delimiter(',');
   command->callback([arguments, &exit_code] {
     arrow::Status status = Run(*arguments);

@@ -1,1 +1,21 @@
-int main() { return 0; }
+// nlk: the Neuralake command line. Each subcommand lives in its own file; this one only wires
+// them together.
+#include <CLI/CLI.hpp>
+
+#include "cli_error.h"
+#include "common/arrow_runtime.h"
+#include "datagen_command.h"
+#include "table_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Neuralake: Delta Lake tables for neural data"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nlk 0.1.0");
+  int exit_code = 0;
+  arrow::Status initialized = nlk::InitializeArrowCompute();
+  if (!initialized.ok()) return nlk::cli::ReportError(initialized);
+  nlk::cli::AddDatagenCommand(app, exit_code);
+  nlk::cli::AddTableCommands(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

@@ -76,6 +76,7 @@ struct RemoveFile {
   std::optional<bool> extended_file_metadata;
   std::optional<PartitionValues> partition_values;
   std::optional<int64_t> size;
+  std::optional<std::string> stats;  // JSON commits only; checkpoints drop it
   std::optional<StringMap> tags;
   std::optional<DeletionVectorDescriptor> deletion_vector;
   std::optional<int64_t> base_row_id;
@@ -123,6 +124,21 @@ struct Sidecar {
   int64_t modification_time = 0;
   std::optional<StringMap> tags;
 };
+
+// The primary key of a logical file (PROTOCOL.md "Action Reconciliation"): the path plus the
+// deletion vector's unique id, or the path alone when there is no deletion vector.
+inline std::string LogicalFileKey(const std::string& path,
+                                  const std::optional<DeletionVectorDescriptor>& deletion_vector) {
+  std::string key = path;
+  key.push_back('\0');
+  if (deletion_vector) key += deletion_vector->UniqueId();
+  return key;
+}
+
+// The remove action that deletes `file` from the table, carrying its partition values, size and
+// deletion vector (extendedFileMetadata) as Spark does so readers of the log need no lookup.
+RemoveFile MakeRemoveFile(const AddFile& file, int64_t deletion_timestamp_ms,
+                          bool data_change = true);
 
 using Action = std::variant<Protocol, Metadata, AddFile, RemoveFile, AddCdcFile, SetTransaction,
                             CommitInfo, DomainMetadata, CheckpointMetadata, Sidecar>;

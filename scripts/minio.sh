@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Runs a local MinIO (the S3 API for development and tests), on loopback only.
+#
+#   scripts/minio.sh install   build the server into var/bin with `go install` if it is missing
+#   scripts/minio.sh start     install if needed, start, wait until healthy, create the buckets
+#   scripts/minio.sh stop      stop the server started from the same data directory
+#   scripts/minio.sh status    exit 0 and print the endpoint if it is running, exit 3 if not
+#   scripts/minio.sh env       print `export AWS_...` lines; use as: eval "$(scripts/minio.sh env)"
+#
+# Settings (environment):
+#   NLK_MINIO_PORT          S3 API port (default 9000); the console listens on NLK_MINIO_CONSOLE_PORT
+#                           (default: the API port + 1)
+#   NLK_MINIO_DIR           state directory: data/, minio.pid, minio.log (default var/minio)
+#   NLK_MINIO_BUCKETS       extra buckets to create, separated by spaces or commas; `neuralake`
+#                           is always created
+#   MINIO_ROOT_USER         access key (default minioadmin)
+#   MINIO_ROOT_PASSWORD     secret key (default minioadmin)
+#   NLK_MINIO_BIN           a MinIO binary to use instead of var/bin/minio
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+port="${NLK_MINIO_PORT:-9000}"
+console_port="${NLK_MINIO_CONSOLE_PORT:-$((port + 1))}"
+state_dir="${NLK_MINIO_DIR:-$root/var/minio}"
+user="${MINIO_ROOT_USER:-minioadmin}"
+password="${MINIO_ROOT_PASSWORD:-minioadmin}"
+binary="${NLK_MINIO_BIN:-$root/var/bin/minio}"
+# MinIO accepts any region name; the SigV4 signature only has to agree with it.
+region="us-east-1"
+endpoint="http://127.0.0.1:$port"
+pid_file="$state_dir/minio.pid"
+log_file="$state_dir/minio.log"
+
+die() {
+  echo "minio.sh: $*" >&2
+  exit 1
+}
+
+install_minio() {
+  if [ -x "$binary" ]; then
+    return 0
+  fi
+  command -v go >/dev/null || die "'go' is not on PATH; install Go (https://go.dev/dl/) or set NLK_MINIO_BIN"
+  mkdir -p "$(dirname "$binary")"
+  echo "minio.sh: building MinIO with 'go install github.com/minio/minio@latest' (takes a few minutes)" >&2
+  # GOBIN must be absolute; the module cache stays in the user's GOPATH so rebuilds are cheap.
+  GOBIN="$(cd "$(dirname "$binary")" && pwd)" GOFLAGS="${GOFLAGS:--buildvcs=false}" \
+    go install github.com/minio/minio@latest
+  [ -x "$binary" ] || die "go install finished but $binary is missing"
+}
+
+# The pid in the pid file, if that process is alive and still a MinIO server (pids are reused).
+running_pid() {
+  [ -f "$pid_file" ] || return 1
+  local pid
+  pid="$(cat "$pid_file")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "minio server" || return 1
+  echo "$pid"
+}
+
+healthy() {
+  curl -fsS -o /dev/null --max-time 2 "$endpoint/minio/health/live" 2>/dev/null
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+signed_curl() {
+  curl -sS --max-time 10 --user "$user:$password" --aws-sigv4 "aws:amz:$region:s3" "$@"
+}
+
+create_bucket() {
+  local bucket="$1" code
+  code="$(signed_curl -o /dev/null -w '%{http_code}' -X PUT "$endpoint/$bucket")"
+  case "$code" in
+    200) echo "minio.sh: created bucket $bucket" >&2 ;;
+    409) ;;  # BucketAlreadyOwnedByYou: a restart over existing data.
+    *) die "creating bucket '$bucket' at $endpoint failed with HTTP $code" ;;
+  esac
+}
+
+start_minio() {
+  install_minio
+  mkdir -p "$state_dir/data"
+  if pid="$(running_pid)"; then
+    echo "minio.sh: already running (pid $pid) at $endpoint" >&2
+  else
+    for p in "$port" "$console_port"; do
+      if port_in_use "$p"; then
+        die "port $p on 127.0.0.1 is taken by another process; choose others with NLK_MINIO_PORT / NLK_MINIO_CONSOLE_PORT"
+      fi
+    done
+    # setsid: the server must outlive this script and not receive the caller's terminal signals.
+    MINIO_ROOT_USER="$user" MINIO_ROOT_PASSWORD="$password" MINIO_UPDATE=off \
+      MINIO_BROWSER_REDIRECT=off \
+      setsid "$binary" server --quiet --address "127.0.0.1:$port" \
+      --console-address "127.0.0.1:$console_port" "$state_dir/data" \
+      >>"$log_file" 2>&1 </dev/null &
+    echo $! >"$pid_file"
+  fi
+  local waited=0
+  until healthy; do
+    if ! running_pid >/dev/null; then
+      tail -n 20 "$log_file" >&2 || true
+      die "MinIO exited during startup; see $log_file"
+    fi
+    ((waited++ < 300)) || die "MinIO did not become healthy at $endpoint within 30 s; see $log_file"
+    sleep 0.1
+  done
+  local buckets="neuralake ${NLK_MINIO_BUCKETS:-}"
+  for bucket in ${buckets//,/ }; do
+    create_bucket "$bucket"
+  done
+  echo "minio.sh: running at $endpoint (console http://127.0.0.1:$console_port), data in $state_dir/data" >&2
+}
+
+stop_minio() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$pid_file"
+    echo "minio.sh: not running" >&2
+    return 0
+  fi
+  kill -TERM "$pid"
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "minio.sh: pid $pid ignored SIGTERM for 10 s; sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pid_file"
+  echo "minio.sh: stopped" >&2
+}
+
+case "${1:-}" in
+  install) install_minio ;;
+  start) start_minio ;;
+  stop) stop_minio ;;
+  status)
+    if pid="$(running_pid)" && healthy; then
+      echo "running (pid $pid) at $endpoint"
+    else
+      echo "not running"
+      exit 3
+    fi
+    ;;
+  env)
+    cat <<EOF
+export AWS_ACCESS_KEY_ID=$user
+export AWS_SECRET_ACCESS_KEY=$password
+export AWS_REGION=$region
+export AWS_ENDPOINT_URL=$endpoint
+export AWS_ALLOW_HTTP=true
+EOF
+    ;;
+  *)
+    echo "usage: $0 install|start|stop|status|env" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,36 @@
+// Reshapes Arrow arrays to a target type, matching struct fields by name or by Parquet field id.
+//
+// This one routine serves both directions of column mapping and schema evolution: a scan
+// conforms what a data file holds to the logical table schema (renaming physical to logical,
+// filling columns the file lacks with nulls, widening types), and a write conforms incoming data
+// to the table schema and then to the physical names the file is written with.
+#pragma once
+
+#include <arrow/array.h>
+#include <arrow/result.h>
+#include <arrow/type.h>
+
+#include <memory>
+#include <string>
+
+namespace nlk::delta::data {
+
+enum class MatchBy {
+  kName,     // struct fields match when their names are equal
+  kFieldId,  // ... when their "PARQUET:field_id" metadata is equal
+};
+
+// Returns the index of the field in `candidates` that `wanted` refers to, or -1.
+int FindMatchingField(const arrow::FieldVector& candidates, const arrow::Field& wanted,
+                      MatchBy match_by);
+
+// Rebuilds `source` as an array of `target.type()`. `lookup` has the same shape as `target` and
+// gives the names/ids to find each target struct field among the source's; struct fields the
+// source lacks become nulls, extra source fields are dropped, and primitives of another type are
+// cast (safely, except that timestamps may lose sub-microsecond digits). `column` names the
+// column in errors.
+arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
+    const std::shared_ptr<arrow::Array>& source, const arrow::Field& target,
+    const arrow::Field& lookup, MatchBy match_by, const std::string& column);
+
+}  // namespace nlk::delta::data

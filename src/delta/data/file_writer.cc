@@ -1,0 +1,248 @@
+#include "delta/data/file_writer.h"
+
+#include <arrow/builder.h>
+#include <arrow/compute/api.h>
+#include <arrow/util/byte_size.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "delta/data/array_conform.h"
+#include "delta/data/compute_registry.h"
+#include "delta/data/partition_values.h"
+#include "delta/data/schema.h"
+#include "delta/data/schema_enforcement.h"
+#include "delta/data/uuid.h"
+
+namespace nlk::delta::data {
+
+struct DataFileWriter::OpenFile {
+  std::string path;
+  std::shared_ptr<arrow::io::OutputStream> stream;
+  std::unique_ptr<parquet::arrow::FileWriter> writer;
+  std::unique_ptr<StatisticsCollector> statistics;
+};
+
+struct DataFileWriter::Partition {
+  std::string directory;  // "" when the table is not partitioned
+  PartitionValues values;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> pending;  // logical data columns
+  int64_t pending_rows = 0;
+  int64_t pending_bytes = 0;
+  std::unique_ptr<OpenFile> file;
+};
+
+DataFileWriter::~DataFileWriter() = default;
+
+arrow::Result<std::unique_ptr<DataFileWriter>> DataFileWriter::Make(
+    std::shared_ptr<storage::ObjectStore> store, const Metadata& metadata,
+    const WriteOptions& options) {
+  if (options.target_file_size <= 0 || options.row_group_rows <= 0 ||
+      options.row_group_bytes <= 0) {
+    return arrow::Status::Invalid("write options: sizes must be positive");
+  }
+  ARROW_RETURN_NOT_OK(EnsureComputeFunctions());
+  std::unique_ptr<DataFileWriter> writer(new DataFileWriter());
+  writer->store_ = std::move(store);
+  writer->options_ = options;
+  ARROW_ASSIGN_OR_RAISE(writer->mode_, ColumnMappingModeOf(metadata.configuration));
+  ARROW_ASSIGN_OR_RAISE(writer->table_schema_, ParseDeltaSchema(metadata.schema_string));
+  for (const auto& column : metadata.partition_columns) {
+    int index = writer->table_schema_->GetFieldIndex(column);
+    if (index < 0) {
+      return arrow::Status::Invalid("partition column '", column, "' is not in the table schema");
+    }
+    writer->partition_indexes_.push_back(index);
+    ARROW_ASSIGN_OR_RAISE(auto physical,
+                          PhysicalName(*writer->table_schema_->field(index), writer->mode_));
+    writer->partition_physical_names_.push_back(std::move(physical));
+  }
+  arrow::FieldVector data_fields;
+  for (int i = 0; i < writer->table_schema_->num_fields(); ++i) {
+    if (std::find(writer->partition_indexes_.begin(), writer->partition_indexes_.end(), i) !=
+        writer->partition_indexes_.end()) {
+      continue;
+    }
+    writer->data_indexes_.push_back(i);
+    data_fields.push_back(writer->table_schema_->field(i));
+  }
+  writer->data_schema_ = arrow::schema(std::move(data_fields));
+  ARROW_ASSIGN_OR_RAISE(writer->physical_data_schema_,
+                        PhysicalSchema(*writer->data_schema_, writer->mode_));
+  return writer;
+}
+
+arrow::Status DataFileWriter::Write(const arrow::Table& table) {
+  arrow::TableBatchReader reader(table);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (batch == nullptr) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(Write(*batch));
+  }
+}
+
+arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto conformed, ConformToTableSchema(batch, *table_schema_));
+  ARROW_ASSIGN_OR_RAISE(auto data, conformed->SelectColumns(data_indexes_));
+  if (partition_indexes_.empty()) return Append("", {}, std::move(data));
+  if (batch.num_rows() == 0) return arrow::Status::OK();
+
+  // Dictionary-encode each partition column so rows group by small integer keys and each
+  // distinct value is serialized once.
+  const int64_t rows = conformed->num_rows();
+  std::vector<std::shared_ptr<arrow::Int32Array>> codes;
+  std::vector<std::shared_ptr<arrow::Array>> dictionaries;
+  for (int index : partition_indexes_) {
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded,
+                          arrow::compute::DictionaryEncode(conformed->column(index)));
+    auto dictionary_array = std::static_pointer_cast<arrow::DictionaryArray>(encoded.make_array());
+    ARROW_ASSIGN_OR_RAISE(auto indices,
+                          arrow::compute::Cast(*dictionary_array->indices(), arrow::int32()));
+    codes.push_back(std::static_pointer_cast<arrow::Int32Array>(indices));
+    dictionaries.push_back(dictionary_array->dictionary());
+  }
+  std::map<std::vector<int32_t>, std::vector<int64_t>> groups;
+  std::vector<int32_t> key(codes.size());
+  for (int64_t row = 0; row < rows; ++row) {
+    for (size_t i = 0; i < codes.size(); ++i) {
+      key[i] = codes[i]->IsNull(row) ? -1 : codes[i]->Value(row);
+    }
+    groups[key].push_back(row);
+  }
+  for (const auto& [group_key, group_rows] : groups) {
+    PartitionValues values;
+    std::vector<std::pair<std::string, std::optional<std::string>>> ordered;
+    for (size_t i = 0; i < group_key.size(); ++i) {
+      std::optional<std::string> text;
+      if (group_key[i] >= 0) {
+        ARROW_ASSIGN_OR_RAISE(auto scalar, dictionaries[i]->GetScalar(group_key[i]));
+        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
+      }
+      values[partition_physical_names_[i]] = text;
+      ordered.emplace_back(partition_physical_names_[i], text);
+    }
+    arrow::Int64Builder indices_builder;
+    ARROW_RETURN_NOT_OK(indices_builder.AppendValues(group_rows));
+    ARROW_ASSIGN_OR_RAISE(auto indices, indices_builder.Finish());
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(data, indices));
+    ARROW_RETURN_NOT_OK(Append(HivePartitionDirectory(ordered), values, taken.record_batch()));
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status DataFileWriter::Append(const std::string& directory, const PartitionValues& values,
+                                     std::shared_ptr<arrow::RecordBatch> rows) {
+  auto& partition = partitions_[directory];
+  if (!partition) {
+    partition = std::make_unique<Partition>();
+    partition->directory = directory;
+    partition->values = values;
+  }
+  // Slice so no row group exceeds row_group_rows.
+  int64_t offset = 0;
+  while (offset < rows->num_rows()) {
+    int64_t room = options_.row_group_rows - partition->pending_rows;
+    int64_t take = std::min(room, rows->num_rows() - offset);
+    auto slice = rows->Slice(offset, take);
+    offset += take;
+    partition->pending_rows += take;
+    ARROW_ASSIGN_OR_RAISE(int64_t bytes, arrow::util::ReferencedBufferSize(*slice));
+    partition->pending_bytes += bytes;
+    partition->pending.push_back(std::move(slice));
+    if (partition->pending_rows >= options_.row_group_rows ||
+        partition->pending_bytes >= options_.row_group_bytes) {
+      ARROW_RETURN_NOT_OK(FlushRowGroup(partition.get()));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
+  if (partition->pending_rows == 0) return arrow::Status::OK();
+  if (!partition->file) {
+    auto file = std::make_unique<OpenFile>();
+    char counter[16];
+    std::snprintf(counter, sizeof(counter), "%05d", file_counter_++);
+    std::string name =
+        std::string("part-") + counter + "-" + UuidToString(RandomUuid()) + ".c000.snappy.parquet";
+    file->path = partition->directory.empty() ? name : partition->directory + "/" + name;
+    ARROW_ASSIGN_OR_RAISE(file->stream, store_->OpenForWrite(file->path));
+    auto properties = parquet::WriterProperties::Builder()
+                          .compression(parquet::Compression::SNAPPY)
+                          ->max_row_group_length(options_.row_group_rows)
+                          ->build();
+    ARROW_ASSIGN_OR_RAISE(file->writer, parquet::arrow::FileWriter::Open(
+                                            *physical_data_schema_, arrow::default_memory_pool(),
+                                            file->stream, properties));
+    ARROW_ASSIGN_OR_RAISE(file->statistics,
+                          StatisticsCollector::Make(*data_schema_, mode_, options_.statistics));
+    partition->file = std::move(file);
+  }
+  OpenFile& file = *partition->file;
+  ARROW_ASSIGN_OR_RAISE(auto logical,
+                        arrow::Table::FromRecordBatches(data_schema_, partition->pending));
+  ARROW_ASSIGN_OR_RAISE(logical, logical->CombineChunks());
+  arrow::ChunkedArrayVector physical_columns;
+  for (int i = 0; i < logical->num_columns(); ++i) {
+    arrow::ArrayVector chunks;
+    for (const auto& chunk : logical->column(i)->chunks()) {
+      ARROW_ASSIGN_OR_RAISE(auto renamed, ConformArray(chunk, *physical_data_schema_->field(i),
+                                                       *data_schema_->field(i), MatchBy::kName,
+                                                       data_schema_->field(i)->name()));
+      chunks.push_back(std::move(renamed));
+    }
+    physical_columns.push_back(std::make_shared<arrow::ChunkedArray>(
+        std::move(chunks), physical_data_schema_->field(i)->type()));
+  }
+  auto physical =
+      arrow::Table::Make(physical_data_schema_, std::move(physical_columns), logical->num_rows());
+  ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
+  for (const auto& batch : partition->pending) ARROW_RETURN_NOT_OK(file.statistics->Update(*batch));
+  partition->pending.clear();
+  partition->pending_rows = 0;
+  partition->pending_bytes = 0;
+  ARROW_ASSIGN_OR_RAISE(int64_t written, file.stream->Tell());
+  if (written >= options_.target_file_size) ARROW_RETURN_NOT_OK(CloseFile(partition));
+  return arrow::Status::OK();
+}
+
+arrow::Status DataFileWriter::CloseFile(Partition* partition) {
+  if (!partition->file) return arrow::Status::OK();
+  std::unique_ptr<OpenFile> file = std::move(partition->file);
+  ARROW_RETURN_NOT_OK(file->writer->Close());
+  ARROW_ASSIGN_OR_RAISE(int64_t size, file->stream->Tell());
+  ARROW_RETURN_NOT_OK(file->stream->Close());
+  ARROW_ASSIGN_OR_RAISE(storage::ObjectInfo info, store_->Head(file->path));
+  AddFile add;
+  add.path = file->path;
+  add.partition_values = partition->values;
+  add.size = size;
+  add.modification_time = info.last_modified_ms;
+  add.data_change = options_.data_change;
+  add.stats = file->statistics->ToJson();
+  added_.push_back(std::move(add));
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::vector<AddFile>> DataFileWriter::Finish() {
+  for (auto& [directory, partition] : partitions_) {
+    ARROW_RETURN_NOT_OK(FlushRowGroup(partition.get()));
+    ARROW_RETURN_NOT_OK(CloseFile(partition.get()));
+  }
+  partitions_.clear();
+  return std::move(added_);
+}
+
+arrow::Result<std::vector<AddFile>> WriteDataFiles(std::shared_ptr<storage::ObjectStore> store,
+                                                   const Metadata& metadata,
+                                                   const arrow::Table& table,
+                                                   const WriteOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto writer, DataFileWriter::Make(std::move(store), metadata, options));
+  ARROW_RETURN_NOT_OK(writer->Write(table));
+  return writer->Finish();
+}
+
+}  // namespace nlk::delta::data

@@ -1,0 +1,89 @@
+// Writes Arrow data into new Parquet data files of a Delta table and describes them as AddFile
+// actions, ready for a commit (which is the log layer's job: nothing here touches _delta_log).
+//
+// Files are laid out Hive-style under the table root ("col=value/part-00000-<uuid>.c000.snappy
+// .parquet"), partition columns are not stored in the files, and with column mapping the files
+// use physical names and carry field ids. Each AddFile gets partition values and statistics keyed
+// by physical names.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+#include <arrow/table.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "delta/data/column_mapping.h"
+#include "delta/data/statistics.h"
+#include "delta/log/actions.h"
+#include "storage/object_store.h"
+
+namespace nlk::delta::data {
+
+struct WriteOptions {
+  // A file is closed once it reaches this many bytes (checked after each row group).
+  int64_t target_file_size = int64_t{128} << 20;
+  // A row group is written once this many rows, or this many in-memory bytes, are buffered for
+  // its partition.
+  int64_t row_group_rows = int64_t{1} << 20;
+  int64_t row_group_bytes = int64_t{64} << 20;
+  // Recorded in each AddFile; false for rewrites that do not change the data (OPTIMIZE).
+  bool data_change = true;
+  StatisticsOptions statistics;
+};
+
+// Streams batches into data files, keeping one open file per partition.
+//
+// Thread-safety: not thread-safe; one writer per writing thread.
+class DataFileWriter {
+ public:
+  // `metadata` gives the schema, the partition columns and the column mapping mode.
+  static arrow::Result<std::unique_ptr<DataFileWriter>> Make(
+      std::shared_ptr<storage::ObjectStore> store, const Metadata& metadata,
+      const WriteOptions& options = {});
+  ~DataFileWriter();
+
+  // Checks `batch` against the table schema (see ConformToTableSchema) and buffers or writes
+  // its rows. On error nothing of this batch is written.
+  arrow::Status Write(const arrow::RecordBatch& batch);
+  arrow::Status Write(const arrow::Table& table);
+
+  // Flushes and closes every file and returns their AddFile actions. Files written before an
+  // error stay in storage unreferenced; VACUUM removes them.
+  arrow::Result<std::vector<AddFile>> Finish();
+
+ private:
+  struct Partition;
+  struct OpenFile;
+
+  DataFileWriter() = default;
+  arrow::Status Append(const std::string& directory, const PartitionValues& values,
+                       std::shared_ptr<arrow::RecordBatch> rows);
+  arrow::Status FlushRowGroup(Partition* partition);
+  arrow::Status CloseFile(Partition* partition);
+
+  std::shared_ptr<storage::ObjectStore> store_;
+  WriteOptions options_;
+  ColumnMappingMode mode_ = ColumnMappingMode::kNone;
+  std::shared_ptr<arrow::Schema> table_schema_;                   // logical, all columns
+  std::vector<int> partition_indexes_;                            // into table_schema_
+  std::vector<std::string> partition_physical_names_;             // parallel to partition_indexes_
+  std::vector<int> data_indexes_;                                 // into table_schema_
+  std::shared_ptr<arrow::Schema> data_schema_;                    // logical, stored columns
+  std::shared_ptr<arrow::Schema> physical_data_schema_;           // as written to Parquet
+  std::map<std::string, std::unique_ptr<Partition>> partitions_;  // by directory
+  std::vector<AddFile> added_;
+  int file_counter_ = 0;
+};
+
+// Writes `table` with a fresh DataFileWriter.
+arrow::Result<std::vector<AddFile>> WriteDataFiles(std::shared_ptr<storage::ObjectStore> store,
+                                                   const Metadata& metadata,
+                                                   const arrow::Table& table,
+                                                   const WriteOptions& options = {});
+
+}  // namespace nlk::delta::data

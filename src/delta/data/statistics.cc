@@ -1,0 +1,518 @@
+#include "delta/data/statistics.h"
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/util/decimal.h>
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "delta/data/compute_registry.h"
+#include "delta/data/json_writer.h"
+#include "delta/data/time_format.h"
+
+namespace nlk::delta::data {
+namespace {
+
+bool HasMinMax(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+    case arrow::Type::DECIMAL128:
+    case arrow::Type::DATE32:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t ToMicros(int64_t value, arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      return value * 1'000'000;
+    case arrow::TimeUnit::MILLI:
+      return value * 1'000;
+    case arrow::TimeUnit::MICRO:
+      return value;
+    case arrow::TimeUnit::NANO:
+      return value / 1'000 - (value % 1'000 < 0 ? 1 : 0);
+  }
+  return value;
+}
+
+// Byte length of the first `characters` UTF-8 code points of `text` (all of it if shorter).
+size_t Utf8PrefixBytes(std::string_view text, int32_t characters) {
+  size_t position = 0;
+  for (int32_t i = 0; i < characters && position < text.size(); ++i) {
+    ++position;
+    while (position < text.size() && (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
+      ++position;
+    }
+  }
+  return position;
+}
+
+template <typename Float>
+std::optional<std::string> FloatJson(Float value) {
+  if (!std::isfinite(value)) return std::nullopt;
+  char buffer[64];
+  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+// The JSON text of a min (is_max=false) or max bound, or nullopt to omit it.
+std::optional<std::string> BoundJson(const arrow::Scalar& scalar, bool is_max,
+                                     const StatisticsOptions& options) {
+  switch (scalar.type->id()) {
+    case arrow::Type::INT8:
+      return std::to_string(static_cast<const arrow::Int8Scalar&>(scalar).value);
+    case arrow::Type::INT16:
+      return std::to_string(static_cast<const arrow::Int16Scalar&>(scalar).value);
+    case arrow::Type::INT32:
+      return std::to_string(static_cast<const arrow::Int32Scalar&>(scalar).value);
+    case arrow::Type::INT64:
+      return std::to_string(static_cast<const arrow::Int64Scalar&>(scalar).value);
+    case arrow::Type::FLOAT:
+      return FloatJson(static_cast<const arrow::FloatScalar&>(scalar).value);
+    case arrow::Type::DOUBLE:
+      return FloatJson(static_cast<const arrow::DoubleScalar&>(scalar).value);
+    case arrow::Type::DECIMAL128: {
+      const auto& type = static_cast<const arrow::Decimal128Type&>(*scalar.type);
+      return static_cast<const arrow::Decimal128Scalar&>(scalar).value.ToString(type.scale());
+    }
+    case arrow::Type::DATE32: {
+      std::string json;
+      AppendJsonString(FormatDate(static_cast<const arrow::Date32Scalar&>(scalar).value), &json);
+      return json;
+    }
+    case arrow::Type::TIMESTAMP: {
+      const auto& type = static_cast<const arrow::TimestampType&>(*scalar.type);
+      int64_t micros =
+          ToMicros(static_cast<const arrow::TimestampScalar&>(scalar).value, type.unit());
+      // Millisecond text cannot hold the microseconds: round the maximum up to stay a bound.
+      int64_t below_millisecond = ((micros % 1000) + 1000) % 1000;
+      if (is_max && below_millisecond != 0) micros += 1000 - below_millisecond;
+      std::string json;
+      AppendJsonString(
+          FormatTimestamp(micros, type.timezone().empty() ? TimestampFormat::kIsoMillisLocal
+                                                          : TimestampFormat::kIsoMillisUtc),
+          &json);
+      return json;
+    }
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING: {
+      std::string_view text = static_cast<const arrow::BaseBinaryScalar&>(scalar).view();
+      size_t prefix = Utf8PrefixBytes(text, options.string_prefix_length);
+      std::string bound(text.substr(0, prefix));
+      if (prefix < text.size() && is_max) {
+        // prefix + U+10FFFF exceeds every string with that prefix whose next code point is
+        // smaller; if the next one is U+10FFFF itself no short upper bound exists.
+        static constexpr std::string_view kMaxCodePoint = "\xF4\x8F\xBF\xBF";
+        if (text.substr(prefix).starts_with(kMaxCodePoint)) return std::nullopt;
+        bound += kMaxCodePoint;
+      }
+      std::string json;
+      AppendJsonString(bound, &json);
+      return json;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+arrow::Result<bool> HasNonFinite(const std::shared_ptr<arrow::Array>& column) {
+  if (!arrow::is_floating(column->type()->id())) return false;
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum finite, arrow::compute::CallFunction("is_finite", {column}));
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum all_finite, arrow::compute::CallFunction("all", {finite}));
+  const auto& scalar = static_cast<const arrow::BooleanScalar&>(*all_finite.scalar());
+  return scalar.is_valid && !scalar.value;
+}
+
+arrow::Result<bool> Less(const std::shared_ptr<arrow::Scalar>& left,
+                         const std::shared_ptr<arrow::Scalar>& right) {
+  ARROW_ASSIGN_OR_RAISE(arrow::Datum result, arrow::compute::CallFunction("less", {left, right}));
+  const auto& scalar = static_cast<const arrow::BooleanScalar&>(*result.scalar());
+  return scalar.is_valid && scalar.value;
+}
+
+enum class Section { kMin, kMax, kNullCount };
+
+}  // namespace
+
+struct StatisticsCollector::Leaf {
+  std::string name;  // physical
+  std::shared_ptr<arrow::DataType> type;
+  std::vector<std::unique_ptr<Leaf>> children;  // struct fields
+  int64_t null_count = 0;
+  std::shared_ptr<arrow::Scalar> min;
+  std::shared_ptr<arrow::Scalar> max;
+  bool min_max_disabled = false;  // NaN or infinities seen
+
+  bool is_struct() const { return type->id() == arrow::Type::STRUCT; }
+
+  arrow::Status Update(const std::shared_ptr<arrow::Array>& array) {
+    if (is_struct()) {
+      const auto& struct_array = static_cast<const arrow::StructArray&>(*array);
+      for (size_t i = 0; i < children.size(); ++i) {
+        // Flattening folds the parent's nulls into the child, as readers see them.
+        ARROW_ASSIGN_OR_RAISE(auto child, struct_array.GetFlattenedField(static_cast<int>(i)));
+        ARROW_RETURN_NOT_OK(children[i]->Update(child));
+      }
+      return arrow::Status::OK();
+    }
+    null_count += array->null_count();
+    if (!HasMinMax(*type) || min_max_disabled || array->null_count() == array->length()) {
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(bool non_finite, HasNonFinite(array));
+    if (non_finite) {
+      min_max_disabled = true;
+      min = max = nullptr;
+      return arrow::Status::OK();
+    }
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum min_max, arrow::compute::MinMax(array));
+    const auto& pair = static_cast<const arrow::StructScalar&>(*min_max.scalar());
+    const auto& batch_min = pair.value[0];
+    const auto& batch_max = pair.value[1];
+    if (batch_min->is_valid) {
+      ARROW_ASSIGN_OR_RAISE(bool smaller, min ? Less(batch_min, min) : arrow::Result<bool>(true));
+      if (smaller) min = batch_min;
+    }
+    if (batch_max->is_valid) {
+      ARROW_ASSIGN_OR_RAISE(bool larger, max ? Less(max, batch_max) : arrow::Result<bool>(true));
+      if (larger) max = batch_max;
+    }
+    return arrow::Status::OK();
+  }
+
+  std::optional<std::string> Json(Section section, const StatisticsOptions& options) const {
+    switch (section) {
+      case Section::kMin:
+        return min ? BoundJson(*min, false, options) : std::nullopt;
+      case Section::kMax:
+        return max ? BoundJson(*max, true, options) : std::nullopt;
+      case Section::kNullCount:
+        return std::to_string(null_count);
+    }
+    return std::nullopt;
+  }
+};
+
+namespace {
+
+arrow::Result<std::unique_ptr<StatisticsCollector::Leaf>> MakeLeaf(const arrow::Field& field,
+                                                                   ColumnMappingMode mode) {
+  auto leaf = std::make_unique<StatisticsCollector::Leaf>();
+  ARROW_ASSIGN_OR_RAISE(leaf->name, PhysicalName(field, mode));
+  leaf->type = field.type();
+  if (leaf->is_struct()) {
+    for (const auto& child : field.type()->fields()) {
+      ARROW_ASSIGN_OR_RAISE(auto child_leaf, MakeLeaf(*child, mode));
+      leaf->children.push_back(std::move(child_leaf));
+    }
+  }
+  return leaf;
+}
+
+// Writes one section ("minValues", ...) and returns whether it wrote any member.
+bool WriteSection(const std::vector<std::unique_ptr<StatisticsCollector::Leaf>>& leaves,
+                  Section section, const StatisticsOptions& options, std::string* out) {
+  JsonWriter writer;
+  writer.BeginObject();
+  bool any = false;
+  for (const auto& leaf : leaves) {
+    if (leaf->is_struct()) {
+      std::string nested;
+      if (WriteSection(leaf->children, section, options, &nested)) {
+        writer.Key(leaf->name);
+        writer.Raw(nested);
+        any = true;
+      }
+    } else if (auto json = leaf->Json(section, options)) {
+      writer.Key(leaf->name);
+      writer.Raw(*json);
+      any = true;
+    }
+  }
+  writer.EndObject();
+  *out = writer.text();
+  return any;
+}
+
+// ---- parsing ----
+
+using simdjson::ondemand::json_type;
+using simdjson::ondemand::object;
+using simdjson::ondemand::value;
+
+std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arrow::DataType>& type,
+                                          bool is_max) {
+  json_type kind;
+  if (json.type().get(kind) != simdjson::SUCCESS || kind == json_type::null) return nullptr;
+  auto integer = [&](int64_t low, int64_t high) -> std::shared_ptr<arrow::Scalar> {
+    int64_t parsed = 0;
+    if (json.get_int64().get(parsed) != simdjson::SUCCESS || parsed < low || parsed > high) {
+      return nullptr;
+    }
+    auto scalar = arrow::MakeScalar(arrow::int64(), parsed);
+    if (!scalar.ok()) return nullptr;
+    auto cast = (*scalar)->CastTo(type);
+    return cast.ok() ? *cast : nullptr;
+  };
+  switch (type->id()) {
+    case arrow::Type::INT8:
+      return integer(INT8_MIN, INT8_MAX);
+    case arrow::Type::INT16:
+      return integer(INT16_MIN, INT16_MAX);
+    case arrow::Type::INT32:
+      return integer(INT32_MIN, INT32_MAX);
+    case arrow::Type::INT64:
+      return integer(INT64_MIN, INT64_MAX);
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE: {
+      double parsed = 0;
+      if (json.get_double().get(parsed) != simdjson::SUCCESS) return nullptr;
+      if (type->id() == arrow::Type::DOUBLE) return std::make_shared<arrow::DoubleScalar>(parsed);
+      // Widen by one float step so rounding from double can never tighten the bound.
+      auto narrowed = static_cast<float>(parsed);
+      if (is_max && static_cast<double>(narrowed) < parsed) {
+        narrowed = std::nextafter(narrowed, std::numeric_limits<float>::infinity());
+      } else if (!is_max && static_cast<double>(narrowed) > parsed) {
+        narrowed = std::nextafter(narrowed, -std::numeric_limits<float>::infinity());
+      }
+      return std::make_shared<arrow::FloatScalar>(narrowed);
+    }
+    case arrow::Type::DECIMAL128: {
+      std::string_view token = json.raw_json_token();
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\n'))
+        token.remove_suffix(1);
+      if (!token.empty() && token.front() == '"') token = token.substr(1, token.size() - 2);
+      arrow::Decimal128 decimal;
+      int32_t precision = 0;
+      int32_t scale = 0;
+      if (!arrow::Decimal128::FromString(token, &decimal, &precision, &scale).ok()) return nullptr;
+      const auto& decimal_type = static_cast<const arrow::Decimal128Type&>(*type);
+      auto rescaled = decimal.Rescale(scale, decimal_type.scale());
+      if (!rescaled.ok()) return nullptr;
+      return std::make_shared<arrow::Decimal128Scalar>(*rescaled, type);
+    }
+    case arrow::Type::DATE32: {
+      std::string_view text;
+      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
+      auto days = ParseDate(text);
+      if (!days.ok()) return nullptr;
+      return std::make_shared<arrow::Date32Scalar>(*days);
+    }
+    case arrow::Type::TIMESTAMP: {
+      std::string_view text;
+      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
+      auto micros = ParseTimestampMicros(text);
+      if (!micros.ok()) return nullptr;
+      const auto& timestamp_type = static_cast<const arrow::TimestampType&>(*type);
+      if (timestamp_type.unit() != arrow::TimeUnit::MICRO) return nullptr;
+      return std::make_shared<arrow::TimestampScalar>(*micros + (is_max ? 999 : 0), type);
+    }
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING: {
+      std::string_view text;
+      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
+      auto scalar = arrow::MakeScalar(type, arrow::Buffer::FromString(std::string(text)));
+      return scalar.ok() ? *scalar : nullptr;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+enum class ParseSection { kMin, kMax, kNullCount };
+
+arrow::Status ParseObject(object json, const std::map<std::string, StatisticsParser::Node>& nodes,
+                          ColumnPath* path, ParseSection section, FileStatistics* out) {
+  for (auto member : json) {
+    simdjson::ondemand::field field;
+    if (std::move(member).get(field) != simdjson::SUCCESS) {
+      return arrow::Status::Invalid("malformed statistics JSON");
+    }
+    std::string_view key_view;
+    if (field.unescaped_key().get(key_view) != simdjson::SUCCESS) {
+      return arrow::Status::Invalid("malformed statistics JSON key");
+    }
+    std::string key(key_view);
+    auto node = nodes.find(key);
+    if (node == nodes.end()) continue;  // a dropped column or one this reader does not track
+    path->push_back(node->second.logical_name);
+    value child = field.value();
+    if (!node->second.children.empty()) {
+      object child_object;
+      if (child.get_object().get(child_object) == simdjson::SUCCESS) {
+        ARROW_RETURN_NOT_OK(ParseObject(child_object, node->second.children, path, section, out));
+      }
+    } else if (section == ParseSection::kNullCount) {
+      int64_t count = 0;
+      if (child.get_int64().get(count) == simdjson::SUCCESS && count >= 0) {
+        out->columns[*path].null_count = count;
+      }
+    } else {
+      bool is_max = section == ParseSection::kMax;
+      auto bound = ParseBound(child, node->second.type, is_max);
+      if (bound != nullptr) {
+        auto& column = out->columns[*path];
+        (is_max ? column.max : column.min) = std::move(bound);
+      }
+    }
+    path->pop_back();
+  }
+  return arrow::Status::OK();
+}
+
+StatisticsParser::Node MakeNode(const arrow::Field& field, ColumnMappingMode mode,
+                                arrow::Status* status);
+
+void AddChildren(const arrow::FieldVector& fields, ColumnMappingMode mode,
+                 std::map<std::string, StatisticsParser::Node>* nodes, arrow::Status* status) {
+  for (const auto& field : fields) {
+    auto name = PhysicalName(*field, mode);
+    if (!name.ok()) {
+      *status = name.status();
+      return;
+    }
+    (*nodes)[*name] = MakeNode(*field, mode, status);
+  }
+}
+
+StatisticsParser::Node MakeNode(const arrow::Field& field, ColumnMappingMode mode,
+                                arrow::Status* status) {
+  StatisticsParser::Node node;
+  node.logical_name = field.name();
+  node.type = field.type();
+  if (field.type()->id() == arrow::Type::STRUCT) {
+    AddChildren(field.type()->fields(), mode, &node.children, status);
+  }
+  return node;
+}
+
+}  // namespace
+
+StatisticsCollector::~StatisticsCollector() = default;
+
+arrow::Result<std::unique_ptr<StatisticsCollector>> StatisticsCollector::Make(
+    const arrow::Schema& schema, ColumnMappingMode mode, const StatisticsOptions& options) {
+  ARROW_RETURN_NOT_OK(EnsureComputeFunctions());
+  std::unique_ptr<StatisticsCollector> collector(new StatisticsCollector());
+  collector->options_ = options;
+  collector->schema_ = std::make_shared<arrow::Schema>(schema.fields());
+  for (const auto& field : schema.fields()) {
+    ARROW_ASSIGN_OR_RAISE(auto leaf, MakeLeaf(*field, mode));
+    collector->roots_.push_back(std::move(leaf));
+  }
+  return collector;
+}
+
+arrow::Status StatisticsCollector::Update(const arrow::RecordBatch& batch) {
+  if (batch.num_columns() != static_cast<int>(roots_.size())) {
+    return arrow::Status::Invalid("statistics: batch has ", batch.num_columns(),
+                                  " columns, the file schema ", roots_.size());
+  }
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    ARROW_RETURN_NOT_OK(roots_[i]->Update(batch.column(static_cast<int>(i))));
+  }
+  num_records_ += batch.num_rows();
+  return arrow::Status::OK();
+}
+
+std::string StatisticsCollector::ToJson() const {
+  JsonWriter writer;
+  writer.BeginObject();
+  writer.Key("numRecords");
+  writer.Int(num_records_);
+  std::string section;
+  WriteSection(roots_, Section::kMin, options_, &section);
+  writer.Key("minValues");
+  writer.Raw(section);
+  WriteSection(roots_, Section::kMax, options_, &section);
+  writer.Key("maxValues");
+  writer.Raw(section);
+  WriteSection(roots_, Section::kNullCount, options_, &section);
+  writer.Key("nullCount");
+  writer.Raw(section);
+  writer.EndObject();
+  return writer.text();
+}
+
+arrow::Result<std::string> ComputeStatisticsJson(const arrow::Table& data, ColumnMappingMode mode,
+                                                 const StatisticsOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto collector, StatisticsCollector::Make(*data.schema(), mode, options));
+  arrow::TableBatchReader reader(data);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
+    if (batch == nullptr) break;
+    ARROW_RETURN_NOT_OK(collector->Update(*batch));
+  }
+  return collector->ToJson();
+}
+
+const ColumnStatistics* FileStatistics::Find(const ColumnPath& path) const {
+  auto it = columns.find(path);
+  return it == columns.end() ? nullptr : &it->second;
+}
+
+arrow::Result<StatisticsParser> StatisticsParser::Make(const arrow::Schema& logical_schema,
+                                                       ColumnMappingMode mode) {
+  StatisticsParser parser;
+  arrow::Status status;
+  AddChildren(logical_schema.fields(), mode, &parser.root_, &status);
+  ARROW_RETURN_NOT_OK(status);
+  return parser;
+}
+
+arrow::Result<FileStatistics> StatisticsParser::Parse(std::string_view stats_json) const {
+  // The parser owns reusable buffers; one per thread keeps Parse lock-free.
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(stats_json);
+  simdjson::ondemand::document document;
+  object root;
+  if (parser.iterate(padded).get(document) != simdjson::SUCCESS ||
+      document.get_object().get(root) != simdjson::SUCCESS) {
+    return arrow::Status::Invalid("statistics are not a JSON object");
+  }
+  FileStatistics statistics;
+  ColumnPath path;
+  for (auto member : root) {
+    simdjson::ondemand::field field;
+    std::string_view key;
+    if (std::move(member).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return arrow::Status::Invalid("malformed statistics JSON");
+    }
+    value child = field.value();
+    if (key == "numRecords") {
+      int64_t records = 0;
+      if (child.get_int64().get(records) == simdjson::SUCCESS && records >= 0) {
+        statistics.num_records = records;
+      }
+    } else if (key == "tightBounds") {
+      bool tight = true;
+      if (child.get_bool().get(tight) == simdjson::SUCCESS) statistics.tight_bounds = tight;
+    } else if (key == "minValues" || key == "maxValues" || key == "nullCount") {
+      ParseSection section = key == "minValues"   ? ParseSection::kMin
+                             : key == "maxValues" ? ParseSection::kMax
+                                                  : ParseSection::kNullCount;
+      object section_object;
+      if (child.get_object().get(section_object) == simdjson::SUCCESS) {
+        ARROW_RETURN_NOT_OK(ParseObject(section_object, root_, &path, section, &statistics));
+      }
+    }
+  }
+  return statistics;
+}
+
+}  // namespace nlk::delta::data

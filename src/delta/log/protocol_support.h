@@ -1,0 +1,39 @@
+// Which tables this implementation can read and write (PROTOCOL.md "Table Features",
+// "Reader Version Requirements", "Writer Version Requirements").
+//
+// A feature a table lists but we do not implement makes us refuse the table with an error that
+// names the feature, instead of silently reading or writing it wrong. Pure; thread-safe.
+#pragma once
+
+#include <arrow/status.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "delta/log/actions.h"
+
+namespace nlk::delta {
+
+// Reader features we honour: columnMapping, deletionVectors, timestampNtz, v2Checkpoint,
+// vacuumProtocolCheck. typeWidening, variantType, catalogManaged and others are refused.
+const std::vector<std::string>& SupportedReaderFeatures();
+
+// True when the protocol supports `feature`: listed in its features (reader 3 / writer 7) or
+// implied by a legacy protocol version (e.g. writer version 2 implies appendOnly, invariants).
+bool ProtocolSupportsFeature(const Protocol& protocol, std::string_view feature);
+
+// The in-commit timestamps feature is active: supported and delta.enableInCommitTimestamps.
+bool InCommitTimestampsEnabled(const Protocol& protocol, const Metadata& metadata);
+
+arrow::Status CheckReadSupported(const Protocol& protocol);
+
+// Refuses tables that need writer behaviour we do not have. Features whose rules we enforce
+// (appendOnly, in-commit timestamps, domain metadata, deletion vectors carried on removes,
+// change data feed for appends) are accepted; features that only matter when used (invariants,
+// CHECK constraints, generated/identity/default columns, column mapping) are accepted only
+// while the metadata does not use them; rowTracking, clustering, icebergCompat*, typeWidening,
+// catalogManaged and unknown features are refused.
+arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& metadata);
+
+}  // namespace nlk::delta

@@ -1,0 +1,411 @@
+#include "delta/table.h"
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <arrow/type.h>
+
+#include <chrono>
+#include <set>
+
+#include "common/arrow_runtime.h"
+#include "common/json_writer.h"
+#include "delta/data/column_mapping.h"
+#include "delta/data/file_writer.h"
+#include "delta/data/partition_values.h"
+#include "delta/data/scan.h"
+#include "delta/data/schema.h"
+#include "delta/data/schema_enforcement.h"
+#include "delta/data/uuid.h"
+#include "delta/log/transaction.h"
+#include "delta/predicate.h"
+
+namespace nlk::delta {
+namespace {
+
+namespace compute = arrow::compute;
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool HasTimestampWithoutZone(const arrow::DataType& type) {
+  if (type.id() == arrow::Type::TIMESTAMP) {
+    return static_cast<const arrow::TimestampType&>(type).timezone().empty();
+  }
+  for (const auto& child : type.fields()) {
+    if (HasTimestampWithoutZone(*child->type())) return true;
+  }
+  return false;
+}
+
+bool IsTrue(const std::map<std::string, std::string>& properties, const std::string& key) {
+  auto it = properties.find(key);
+  return it != properties.end() && (it->second == "true" || it->second == "TRUE");
+}
+
+// The lowest protocol that the table's features need, so that every current reader can read it
+// (PROTOCOL.md: writers should not require more than they use).
+arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
+                                        const std::map<std::string, std::string>& properties) {
+  std::vector<std::string> reader_features;
+  std::vector<std::string> writer_features;
+  bool has_ntz = false;
+  for (const auto& field : schema.fields())
+    has_ntz = has_ntz || HasTimestampWithoutZone(*field->type());
+  if (has_ntz) {
+    reader_features.push_back("timestampNtz");
+    writer_features.push_back("timestampNtz");
+  }
+  if (IsTrue(properties, "delta.enableDeletionVectors")) {
+    reader_features.push_back("deletionVectors");
+    writer_features.push_back("deletionVectors");
+  }
+  if (IsTrue(properties, "delta.appendOnly")) writer_features.push_back("appendOnly");
+  auto mode = properties.find("delta.columnMapping.mode");
+  if (mode != properties.end() && mode->second != "none") {
+    return arrow::Status::NotImplemented(
+        "creating tables with delta.columnMapping.mode=", mode->second,
+        " is not supported yet; tables with column mapping written by Spark can be read");
+  }
+  Protocol protocol;
+  if (reader_features.empty()) {
+    // appendOnly alone is part of writer version 2.
+    protocol.min_reader_version = 1;
+    protocol.min_writer_version = 2;
+    return protocol;
+  }
+  protocol.min_reader_version = 3;
+  protocol.min_writer_version = 7;
+  protocol.reader_features = reader_features;
+  protocol.writer_features = writer_features;
+  return protocol;
+}
+
+arrow::Status CheckPartitionColumns(const std::string& uri, const arrow::Schema& schema,
+                                    const std::vector<std::string>& partition_columns) {
+  std::set<std::string> seen;
+  for (const std::string& column : partition_columns) {
+    auto field = schema.GetFieldByName(column);
+    if (field == nullptr) {
+      return arrow::Status::Invalid("table ", uri, ": partition column '", column,
+                                    "' is not in the schema (", schema.ToString(), ")");
+    }
+    if (!seen.insert(column).second) {
+      return arrow::Status::Invalid("table ", uri, ": partition column '", column,
+                                    "' is listed twice");
+    }
+    if (field->type()->num_fields() > 0) {
+      return arrow::Status::Invalid("table ", uri, ": partition column '", column,
+                                    "' must have a primitive type, not ",
+                                    field->type()->ToString());
+    }
+  }
+  if (!partition_columns.empty() &&
+      partition_columns.size() == static_cast<size_t>(schema.num_fields())) {
+    return arrow::Status::Invalid("table ", uri,
+                                  ": at least one column must not be a partition column");
+  }
+  return arrow::Status::OK();
+}
+
+struct WrittenData {
+  std::vector<AddFile> files;
+  int64_t rows = 0;
+};
+
+arrow::Result<WrittenData> WriteData(const std::shared_ptr<storage::ObjectStore>& store,
+                                     const Metadata& metadata, arrow::RecordBatchReader& data,
+                                     const WriteOptions& options) {
+  data::WriteOptions write_options;
+  write_options.target_file_size = options.target_file_size_bytes;
+  ARROW_ASSIGN_OR_RAISE(auto writer, data::DataFileWriter::Make(store, metadata, write_options));
+  WrittenData written;
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (true) {
+    ARROW_RETURN_NOT_OK(data.ReadNext(&batch));
+    if (!batch) break;
+    written.rows += batch->num_rows();
+    ARROW_RETURN_NOT_OK(writer->Write(*batch));
+  }
+  ARROW_ASSIGN_OR_RAISE(written.files, writer->Finish());
+  return written;
+}
+
+std::string PartitionByJson(const std::vector<std::string>& columns) {
+  std::string json = "[";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    json += (i ? ",\"" : "\"") + columns[i] + "\"";
+  }
+  return json + "]";
+}
+
+// Whether the table already recorded every app transaction of this write.
+bool AlreadyApplied(const Snapshot& snapshot, const WriteOptions& options) {
+  if (options.app_transactions.empty()) return false;
+  for (const SetTransaction& txn : options.app_transactions) {
+    auto recorded = snapshot.AppTransactionVersion(txn.app_id);
+    if (!recorded || *recorded < txn.version) return false;
+  }
+  return true;
+}
+
+// Evaluates a predicate over partition columns for one file's partition values.
+class PartitionMatcher {
+ public:
+  static arrow::Result<PartitionMatcher> Make(const std::string& where,
+                                              const arrow::Schema& table_schema,
+                                              const std::vector<std::string>& partition_columns) {
+    arrow::FieldVector fields;
+    for (const std::string& column : partition_columns) {
+      fields.push_back(table_schema.GetFieldByName(column));
+    }
+    auto schema = arrow::schema(fields);
+    auto parsed = ParsePredicate(where, *schema);
+    if (!parsed.ok()) {
+      std::string partitions;
+      for (const auto& column : partition_columns)
+        partitions += (partitions.empty() ? "" : ", ") + column;
+      return arrow::Status::Invalid("overwrite --where may only use partition columns (",
+                                    partitions.empty() ? "the table has none" : partitions,
+                                    "): ", parsed.status().message());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bound, parsed->Bind(*schema));
+    return PartitionMatcher(schema, std::move(bound));
+  }
+
+  arrow::Result<bool> Matches(const PartitionValues& values) const {
+    arrow::ArrayVector columns;
+    for (const auto& field : schema_->fields()) {
+      auto it = values.find(field->name());
+      std::optional<std::string> text = it == values.end() ? std::nullopt : it->second;
+      ARROW_ASSIGN_OR_RAISE(auto array, data::MakePartitionArray(text, field->type(), 1));
+      columns.push_back(array);
+    }
+    auto batch = arrow::RecordBatch::Make(schema_, 1, columns);
+    ARROW_ASSIGN_OR_RAISE(auto result,
+                          compute::ExecuteScalarExpression(bound_, compute::ExecBatch(*batch)));
+    std::shared_ptr<arrow::Scalar> scalar =
+        result.is_scalar() ? result.scalar() : result.make_array()->GetScalar(0).ValueOrDie();
+    return scalar->is_valid && static_cast<const arrow::BooleanScalar&>(*scalar).value;
+  }
+
+ private:
+  PartitionMatcher(std::shared_ptr<arrow::Schema> schema, compute::Expression bound)
+      : schema_(std::move(schema)), bound_(std::move(bound)) {}
+
+  std::shared_ptr<arrow::Schema> schema_;
+  compute::Expression bound_;
+};
+
+}  // namespace
+
+Table::Table(std::shared_ptr<storage::ObjectStore> store, std::shared_ptr<DeltaLog> log)
+    : store_(std::move(store)), log_(std::move(log)) {}
+
+arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri) {
+  ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  ARROW_ASSIGN_OR_RAISE(auto store, storage::OpenObjectStore(uri));
+  ARROW_ASSIGN_OR_RAISE(auto log, DeltaLog::Open(store));
+  ARROW_ASSIGN_OR_RAISE(bool exists, log->TableExists());
+  if (!exists) {
+    return arrow::Status::Invalid("not a Delta table: ", uri,
+                                  " (no _delta_log; create it with `nlk table create`)");
+  }
+  return std::shared_ptr<Table>(new Table(std::move(store), std::move(log)));
+}
+
+arrow::Result<std::shared_ptr<Table>> Table::Create(
+    const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
+    const CreateOptions& options, std::shared_ptr<arrow::RecordBatchReader> data) {
+  ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  ARROW_ASSIGN_OR_RAISE(auto store, storage::OpenObjectStore(uri));
+  ARROW_ASSIGN_OR_RAISE(auto log, DeltaLog::Open(store));
+  ARROW_ASSIGN_OR_RAISE(bool exists, log->TableExists());
+  if (exists) {
+    return arrow::Status::Invalid("table already exists: ", uri,
+                                  " (use `nlk table append` or `overwrite`)");
+  }
+  ARROW_RETURN_NOT_OK(CheckPartitionColumns(uri, *schema, options.partition_columns));
+
+  Metadata metadata;
+  metadata.id = data::UuidToString(data::RandomUuid());
+  metadata.name = options.name;
+  metadata.description = options.description;
+  ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*schema));
+  metadata.partition_columns = options.partition_columns;
+  metadata.configuration = StringMap(options.properties.begin(), options.properties.end());
+  metadata.created_time = NowMillis();
+  ARROW_ASSIGN_OR_RAISE(Protocol protocol, MinimumProtocol(*schema, options.properties));
+
+  auto transaction = log->StartTransaction(nullptr);
+  transaction->UpdateProtocol(protocol);
+  transaction->UpdateMetadata(metadata);
+  StringMap parameters = {{"partitionBy", PartitionByJson(options.partition_columns)}};
+  if (data) {
+    ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store, metadata, *data, WriteOptions{}));
+    for (AddFile& file : written.files) transaction->AddFile(std::move(file));
+    transaction->SetOperation("CREATE TABLE AS SELECT", parameters);
+  } else {
+    transaction->SetOperation("CREATE TABLE", parameters);
+  }
+  ARROW_RETURN_NOT_OK(transaction->Commit().status());
+  return std::shared_ptr<Table>(new Table(std::move(store), std::move(log)));
+}
+
+arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReader> data,
+                                         const WriteOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
+  WriteResult outcome;
+  if (AlreadyApplied(*snapshot, options)) return outcome;
+
+  Metadata metadata = snapshot->metadata();
+  ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(metadata.schema_string));
+  bool evolved = false;
+  if (options.schema_evolution) {
+    ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(metadata.configuration));
+    int64_t max_column_id = 0;
+    auto max_id = metadata.configuration.find("delta.columnMapping.maxColumnId");
+    if (max_id != metadata.configuration.end()) max_column_id = std::stoll(max_id->second);
+    ARROW_ASSIGN_OR_RAISE(std::string merged,
+                          data::MergeSchemas(*table_schema, *data->schema(), mode, &max_column_id));
+    if (merged != metadata.schema_string) {
+      evolved = true;
+      metadata.schema_string = merged;
+      if (mode != data::ColumnMappingMode::kNone) {
+        metadata.configuration["delta.columnMapping.maxColumnId"] = std::to_string(max_column_id);
+      }
+    }
+  } else {
+    auto check = data::CheckWriteSchema(*table_schema, *data->schema());
+    if (!check.ok()) {
+      return arrow::Status::Invalid(check.message(),
+                                    " (nothing was written; pass --schema-evolution to add new "
+                                    "columns)");
+    }
+  }
+
+  ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store_, metadata, *data, options));
+  auto transaction = log_->StartTransaction(snapshot);
+  for (const SetTransaction& txn : options.app_transactions) {
+    transaction->AppTransactionVersion(txn.app_id);
+    SetTransaction recorded = txn;
+    recorded.last_updated = NowMillis();
+    transaction->SetAppTransaction(recorded);
+  }
+  if (evolved) transaction->UpdateMetadata(metadata);
+  outcome.files_added = static_cast<int64_t>(written.files.size());
+  outcome.rows_written = written.rows;
+  for (AddFile& file : written.files) transaction->AddFile(std::move(file));
+  transaction->SetOperation(
+      "WRITE",
+      {{"mode", "\"Append\""}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
+  ARROW_ASSIGN_OR_RAISE(CommitResult committed, transaction->Commit());
+  outcome.version = committed.version;
+  outcome.maintenance_status = committed.post_commit_status;
+  return outcome;
+}
+
+arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchReader> data,
+                                            const std::optional<std::string>& where,
+                                            const WriteOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
+  WriteResult outcome;
+  if (AlreadyApplied(*snapshot, options)) return outcome;
+  const Metadata& metadata = snapshot->metadata();
+  ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(metadata.schema_string));
+  auto check = data::CheckWriteSchema(*table_schema, *data->schema());
+  if (!check.ok()) return arrow::Status::Invalid(check.message(), " (nothing was written)");
+
+  std::optional<PartitionMatcher> matcher;
+  if (where) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto made, PartitionMatcher::Make(*where, *table_schema, metadata.partition_columns));
+    matcher.emplace(std::move(made));
+  }
+  ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store_, metadata, *data, options));
+  // Like Spark's replaceWhere: new rows must fall inside what is replaced, or they would
+  // silently land outside the overwritten partitions.
+  if (matcher) {
+    for (const AddFile& file : written.files) {
+      ARROW_ASSIGN_OR_RAISE(bool inside, matcher->Matches(file.partition_values));
+      if (!inside) {
+        for (const AddFile& orphan : written.files) {
+          ARROW_RETURN_NOT_OK(store_->Delete(orphan.path));
+        }
+        return arrow::Status::Invalid("overwrite: input rows fall outside --where '", *where,
+                                      "' (nothing was written)");
+      }
+    }
+  }
+
+  auto transaction = log_->StartTransaction(snapshot);
+  int64_t now = NowMillis();
+  if (matcher) {
+    transaction->ReadPartitions([matcher](const PartitionValues& values) {
+      auto matches = matcher->Matches(values);
+      return !matches.ok() || *matches;  // an undecidable partition counts as read
+    });
+  } else {
+    transaction->ReadWholeTable();
+  }
+  for (const AddFile& file : snapshot->files()) {
+    if (matcher) {
+      ARROW_ASSIGN_OR_RAISE(bool matches, matcher->Matches(file.partition_values));
+      if (!matches) continue;
+    }
+    transaction->RemoveFile(MakeRemoveFile(file, now));
+    ++outcome.files_removed;
+  }
+  for (const SetTransaction& txn : options.app_transactions) {
+    transaction->AppTransactionVersion(txn.app_id);
+    SetTransaction recorded = txn;
+    recorded.last_updated = now;
+    transaction->SetAppTransaction(recorded);
+  }
+  outcome.files_added = static_cast<int64_t>(written.files.size());
+  outcome.rows_written = written.rows;
+  for (AddFile& file : written.files) transaction->AddFile(std::move(file));
+  StringMap parameters = {{"mode", "\"Overwrite\""},
+                          {"partitionBy", PartitionByJson(metadata.partition_columns)}};
+  if (where) {
+    std::string quoted;
+    AppendJsonString(&quoted, *where);
+    parameters["predicate"] = quoted;
+  }
+  transaction->SetOperation("WRITE", parameters);
+  ARROW_ASSIGN_OR_RAISE(CommitResult committed, transaction->Commit());
+  outcome.version = committed.version;
+  outcome.maintenance_status = committed.post_commit_status;
+  return outcome;
+}
+
+arrow::Result<std::shared_ptr<const Snapshot>> Table::SnapshotFor(const ReadOptions& options) {
+  if (options.version) return log_->AtVersion(*options.version);
+  if (options.timestamp_ms) return log_->AtTimestamp(*options.timestamp_ms);
+  return log_->Latest();
+}
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Read(const ReadOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, SnapshotFor(options));
+  const Metadata& metadata = snapshot->metadata();
+  data::ScanBuilder builder(store_, metadata, snapshot->files());
+  if (!options.columns.empty()) builder.Select(options.columns);
+  if (options.filter) {
+    ARROW_ASSIGN_OR_RAISE(auto schema, data::ParseDeltaSchema(metadata.schema_string));
+    ARROW_ASSIGN_OR_RAISE(auto filter, ParsePredicate(*options.filter, *schema));
+    builder.Filter(std::move(filter));
+  }
+  if (options.limit) builder.Limit(*options.limit);
+  ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
+  return scan->ToRecordBatchReader();
+}
+
+arrow::Result<int64_t> Table::Checkpoint() {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
+  ARROW_RETURN_NOT_OK(log_->Checkpoint(*snapshot).status());
+  return snapshot->version();
+}
+
+}  // namespace nlk::delta

@@ -1,0 +1,118 @@
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <arrow/compute/expression.h>
+#include <arrow/json/from_string.h>
+#include <gtest/gtest.h>
+
+#include "delta/data/data_skipping.h"
+#include "delta/data/schema.h"
+#include "delta/data/statistics.h"
+
+namespace nlk::delta::data {
+namespace {
+
+namespace cp = arrow::compute;
+
+std::shared_ptr<arrow::Array> Json(const std::shared_ptr<arrow::DataType>& type,
+                                   const std::string& text) {
+  return arrow::json::ArrayFromJSONString(type, text).ValueOrDie();
+}
+
+std::shared_ptr<arrow::Table> SampleTable() {
+  auto ts_type = arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+  auto s_type = arrow::struct_({arrow::field("x", arrow::float64())});
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("name", arrow::utf8()), arrow::field("ts", ts_type),
+                               arrow::field("flag", arrow::boolean()), arrow::field("s", s_type)});
+  std::string long_name(40, 'z');
+  arrow::ArrayVector columns = {
+      Json(arrow::int64(), "[5, -2, 9, null]"),
+      Json(arrow::utf8(), R"(["b", "a", ")" + long_name + R"(", "m"])"),
+      Json(ts_type, "[1500, 2000001, 1000000, 3]"),
+      Json(arrow::boolean(), "[true, false, true, true]"),
+      Json(s_type, R"([{"x": 1.5}, {"x": null}, {"x": -3.25}, {"x": 2}])")};
+  return arrow::Table::Make(schema, columns);
+}
+
+TEST(Statistics, ComputesNestedStatsLikeSpark) {
+  auto json = ComputeStatisticsJson(*SampleTable(), ColumnMappingMode::kNone);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json,
+            R"({"numRecords":4,)"
+            R"("minValues":{"id":-2,"name":"a","ts":"1970-01-01T00:00:00.000Z","s":{"x":-3.25}},)"
+            R"("maxValues":{"id":9,"name":"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz)"
+            "\xF4\x8F\xBF\xBF"
+            R"(","ts":"1970-01-01T00:00:02.001Z","s":{"x":2}},)"
+            R"("nullCount":{"id":1,"name":0,"ts":0,"flag":0,"s":{"x":1}}})");
+}
+
+TEST(Statistics, ParsesBackTypedAndWidened) {
+  auto table = SampleTable();
+  auto json = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
+  ASSERT_TRUE(json.ok());
+  auto parser = StatisticsParser::Make(*table->schema(), ColumnMappingMode::kNone);
+  ASSERT_TRUE(parser.ok());
+  auto stats = parser->Parse(*json);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->num_records, 4);
+  const auto* id = stats->Find({"id"});
+  ASSERT_NE(id, nullptr);
+  EXPECT_TRUE(id->min->Equals(*arrow::MakeScalar(int64_t{-2})));
+  EXPECT_TRUE(id->max->Equals(*arrow::MakeScalar(int64_t{9})));
+  EXPECT_EQ(id->null_count, 1);
+  const auto* ts = stats->Find({"ts"});
+  ASSERT_NE(ts, nullptr);
+  // 2'000'001 us rounds up to 2.001 s, then widened by 999 us on read.
+  EXPECT_EQ(static_cast<const arrow::TimestampScalar&>(*ts->max).value, 2'001'999);
+  const auto* x = stats->Find({"s", "x"});
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->null_count, 1);
+  EXPECT_EQ(stats->Find({"flag"})->min, nullptr);  // booleans get no min/max
+  EXPECT_FALSE(parser->Parse("not json").ok());
+}
+
+TEST(Statistics, DecimalsAndNaN) {
+  auto schema = arrow::schema(
+      {arrow::field("d", arrow::decimal128(10, 2)), arrow::field("f", arrow::float64())});
+  auto table = arrow::Table::Make(schema, {Json(arrow::decimal128(10, 2), R"(["1.25", "-0.50"])"),
+                                           Json(arrow::float64(), "[1, NaN]")});
+  auto json = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json, R"({"numRecords":2,"minValues":{"d":-0.50},"maxValues":{"d":1.25},)"
+                   R"("nullCount":{"d":0,"f":0}})");
+  auto stats = StatisticsParser::Make(*schema, ColumnMappingMode::kNone)->Parse(*json);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->Find({"d"})->min->ToString(), "-0.50");
+}
+
+TEST(DataSkipping, IsConservative) {
+  FileStatistics bounds;
+  bounds.num_records = 10;
+  bounds.columns[{"v"}] = {arrow::MakeScalar(int32_t{10}), arrow::MakeScalar(int32_t{20}), 0};
+  bounds.columns[{"n"}] = {nullptr, nullptr, 10};  // all null
+  auto v = cp::field_ref("v");
+  EXPECT_TRUE(MightMatch(cp::greater(v, cp::literal(15)), bounds));
+  EXPECT_FALSE(MightMatch(cp::greater(v, cp::literal(20)), bounds));
+  EXPECT_FALSE(MightMatch(cp::less(cp::literal(20), v), bounds));           // flipped operands
+  EXPECT_TRUE(MightMatch(cp::equal(v, cp::literal(int64_t{10})), bounds));  // other int width
+  EXPECT_FALSE(MightMatch(cp::equal(v, cp::literal(9)), bounds));
+  EXPECT_FALSE(MightMatch(cp::not_(cp::greater_equal(v, cp::literal(10))), bounds));
+  EXPECT_TRUE(
+      MightMatch(cp::or_(cp::equal(v, cp::literal(9)), cp::equal(v, cp::literal(12))), bounds));
+  EXPECT_FALSE(MightMatch(cp::and_(cp::equal(v, cp::literal(12)), cp::is_null(v)), bounds));
+  EXPECT_FALSE(MightMatch(cp::is_valid(cp::field_ref("n")), bounds));
+  EXPECT_FALSE(MightMatch(cp::equal(cp::field_ref("n"), cp::literal(1)), bounds));
+  EXPECT_TRUE(MightMatch(cp::equal(cp::field_ref("unknown"), cp::literal(1)), bounds));
+  EXPECT_TRUE(MightMatch(cp::call("add", {v, cp::literal(1)}), bounds));
+  EXPECT_FALSE(
+      MightMatch(cp::call("is_in", {v},
+                          std::make_shared<cp::SetLookupOptions>(Json(arrow::int32(), "[1, 2]"))),
+                 bounds));
+  EXPECT_TRUE(
+      MightMatch(cp::call("is_in", {v},
+                          std::make_shared<cp::SetLookupOptions>(Json(arrow::int32(), "[1, 15]"))),
+                 bounds));
+}
+
+}  // namespace
+}  // namespace nlk::delta::data

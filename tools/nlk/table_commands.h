@@ -1,0 +1,10 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace nlk::cli {
+
+// `nlk table create|append|overwrite|read|history|describe|files|checkpoint`.
+void AddTableCommands(CLI::App& app, int& exit_code);
+
+}  // namespace nlk::cli

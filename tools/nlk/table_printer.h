@@ -1,0 +1,23 @@
+// Human- and machine-readable views of tables for the command line.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/status.h>
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+
+#include "delta/table.h"
+
+namespace nlk::cli {
+
+// Rows as an aligned text table, followed by the row count.
+arrow::Status PrintTable(arrow::RecordBatchReader& reader, std::ostream& out);
+arrow::Status PrintHistory(delta::Table& table, std::optional<int64_t> limit, bool json,
+                           std::ostream& out);
+arrow::Status PrintDescription(delta::Table& table, const delta::Snapshot& snapshot, bool json,
+                               std::ostream& out);
+arrow::Status PrintFiles(const delta::Snapshot& snapshot, bool json, std::ostream& out);
+
+}  // namespace nlk::cli
