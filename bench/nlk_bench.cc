@@ -1,0 +1,247 @@
+// In-process timings of the Delta engine for bench/delta_bench.py, which runs delta-rs on the
+// same tables in the same run. Each command prints one JSON object on stdout.
+//
+//   nlk_bench make-log URI --commits N --files-per-commit K
+//       fabricates a table whose log has N commits of K add actions each (with stats; the data
+//       files do not exist: snapshot loading never opens them); checkpoints every 10 commits
+//   nlk_bench snapshot-load URI --repeat R [--version V]
+//   nlk_bench snapshot-update URI --from V --repeat R
+//   nlk_bench scan URI --filter PREDICATE --repeat R
+//   nlk_bench write URI --input FILE.parquet [--partition-by COLUMN]
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/arrow_runtime.h"
+#include "delta/data/scan.h"
+#include "delta/data/schema.h"
+#include "delta/log/delta_log.h"
+#include "delta/log/transaction.h"
+#include "delta/predicate.h"
+#include "delta/table.h"
+#include "input_files.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Peak resident memory of this process, from /proc (kB).
+int64_t PeakRssKilobytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+std::string TimingsJson(const std::vector<double>& timings) {
+  std::string json = "[";
+  for (size_t i = 0; i < timings.size(); ++i) {
+    json += (i ? "," : "") + std::to_string(timings[i]);
+  }
+  return json + "]";
+}
+
+void PrintResult(const std::string& fields) {
+  std::cout << "{" << fields << ",\"peak_rss_kb\":" << PeakRssKilobytes() << "}" << std::endl;
+}
+
+std::string IsoSeconds(int64_t seconds) {
+  std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char buffer[40];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S.000Z", &utc);
+  return buffer;
+}
+
+constexpr char kSchema[] =
+    R"({"type":"struct","fields":[)"
+    R"({"name":"device_id","type":"string","nullable":false,"metadata":{}},)"
+    R"({"name":"channel","type":"integer","nullable":false,"metadata":{}},)"
+    R"({"name":"timestamp","type":"timestamp","nullable":false,"metadata":{}},)"
+    R"({"name":"voltage_uv","type":"float","nullable":false,"metadata":{}}]})";
+
+arrow::Status MakeLog(const std::string& uri, int64_t commits, int64_t files_per_commit) {
+  ARROW_ASSIGN_OR_RAISE(auto store, nlk::storage::OpenObjectStore(uri));
+  ARROW_ASSIGN_OR_RAISE(auto log, nlk::delta::DeltaLog::Open(store));
+  std::shared_ptr<const nlk::delta::Snapshot> snapshot;
+  auto start = Clock::now();
+  for (int64_t commit = 0; commit < commits; ++commit) {
+    auto transaction = log->StartTransaction(snapshot);
+    if (!snapshot) {
+      nlk::delta::Metadata metadata;
+      metadata.id = "00000000-0000-4000-8000-000000000001";
+      metadata.schema_string = kSchema;
+      transaction->UpdateProtocol(nlk::delta::Protocol{});
+      transaction->UpdateMetadata(metadata);
+    }
+    for (int64_t file = 0; file < files_per_commit; ++file) {
+      int64_t index = commit * files_per_commit + file;
+      nlk::delta::AddFile add;
+      add.path = "part-" + std::to_string(index) + "-c000.snappy.parquet";
+      add.size = 8 * 1024 * 1024;
+      add.modification_time = 1767225600000 + index;
+      std::string first = IsoSeconds(1767225600 + index);
+      std::string last = IsoSeconds(1767225600 + index + 1);
+      add.stats = R"({"numRecords":50000,"minValues":{"device_id":"device-001","channel":0,)"
+                  R"("timestamp":")" +
+                  first +
+                  R"(","voltage_uv":-180.5},"maxValues":{"device_id":"device-016","channel":63,)"
+                  R"("timestamp":")" +
+                  last +
+                  R"(","voltage_uv":175.25},"nullCount":{"device_id":0,"channel":0,)"
+                  R"("timestamp":0,"voltage_uv":0}})";
+      transaction->AddFile(std::move(add));
+    }
+    transaction->SetOperation("WRITE", {{"mode", "\"Append\""}});
+    ARROW_ASSIGN_OR_RAISE(auto committed, transaction->Commit());
+    ARROW_RETURN_NOT_OK(committed.post_commit_status);
+    ARROW_ASSIGN_OR_RAISE(snapshot, snapshot ? log->Update(snapshot) : log->Latest());
+  }
+  PrintResult("\"commits\":" + std::to_string(commits) +
+              ",\"files\":" + std::to_string(snapshot->files().size()) +
+              ",\"seconds\":" + std::to_string(MillisSince(start) / 1000));
+  return arrow::Status::OK();
+}
+
+arrow::Status SnapshotLoad(const std::string& uri, int repeat, std::optional<int64_t> version) {
+  std::vector<double> timings;
+  size_t files = 0;
+  for (int i = 0; i < repeat; ++i) {
+    auto start = Clock::now();
+    ARROW_ASSIGN_OR_RAISE(auto store, nlk::storage::OpenObjectStore(uri));
+    ARROW_ASSIGN_OR_RAISE(auto log, nlk::delta::DeltaLog::Open(store));
+    ARROW_ASSIGN_OR_RAISE(auto snapshot, version ? log->AtVersion(*version) : log->Latest());
+    timings.push_back(MillisSince(start));
+    files = snapshot->files().size();
+  }
+  PrintResult("\"median_ms\":" + std::to_string(Median(timings)) +
+              ",\"timings_ms\":" + TimingsJson(timings) + ",\"files\":" + std::to_string(files));
+  return arrow::Status::OK();
+}
+
+arrow::Status SnapshotUpdate(const std::string& uri, int repeat, int64_t from) {
+  std::vector<double> timings;
+  int64_t version = 0;
+  for (int i = 0; i < repeat; ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto store, nlk::storage::OpenObjectStore(uri));
+    ARROW_ASSIGN_OR_RAISE(auto log, nlk::delta::DeltaLog::Open(store));
+    ARROW_ASSIGN_OR_RAISE(auto old_snapshot, log->AtVersion(from));
+    auto start = Clock::now();
+    ARROW_ASSIGN_OR_RAISE(auto snapshot, log->Update(old_snapshot));
+    timings.push_back(MillisSince(start));
+    version = snapshot->version();
+  }
+  PrintResult("\"median_ms\":" + std::to_string(Median(timings)) + ",\"timings_ms\":" +
+              TimingsJson(timings) + ",\"version\":" + std::to_string(version));
+  return arrow::Status::OK();
+}
+
+arrow::Status Scan(const std::string& uri, const std::string& filter, int repeat) {
+  std::vector<double> timings;
+  int64_t rows = 0;
+  nlk::delta::data::ScanMetrics metrics;
+  for (int i = 0; i < repeat; ++i) {
+    auto start = Clock::now();
+    ARROW_ASSIGN_OR_RAISE(auto store, nlk::storage::OpenObjectStore(uri));
+    ARROW_ASSIGN_OR_RAISE(auto log, nlk::delta::DeltaLog::Open(store));
+    ARROW_ASSIGN_OR_RAISE(auto snapshot, log->Latest());
+    ARROW_ASSIGN_OR_RAISE(auto schema,
+                          nlk::delta::data::ParseDeltaSchema(snapshot->metadata().schema_string));
+    ARROW_ASSIGN_OR_RAISE(auto predicate, nlk::delta::ParsePredicate(filter, *schema));
+    nlk::delta::data::ScanBuilder builder(store, snapshot->metadata(), snapshot->files());
+    builder.Filter(predicate);
+    ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
+    ARROW_ASSIGN_OR_RAISE(auto table, scan->ToTable());
+    timings.push_back(MillisSince(start));
+    rows = table->num_rows();
+    metrics = scan->metrics();
+  }
+  PrintResult("\"median_ms\":" + std::to_string(Median(timings)) +
+              ",\"timings_ms\":" + TimingsJson(timings) + ",\"rows\":" + std::to_string(rows) +
+              ",\"files_total\":" + std::to_string(metrics.files_total) +
+              ",\"files_read\":" + std::to_string(metrics.files_read) +
+              ",\"row_groups_pruned\":" + std::to_string(metrics.row_groups_pruned));
+  return arrow::Status::OK();
+}
+
+arrow::Status Write(const std::string& uri, const std::string& input,
+                    const std::vector<std::string>& partition_by) {
+  auto start = Clock::now();
+  ARROW_ASSIGN_OR_RAISE(auto reader, nlk::cli::OpenParquetInputs({input}));
+  nlk::delta::CreateOptions options;
+  options.partition_columns = partition_by;
+  ARROW_ASSIGN_OR_RAISE(auto table,
+                        nlk::delta::Table::Create(uri, reader->schema(), options, reader));
+  PrintResult("\"seconds\":" + std::to_string(MillisSince(start) / 1000));
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Neuralake engine micro-benchmarks"};
+  app.require_subcommand(1);
+  std::string uri, filter, input;
+  int64_t commits = 0, files_per_commit = 1, from = 0;
+  int repeat = 5;
+  std::optional<int64_t> version;
+  std::vector<std::string> partition_by;
+  arrow::Status status;
+  if (!nlk::InitializeArrowCompute().ok()) return 1;
+
+  auto make_log = app.add_subcommand("make-log");
+  make_log->add_option("uri", uri)->required();
+  make_log->add_option("--commits", commits)->required();
+  make_log->add_option("--files-per-commit", files_per_commit);
+  make_log->callback([&] { status = MakeLog(uri, commits, files_per_commit); });
+
+  auto load = app.add_subcommand("snapshot-load");
+  load->add_option("uri", uri)->required();
+  load->add_option("--repeat", repeat);
+  load->add_option("--version", version);
+  load->callback([&] { status = SnapshotLoad(uri, repeat, version); });
+
+  auto update = app.add_subcommand("snapshot-update");
+  update->add_option("uri", uri)->required();
+  update->add_option("--from", from)->required();
+  update->add_option("--repeat", repeat);
+  update->callback([&] { status = SnapshotUpdate(uri, repeat, from); });
+
+  auto scan = app.add_subcommand("scan");
+  scan->add_option("uri", uri)->required();
+  scan->add_option("--filter", filter)->required();
+  scan->add_option("--repeat", repeat);
+  scan->callback([&] { status = Scan(uri, filter, repeat); });
+
+  auto write = app.add_subcommand("write");
+  write->add_option("uri", uri)->required();
+  write->add_option("--input", input)->required();
+  write->add_option("--partition-by", partition_by)->delimiter(',');
+  write->callback([&] { status = Write(uri, input, partition_by); });
+
+  CLI11_PARSE(app, argc, argv);
+  if (!status.ok()) {
+    std::cerr << "nlk_bench: " << status.ToString() << std::endl;
+    return 1;
+  }
+  return 0;
+}
