@@ -16,6 +16,30 @@ const JsonValue* JsonValue::Find(std::string_view key) const {
   return nullptr;
 }
 
+std::string JsonValue::CompactRaw() const {
+  std::string compact;
+  compact.reserve(raw_.size());
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : raw_) {
+    if (in_string) {
+      compact.push_back(c);
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (c == '"') in_string = true;
+    compact.push_back(c);
+  }
+  return compact;
+}
+
 const char* JsonValue::TypeName() const {
   switch (type_) {
     case Type::kNull:
@@ -177,6 +201,15 @@ class JsonParser {
   arrow::Status ParseString(std::string* out) {
     ++position_;  // opening quote
     while (true) {
+      // Copy the run of characters that need no decoding in one append (stats and log lines
+      // are mostly such runs).
+      const size_t run_start = position_;
+      while (position_ < text_.size()) {
+        const auto byte = static_cast<unsigned char>(text_[position_]);
+        if (byte == '"' || byte == '\\' || byte < 0x20) break;
+        ++position_;
+      }
+      out->append(text_.data() + run_start, position_ - run_start);
       if (position_ >= text_.size()) return Error("unterminated string (truncated JSON?)");
       const char c = text_[position_++];
       if (c == '"') return arrow::Status::OK();
@@ -268,7 +301,13 @@ class JsonParser {
       value->integer_overflow_ = true;
     }
     value->type_ = JsonValue::Type::kDouble;
-    value->number_ = std::strtod(std::string(literal).c_str(), nullptr);
+    // from_chars needs no NUL-terminated copy; it declines values outside the double range,
+    // for which strtod's answer (infinity, or zero for underflow) is kept.
+    const auto [end, error] =
+        std::from_chars(literal.data(), literal.data() + literal.size(), value->number_);
+    if (error != std::errc() || end != literal.data() + literal.size()) {
+      value->number_ = std::strtod(std::string(literal).c_str(), nullptr);
+    }
     return arrow::Status::OK();
   }
 

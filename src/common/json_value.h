@@ -1,8 +1,9 @@
-// A small JSON parser producing a DOM, for log lines, _last_checkpoint and schema strings.
+// A small JSON parser producing a DOM, for log lines, _last_checkpoint, schema strings, column
+// metadata and per-file statistics.
 //
 // Why not simdjson: the pyarrow wheel's libparquet exports its own bundled simdjson symbols,
 // and binaries linking both bind the system simdjson headers to that other version (a crash in
-// the first parse). A self-contained parser makes the log layer immune to link order.
+// the first parse). A self-contained parser makes the layers using it immune to link order.
 // Pure; thread-safe.
 #pragma once
 
@@ -34,6 +35,9 @@ class JsonValue {
   const JsonValue* Find(std::string_view key) const;
   // The exact source text of this value (valid while the parsed text is alive).
   std::string_view raw() const { return raw_; }
+  // raw() without the whitespace between tokens, e.g. to store a nested document verbatim in
+  // compact form. Literals (strings, numbers) are kept exactly as written.
+  std::string CompactRaw() const;
 
   // "a string", "an object", ... for error messages.
   const char* TypeName() const;

@@ -1,9 +1,9 @@
 #include "delta/data/column_mapping.h"
 
 #include <arrow/util/key_value_metadata.h>
-#include <simdjson.h>
 
-#include "delta/data/json_writer.h"
+#include "common/json_value.h"
+#include "common/json_writer.h"
 #include "delta/data/schema.h"
 #include "delta/data/uuid.h"
 
@@ -55,27 +55,23 @@ arrow::Result<ColumnMappingInfo> ColumnMappingOf(const arrow::Field& field) {
   ColumnMappingInfo info;
   std::string metadata = DeltaFieldMetadata(field);
   if (metadata == "{}") return info;
-  simdjson::dom::parser parser;
-  simdjson::dom::object object;
-  if (parser.parse(simdjson::padded_string(metadata)).get(object) != simdjson::SUCCESS) {
+  auto parsed = ParseJson(metadata);
+  if (!parsed.ok() || parsed->type() != JsonValue::Type::kObject) {
     return arrow::Status::Invalid("column '", field.name(), "': metadata is not a JSON object");
   }
-  simdjson::dom::element value;
-  if (object.at_key(kPhysicalNameKey).get(value) == simdjson::SUCCESS) {
-    std::string_view name;
-    if (value.get_string().get(name) != simdjson::SUCCESS || name.empty()) {
+  if (const JsonValue* name = parsed->Find(kPhysicalNameKey)) {
+    if (name->type() != JsonValue::Type::kString || name->string().empty()) {
       return arrow::Status::Invalid("column '", field.name(), "': ", kPhysicalNameKey,
                                     " must be a non-empty string");
     }
-    info.physical_name = std::string(name);
+    info.physical_name = name->string();
   }
-  if (object.at_key(kColumnIdKey).get(value) == simdjson::SUCCESS) {
-    int64_t id = 0;
-    if (value.get_int64().get(id) != simdjson::SUCCESS || id < 0 || id > INT32_MAX) {
+  if (const JsonValue* id = parsed->Find(kColumnIdKey)) {
+    if (id->type() != JsonValue::Type::kInteger || id->integer() < 0 || id->integer() > INT32_MAX) {
       return arrow::Status::Invalid("column '", field.name(), "': ", kColumnIdKey,
                                     " must be a 32-bit non-negative integer");
     }
-    info.field_id = static_cast<int32_t>(id);
+    info.field_id = static_cast<int32_t>(id->integer());
   }
   return info;
 }
@@ -152,7 +148,7 @@ arrow::Result<std::shared_ptr<arrow::Field>> AssignField(const arrow::Field& fie
     writer.String("col-" + UuidToString(RandomUuid()));
   }
   writer.EndObject();
-  additions = writer.text();
+  additions = writer.Take();
   std::string merged;
   if (metadata == "{}") {
     merged = additions;

@@ -260,8 +260,12 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
     std::set<std::string> seen;
     for (const auto& name : *columns_) {
       if (table_schema.GetFieldIndex(name) < 0) {
-        return arrow::Status::KeyError(
-            "column '", name, "' is not in the table (columns: ", table_schema.ToString(), ")");
+        std::string names;
+        for (const auto& field : table_schema.fields()) {
+          names += (names.empty() ? "" : ", ") + field->name();
+        }
+        return arrow::Status::KeyError("column '", name, "' is not in the table (columns: ", names,
+                                       ")");
       }
       if (!seen.insert(name).second) {
         return arrow::Status::Invalid("column '", name, "' is selected twice");
@@ -377,6 +381,9 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
   if (!status.ok()) return fail(status);
   parquet::ArrowReaderProperties properties;
   properties.set_batch_size(batch_size_);
+  // Spark writes timestamps as INT96; read them at Delta's microsecond precision, since
+  // nanoseconds overflow for dates past 2262 (e.g. 9999-12-31).
+  properties.set_coerce_int96_timestamp_unit(arrow::TimeUnit::MICRO);
   builder.properties(properties);
   auto built = builder.Build();
   if (!built.ok()) return fail(built.status());

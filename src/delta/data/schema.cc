@@ -1,18 +1,14 @@
 #include "delta/data/schema.h"
 
 #include <arrow/util/key_value_metadata.h>
-#include <simdjson.h>
 
 #include <charconv>
 
-#include "delta/data/json_writer.h"
+#include "common/json_value.h"
+#include "common/json_writer.h"
 
 namespace nlk::delta::data {
 namespace {
-
-using simdjson::dom::element;
-using simdjson::dom::element_type;
-using simdjson::dom::object;
 
 std::string ChildPath(std::string_view parent, std::string_view child) {
   if (parent.empty()) return std::string(child);
@@ -26,24 +22,22 @@ arrow::Status SchemaError(std::string_view column, std::string_view what) {
   return arrow::Status::Invalid("Delta schema: column '", column, "': ", what);
 }
 
-arrow::Result<element> RequiredMember(const object& parent, std::string_view key,
-                                      std::string_view column) {
-  element value;
-  if (parent.at_key(key).get(value) != simdjson::SUCCESS) {
-    return SchemaError(column, "missing \"" + std::string(key) + "\"");
-  }
+// `parent` is a JSON object; the result points into it.
+arrow::Result<const JsonValue*> RequiredMember(const JsonValue& parent, std::string_view key,
+                                               std::string_view column) {
+  const JsonValue* value = parent.Find(key);
+  if (value == nullptr) return SchemaError(column, "missing \"" + std::string(key) + "\"");
   return value;
 }
 
-arrow::Result<bool> OptionalBool(const object& parent, std::string_view key, bool fallback,
+arrow::Result<bool> OptionalBool(const JsonValue& parent, std::string_view key, bool fallback,
                                  std::string_view column) {
-  element value;
-  if (parent.at_key(key).get(value) != simdjson::SUCCESS) return fallback;
-  bool result = false;
-  if (value.get_bool().get(result) != simdjson::SUCCESS) {
+  const JsonValue* value = parent.Find(key);
+  if (value == nullptr) return fallback;
+  if (value->type() != JsonValue::Type::kBool) {
     return SchemaError(column, "\"" + std::string(key) + "\" must be true or false");
   }
-  return result;
+  return value->boolean();
 }
 
 // Parses "decimal(p,s)" (or bare "decimal", Spark's decimal(10,0)).
@@ -96,30 +90,31 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParsePrimitive(std::string_view 
                                  "' (this reader handles primitives, struct, array and map)");
 }
 
-arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const element& field_json,
+arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const JsonValue& field_json,
                                                         std::string_view parent);
 
-arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const element& type_json,
+arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const JsonValue& type_json,
                                                           std::string_view column) {
-  std::string_view name;
-  if (type_json.get_string().get(name) == simdjson::SUCCESS) return ParsePrimitive(name, column);
-  object type_object;
-  if (type_json.get_object().get(type_object) != simdjson::SUCCESS) {
+  if (type_json.type() == JsonValue::Type::kString) {
+    return ParsePrimitive(type_json.string(), column);
+  }
+  if (type_json.type() != JsonValue::Type::kObject) {
     return SchemaError(column, "\"type\" must be a type name or an object");
   }
-  ARROW_ASSIGN_OR_RAISE(element kind_json, RequiredMember(type_object, "type", column));
-  std::string_view kind;
-  if (kind_json.get_string().get(kind) != simdjson::SUCCESS) {
+  ARROW_ASSIGN_OR_RAISE(const JsonValue* kind_json, RequiredMember(type_json, "type", column));
+  if (kind_json->type() != JsonValue::Type::kString) {
     return SchemaError(column, "nested \"type\" must be a string");
   }
+  const std::string& kind = kind_json->string();
   if (kind == "struct") {
-    ARROW_ASSIGN_OR_RAISE(element fields_json, RequiredMember(type_object, "fields", column));
-    simdjson::dom::array fields_array;
-    if (fields_json.get_array().get(fields_array) != simdjson::SUCCESS) {
+    ARROW_ASSIGN_OR_RAISE(const JsonValue* fields_json,
+                          RequiredMember(type_json, "fields", column));
+    if (fields_json->type() != JsonValue::Type::kArray) {
       return SchemaError(column, "\"fields\" must be an array");
     }
     arrow::FieldVector fields;
-    for (element child : fields_array) {
+    fields.reserve(fields_json->array().size());
+    for (const JsonValue& child : fields_json->array()) {
       ARROW_ASSIGN_OR_RAISE(auto field, ParseField(child, column));
       fields.push_back(std::move(field));
     }
@@ -127,51 +122,49 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ParseType(const element& type_js
   }
   if (kind == "array") {
     std::string element_path = ChildPath(column, "element");
-    ARROW_ASSIGN_OR_RAISE(element element_json, RequiredMember(type_object, "elementType", column));
-    ARROW_ASSIGN_OR_RAISE(auto element_type, ParseType(element_json, element_path));
+    ARROW_ASSIGN_OR_RAISE(const JsonValue* element_json,
+                          RequiredMember(type_json, "elementType", column));
+    ARROW_ASSIGN_OR_RAISE(auto element_type, ParseType(*element_json, element_path));
     ARROW_ASSIGN_OR_RAISE(bool contains_null,
-                          OptionalBool(type_object, "containsNull", true, column));
+                          OptionalBool(type_json, "containsNull", true, column));
     return arrow::list(arrow::field("element", element_type, contains_null));
   }
   if (kind == "map") {
-    ARROW_ASSIGN_OR_RAISE(element key_json, RequiredMember(type_object, "keyType", column));
-    ARROW_ASSIGN_OR_RAISE(element value_json, RequiredMember(type_object, "valueType", column));
-    ARROW_ASSIGN_OR_RAISE(auto key_type, ParseType(key_json, ChildPath(column, "key")));
-    ARROW_ASSIGN_OR_RAISE(auto value_type, ParseType(value_json, ChildPath(column, "value")));
+    ARROW_ASSIGN_OR_RAISE(const JsonValue* key_json, RequiredMember(type_json, "keyType", column));
+    ARROW_ASSIGN_OR_RAISE(const JsonValue* value_json,
+                          RequiredMember(type_json, "valueType", column));
+    ARROW_ASSIGN_OR_RAISE(auto key_type, ParseType(*key_json, ChildPath(column, "key")));
+    ARROW_ASSIGN_OR_RAISE(auto value_type, ParseType(*value_json, ChildPath(column, "value")));
     ARROW_ASSIGN_OR_RAISE(bool value_contains_null,
-                          OptionalBool(type_object, "valueContainsNull", true, column));
+                          OptionalBool(type_json, "valueContainsNull", true, column));
     return std::make_shared<arrow::MapType>(arrow::field("key", key_type, false),
                                             arrow::field("value", value_type, value_contains_null));
   }
-  return SchemaError(column, "unsupported Delta type '" + std::string(kind) +
+  return SchemaError(column, "unsupported Delta type '" + kind +
                                  "' (this reader handles primitives, struct, array and map)");
 }
 
-arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const element& field_json,
+arrow::Result<std::shared_ptr<arrow::Field>> ParseField(const JsonValue& field_json,
                                                         std::string_view parent) {
-  object field_object;
-  if (field_json.get_object().get(field_object) != simdjson::SUCCESS) {
+  if (field_json.type() != JsonValue::Type::kObject) {
     return SchemaError(parent.empty() ? "<root>" : parent, "each field must be a JSON object");
   }
-  std::string_view name;
-  element name_json;
-  if (field_object.at_key("name").get(name_json) != simdjson::SUCCESS ||
-      name_json.get_string().get(name) != simdjson::SUCCESS) {
+  const JsonValue* name_json = field_json.Find("name");
+  if (name_json == nullptr || name_json->type() != JsonValue::Type::kString) {
     return SchemaError(parent.empty() ? "<root>" : parent, "a field has no string \"name\"");
   }
+  const std::string& name = name_json->string();
   std::string path = ChildPath(parent, name);
-  ARROW_ASSIGN_OR_RAISE(element type_json, RequiredMember(field_object, "type", path));
-  ARROW_ASSIGN_OR_RAISE(auto type, ParseType(type_json, path));
-  ARROW_ASSIGN_OR_RAISE(bool nullable, OptionalBool(field_object, "nullable", true, path));
-  auto field = arrow::field(std::string(name), std::move(type), nullable);
-  element metadata_json;
-  if (field_object.at_key("metadata").get(metadata_json) == simdjson::SUCCESS) {
-    object metadata_object;
-    if (metadata_json.get_object().get(metadata_object) != simdjson::SUCCESS) {
+  ARROW_ASSIGN_OR_RAISE(const JsonValue* type_json, RequiredMember(field_json, "type", path));
+  ARROW_ASSIGN_OR_RAISE(auto type, ParseType(*type_json, path));
+  ARROW_ASSIGN_OR_RAISE(bool nullable, OptionalBool(field_json, "nullable", true, path));
+  auto field = arrow::field(name, std::move(type), nullable);
+  if (const JsonValue* metadata_json = field_json.Find("metadata")) {
+    if (metadata_json->type() != JsonValue::Type::kObject) {
       return SchemaError(path, "\"metadata\" must be a JSON object");
     }
-    if (metadata_object.size() > 0) {
-      field = WithDeltaFieldMetadata(field, simdjson::minify(metadata_json));
+    if (!metadata_json->object().empty()) {
+      field = WithDeltaFieldMetadata(field, metadata_json->CompactRaw());
     }
   }
   return field;
@@ -215,14 +208,12 @@ std::shared_ptr<arrow::Field> WithDeltaFieldMetadata(const std::shared_ptr<arrow
 }
 
 arrow::Result<std::shared_ptr<arrow::Schema>> ParseDeltaSchema(std::string_view schema_json) {
-  simdjson::dom::parser parser;
-  element root;
-  auto error = parser.parse(simdjson::padded_string(schema_json)).get(root);
-  if (error != simdjson::SUCCESS) {
+  auto root = ParseJson(schema_json);
+  if (!root.ok()) {
     return arrow::Status::Invalid("Delta schema string is not valid JSON: ",
-                                  simdjson::error_message(error));
+                                  root.status().message());
   }
-  ARROW_ASSIGN_OR_RAISE(auto type, ParseType(root, ""));
+  ARROW_ASSIGN_OR_RAISE(auto type, ParseType(*root, ""));
   if (type->id() != arrow::Type::STRUCT) {
     return arrow::Status::Invalid("Delta schema string must be a \"struct\" at the top level");
   }
@@ -289,7 +280,7 @@ arrow::Result<std::string> DeltaTypeJson(const arrow::DataType& type, std::strin
       }
       writer.EndArray();
       writer.EndObject();
-      return writer.text();
+      return writer.Take();
     }
     case arrow::Type::LIST:
     case arrow::Type::LARGE_LIST:
@@ -308,7 +299,7 @@ arrow::Result<std::string> DeltaTypeJson(const arrow::DataType& type, std::strin
       writer.Key("containsNull");
       writer.Bool(element->nullable());
       writer.EndObject();
-      return writer.text();
+      return writer.Take();
     }
     case arrow::Type::MAP: {
       const auto& map = static_cast<const arrow::MapType&>(type);
@@ -327,7 +318,7 @@ arrow::Result<std::string> DeltaTypeJson(const arrow::DataType& type, std::strin
       writer.Key("valueContainsNull");
       writer.Bool(map.item_field()->nullable());
       writer.EndObject();
-      return writer.text();
+      return writer.Take();
     }
     case arrow::Type::NA:
       return "\"void\"";
@@ -351,7 +342,7 @@ arrow::Result<std::string> SerializeDeltaSchema(const arrow::Schema& schema) {
   }
   writer.EndArray();
   writer.EndObject();
-  return writer.text();
+  return writer.Take();
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> NormalizeToDeltaType(

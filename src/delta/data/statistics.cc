@@ -3,13 +3,13 @@
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/decimal.h>
-#include <simdjson.h>
 
 #include <charconv>
 #include <cmath>
 
+#include "common/json_value.h"
+#include "common/json_writer.h"
 #include "delta/data/compute_registry.h"
-#include "delta/data/json_writer.h"
 #include "delta/data/time_format.h"
 
 namespace nlk::delta::data {
@@ -90,7 +90,7 @@ std::optional<std::string> BoundJson(const arrow::Scalar& scalar, bool is_max,
     }
     case arrow::Type::DATE32: {
       std::string json;
-      AppendJsonString(FormatDate(static_cast<const arrow::Date32Scalar&>(scalar).value), &json);
+      AppendJsonString(&json, FormatDate(static_cast<const arrow::Date32Scalar&>(scalar).value));
       return json;
     }
     case arrow::Type::TIMESTAMP: {
@@ -102,9 +102,8 @@ std::optional<std::string> BoundJson(const arrow::Scalar& scalar, bool is_max,
       if (is_max && below_millisecond != 0) micros += 1000 - below_millisecond;
       std::string json;
       AppendJsonString(
-          FormatTimestamp(micros, type.timezone().empty() ? TimestampFormat::kIsoMillisLocal
-                                                          : TimestampFormat::kIsoMillisUtc),
-          &json);
+          &json, FormatTimestamp(micros, type.timezone().empty() ? TimestampFormat::kIsoMillisLocal
+                                                                 : TimestampFormat::kIsoMillisUtc));
       return json;
     }
     case arrow::Type::STRING:
@@ -120,7 +119,7 @@ std::optional<std::string> BoundJson(const arrow::Scalar& scalar, bool is_max,
         bound += kMaxCodePoint;
       }
       std::string json;
-      AppendJsonString(bound, &json);
+      AppendJsonString(&json, bound);
       return json;
     }
     default:
@@ -243,25 +242,21 @@ bool WriteSection(const std::vector<std::unique_ptr<StatisticsCollector::Leaf>>&
     }
   }
   writer.EndObject();
-  *out = writer.text();
+  *out = writer.Take();
   return any;
 }
 
 // ---- parsing ----
 
-using simdjson::ondemand::json_type;
-using simdjson::ondemand::object;
-using simdjson::ondemand::value;
-
-std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arrow::DataType>& type,
+// `json` is a bound as written in minValues/maxValues; nullptr when it cannot be read exactly.
+std::shared_ptr<arrow::Scalar> ParseBound(const JsonValue& json,
+                                          const std::shared_ptr<arrow::DataType>& type,
                                           bool is_max) {
-  json_type kind;
-  if (json.type().get(kind) != simdjson::SUCCESS || kind == json_type::null) return nullptr;
+  if (json.is_null()) return nullptr;
   auto integer = [&](int64_t low, int64_t high) -> std::shared_ptr<arrow::Scalar> {
-    int64_t parsed = 0;
-    if (json.get_int64().get(parsed) != simdjson::SUCCESS || parsed < low || parsed > high) {
-      return nullptr;
-    }
+    if (json.type() != JsonValue::Type::kInteger) return nullptr;
+    const int64_t parsed = json.integer();
+    if (parsed < low || parsed > high) return nullptr;
     auto scalar = arrow::MakeScalar(arrow::int64(), parsed);
     if (!scalar.ok()) return nullptr;
     auto cast = (*scalar)->CastTo(type);
@@ -278,8 +273,10 @@ std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arro
       return integer(INT64_MIN, INT64_MAX);
     case arrow::Type::FLOAT:
     case arrow::Type::DOUBLE: {
-      double parsed = 0;
-      if (json.get_double().get(parsed) != simdjson::SUCCESS) return nullptr;
+      if (json.type() != JsonValue::Type::kInteger && json.type() != JsonValue::Type::kDouble) {
+        return nullptr;
+      }
+      const double parsed = json.number();
       if (type->id() == arrow::Type::DOUBLE) return std::make_shared<arrow::DoubleScalar>(parsed);
       // Widen by one float step so rounding from double can never tighten the bound.
       auto narrowed = static_cast<float>(parsed);
@@ -291,10 +288,16 @@ std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arro
       return std::make_shared<arrow::FloatScalar>(narrowed);
     }
     case arrow::Type::DECIMAL128: {
-      std::string_view token = json.raw_json_token();
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\n'))
-        token.remove_suffix(1);
-      if (!token.empty() && token.front() == '"') token = token.substr(1, token.size() - 2);
+      // Writers emit decimals as numbers or as strings; either way the text is parsed exactly.
+      std::string_view token;
+      if (json.type() == JsonValue::Type::kString) {
+        token = json.string();
+      } else if (json.type() == JsonValue::Type::kInteger ||
+                 json.type() == JsonValue::Type::kDouble) {
+        token = json.raw();
+      } else {
+        return nullptr;
+      }
       arrow::Decimal128 decimal;
       int32_t precision = 0;
       int32_t scale = 0;
@@ -305,16 +308,14 @@ std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arro
       return std::make_shared<arrow::Decimal128Scalar>(*rescaled, type);
     }
     case arrow::Type::DATE32: {
-      std::string_view text;
-      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
-      auto days = ParseDate(text);
+      if (json.type() != JsonValue::Type::kString) return nullptr;
+      auto days = ParseDate(json.string());
       if (!days.ok()) return nullptr;
       return std::make_shared<arrow::Date32Scalar>(*days);
     }
     case arrow::Type::TIMESTAMP: {
-      std::string_view text;
-      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
-      auto micros = ParseTimestampMicros(text);
+      if (json.type() != JsonValue::Type::kString) return nullptr;
+      auto micros = ParseTimestampMicros(json.string());
       if (!micros.ok()) return nullptr;
       const auto& timestamp_type = static_cast<const arrow::TimestampType&>(*type);
       if (timestamp_type.unit() != arrow::TimeUnit::MICRO) return nullptr;
@@ -322,9 +323,8 @@ std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arro
     }
     case arrow::Type::STRING:
     case arrow::Type::LARGE_STRING: {
-      std::string_view text;
-      if (json.get_string().get(text) != simdjson::SUCCESS) return nullptr;
-      auto scalar = arrow::MakeScalar(type, arrow::Buffer::FromString(std::string(text)));
+      if (json.type() != JsonValue::Type::kString) return nullptr;
+      auto scalar = arrow::MakeScalar(type, arrow::Buffer::FromString(json.string()));
       return scalar.ok() ? *scalar : nullptr;
     }
     default:
@@ -334,31 +334,22 @@ std::shared_ptr<arrow::Scalar> ParseBound(value json, const std::shared_ptr<arro
 
 enum class ParseSection { kMin, kMax, kNullCount };
 
-arrow::Status ParseObject(object json, const std::map<std::string, StatisticsParser::Node>& nodes,
-                          ColumnPath* path, ParseSection section, FileStatistics* out) {
-  for (auto member : json) {
-    simdjson::ondemand::field field;
-    if (std::move(member).get(field) != simdjson::SUCCESS) {
-      return arrow::Status::Invalid("malformed statistics JSON");
-    }
-    std::string_view key_view;
-    if (field.unescaped_key().get(key_view) != simdjson::SUCCESS) {
-      return arrow::Status::Invalid("malformed statistics JSON key");
-    }
-    std::string key(key_view);
+// Reads one section object (or a struct column's object inside it). Members that are not
+// tracked columns, or whose values do not fit the column, are skipped rather than errors: stats
+// are an optimization and must never make a table unreadable.
+void ParseObject(const JsonValue& json, const std::map<std::string, StatisticsParser::Node>& nodes,
+                 ColumnPath* path, ParseSection section, FileStatistics* out) {
+  for (const auto& [key, child] : json.object()) {
     auto node = nodes.find(key);
     if (node == nodes.end()) continue;  // a dropped column or one this reader does not track
     path->push_back(node->second.logical_name);
-    value child = field.value();
     if (!node->second.children.empty()) {
-      object child_object;
-      if (child.get_object().get(child_object) == simdjson::SUCCESS) {
-        ARROW_RETURN_NOT_OK(ParseObject(child_object, node->second.children, path, section, out));
+      if (child.type() == JsonValue::Type::kObject) {
+        ParseObject(child, node->second.children, path, section, out);
       }
     } else if (section == ParseSection::kNullCount) {
-      int64_t count = 0;
-      if (child.get_int64().get(count) == simdjson::SUCCESS && count >= 0) {
-        out->columns[*path].null_count = count;
+      if (child.type() == JsonValue::Type::kInteger && child.integer() >= 0) {
+        out->columns[*path].null_count = child.integer();
       }
     } else {
       bool is_max = section == ParseSection::kMax;
@@ -370,7 +361,6 @@ arrow::Status ParseObject(object json, const std::map<std::string, StatisticsPar
     }
     path->pop_back();
   }
-  return arrow::Status::OK();
 }
 
 StatisticsParser::Node MakeNode(const arrow::Field& field, ColumnMappingMode mode,
@@ -444,7 +434,7 @@ std::string StatisticsCollector::ToJson() const {
   writer.Key("nullCount");
   writer.Raw(section);
   writer.EndObject();
-  return writer.text();
+  return writer.Take();
 }
 
 arrow::Result<std::string> ComputeStatisticsJson(const arrow::Table& data, ColumnMappingMode mode,
@@ -475,40 +465,28 @@ arrow::Result<StatisticsParser> StatisticsParser::Make(const arrow::Schema& logi
 }
 
 arrow::Result<FileStatistics> StatisticsParser::Parse(std::string_view stats_json) const {
-  // The parser owns reusable buffers; one per thread keeps Parse lock-free.
-  thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(stats_json);
-  simdjson::ondemand::document document;
-  object root;
-  if (parser.iterate(padded).get(document) != simdjson::SUCCESS ||
-      document.get_object().get(root) != simdjson::SUCCESS) {
-    return arrow::Status::Invalid("statistics are not a JSON object");
+  auto root = ParseJson(stats_json);
+  if (!root.ok()) {
+    return arrow::Status::Invalid("statistics are not valid JSON: ", root.status().message());
+  }
+  if (root->type() != JsonValue::Type::kObject) {
+    return arrow::Status::Invalid("statistics are not a JSON object but ", root->TypeName());
   }
   FileStatistics statistics;
   ColumnPath path;
-  for (auto member : root) {
-    simdjson::ondemand::field field;
-    std::string_view key;
-    if (std::move(member).get(field) != simdjson::SUCCESS ||
-        field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return arrow::Status::Invalid("malformed statistics JSON");
-    }
-    value child = field.value();
+  for (const auto& [key, child] : root->object()) {
     if (key == "numRecords") {
-      int64_t records = 0;
-      if (child.get_int64().get(records) == simdjson::SUCCESS && records >= 0) {
-        statistics.num_records = records;
+      if (child.type() == JsonValue::Type::kInteger && child.integer() >= 0) {
+        statistics.num_records = child.integer();
       }
     } else if (key == "tightBounds") {
-      bool tight = true;
-      if (child.get_bool().get(tight) == simdjson::SUCCESS) statistics.tight_bounds = tight;
+      if (child.type() == JsonValue::Type::kBool) statistics.tight_bounds = child.boolean();
     } else if (key == "minValues" || key == "maxValues" || key == "nullCount") {
       ParseSection section = key == "minValues"   ? ParseSection::kMin
                              : key == "maxValues" ? ParseSection::kMax
                                                   : ParseSection::kNullCount;
-      object section_object;
-      if (child.get_object().get(section_object) == simdjson::SUCCESS) {
-        ARROW_RETURN_NOT_OK(ParseObject(section_object, root_, &path, section, &statistics));
+      if (child.type() == JsonValue::Type::kObject) {
+        ParseObject(child, root_, &path, section, &statistics);
       }
     }
   }
