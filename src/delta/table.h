@@ -45,13 +45,13 @@ struct WriteOptions {
 struct ReadOptions {
   std::optional<int64_t> version;
   std::optional<int64_t> timestamp_ms;
-  std::vector<std::string> columns;  // empty: all
+  std::vector<std::string> columns;   // empty: all
   std::optional<std::string> filter;  // predicate language of delta/predicate.h
   std::optional<int64_t> limit;
 };
 
 struct WriteResult {
-  int64_t version = -1;         // the committed version; -1 when skipped as already applied
+  int64_t version = -1;  // the committed version; -1 when skipped as already applied
   int64_t files_added = 0;
   int64_t files_removed = 0;
   int64_t rows_written = 0;
@@ -66,8 +66,7 @@ class Table {
   // Creates a table at version 0 with `schema`, then writes `data` (if any) in the same commit.
   static arrow::Result<std::shared_ptr<Table>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
-      const CreateOptions& options,
-      std::shared_ptr<arrow::RecordBatchReader> data = nullptr);
+      const CreateOptions& options, std::shared_ptr<arrow::RecordBatchReader> data = nullptr);
 
   arrow::Result<WriteResult> Append(std::shared_ptr<arrow::RecordBatchReader> data,
                                     const WriteOptions& options = {});

@@ -84,15 +84,16 @@ class Events : public RdKafka::EventCb {
  public:
   void event_cb(RdKafka::Event& event) override {
     if (event.type() == RdKafka::Event::EVENT_ERROR) {
-      std::cerr << "kafka_smoke: client error: " << RdKafka::err2str(event.err()) << ": " << event.str()
-                << '\n';
+      std::cerr << "kafka_smoke: client error: " << RdKafka::err2str(event.err()) << ": "
+                << event.str() << '\n';
     }
   }
 };
 
 std::string key_of(std::size_t seq) { return "key-" + std::to_string(seq); }
 std::string payload_of(const std::string& run, std::size_t seq) {
-  return "run=" + run + " seq=" + std::to_string(seq) + " sample=" + std::string(64, 'a' + seq % 26);
+  return "run=" + run + " seq=" + std::to_string(seq) +
+         " sample=" + std::string(64, 'a' + seq % 26);
 }
 
 }  // namespace
@@ -110,8 +111,8 @@ int main(int argc, char** argv) {
 
   std::random_device rd;
   const std::string run = std::to_string(rd()) + std::to_string(rd());
-  std::cout << "kafka_smoke: librdkafka " << RdKafka::version_str() << ", " << bootstrap << ", topic "
-            << topic << ", run " << run << '\n';
+  std::cout << "kafka_smoke: librdkafka " << RdKafka::version_str() << ", " << bootstrap
+            << ", topic " << topic << ", run " << run << '\n';
   Events events;
 
   // ---- produce -------------------------------------------------------------------------------
@@ -136,7 +137,8 @@ int main(int argc, char** argv) {
 
   {
     std::string err;
-    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
+    std::unique_ptr<RdKafka::Topic> handle(
+        RdKafka::Topic::create(producer.get(), topic, nullptr, err));
     if (!handle) fatal("topic handle: " + err);
     RdKafka::Metadata* raw = nullptr;
     RdKafka::ErrorCode code = producer->metadata(false, handle.get(), &raw, 10000);
@@ -160,9 +162,10 @@ int main(int argc, char** argv) {
     std::string payload = payload_of(run, seq);
     RdKafka::Headers* headers = RdKafka::Headers::create();
     headers->add("nlk-run", run);
-    RdKafka::ErrorCode code = producer->produce(
-        topic, static_cast<int32_t>(seq % partitions), RdKafka::Producer::RK_MSG_COPY, payload.data(),
-        payload.size(), key.data(), key.size(), 0, headers, reinterpret_cast<void*>(seq));
+    RdKafka::ErrorCode code =
+        producer->produce(topic, static_cast<int32_t>(seq % partitions),
+                          RdKafka::Producer::RK_MSG_COPY, payload.data(), payload.size(),
+                          key.data(), key.size(), 0, headers, reinterpret_cast<void*>(seq));
     if (code != RdKafka::ERR_NO_ERROR) {
       delete headers;  // produce() keeps the headers only when it succeeds
       fatal("produce: " + RdKafka::err2str(code));
@@ -171,7 +174,8 @@ int main(int argc, char** argv) {
   }
   auto t0 = Clock::now();
   RdKafka::ErrorCode flushed = producer->flush(20000);
-  auto produce_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  auto produce_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   check(flushed == RdKafka::ERR_NO_ERROR && producer->outq_len() == 0,
         "flush: all messages left the queue (" + std::to_string(produce_ms) + " ms)");
 
@@ -218,7 +222,7 @@ int main(int argc, char** argv) {
   std::size_t matched = 0;
   std::size_t wrong = 0;
   std::size_t out_of_order = 0;
-  std::map<int32_t, int64_t> last_seq;   // per partition, to check ordering
+  std::map<int32_t, int64_t> last_seq;     // per partition, to check ordering
   std::map<int32_t, int64_t> next_offset;  // per partition, what to commit
   t0 = Clock::now();
   const auto deadline = t0 + std::chrono::seconds(30);
@@ -241,19 +245,22 @@ int main(int argc, char** argv) {
     std::string_view payload(static_cast<const char*>(msg->payload()), msg->len());
     const std::string* key = msg->key();
     std::size_t seq = count;
-    if (key != nullptr && key->rfind("key-", 0) == 0) seq = std::strtoul(key->c_str() + 4, nullptr, 10);
-    if (seq >= count || payload != payload_of(run, seq) || delivered[seq].partition != msg->partition() ||
-        delivered[seq].offset != msg->offset()) {
+    if (key != nullptr && key->rfind("key-", 0) == 0)
+      seq = std::strtoul(key->c_str() + 4, nullptr, 10);
+    if (seq >= count || payload != payload_of(run, seq) ||
+        delivered[seq].partition != msg->partition() || delivered[seq].offset != msg->offset()) {
       ++wrong;
       continue;
     }
-    if (auto it = last_seq.find(msg->partition()); it != last_seq.end() && it->second >= int64_t(seq)) {
+    if (auto it = last_seq.find(msg->partition());
+        it != last_seq.end() && it->second >= int64_t(seq)) {
       ++out_of_order;
     }
     last_seq[msg->partition()] = static_cast<int64_t>(seq);
     if (seen[seq]++ == 0) ++matched;
   }
-  auto consume_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  auto consume_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   std::size_t duplicates = 0;
   for (int n : seen) duplicates += n > 1 ? n - 1 : 0;
   check(matched == count, "consumed " + std::to_string(matched) + "/" + std::to_string(count) +
@@ -277,7 +284,8 @@ int main(int argc, char** argv) {
   bool same = committed == RdKafka::ERR_NO_ERROR && fetched == RdKafka::ERR_NO_ERROR &&
               readback.size() == static_cast<std::size_t>(partitions);
   for (RdKafka::TopicPartition* tp : readback) {
-    same = same && tp->err() == RdKafka::ERR_NO_ERROR && tp->offset() == next_offset[tp->partition()];
+    same =
+        same && tp->err() == RdKafka::ERR_NO_ERROR && tp->offset() == next_offset[tp->partition()];
   }
   check(same, "group " + group + " committed offsets on " + std::to_string(readback.size()) +
                   " partitions and reads them back");

@@ -43,8 +43,8 @@ TEST(NeuralGenerator, SpikesAreInTimeWindowAndNegative) {
   options.kind = StreamKind::kSpikes;
   options.duration_seconds = 1;
   auto table = Generate(options)->CombineChunks().ValueOrDie();
-  auto timestamps =
-      std::static_pointer_cast<arrow::TimestampArray>(table->GetColumnByName("timestamp")->chunk(0));
+  auto timestamps = std::static_pointer_cast<arrow::TimestampArray>(
+      table->GetColumnByName("timestamp")->chunk(0));
   auto amplitudes =
       std::static_pointer_cast<arrow::FloatArray>(table->GetColumnByName("amplitude_uv")->chunk(0));
   for (int64_t i = 0; i < table->num_rows(); ++i) {

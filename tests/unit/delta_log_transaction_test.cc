@@ -4,9 +4,9 @@
 
 #include <thread>
 
+#include "common/json_value.h"
 #include "delta/log/action_json.h"
 #include "delta/log/delta_log.h"
-#include "common/json_value.h"
 #include "delta/log/log_error.h"
 #include "delta/log/log_files.h"
 #include "delta/log/transaction.h"

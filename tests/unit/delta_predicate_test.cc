@@ -10,11 +10,10 @@ namespace {
 namespace compute = arrow::compute;
 
 std::shared_ptr<arrow::Schema> TestSchema() {
-  return arrow::schema({arrow::field("device_id", arrow::utf8()),
-                        arrow::field("channel", arrow::int32()),
-                        arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
-                        arrow::field("day", arrow::date32()),
-                        arrow::field("value", arrow::float64())});
+  return arrow::schema(
+      {arrow::field("device_id", arrow::utf8()), arrow::field("channel", arrow::int32()),
+       arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+       arrow::field("day", arrow::date32()), arrow::field("value", arrow::float64())});
 }
 
 std::shared_ptr<arrow::RecordBatch> TestBatch() {

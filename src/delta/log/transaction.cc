@@ -5,9 +5,9 @@
 #include <random>
 #include <thread>
 
+#include "common/json_writer.h"
 #include "delta/log/action_json.h"
 #include "delta/log/delta_log.h"
-#include "common/json_writer.h"
 #include "delta/log/log_error.h"
 #include "delta/log/log_files.h"
 #include "delta/log/protocol_support.h"
