@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests against real services and real third-party tools: starts a private MinIO on loopback,
-# runs the S3 tests of the C++ suite against it, a Kafka broker smoke test, then the interop suite (delta-rs, Spark,
+# and a Kafka broker (KRaft), runs the S3 and Kafka tests of the C++ suite against them, then the interop suite (delta-rs, Spark,
 # Polars, DuckDB) with pytest. Everything it starts is stopped on exit.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,14 +14,23 @@ scripts/kafka.sh install
 state="$(mktemp -d)"
 export NLK_MINIO_DIR="$state/minio"
 export NLK_MINIO_PORT="${NLK_TEST_MINIO_PORT:-19000}"
-trap 'scripts/minio.sh stop >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
+export NLK_KAFKA_DIR="$state/kafka"
+export NLK_KAFKA_PORT="${NLK_TEST_KAFKA_PORT:-19092}"
+stop_services() {
+  scripts/minio.sh stop >/dev/null 2>&1 || true
+  scripts/kafka.sh stop >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap stop_services EXIT
 scripts/minio.sh start
+scripts/kafka.sh start
 eval "$(scripts/minio.sh env)"
 eval "$(scripts/spark.sh env)"
+eval "$(scripts/kafka.sh env)"
 export NLK_TEST_S3_ENDPOINT="$AWS_ENDPOINT_URL"
 export NLK_BIN="$root/$build_dir/tools/nlk"
 export NLK_REQUIRE_SPARK=1
 
-ctest --test-dir "$build_dir" -L s3 --output-on-failure
-NLK_KAFKA_PORT="${NLK_TEST_KAFKA_PORT:-19092}" tests/service/kafka_smoke.sh
+ctest --test-dir "$build_dir" -L "s3|kafka" --output-on-failure
+tests/service/kafka_smoke.sh
 .venv/bin/python -m pytest -q tests/interop

@@ -133,6 +133,27 @@ arrow::Result<WrittenData> WriteData(const std::shared_ptr<storage::ObjectStore>
   return written;
 }
 
+// Commits, and when the commit definitely failed (a conflict or a refused action) deletes the
+// data files this write produced: no version references them, so nothing is lost. After an I/O
+// error the commit may have landed, so the files stay (vacuum removes true orphans later).
+arrow::Result<CommitResult> CommitOrDiscard(Transaction& transaction,
+                                            const std::vector<std::string>& written_paths,
+                                            storage::ObjectStore& store) {
+  auto committed = transaction.Commit();
+  if (!committed.ok() && !committed.status().IsIOError()) {
+    for (const std::string& path : written_paths) {
+      (void)store.Delete(path);  // best effort: vacuum removes any leftover later
+    }
+  }
+  return committed;
+}
+
+std::vector<std::string> PathsOf(const std::vector<AddFile>& files) {
+  std::vector<std::string> paths;
+  for (const AddFile& file : files) paths.push_back(file.path);
+  return paths;
+}
+
 std::string PartitionByJson(const std::vector<std::string>& columns) {
   std::string json = "[";
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -243,14 +264,16 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   transaction->UpdateProtocol(protocol);
   transaction->UpdateMetadata(metadata);
   StringMap parameters = {{"partitionBy", PartitionByJson(options.partition_columns)}};
+  std::vector<std::string> written_paths;
   if (data) {
     ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store, metadata, *data, WriteOptions{}));
+    written_paths = PathsOf(written.files);
     for (AddFile& file : written.files) transaction->AddFile(std::move(file));
     transaction->SetOperation("CREATE TABLE AS SELECT", parameters);
   } else {
     transaction->SetOperation("CREATE TABLE", parameters);
   }
-  ARROW_RETURN_NOT_OK(transaction->Commit().status());
+  ARROW_RETURN_NOT_OK(CommitOrDiscard(*transaction, written_paths, *store).status());
   return std::shared_ptr<Table>(new Table(std::move(store), std::move(log)));
 }
 
@@ -297,11 +320,13 @@ arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReade
   if (evolved) transaction->UpdateMetadata(metadata);
   outcome.files_added = static_cast<int64_t>(written.files.size());
   outcome.rows_written = written.rows;
+  std::vector<std::string> written_paths = PathsOf(written.files);
   for (AddFile& file : written.files) transaction->AddFile(std::move(file));
   transaction->SetOperation(
       "WRITE",
       {{"mode", "\"Append\""}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
-  ARROW_ASSIGN_OR_RAISE(CommitResult committed, transaction->Commit());
+  ARROW_ASSIGN_OR_RAISE(CommitResult committed,
+                        CommitOrDiscard(*transaction, written_paths, *store_));
   outcome.version = committed.version;
   outcome.maintenance_status = committed.post_commit_status;
   return outcome;
@@ -366,6 +391,7 @@ arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchRe
   }
   outcome.files_added = static_cast<int64_t>(written.files.size());
   outcome.rows_written = written.rows;
+  std::vector<std::string> written_paths = PathsOf(written.files);
   for (AddFile& file : written.files) transaction->AddFile(std::move(file));
   StringMap parameters = {{"mode", "\"Overwrite\""},
                           {"partitionBy", PartitionByJson(metadata.partition_columns)}};
@@ -375,7 +401,8 @@ arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchRe
     parameters["predicate"] = quoted;
   }
   transaction->SetOperation("WRITE", parameters);
-  ARROW_ASSIGN_OR_RAISE(CommitResult committed, transaction->Commit());
+  ARROW_ASSIGN_OR_RAISE(CommitResult committed,
+                        CommitOrDiscard(*transaction, written_paths, *store_));
   outcome.version = committed.version;
   outcome.maintenance_status = committed.post_commit_status;
   return outcome;

@@ -1,0 +1,119 @@
+// A consumer-group member over librdkafka's KafkaConsumer, shaped for exactly-once ingest into
+// Delta: the table, not Kafka, knows where each partition resumes.
+//
+//   - Offsets are never committed automatically (enable.auto.commit=false,
+//     enable.auto.offset.store=false) and Kafka's committed offsets are never read: on every
+//     assignment the RebalanceListener says where each partition starts (from the table's txn
+//     actions), and those offsets go into the assignment itself, so no message from another
+//     position is fetched first. CommitForLag() may report progress to Kafka, for lag dashboards
+//     only.
+//   - Rebalancing is incremental (the cooperative-sticky assignor): when a writer joins or leaves,
+//     only the partitions that move are revoked and assigned, so the other writers keep their
+//     buffers and positions. The listener hears of a revocation before the partitions go, so the
+//     writer can commit what it buffered for them; a partition lost without notice (the session
+//     timed out) is reported as lost, and its buffered rows must be dropped, not committed.
+//   - A position the table recorded but Kafka no longer holds (retention deleted it) is an error,
+//     not a silent jump (auto.offset.reset=error): skipping would lose samples unnoticed.
+//
+// Thread-safety: not thread-safe. One thread calls everything; the listener runs on that thread,
+// inside Poll() and Close().
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/status.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ingest/kafka_message.h"
+#include "ingest/partition_offsets.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+class TopicPartition;
+}  // namespace RdKafka
+
+namespace nlk::ingest {
+
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // `partitions` were assigned to this member; returns where each one starts (one entry per
+  // partition). An error stops consumption: the partitions stay unassigned and Poll() fails.
+  virtual arrow::Result<std::vector<PartitionStart>> OnAssigned(
+      const std::vector<TopicPartition>& partitions) = 0;
+  // `partitions` are about to be taken away. When `lost` is false the writer may still commit
+  // what it buffered for them; when true another member may already own them, and buffered rows
+  // for them must be dropped. An error is reported by the next Poll(); the partitions go anyway.
+  virtual arrow::Status OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) = 0;
+};
+
+struct ConsumerOptions {
+  std::string bootstrap_servers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string client_id = "nlk-ingest";
+  // How long Open() waits for the cluster to answer before reporting it unreachable.
+  std::chrono::milliseconds connect_timeout{10000};
+  // Further librdkafka properties (security, fetch sizes, session timeout, or an eager
+  // partition.assignment.strategy); they may not turn on automatic offset commits.
+  std::map<std::string, std::string> properties;
+};
+
+class KafkaConsumer {
+ public:
+  // Connects, checks that every topic exists, and subscribes. `listener` must outlive the
+  // consumer. An unreachable cluster is an IOError after connect_timeout.
+  static arrow::Result<std::unique_ptr<KafkaConsumer>> Open(const ConsumerOptions& options,
+                                                            RebalanceListener* listener);
+  // Closes (leaving the group) if Close() was not called.
+  ~KafkaConsumer();
+  KafkaConsumer(const KafkaConsumer&) = delete;
+  KafkaConsumer& operator=(const KafkaConsumer&) = delete;
+
+  // Waits up to `timeout` for a message, then takes whatever else has already been fetched, up to
+  // `max_messages` in all, without waiting again. Rebalances happen inside this call. Returns an
+  // empty batch on timeout; an error for fatal client errors, missing topics, unreachable
+  // offsets and listener failures. Payloads point into librdkafka's fetch buffers (no copy);
+  // holding them keeps those buffers, and the client's threads, alive after Close().
+  arrow::Result<std::vector<KafkaMessage>> Poll(std::chrono::milliseconds timeout,
+                                                size_t max_messages);
+
+  // Moves an assigned partition to `start.offset` (for example after dropping a buffer).
+  arrow::Status Seek(const PartitionStart& start, std::chrono::milliseconds timeout);
+  // Stops and restarts fetching, for back-pressure while a flush is slow.
+  arrow::Status Pause(const std::vector<TopicPartition>& partitions);
+  arrow::Status Resume(const std::vector<TopicPartition>& partitions);
+  // Stores `positions` (next offsets) as the group's committed offsets, asynchronously, so that
+  // Kafka tooling shows the lag. Never read back by the writer.
+  arrow::Status CommitForLag(const std::vector<PartitionStart>& positions);
+
+  arrow::Result<std::vector<TopicPartition>> Assignment();
+  // "COOPERATIVE" normally; "EAGER" if the properties chose an eager assignor.
+  std::string RebalanceProtocol();
+
+  // Leaves the group (the listener hears the final revocation) and stops the client; idempotent.
+  arrow::Status Close();
+
+ private:
+  class Callbacks;
+
+  KafkaConsumer(ConsumerOptions options, RebalanceListener* listener);
+  void HandleRebalance(int error, std::vector<RdKafka::TopicPartition*>& partitions);
+  void Fail(arrow::Status status);
+
+  ConsumerOptions options_;
+  RebalanceListener* listener_;
+  std::shared_ptr<Callbacks> callbacks_;
+  // Shared with the payload buffers of the messages handed out (see Poll).
+  std::shared_ptr<RdKafka::KafkaConsumer> consumer_;
+  // The first error raised inside a librdkafka callback, reported by the next Poll().
+  arrow::Status pending_error_;
+  bool closed_ = false;
+};
+
+}  // namespace nlk::ingest

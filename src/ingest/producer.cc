@@ -1,0 +1,270 @@
+#include "ingest/producer.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api_vector.h>
+#include <arrow/io/memory.h>
+#include <arrow/ipc/writer.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/arrow_runtime.h"
+#include "format/output_format.h"
+#include "ingest/kafka_client.h"
+
+namespace nlk::ingest {
+namespace {
+
+// Counts acknowledgements and keeps the first failure. librdkafka calls it from poll() and
+// flush() on the producing thread, so it needs no lock.
+class DeliveryReports : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    if (message.err() == RdKafka::ERR_NO_ERROR) {
+      ++delivered_;
+      return;
+    }
+    if (failed_++ == 0) first_failure_ = message.errstr();
+  }
+
+  int64_t delivered() const { return delivered_; }
+  int64_t failed() const { return failed_; }
+  const std::string& first_failure() const { return first_failure_; }
+
+ private:
+  int64_t delivered_ = 0;
+  int64_t failed_ = 0;
+  std::string first_failure_;
+};
+
+// The key of each row, read from the key column.
+class RowKeys {
+ public:
+  static arrow::Result<RowKeys> Make(const arrow::RecordBatch& batch, const std::string& column) {
+    RowKeys keys;
+    if (column.empty()) return keys;
+    keys.array_ = batch.GetColumnByName(column);
+    if (keys.array_ == nullptr) {
+      return arrow::Status::Invalid("the key column '", column,
+                                    "' is not in the data (columns: ", batch.schema()->ToString(),
+                                    ")");
+    }
+    return keys;
+  }
+
+  bool keyed() const { return array_ != nullptr; }
+
+  // Rows with a null key get the empty key.
+  arrow::Result<std::string> Key(int64_t row) const {
+    if (array_->IsNull(row)) return std::string();
+    switch (array_->type_id()) {
+      case arrow::Type::STRING:
+        return std::string(static_cast<const arrow::StringArray&>(*array_).GetView(row));
+      case arrow::Type::LARGE_STRING:
+        return std::string(static_cast<const arrow::LargeStringArray&>(*array_).GetView(row));
+      default: {
+        ARROW_ASSIGN_OR_RAISE(auto scalar, array_->GetScalar(row));
+        return scalar->ToString();
+      }
+    }
+  }
+
+ private:
+  std::shared_ptr<arrow::Array> array_;
+};
+
+class MessageSender {
+ public:
+  MessageSender(RdKafka::Producer& producer, const std::string& topic)
+      : producer_(producer), topic_(topic) {}
+
+  arrow::Status Send(std::string_view payload, const std::string* key) {
+    while (true) {
+      RdKafka::ErrorCode code = producer_.produce(
+          topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+          const_cast<char*>(payload.data()), payload.size(), key ? key->data() : nullptr,
+          key ? key->size() : 0, /*timestamp=*/0, /*msg_opaque=*/nullptr);
+      if (code == RdKafka::ERR_NO_ERROR) break;
+      if (code != RdKafka::ERR__QUEUE_FULL) {
+        return arrow::Status::IOError("cannot produce to Kafka topic '", topic_,
+                                      "': ", RdKafka::err2str(code));
+      }
+      // The local queue is full: serve delivery reports until the brokers catch up.
+      producer_.poll(50);
+    }
+    ++messages_;
+    bytes_ += static_cast<int64_t>(payload.size());
+    // Serves delivery reports as they come, so they do not pile up until the end.
+    producer_.poll(0);
+    return arrow::Status::OK();
+  }
+
+  int64_t messages() const { return messages_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  RdKafka::Producer& producer_;
+  const std::string& topic_;
+  int64_t messages_ = 0;
+  int64_t bytes_ = 0;
+};
+
+arrow::Status ProduceJsonRows(const arrow::RecordBatch& batch, const RowKeys& keys,
+                              MessageSender& sender) {
+  std::string rows;
+  ARROW_RETURN_NOT_OK(format::AppendJsonRows(batch, &rows));
+  size_t begin = 0;
+  for (int64_t row = 0; row < batch.num_rows(); ++row) {
+    // JSON escapes newlines inside strings, so each '\n' ends a row.
+    size_t end = rows.find('\n', begin);
+    std::string_view line(rows.data() + begin, end - begin);
+    begin = end + 1;
+    if (keys.keyed()) {
+      ARROW_ASSIGN_OR_RAISE(std::string key, keys.Key(row));
+      ARROW_RETURN_NOT_OK(sender.Send(line, &key));
+    } else {
+      ARROW_RETURN_NOT_OK(sender.Send(line, nullptr));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<std::shared_ptr<arrow::Buffer>> SerializeStream(const arrow::RecordBatch& batch) {
+  ARROW_ASSIGN_OR_RAISE(auto sink, arrow::io::BufferOutputStream::Create());
+  ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeStreamWriter(sink, batch.schema()));
+  ARROW_RETURN_NOT_OK(writer->WriteRecordBatch(batch));
+  ARROW_RETURN_NOT_OK(writer->Close());
+  return sink->Finish();
+}
+
+// Sends `batch` as one message, or as halves when it is too large for one.
+arrow::Status SendArrow(const std::shared_ptr<arrow::RecordBatch>& batch, const std::string* key,
+                        int64_t max_message_bytes, MessageSender& sender) {
+  ARROW_ASSIGN_OR_RAISE(auto payload, SerializeStream(*batch));
+  if (payload->size() > max_message_bytes && batch->num_rows() > 1) {
+    int64_t half = batch->num_rows() / 2;
+    ARROW_RETURN_NOT_OK(SendArrow(batch->Slice(0, half), key, max_message_bytes, sender));
+    return SendArrow(batch->Slice(half), key, max_message_bytes, sender);
+  }
+  return sender.Send(std::string_view(reinterpret_cast<const char*>(payload->data()),
+                                      static_cast<size_t>(payload->size())),
+                     key);
+}
+
+arrow::Status ProduceArrowBatches(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                  const RowKeys& keys, const ProducerOptions& options,
+                                  MessageSender& sender) {
+  // Rows grouped by key, each group in its original order, so every message has one key.
+  std::vector<std::pair<std::string, std::shared_ptr<arrow::RecordBatch>>> groups;
+  if (!keys.keyed()) {
+    groups.emplace_back(std::string(), batch);
+  } else {
+    std::map<std::string, arrow::Int64Builder> rows_by_key;
+    for (int64_t row = 0; row < batch->num_rows(); ++row) {
+      ARROW_ASSIGN_OR_RAISE(std::string key, keys.Key(row));
+      ARROW_RETURN_NOT_OK(rows_by_key[key].Append(row));
+    }
+    for (auto& [key, rows] : rows_by_key) {
+      ARROW_ASSIGN_OR_RAISE(auto indices, rows.Finish());
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(batch, indices));
+      groups.emplace_back(key, taken.record_batch());
+    }
+  }
+  for (const auto& [key, rows] : groups) {
+    for (int64_t offset = 0; offset < rows->num_rows(); offset += options.rows_per_message) {
+      ARROW_RETURN_NOT_OK(SendArrow(rows->Slice(offset, options.rows_per_message),
+                                    keys.keyed() ? &key : nullptr, options.max_message_bytes,
+                                    sender));
+    }
+  }
+  return arrow::Status::OK();
+}
+
+}  // namespace
+
+arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
+                                            const ProducerOptions& options) {
+  if (options.bootstrap_servers.empty()) {
+    return arrow::Status::Invalid("no Kafka bootstrap servers given (host:port[,host:port...])");
+  }
+  if (options.topic.empty()) return arrow::Status::Invalid("no Kafka topic given");
+  if (options.rows_per_message <= 0) {
+    return arrow::Status::Invalid("rows per message must be positive, not ",
+                                  options.rows_per_message);
+  }
+  if (options.max_message_bytes <= 0) {
+    return arrow::Status::Invalid("the maximum message size must be positive, not ",
+                                  options.max_message_bytes);
+  }
+  if (options.format == MessageFormat::kArrow) ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+
+  DeliveryReports reports;
+  ClientErrorLog errors;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"client.id", options.client_id},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"compression.codec", "lz4"},
+      {"linger.ms", "10"},
+      {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+  };
+  for (const auto& [name, value] : options.properties) properties[name] = value;
+  for (const auto& [name, value] : properties) {
+    ARROW_RETURN_NOT_OK(SetProperty(*conf, name, value));
+  }
+  ARROW_RETURN_NOT_OK(
+      SetCallback(*conf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&reports)));
+  ARROW_RETURN_NOT_OK(SetCallback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&errors)));
+  std::string error;
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
+  if (producer == nullptr) {
+    return arrow::Status::Invalid("cannot create the Kafka producer: ", error);
+  }
+  ARROW_RETURN_NOT_OK(CheckTopicsExist(*producer, options.bootstrap_servers, {options.topic},
+                                       options.connect_timeout, errors)
+                          .status());
+
+  MessageSender sender(*producer, options.topic);
+  ProduceCounts counts;
+  arrow::Status produced = [&]() -> arrow::Status {
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, reader.Next());
+      if (batch == nullptr) return arrow::Status::OK();
+      ARROW_ASSIGN_OR_RAISE(RowKeys keys, RowKeys::Make(*batch, options.key_column));
+      if (options.format == MessageFormat::kJson) {
+        ARROW_RETURN_NOT_OK(ProduceJsonRows(*batch, keys, sender));
+      } else {
+        ARROW_RETURN_NOT_OK(ProduceArrowBatches(batch, keys, options, sender));
+      }
+      counts.rows += batch->num_rows();
+      ARROW_RETURN_NOT_OK(errors.FatalError());
+    }
+  }();
+  // Even after a failure, wait for what was queued, so the caller learns what was delivered.
+  RdKafka::ErrorCode flushed = producer->flush(static_cast<int>(options.delivery_timeout.count()));
+  ARROW_RETURN_NOT_OK(produced);
+  counts.messages = sender.messages();
+  counts.bytes = sender.bytes();
+  if (reports.failed() > 0) {
+    return arrow::Status::IOError(
+        reports.failed(), " of ", counts.messages, " messages to Kafka topic '", options.topic,
+        "' were not delivered; the first failure: ", reports.first_failure());
+  }
+  if (flushed != RdKafka::ERR_NO_ERROR || reports.delivered() != counts.messages) {
+    std::string last = errors.LastError();
+    return arrow::Status::IOError(counts.messages - reports.delivered(), " of ", counts.messages,
+                                  " messages to Kafka topic '", options.topic,
+                                  "' were not acknowledged within ",
+                                  options.delivery_timeout.count(), " ms",
+                                  last.empty() ? "" : " (last client error: " + last + ")");
+  }
+  return counts;
+}
+
+}  // namespace nlk::ingest

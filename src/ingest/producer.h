@@ -1,0 +1,58 @@
+// Producing record batches to a Kafka topic in the formats MessageDecoder reads back, for
+// `nlk datagen --kafka` and for tests and benchmarks.
+//
+//   json   one message per row: a JSON object with the row's columns (timestamps as ISO-8601
+//          UTC strings, dates as YYYY-MM-DD), as nlk's JSON output writes them.
+//   arrow  one Arrow IPC stream per message holding up to rows_per_message rows, all with the
+//          same key, split further when a message would exceed max_message_bytes.
+//
+// Each message is keyed by key_column (device_id by default), so all of a device's samples land
+// on one partition, in order. The producer is idempotent with acks=all: broker retries neither
+// duplicate nor reorder messages.
+#pragma once
+
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "ingest/message_decoder.h"
+
+namespace nlk::ingest {
+
+struct ProducerOptions {
+  std::string bootstrap_servers;
+  std::string topic;
+  MessageFormat format = MessageFormat::kJson;
+  // Arrow messages: large enough that the schema each message repeats costs little, small
+  // enough (about 250 KiB of samples) to stay under Kafka's default 1 MB message limit.
+  int64_t rows_per_message = 4096;
+  // Arrow messages larger than this are split in half until they fit (a single row never is).
+  int64_t max_message_bytes = 900 * 1000;
+  // The column whose value keys each message; empty: no key (messages spread over partitions).
+  std::string key_column = "device_id";
+  std::string client_id = "nlk-producer";
+  // How long to wait for the cluster to answer before producing anything.
+  std::chrono::milliseconds connect_timeout{10000};
+  // How long to wait at the end for every message to be acknowledged.
+  std::chrono::milliseconds delivery_timeout{60000};
+  // Further librdkafka properties (security, linger.ms, compression.codec).
+  std::map<std::string, std::string> properties;
+};
+
+struct ProduceCounts {
+  int64_t rows = 0;
+  int64_t messages = 0;
+  int64_t bytes = 0;  // payload bytes, before Kafka's compression
+};
+
+// Produces every row of `reader` to `options.topic` and waits until all are acknowledged. Fails
+// when the cluster is unreachable, the topic is missing, the key column is absent, or any
+// message was not delivered.
+arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
+                                            const ProducerOptions& options);
+
+}  // namespace nlk::ingest

@@ -1,0 +1,120 @@
+#include "ingest/flush_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace nlk::ingest {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A clock the test moves by hand.
+class ManualClock {
+ public:
+  FlushPolicy::Clock AsClock() {
+    return [this] { return now_; };
+  }
+  void Advance(milliseconds step) { now_ += step; }
+
+ private:
+  std::chrono::steady_clock::time_point now_{std::chrono::hours(1)};
+};
+
+TEST(FlushPolicy, DefaultsServeTwoSecondFreshnessWithLargeFiles) {
+  FlushLimits defaults;
+  EXPECT_EQ(defaults.max_latency, milliseconds(1000));
+  EXPECT_EQ(defaults.max_rows, 1'000'000);
+  EXPECT_EQ(defaults.max_bytes, 128LL * 1024 * 1024);
+  EXPECT_TRUE(ValidateFlushLimits(defaults).ok());
+}
+
+TEST(FlushPolicy, RejectsNonPositiveLimits) {
+  EXPECT_FALSE(ValidateFlushLimits({0, 1, milliseconds(1)}).ok());
+  EXPECT_FALSE(ValidateFlushLimits({1, -1, milliseconds(1)}).ok());
+  auto status = ValidateFlushLimits({1, 1, milliseconds(0)});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("latency limit must be positive"), std::string::npos);
+}
+
+TEST(FlushPolicy, NothingBufferedNeverFlushes) {
+  ManualClock clock;
+  FlushPolicy policy({10, 1000, milliseconds(100)}, clock.AsClock());
+  clock.Advance(milliseconds(10'000));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  EXPECT_TRUE(policy.empty());
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(100));
+}
+
+TEST(FlushPolicy, FlushesAtTheRowLimit) {
+  ManualClock clock;
+  FlushPolicy policy({10, 1 << 20, milliseconds(1000)}, clock.AsClock());
+  policy.OnBuffered(9, 90);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  policy.OnBuffered(10, 100);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kRows);
+  EXPECT_EQ(FlushReasonName(policy.ShouldFlush()), "rows");
+}
+
+TEST(FlushPolicy, FlushesAtTheByteLimit) {
+  ManualClock clock;
+  FlushPolicy policy({1000, 4096, milliseconds(1000)}, clock.AsClock());
+  policy.OnBuffered(1, 4095);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  policy.OnBuffered(2, 5000);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kBytes);
+}
+
+TEST(FlushPolicy, LatencyCountsFromTheFirstBufferedMessage) {
+  ManualClock clock;
+  FlushPolicy policy({1000, 1 << 20, milliseconds(1000)}, clock.AsClock());
+  policy.OnBuffered(1, 10);
+  clock.Advance(milliseconds(600));
+  // A later message does not restart the clock.
+  policy.OnBuffered(2, 20);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(400));
+  clock.Advance(milliseconds(399));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1));
+  clock.Advance(milliseconds(1));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kLatency);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(0));
+  clock.Advance(milliseconds(5000));
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(0));
+}
+
+TEST(FlushPolicy, RejectedMessagesAloneStillGetFlushed) {
+  // A buffer of only dead letters holds no rows, but their offsets must still be committed.
+  ManualClock clock;
+  FlushPolicy policy({1000, 1 << 20, milliseconds(50)}, clock.AsClock());
+  policy.OnBuffered(0, 0);
+  EXPECT_FALSE(policy.empty());
+  clock.Advance(milliseconds(50));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kLatency);
+}
+
+TEST(FlushPolicy, StartsOverAfterAFlush) {
+  ManualClock clock;
+  FlushPolicy policy({10, 1 << 20, milliseconds(100)}, clock.AsClock());
+  policy.OnBuffered(10, 10);
+  clock.Advance(milliseconds(200));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kRows);
+  policy.OnFlushed();
+  EXPECT_TRUE(policy.empty());
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  policy.OnBuffered(1, 1);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(100));
+}
+
+TEST(FlushPolicy, TimeUntilDueRoundsUp) {
+  // Waking a fraction of a millisecond late is harmless; waking early would spin.
+  auto now = std::chrono::steady_clock::time_point{std::chrono::hours(1)};
+  FlushPolicy policy({10, 1 << 20, milliseconds(100)}, [&] { return now; });
+  policy.OnBuffered(1, 1);
+  now += std::chrono::microseconds(99'500);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1));
+}
+
+}  // namespace
+}  // namespace nlk::ingest
