@@ -6,6 +6,7 @@
 //       files do not exist: snapshot loading never opens them); checkpoints every 10 commits
 //   nlk_bench snapshot-load URI --repeat R [--version V]
 //   nlk_bench snapshot-update URI --from V --repeat R
+//   nlk_bench baseline URI          (peak RSS of the process without loading a snapshot)
 //   nlk_bench scan URI --filter PREDICATE --repeat R
 //   nlk_bench write URI --input FILE.parquet [--partition-by COLUMN]
 #include <CLI/CLI.hpp>
@@ -111,7 +112,7 @@ arrow::Status MakeLog(const std::string& uri, int64_t commits, int64_t files_per
                   R"("timestamp":0,"voltage_uv":0}})";
       transaction->AddFile(std::move(add));
     }
-    transaction->SetOperation("WRITE", {{"mode", "\"Append\""}});
+    transaction->SetOperation("WRITE", {{"mode", "Append"}});
     ARROW_ASSIGN_OR_RAISE(auto committed, transaction->Commit());
     ARROW_RETURN_NOT_OK(committed.post_commit_status);
     ARROW_ASSIGN_OR_RAISE(snapshot, snapshot ? log->Update(snapshot) : log->Latest());
@@ -219,6 +220,15 @@ int main(int argc, char** argv) {
   load->add_option("--repeat", repeat);
   load->add_option("--version", version);
   load->callback([&] { status = SnapshotLoad(uri, repeat, version); });
+
+  // The process's own footprint (libraries, allocator) without a snapshot, to subtract.
+  auto baseline = app.add_subcommand("baseline");
+  baseline->add_option("uri", uri)->required();
+  baseline->callback([&] {
+    auto opened = nlk::storage::OpenObjectStore(uri);
+    status = opened.ok() ? nlk::delta::DeltaLog::Open(*opened).status() : opened.status();
+    if (status.ok()) PrintResult("\"baseline\":true");
+  });
 
   auto update = app.add_subcommand("snapshot-update");
   update->add_option("uri", uri)->required();

