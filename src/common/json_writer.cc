@@ -1,5 +1,7 @@
 #include "common/json_writer.h"
 
+#include "common/utf8.h"
+
 namespace nlk {
 
 namespace {
@@ -10,37 +12,6 @@ void AppendUnicodeEscape(std::string* out, unsigned char byte) {
   out->append("\\u00");
   out->push_back(kHexDigits[byte >> 4]);
   out->push_back(kHexDigits[byte & 0xF]);
-}
-
-// Length of the valid UTF-8 sequence starting at `position`, or 0 if it is not valid.
-size_t ValidUtf8SequenceLength(std::string_view text, size_t position) {
-  const auto byte = static_cast<unsigned char>(text[position]);
-  size_t length = 0;
-  uint32_t code_point = 0;
-  if (byte >= 0xC2 && byte <= 0xDF) {
-    length = 2;
-    code_point = byte & 0x1F;
-  } else if (byte >= 0xE0 && byte <= 0xEF) {
-    length = 3;
-    code_point = byte & 0x0F;
-  } else if (byte >= 0xF0 && byte <= 0xF4) {
-    length = 4;
-    code_point = byte & 0x07;
-  } else {
-    return 0;
-  }
-  if (position + length > text.size()) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    const auto continuation = static_cast<unsigned char>(text[position + i]);
-    if ((continuation & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (continuation & 0x3F);
-  }
-  // Reject overlong forms, surrogates and values past U+10FFFF.
-  if ((length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000) ||
-      (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF) {
-    return 0;
-  }
-  return length;
 }
 
 }  // namespace
@@ -83,7 +54,8 @@ void AppendJsonString(std::string* out, std::string_view value) {
       ++position;
       continue;
     }
-    const size_t length = ValidUtf8SequenceLength(value, position);
+    uint32_t code_point = 0;
+    const size_t length = DecodeUtf8(value, position, &code_point);
     if (length == 0) {
       AppendUnicodeEscape(out, byte);
       ++position;

@@ -323,8 +323,7 @@ arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReade
   std::vector<std::string> written_paths = PathsOf(written.files);
   for (AddFile& file : written.files) transaction->AddFile(std::move(file));
   transaction->SetOperation(
-      "WRITE",
-      {{"mode", "Append"}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
+      "WRITE", {{"mode", "Append"}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
   ARROW_ASSIGN_OR_RAISE(CommitResult committed,
                         CommitOrDiscard(*transaction, written_paths, *store_));
   outcome.version = committed.version;

@@ -229,37 +229,49 @@ arrow::Status LocalStore::Delete(const std::string& path) {
 arrow::Result<std::vector<ObjectInfo>> LocalStore::List(const std::string& prefix,
                                                         const std::string& start_after) {
   ARROW_RETURN_NOT_OK(ValidateListPrefix(prefix));
-  // Walk only the deepest directory the prefix names, e.g. "_delta_log/" for "_delta_log/0000".
+  // Walk only the deepest directory the prefix names, e.g. "_delta_log/" for "_delta_log/0000",
+  // and stat only the entries that pass the prefix and start_after filters: a Delta log
+  // directory holds tens of thousands of files, and an incremental snapshot update needs the
+  // few newest.
   const size_t slash = prefix.rfind('/');
-  const std::string base_relative = slash == std::string::npos ? "" : prefix.substr(0, slash);
-  arrow::fs::FileSelector selector;
-  selector.base_dir = base_relative.empty() ? root_directory_ : arrow_path(base_relative);
-  selector.recursive = true;
-  selector.allow_not_found = true;
-  auto listing = filesystem_->GetFileInfo(selector);
-  if (!listing.ok()) {
-    // A prefix through a regular file, e.g. "a/b/" where "a" is a file: nothing below it.
-    if (arrow::internal::ErrnoFromStatus(listing.status()) == ENOTDIR)
-      return std::vector<ObjectInfo>{};
-    return listing.status().WithMessage("error listing '", ObjectUri(prefix),
-                                        "': ", listing.status().message());
-  }
-  const std::string root_with_slash = root_directory_ == "/" ? "/" : root_directory_ + "/";
+  const std::string base_relative = slash == std::string::npos ? "" : prefix.substr(0, slash + 1);
   std::vector<ObjectInfo> objects;
-  for (const arrow::fs::FileInfo& info : *listing) {
-    if (info.type() != arrow::fs::FileType::File) continue;
-    const std::string& full = info.path();
-    if (!full.starts_with(root_with_slash)) continue;
-    std::string relative = full.substr(root_with_slash.size());
-    if (!relative.starts_with(prefix) || relative <= start_after) continue;
-    if (BaseName(relative).starts_with(kTemporaryPrefix)) continue;
-    ObjectInfo object;
-    object.path = std::move(relative);
-    object.size = info.size();
-    object.last_modified_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(info.mtime().time_since_epoch())
-            .count();
-    objects.push_back(std::move(object));
+  std::vector<std::string> pending = {base_relative};
+  while (!pending.empty()) {
+    const std::string directory_relative = std::move(pending.back());
+    pending.pop_back();
+    const std::string directory =
+        directory_relative.empty() ? root_directory_ : arrow_path(directory_relative);
+    std::error_code error;
+    std::filesystem::directory_iterator entries(directory, error);
+    if (error) {
+      // Missing, or a prefix through a regular file ("a/b/" where "a" is a file): nothing there.
+      if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory) {
+        continue;
+      }
+      return arrow::Status::IOError("error listing '", ObjectUri(prefix), "': ", error.message());
+    }
+    for (const std::filesystem::directory_entry& entry : entries) {
+      std::string relative = directory_relative + entry.path().filename().string();
+      // readdir's d_type answers this without a stat on common file systems.
+      if (entry.is_directory(error)) {
+        std::string as_prefix = relative + "/";
+        if (as_prefix.starts_with(prefix) || prefix.starts_with(as_prefix)) {
+          pending.push_back(std::move(as_prefix));
+        }
+        continue;
+      }
+      if (!relative.starts_with(prefix) || relative <= start_after) continue;
+      if (BaseName(relative).starts_with(kTemporaryPrefix)) continue;
+      struct stat status;
+      if (::stat(entry.path().c_str(), &status) != 0 || !S_ISREG(status.st_mode)) continue;
+      ObjectInfo object;
+      object.path = std::move(relative);
+      object.size = status.st_size;
+      object.last_modified_ms =
+          static_cast<int64_t>(status.st_mtim.tv_sec) * 1000 + status.st_mtim.tv_nsec / 1000000;
+      objects.push_back(std::move(object));
+    }
   }
   // std::string compares as unsigned bytes, which is the order S3 lists in too.
   std::sort(objects.begin(), objects.end(),

@@ -1,0 +1,15 @@
+// UTF-8 decoding shared by the JSON writer and the Delta path encoder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace nlk {
+
+// Decodes the UTF-8 sequence starting at `position`: returns its length in bytes and sets
+// `*code_point`, or returns 0 when the bytes there are not valid UTF-8 (overlong forms,
+// surrogates and values past U+10FFFF included). Pure; thread-safe.
+size_t DecodeUtf8(std::string_view text, size_t position, uint32_t* code_point);
+
+}  // namespace nlk
