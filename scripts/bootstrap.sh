@@ -11,6 +11,7 @@ apt_packages=(
   libsimdjson-dev libroaring-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpg-query-dev librdkafka-dev libboost-dev libyaml-cpp-dev
+  chromium  # headless browser for tests/interop/test_catalog_site.py
 )
 missing=()
 for package in "${apt_packages[@]}"; do

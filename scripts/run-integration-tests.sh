@@ -30,7 +30,9 @@ eval "$(scripts/kafka.sh env)"
 export NLK_TEST_S3_ENDPOINT="$AWS_ENDPOINT_URL"
 export NLK_BIN="$root/$build_dir/tools/nlk"
 export NLK_REQUIRE_SPARK=1
+export NLK_REQUIRE_BROWSER=1
 
 ctest --test-dir "$build_dir" -L "s3|kafka" --output-on-failure
+tests/service/ingest_chaos.sh
 tests/service/kafka_smoke.sh
 .venv/bin/python -m pytest -q tests/interop

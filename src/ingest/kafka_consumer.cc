@@ -130,7 +130,8 @@ arrow::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const Consumer
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Not cooperative-sticky: see the header (a librdkafka 2.0.2 abort on close).
+      {"partition.assignment.strategy", "roundrobin"},
       {"enable.partition.eof", "false"},
       {"allow.auto.create.topics", "false"},
   };
@@ -327,6 +328,17 @@ arrow::Result<std::vector<TopicPartition>> KafkaConsumer::Assignment() {
     return arrow::Status::IOError("cannot read the Kafka assignment: ", RdKafka::err2str(code));
   }
   return ToTopicPartitions(list.get());
+}
+
+std::optional<std::pair<int64_t, int64_t>> KafkaConsumer::CachedWatermarks(
+    const TopicPartition& partition) {
+  if (closed_) return std::nullopt;
+  int64_t low = 0;
+  int64_t high = 0;
+  RdKafka::ErrorCode code =
+      consumer_->get_watermark_offsets(partition.topic, partition.partition, &low, &high);
+  if (code != RdKafka::ERR_NO_ERROR || low < 0 || high < 0) return std::nullopt;
+  return std::make_pair(low, high);
 }
 
 std::string KafkaConsumer::RebalanceProtocol() {

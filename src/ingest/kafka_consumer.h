@@ -7,11 +7,13 @@
 //     actions), and those offsets go into the assignment itself, so no message from another
 //     position is fetched first. CommitForLag() may report progress to Kafka, for lag dashboards
 //     only.
-//   - Rebalancing is incremental (the cooperative-sticky assignor): when a writer joins or leaves,
-//     only the partitions that move are revoked and assigned, so the other writers keep their
-//     buffers and positions. The listener hears of a revocation before the partitions go, so the
-//     writer can commit what it buffered for them; a partition lost without notice (the session
-//     timed out) is reported as lost, and its buffered rows must be dropped, not committed.
+//   - Rebalancing is eager (the roundrobin assignor) by default: on a rebalance every member
+//     hands back all its partitions, and the listener hears of it first so the writer commits
+//     what it buffered for them; a partition lost without notice (the session timed out) is
+//     reported as lost, and its buffered rows must be dropped, not committed. The incremental
+//     cooperative-sticky assignor also works (set partition.assignment.strategy), but the
+//     librdkafka 2.0.2 that Debian ships aborts on an assertion in that assignor's state
+//     teardown when a member closes, so it is not the default.
 //   - A position the table recorded but Kafka no longer holds (retention deleted it) is an error,
 //     not a silent jump (auto.offset.reset=error): skipping would lose samples unnoticed.
 //
@@ -26,7 +28,9 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ingest/kafka_message.h"
@@ -93,6 +97,9 @@ class KafkaConsumer {
   arrow::Status CommitForLag(const std::vector<PartitionStart>& positions);
 
   arrow::Result<std::vector<TopicPartition>> Assignment();
+  // The low and high watermark offsets of `partition` as of the last fetch response, without a
+  // broker round trip (for lag metrics); nullopt until the partition has been fetched.
+  std::optional<std::pair<int64_t, int64_t>> CachedWatermarks(const TopicPartition& partition);
   // "COOPERATIVE" normally; "EAGER" if the properties chose an eager assignor.
   std::string RebalanceProtocol();
 

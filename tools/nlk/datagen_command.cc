@@ -11,6 +11,7 @@
 #include "cli_error.h"
 #include "datagen/neural_generator.h"
 #include "delta/table.h"
+#include "ingest/producer.h"
 
 namespace nlk::cli {
 namespace {
@@ -22,6 +23,9 @@ struct DatagenArguments {
   std::string out;
   std::string table;
   std::vector<std::string> partition_by;
+  std::string kafka;
+  std::string topic;
+  std::string format = "json";
 };
 
 arrow::Result<int64_t> ParseUtcMicros(const std::string& text) {
@@ -57,8 +61,9 @@ arrow::Status WriteParquet(const std::string& path,
 }
 
 arrow::Status Run(DatagenArguments arguments) {
-  if (arguments.out.empty() == arguments.table.empty()) {
-    return arrow::Status::Invalid("datagen needs exactly one of --out FILE.parquet or --table URI");
+  if (arguments.out.empty() + arguments.table.empty() + arguments.kafka.empty() != 2) {
+    return arrow::Status::Invalid(
+        "datagen needs exactly one of --out FILE.parquet, --table URI or --kafka HOST:PORT");
   }
   ARROW_ASSIGN_OR_RAISE(arguments.options.kind, datagen::ParseStreamKind(arguments.kind));
   if (!arguments.start.empty()) {
@@ -66,6 +71,16 @@ arrow::Status Run(DatagenArguments arguments) {
   }
   ARROW_ASSIGN_OR_RAISE(auto reader, datagen::MakeNeuralReader(arguments.options));
   if (!arguments.out.empty()) return WriteParquet(arguments.out, reader);
+  if (!arguments.kafka.empty()) {
+    ingest::ProducerOptions producer;
+    producer.bootstrap_servers = arguments.kafka;
+    producer.topic = arguments.topic;
+    ARROW_ASSIGN_OR_RAISE(producer.format, ingest::ParseMessageFormat(arguments.format));
+    ARROW_ASSIGN_OR_RAISE(auto counts, ingest::ProduceToKafka(*reader, producer));
+    std::cout << "produced " << counts.rows << " rows in " << counts.messages << " messages ("
+              << counts.bytes << " bytes) to " << arguments.topic << std::endl;
+    return arrow::Status::OK();
+  }
 
   auto existing = delta::Table::Open(arguments.table);
   if (existing.ok()) {
@@ -110,6 +125,10 @@ void AddDatagenCommand(CLI::App& app, int& exit_code) {
       ->add_option("--partition-by", arguments->partition_by,
                    "Partition columns when creating a table")
       ->delimiter(',');
+  command->add_option("--kafka", arguments->kafka, "Produce to Kafka (bootstrap HOST:PORT)");
+  command->add_option("--topic", arguments->topic, "Kafka topic for --kafka");
+  command->add_option("--format", arguments->format, "Kafka message format: json or arrow")
+      ->capture_default_str();
   command->callback([arguments, &exit_code] {
     arrow::Status status = Run(*arguments);
     if (!status.ok()) exit_code = ReportError(status);

@@ -2,9 +2,12 @@
 // them together.
 #include <CLI/CLI.hpp>
 
+#include "catalog_commands.h"
 #include "cli_error.h"
 #include "common/arrow_runtime.h"
 #include "datagen_command.h"
+#include "ingest_command.h"
+#include "maintenance_commands.h"
 #include "table_commands.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +19,14 @@ int main(int argc, char** argv) {
   if (!initialized.ok()) return nlk::cli::ReportError(initialized);
   nlk::cli::AddDatagenCommand(app, exit_code);
   nlk::cli::AddTableCommands(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  nlk::cli::AddIngestCommand(app, exit_code);
+  nlk::cli::AddMaintenanceCommands(app, exit_code);
+  nlk::cli::AddCatalogCommands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version end parsing with code 0; usage errors exit 2, as documented.
+    return app.exit(error) == 0 ? 0 : 2;
+  }
   return exit_code;
 }

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: `nlk ingest` against a delta-rs based ingester (bench/deltars_ingester.py)
+on the same Kafka broker and the same messages, in one run, alternating, several repetitions.
+
+  throughput  a topic preloaded with Arrow IPC sample messages (nlk datagen --kafka) is ingested
+              from the start into a fresh table, by 1 and by 2 writer processes of one group;
+              time = from launching the writers until the table records every offset of the
+              topic (its txn actions), as a reader would see it. Samples/s and MB/s (Kafka
+              payload bytes) follow. The writers' peak RSS (VmHWM) is reported.
+  freshness   a producer sends timestamped Arrow messages at a steady rate while one writer
+              runs with its default flush limits; a reader polls _delta_log every 10 ms and, for
+              each new version, matches its txn offsets with the produce time of every message
+              they cover: produce -> visible to a reader, p50 and p99.
+
+Needs a running broker (scripts/kafka.sh start; eval "$(scripts/kafka.sh env)") and the nlk
+binary (NLK_BIN, default build/tools/nlk). Writes the "## Ingest" section of docs/benchmarks.md
+(other sections are left alone) unless --no-write.
+
+  .venv/bin/python bench/ingest_bench.py --repetitions 3
+"""
+import argparse
+import json
+import os
+import pathlib
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pyarrow as pa
+import pyarrow.ipc
+import pyarrow.parquet as pq
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PEER = str(ROOT / "bench" / "deltars_ingester.py")
+
+
+def kafka_topic(name, partitions):
+    subprocess.run([str(ROOT / "scripts" / "kafka.sh"), "create-topic", name, str(partitions)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def high_watermarks(bootstrap, topic, partitions):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "nlk-bench-watermarks"})
+    marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+             for p in range(partitions)}
+    consumer.close()
+    return marks
+
+
+def topic_payload_bytes(bootstrap, topic, partitions):
+    """Total payload bytes of a topic, read once (the MB/s base)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"nlk-bench-size-{time.time()}",
+                         "enable.auto.commit": False})
+    marks = high_watermarks(bootstrap, topic, partitions)
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    remaining, total = sum(marks.values()), 0
+    while remaining > 0:
+        for message in consumer.consume(num_messages=1000, timeout=1):
+            if not message.error():
+                total += len(message.value())
+                remaining -= 1
+    consumer.close()
+    return total
+
+
+class LogWatcher:
+    """Follows a table's _delta_log: the txn versions of an app-id prefix, and when each new
+    version was first seen."""
+
+    def __init__(self, table, prefix):
+        self.log = pathlib.Path(table) / "_delta_log"
+        self.prefix = prefix
+        self.next_version = 0
+        self.offsets = {}  # partition -> last offset recorded
+
+    def poll(self):
+        """Returns [(seen_time, {partition: (previous, last)})] for the versions new since the
+        last call."""
+        found = []
+        while True:
+            path = self.log / f"{self.next_version:020d}.json"
+            try:
+                text = path.read_text()
+            except FileNotFoundError:
+                break
+            if not text.endswith("\n") and not text.rstrip().endswith("}"):
+                break  # still being written (not with put-if-absent, but be safe)
+            seen = time.time()
+            ranges = {}
+            for line in text.splitlines():
+                action = json.loads(line)
+                txn = action.get("txn")
+                if txn and txn["appId"].startswith(self.prefix):
+                    partition = int(txn["appId"].rsplit(":", 1)[1])
+                    previous = self.offsets.get(partition, -1)
+                    ranges[partition] = (previous, txn["version"])
+                    self.offsets[partition] = txn["version"]
+            found.append((seen, ranges))
+            self.next_version += 1
+        return found
+
+
+def peak_rss_mb(pid):
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return float("nan")
+
+
+def launch(kind, args, table, topic, group, extra=()):
+    if kind == "nlk":
+        command = [args.nlk, "ingest", table, "--bootstrap", args.bootstrap, "--topic", topic,
+                   "--group", group, "--format", "arrow", "--schema-from-datagen", "samples",
+                   "--partition-by", "date", "--kafka-property", "session.timeout.ms=6000",
+                   "--kafka-property", "heartbeat.interval.ms=1000", *extra]
+    else:
+        command = [PYTHON, PEER, table, "--bootstrap", args.bootstrap, "--topic", topic,
+                   "--group", group, "--partition-by", "date", *extra]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop(processes):
+    rss = [peak_rss_mb(p.pid) for p in processes]
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            _, error = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            error = "killed after 60 s"
+        if process.returncode not in (0, -signal.SIGTERM):
+            print(f"writer exited {process.returncode}: {error[-500:]}", file=sys.stderr)
+    return rss
+
+
+def throughput_run(kind, writers, args, topic, marks, work, run_id):
+    table = str(work / f"{kind}-{writers}-{run_id}")
+    prefix = "nlk-ingest:" if kind == "nlk" else "deltars-ingest:"
+    extra = ["--max-rows", str(args.max_rows), "--max-latency-ms", "1000"]
+    watcher = LogWatcher(table, prefix)
+    started = time.time()
+    processes = [launch(kind, args, table, topic, f"bench-{kind}-{run_id}", extra)
+                 for _ in range(writers)]
+    goal = {p: m - 1 for p, m in marks.items() if m > 0}
+    deadline = started + args.timeout
+    while time.time() < deadline:
+        watcher.poll()
+        if all(watcher.offsets.get(p, -1) >= last for p, last in goal.items()):
+            break
+        if any(p.poll() is not None for p in processes):
+            break
+        time.sleep(0.02)
+    elapsed = time.time() - started
+    done = all(watcher.offsets.get(p, -1) >= last for p, last in goal.items())
+    rss = stop(processes)
+    shutil.rmtree(table, ignore_errors=True)
+    return (elapsed if done else float("nan")), max(rss)
+
+
+def freshness_run(kind, args, work, run_id):
+    topic = f"nlk-bench-fresh-{kind}-{run_id}-{os.getpid()}"
+    kafka_topic(topic, args.partitions)
+    table = str(work / f"fresh-{kind}-{run_id}")
+    prefix = "nlk-ingest:" if kind == "nlk" else "deltars-ingest:"
+    processes = [launch(kind, args, table, topic, f"fresh-{kind}-{run_id}")]
+    # Rows of the samples schema, each message one device's rows.
+    subprocess.run(
+        [args.nlk, "datagen", "--kind", "samples", "--devices", "1", "--channels", "32",
+         "--rate", "1000", "--duration", "0.1", "--out", str(work / "template.parquet")],
+        check=True, stdout=subprocess.DEVNULL)
+    batch = pq.read_table(work / "template.parquet").combine_chunks().to_batches()[0]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    payload = sink.getvalue().to_pybytes()
+
+    produced = {}  # (partition, offset) -> produce time
+    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 0, "acks": "all"})
+
+    def delivered(error, message, sent=None):
+        if error is None:
+            produced[(message.partition(), message.offset())] = sent
+
+    # Let the writer join the group before the clock starts.
+    time.sleep(args.join_wait)
+    watcher = LogWatcher(table, prefix)
+    latencies = []
+    stop_reader = threading.Event()
+    seen_versions = []
+
+    def reader():
+        while not stop_reader.is_set():
+            seen_versions.extend(watcher.poll())
+            time.sleep(0.01)
+        seen_versions.extend(watcher.poll())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    interval = 1.0 / args.fresh_messages_per_second
+    end = time.time() + args.fresh_seconds
+    index = 0
+    next_send = time.time()
+    while time.time() < end:
+        now = time.time()
+        producer.produce(topic, payload, key=f"device-{index % 8}",
+                         on_delivery=lambda e, m, sent=now: delivered(e, m, sent))
+        producer.poll(0)
+        index += 1
+        next_send += interval
+        time.sleep(max(0.0, next_send - time.time()))
+    producer.flush(30)
+    time.sleep(3)
+    stop_reader.set()
+    thread.join()
+    rss = stop(processes)
+    for seen, ranges in seen_versions:
+        for partition, (previous, last) in ranges.items():
+            for offset in range(previous + 1, last + 1):
+                sent = produced.get((partition, offset))
+                if sent is not None:
+                    latencies.append(seen - sent)
+    shutil.rmtree(table, ignore_errors=True)
+    missing = len(produced) - len(latencies)
+    return latencies, missing, max(rss)
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nlk", default=os.environ.get("NLK_BIN", str(ROOT / "build/tools/nlk")))
+    parser.add_argument("--bootstrap", default=os.environ.get("NLK_KAFKA_BOOTSTRAP"))
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--seconds-of-data", type=float, default=20,
+                        help="throughput topic: 8 devices x 32 channels x 1 kHz for this long")
+    parser.add_argument("--max-rows", type=int, default=1_000_000)
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--fresh-seconds", type=float, default=20)
+    parser.add_argument("--fresh-messages-per-second", type=float, default=100,
+                        help="each message holds 3200 samples")
+    parser.add_argument("--join-wait", type=float, default=5)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    if not args.bootstrap:
+        sys.exit("set NLK_KAFKA_BOOTSTRAP or --bootstrap (scripts/kafka.sh start)")
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="nlk-ingest-bench-"))
+    try:
+        topic = f"nlk-bench-{os.getpid()}-{int(time.time())}"
+        kafka_topic(topic, args.partitions)
+        produced = subprocess.run(
+            [args.nlk, "datagen", "--kind", "samples", "--devices", "8", "--channels", "32",
+             "--rate", "1000", "--duration", str(args.seconds_of_data), "--kafka", args.bootstrap,
+             "--topic", topic, "--format", "arrow"], check=True, capture_output=True, text=True)
+        rows = int(re.search(r"produced (\d+) rows", produced.stdout).group(1))
+        marks = high_watermarks(args.bootstrap, topic, args.partitions)
+        payload_mb = topic_payload_bytes(args.bootstrap, topic, args.partitions) / 1e6
+        print(f"topic {topic}: {rows} samples, {sum(marks.values())} messages, "
+              f"{payload_mb:.1f} MB", file=sys.stderr)
+
+        results = {}
+        for repetition in range(args.repetitions):
+            for writers in (1, 2):
+                for kind in ("nlk", "delta-rs"):
+                    seconds, rss = throughput_run(kind, writers, args, topic, marks, work,
+                                                  f"{repetition}-{writers}")
+                    results.setdefault((kind, writers), []).append((seconds, rss))
+                    print(f"throughput {kind} x{writers} rep {repetition}: {seconds:.2f} s, "
+                          f"{rows / seconds:,.0f} samples/s, peak RSS {rss:.0f} MB",
+                          file=sys.stderr)
+        freshness = {}
+        for repetition in range(args.repetitions):
+            for kind in ("nlk", "delta-rs"):
+                latencies, missing, rss = freshness_run(kind, args, work, repetition)
+                freshness.setdefault(kind, []).append((latencies, missing, rss))
+                print(f"freshness {kind} rep {repetition}: p50 {percentile(latencies, 0.5):.3f} s,"
+                      f" p99 {percentile(latencies, 0.99):.3f} s ({len(latencies)} messages, "
+                      f"{missing} not seen)", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    lines = ["## Ingest", ""]
+    lines.append(
+        f"Kafka → Delta, `nlk ingest` against a delta-rs based ingester "
+        f"(`bench/deltars_ingester.py`: confluent-kafka + `deltalake.write_deltalake`, txn "
+        f"actions per partition, same flush limits) on the same local broker (KRaft, one node) "
+        f"and the same Arrow IPC messages, alternating, {args.repetitions} repetitions, medians. "
+        f"Machine: {os.cpu_count()} cores shared with other work, {platform.machine()}. "
+        f"Local-disk tables.")
+    lines += ["", "Reproduce: `scripts/kafka.sh start; eval \"$(scripts/kafka.sh env)\"; "
+              "NLK_BIN=build/tools/nlk .venv/bin/python bench/ingest_bench.py "
+              f"--repetitions {args.repetitions}`", ""]
+    lines.append(f"Throughput: {rows:,} samples ({payload_mb:.0f} MB of Kafka payload, "
+                 f"{args.partitions} partitions), from launch until the table records every "
+                 f"offset; flush at {args.max_rows:,} rows or 1 s.")
+    lines += ["", "| writers | ingester | seconds | samples/s | MB/s | peak RSS per writer (MB) | "
+              "ours / peer |", "|---|---|---|---|---|---|---|"]
+    for writers in (1, 2):
+        medians = {}
+        for kind in ("nlk", "delta-rs"):
+            seconds = statistics.median(s for s, _ in results[(kind, writers)])
+            rss = statistics.median(r for _, r in results[(kind, writers)])
+            medians[kind] = seconds
+            ratio = ""
+            if kind == "delta-rs":
+                ratio = f"{medians['delta-rs'] / medians['nlk']:.1f}× the throughput"
+            lines.append(f"| {writers} | {kind} | {seconds:.2f} | {rows / seconds:,.0f} | "
+                         f"{payload_mb / seconds:.1f} | {rss:.0f} | {ratio} |")
+    lines += ["", f"Freshness: one writer with its default limits (`nlk ingest` flushes at 1 s "
+              f"latency; the peer likewise), a producer sending "
+              f"{args.fresh_messages_per_second:.0f} messages/s of 3,200 samples for "
+              f"{args.fresh_seconds:.0f} s, a reader polling `_delta_log` every 10 ms: produce → "
+              f"first visible to the reader.", "",
+              "| ingester | p50 (s) | p99 (s) | messages | peak RSS (MB) |", "|---|---|---|---|---|"]
+    for kind in ("nlk", "delta-rs"):
+        runs = freshness[kind]
+        p50 = statistics.median(percentile(l, 0.5) for l, _, _ in runs)
+        p99 = statistics.median(percentile(l, 0.99) for l, _, _ in runs)
+        count = sum(len(l) for l, _, _ in runs)
+        rss = statistics.median(r for _, _, r in runs)
+        lines.append(f"| {kind} | {p50:.3f} | {p99:.3f} | {count} | {rss:.0f} |")
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if not args.no_write:
+        path = ROOT / "docs" / "benchmarks.md"
+        path.parent.mkdir(exist_ok=True)
+        text = path.read_text() if path.exists() else "# Benchmarks\n"
+        pattern = re.compile(r"^## Ingest\n.*?(?=^## |\Z)", re.S | re.M)
+        if pattern.search(text):
+            text = pattern.sub(lambda _: section + "\n", text)
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+        path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

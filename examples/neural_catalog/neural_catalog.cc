@@ -1,0 +1,208 @@
+// The example catalog: the tables that `nlk datagen` and `nlk ingest` produce, declared once.
+// Every `nlk catalog` command, and the query service, reads these declarations. To declare your
+// own tables, copy this target and point -DNLK_CATALOG_TARGET at it (docs/catalog.md).
+#include <arrow/api.h>
+
+#include "catalog/project_catalog.h"
+#include "datagen/neural_generator.h"
+#include "ingest/dead_letter.h"
+
+namespace nlk::catalog {
+namespace {
+
+using datagen::SchemaFor;
+using datagen::StreamKind;
+
+constexpr int32_t kDevices = 2;  // single digit: device names are device-00N
+static_assert(kDevices < 10);
+constexpr int32_t kChannelsPerDevice = 32;
+constexpr int32_t kChannelsPerShank = 8;
+constexpr double kContactPitchUm = 50.0;
+
+std::shared_ptr<arrow::Schema> ElectrodeSchema() {
+  return arrow::schema({arrow::field("device_id", arrow::utf8(), false),
+                        arrow::field("channel", arrow::int32(), false),
+                        arrow::field("shank", arrow::int32(), false),
+                        arrow::field("depth_um", arrow::float64(), false),
+                        arrow::field("region", arrow::utf8(), false)});
+}
+
+// Where each recording channel sits: the probe layout `nlk datagen` simulates (2 devices of 32
+// channels on 4 shanks). Computed, not stored, because it is a property of the hardware.
+arrow::Result<std::shared_ptr<arrow::Table>> ElectrodeLayout(const FunctionContext&) {
+  arrow::StringBuilder device_id;
+  arrow::Int32Builder channel;
+  arrow::Int32Builder shank;
+  arrow::DoubleBuilder depth_um;
+  arrow::StringBuilder region;
+  for (int32_t device = 1; device <= kDevices; ++device) {
+    std::string device_name = "device-00" + std::to_string(device);
+    for (int32_t index = 0; index < kChannelsPerDevice; ++index) {
+      int32_t position = index % kChannelsPerShank;
+      ARROW_RETURN_NOT_OK(device_id.Append(device_name));
+      ARROW_RETURN_NOT_OK(channel.Append(index));
+      ARROW_RETURN_NOT_OK(shank.Append(index / kChannelsPerShank));
+      ARROW_RETURN_NOT_OK(depth_um.Append(position * kContactPitchUm));
+      ARROW_RETURN_NOT_OK(region.Append(position < kChannelsPerShank / 2 ? "M1" : "S1"));
+    }
+  }
+  std::vector<std::shared_ptr<arrow::Array>> columns(5);
+  ARROW_RETURN_NOT_OK(device_id.Finish(&columns[0]));
+  ARROW_RETURN_NOT_OK(channel.Finish(&columns[1]));
+  ARROW_RETURN_NOT_OK(shank.Finish(&columns[2]));
+  ARROW_RETURN_NOT_OK(depth_um.Finish(&columns[3]));
+  ARROW_RETURN_NOT_OK(region.Finish(&columns[4]));
+  return arrow::Table::Make(ElectrodeSchema(), columns);
+}
+
+// The layout under its first name, kept while readers move to neural.electrodes.
+arrow::Result<std::shared_ptr<arrow::Table>> LegacyChannelMap(const FunctionContext& context) {
+  ARROW_ASSIGN_OR_RAISE(auto layout, ElectrodeLayout(context));
+  return layout->SelectColumns({0, 1, 4});
+}
+
+}  // namespace
+
+const Catalog& ProjectCatalog() {
+  static const Catalog catalog{
+      .name = "neuralake",
+      .description =
+          "Neural recordings from implanted devices: raw voltage, detected spikes and "
+          "band power, ingested from the device streams into Delta Lake.",
+      .databases =
+          {
+              Database{
+                  .name = "neural",
+                  .description =
+                      "Recordings as they arrive from the devices, one table per stream.",
+                  .tables =
+                      {
+                          Table{
+                              .name = "samples",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/samples",
+                              .schema = SchemaFor(StreamKind::kSamples),
+                              .partition_columns = {"date"},
+                              .description = "Raw voltage, one row per channel per sample (1 kHz "
+                                             "per channel). "
+                                             "The source every other neural table is derived from.",
+                              .owner = "neural-data@neuralake.dev",
+                              .tags = {"raw", "timeseries", "high-volume"},
+                              .data_input = "Kafka topic neural.samples via nlk ingest",
+                              .freshness = {.latency = "under 10 s from the device",
+                                            .update_frequency = "continuous (streaming ingest)"},
+                              .example_notebook = "notebooks/samples_quicklook.ipynb",
+                              .docs_filters =
+                                  {{.filter = "device_id = 'device-001' AND channel = 3",
+                                    .description = "One channel of one device"},
+                                   {.filter = "date = '2026-01-01' AND channel IN (0, 1, 2)",
+                                    .description = "The first three channels of a day"}},
+                              .unique_columns = {"device_id", "session_id", "channel", "sequence"},
+                              .computed_columns = {{.name = "voltage_mv",
+                                                    .expression = "voltage_uv / 1000.0",
+                                                    .description = "Voltage in millivolts"}},
+                          },
+                          Table{
+                              .name = "spikes",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/spikes",
+                              .schema = SchemaFor(StreamKind::kSpikes),
+                              .partition_columns = {"date"},
+                              .description =
+                                  "Detected spike events: when a sorted unit on a channel "
+                                  "fired, and its peak amplitude.",
+                              .owner = "neural-data@neuralake.dev",
+                              .tags = {"events", "spike-sorting"},
+                              .data_input = "Kafka topic neural.spikes via nlk ingest",
+                              .freshness = {.latency = "under 10 s from the device",
+                                            .update_frequency = "continuous (streaming ingest)"},
+                              .docs_filters =
+                                  {{.filter = "device_id = 'device-001' AND channel < 8",
+                                    .description = "Spikes on the first shank of a device"}},
+                              .unique_columns = {"device_id", "session_id", "channel", "timestamp",
+                                                 "unit"},
+                              .computed_columns = {{.name = "hour",
+                                                    .expression = "date_trunc('hour', timestamp)",
+                                                    .description = "Hour of the spike, for rates"}},
+                          },
+                          Table{
+                              .name = "band_power",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/band_power",
+                              .schema = SchemaFor(StreamKind::kBandPower),
+                              .partition_columns = {"date"},
+                              .description = "Power per channel in the classic EEG bands (delta, "
+                                             "theta, alpha, beta, gamma), one row per band per "
+                                             "half-second window.",
+                              .owner = "neural-analysis@neuralake.dev",
+                              .tags = {"derived", "spectral"},
+                              .data_input =
+                                  "Computed on the devices, Kafka topic neural.band_power",
+                              .freshness = {.latency = "under 10 s from the device",
+                                            .update_frequency = "every 0.5 s window"},
+                              .docs_filters = {{.filter =
+                                                    "band = 'alpha' AND device_id = 'device-001'",
+                                                .description = "Alpha power of one device"}},
+                              .unique_columns = {"device_id", "session_id", "channel", "timestamp",
+                                                 "band"},
+                          },
+                          Table{
+                              .name = "samples_dead_letters",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/samples_dead_letters",
+                              .schema = ingest::DeadLetterSchema(),
+                              .description = "Messages of the samples stream that could not be "
+                                             "ingested, kept whole with the reason, for inspection "
+                                             "and replay.",
+                              .owner = "neural-data@neuralake.dev",
+                              .tags = {"operations", "dead-letters"},
+                              .data_input = "nlk ingest, in the same run as neural.samples",
+                              .freshness = {.latency = "committed before the data it belongs with",
+                                            .update_frequency = "only when a message is rejected"},
+                              .docs_filters = {{.filter = "topic = 'neural.samples'",
+                                                .description = "Rejected messages of one topic"}},
+                              .unique_columns = {"topic", "partition", "offset"},
+                          },
+                          Table{
+                              .name = "electrodes",
+                              .kind = TableKind::kFunction,
+                              .function = ElectrodeLayout,
+                              .schema = ElectrodeSchema(),
+                              .description =
+                                  "Where each channel sits on the probe: shank, depth and "
+                                  "brain region. Join with samples or spikes on "
+                                  "(device_id, channel).",
+                              .owner = "hardware@neuralake.dev",
+                              .tags = {"reference", "hardware"},
+                              .data_input = "Computed from the probe design",
+                              .freshness = {.latency = "always current",
+                                            .update_frequency = "changes with the hardware"},
+                              .docs_filters = {{.filter = "region = 'M1'",
+                                                .description = "Channels in motor cortex"}},
+                              .unique_columns = {"device_id", "channel"},
+                          },
+                          Table{
+                              .name = "channel_map",
+                              .kind = TableKind::kFunction,
+                              .function = LegacyChannelMap,
+                              .description = "Channel to brain region, per device.",
+                              .owner = "hardware@neuralake.dev",
+                              .tags = {"reference", "hardware"},
+                              .data_input = "Computed from the probe design",
+                              .unique_columns = {"device_id", "channel"},
+                              .deprecation =
+                                  Deprecation{
+                                      .message =
+                                          "Superseded by neural.electrodes, which adds shank and "
+                                          "depth. Will be removed once no query reads it.",
+                                      .replacement = "neural.electrodes",
+                                      .since = "2026-01"},
+                          },
+                      },
+              },
+          },
+  };
+  return catalog;
+}
+
+}  // namespace nlk::catalog

@@ -1,0 +1,127 @@
+// Tables declared in code: a Catalog holds Databases, which hold Tables. Everything a user
+// browses or calls (the manifest, the site, the snippets, the query service's table list) is
+// generated from these declarations, and `nlk catalog check` compares them with the real tables.
+//
+// The types are plain aggregates so that a catalog reads like a declaration:
+//
+//   Catalog{.name = "neuralake",
+//           .description = "...",
+//           .databases = {Database{.name = "neural",
+//                                  .tables = {Table{.name = "samples",
+//                                                   .kind = TableKind::kDelta,
+//                                                   .uri = "neural/samples", ...}}}}};
+//
+// Designated initializers must follow the member order below; the compiler says so otherwise.
+// Names are checked while compiling (see name.h); everything else by ValidateCatalog.
+//
+// Thread-safety: a Catalog is immutable once built and may be read from any thread. Function
+// tables must be safe to call concurrently if a program calls them from several threads.
+#pragma once
+
+#include <arrow/result.h>
+#include <arrow/table.h>
+#include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/name.h"
+
+namespace nlk::catalog {
+
+enum class TableKind {
+  kDelta,    // a Delta Lake table at `uri`
+  kParquet,  // a directory of Parquet files at `uri`; hive-style (`col=value/`) when partitioned
+  kFunction  // rows computed by `function` each time the table is read
+};
+
+std::string_view TableKindName(TableKind kind);
+
+// What a function table receives: where the catalog's relative URIs point, so a function can
+// read the catalog's other tables.
+struct FunctionContext {
+  std::string root;
+};
+
+using TableFunction =
+    std::function<arrow::Result<std::shared_ptr<arrow::Table>>(const FunctionContext&)>;
+
+// An example filter shown on the site and used in the table's snippets. `filter` is a predicate
+// in the language of delta/predicate.h, which is also valid SQL, so the same text runs in
+// `nlk table read --filter`, in a WHERE clause and in Spark's `where`.
+struct DocsFilter {
+  std::string filter;
+  std::string description;
+};
+
+// How current the data is, in words a reader understands ("seconds behind the devices").
+struct Freshness {
+  std::string latency;           // from the event to the row being readable
+  std::string update_frequency;  // how often new data lands
+};
+
+struct Deprecation {
+  std::string message;      // why, and what to do instead
+  std::string replacement;  // "database.table" of the successor, or empty
+  std::string since;        // a date or release, free text
+};
+
+// A column computed at read time from the stored ones, as a SQL expression over them.
+struct ComputedColumn {
+  std::string name;
+  std::string expression;
+  std::string description;
+};
+
+struct Table {
+  Name name;
+  TableKind kind = TableKind::kDelta;
+  // Delta and Parquet tables: an absolute URI (s3://..., file://..., /path) or a path relative
+  // to the catalog root chosen at generation time (--root / NLK_CATALOG_ROOT).
+  std::string uri;
+  // Function tables only.
+  TableFunction function;
+  // Optional: the schema the data must have. Declared schemas are checked against the real
+  // table (drift); without one, the site shows the table's own schema.
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::string> partition_columns;
+  std::string description;
+  std::string owner;
+  std::vector<std::string> tags;
+  std::string data_input;  // where the rows come from (a device stream, a job, a table)
+  Freshness freshness;
+  std::string example_notebook;  // a URL or path of a notebook or page showing the table in use
+  std::vector<DocsFilter> docs_filters;
+  std::vector<std::string> unique_columns;  // together, identify a row
+  std::optional<Deprecation> deprecation;
+  std::vector<ComputedColumn> computed_columns;
+};
+
+struct Database {
+  Name name;
+  std::string description;
+  std::vector<Table> tables;
+};
+
+struct Catalog {
+  Name name;
+  std::string description;
+  std::vector<Database> databases;
+
+  // The table `database`.`table`, or nullptr.
+  const Table* FindTable(std::string_view database, std::string_view table) const;
+};
+
+// "database.table", the name under which the query service serves a table.
+std::string QualifiedName(const Database& database, const Table& table);
+
+// `uri` when it is absolute (has a scheme or starts with '/'), else `root`/`uri`. An empty root
+// leaves relative URIs relative to the working directory.
+std::string ResolveUri(std::string_view uri, std::string_view root);
+
+}  // namespace nlk::catalog

@@ -1,0 +1,176 @@
+#include "catalog/inspection.h"
+
+#include <arrow/dataset/dataset.h>
+#include <arrow/dataset/discovery.h>
+#include <arrow/dataset/file_parquet.h>
+#include <arrow/dataset/partition.h>
+#include <arrow/dataset/scanner.h>
+#include <arrow/filesystem/filesystem.h>
+#include <arrow/table.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "catalog/schema_drift.h"
+#include "common/json_value.h"
+#include "delta/data/schema.h"
+#include "delta/table.h"
+
+namespace nlk::catalog {
+namespace {
+
+// The row count of a file's statistics, or nullopt when it has none.
+std::optional<int64_t> RecordCount(const delta::AddFile& file) {
+  if (!file.stats) return std::nullopt;
+  auto parsed = ParseJson(*file.stats);
+  if (!parsed.ok()) return std::nullopt;
+  const JsonValue* records = parsed->Find("numRecords");
+  if (records == nullptr || records->type() != JsonValue::Type::kInteger) return std::nullopt;
+  return records->integer();
+}
+
+arrow::Result<TableFacts> ReadDeltaFacts(const std::string& uri, int64_t history_limit) {
+  ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(uri));
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->log()->Latest());
+  TableFacts facts;
+  ARROW_ASSIGN_OR_RAISE(facts.schema,
+                        delta::data::ParseDeltaSchema(snapshot->metadata().schema_string));
+  facts.partition_columns = snapshot->metadata().partition_columns;
+  facts.version = snapshot->version();
+  facts.file_count = static_cast<int64_t>(snapshot->files().size());
+  facts.size_bytes = snapshot->total_file_size();
+  facts.last_modified_ms = snapshot->timestamp_ms();
+  int64_t rows = 0;
+  bool rows_known = true;
+  for (const auto& file : snapshot->files()) {
+    std::optional<int64_t> count = RecordCount(file);
+    rows_known = rows_known && count.has_value();
+    rows += count.value_or(0);
+  }
+  if (rows_known) facts.row_count = rows;
+  ARROW_ASSIGN_OR_RAISE(auto commits, table->log()->History(history_limit));
+  for (const auto& commit : commits) {
+    CommitSummary summary{commit.version, commit.timestamp_ms, "", ""};
+    if (commit.commit_info) {
+      summary.operation = commit.commit_info->operation.value_or("");
+      auto parsed = ParseJson(commit.commit_info->json);
+      if (parsed.ok()) {
+        if (const JsonValue* parameters = parsed->Find("operationParameters")) {
+          summary.parameters = parameters->CompactRaw();
+        }
+      }
+    }
+    facts.history.push_back(std::move(summary));
+  }
+  return facts;
+}
+
+arrow::Result<TableFacts> ReadParquetFacts(const std::string& uri, const Table& declaration) {
+  std::string path;
+  ARROW_ASSIGN_OR_RAISE(auto file_system, arrow::fs::FileSystemFromUriOrPath(uri, &path));
+  ARROW_ASSIGN_OR_RAISE(auto info, file_system->GetFileInfo(path));
+  if (info.type() != arrow::fs::FileType::Directory) {
+    return arrow::Status::IOError("no Parquet dataset at ", uri, " (not a directory)");
+  }
+  arrow::fs::FileSelector selector;
+  selector.base_dir = path;
+  selector.recursive = true;
+  arrow::dataset::FileSystemFactoryOptions factory_options;
+  if (!declaration.partition_columns.empty()) {
+    factory_options.partitioning = arrow::dataset::HivePartitioning::MakeFactory();
+  }
+  auto format = std::make_shared<arrow::dataset::ParquetFileFormat>();
+  ARROW_ASSIGN_OR_RAISE(auto factory, arrow::dataset::FileSystemDatasetFactory::Make(
+                                          file_system, selector, format, factory_options));
+  ARROW_ASSIGN_OR_RAISE(auto dataset, factory->Finish());
+  TableFacts facts;
+  facts.schema = dataset->schema();
+  ARROW_ASSIGN_OR_RAISE(auto files, file_system->GetFileInfo(selector));
+  int64_t count = 0;
+  int64_t size = 0;
+  int64_t newest_ms = 0;
+  for (const auto& file : files) {
+    if (!file.IsFile() || !file.path().ends_with(".parquet")) continue;
+    ++count;
+    size += file.size();
+    newest_ms = std::max<int64_t>(newest_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 file.mtime().time_since_epoch())
+                                                 .count());
+  }
+  facts.file_count = count;
+  facts.size_bytes = size;
+  if (count > 0) facts.last_modified_ms = newest_ms;
+  // Hive partition fields are discovered from the directory names and appended to the schema.
+  if (!declaration.partition_columns.empty()) {
+    for (const std::string& column : declaration.partition_columns) {
+      if (facts.schema->GetFieldByName(column) != nullptr) {
+        facts.partition_columns.push_back(column);
+      }
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto scanner_builder, dataset->NewScan());
+  ARROW_ASSIGN_OR_RAISE(auto scanner, scanner_builder->Finish());
+  ARROW_ASSIGN_OR_RAISE(facts.row_count, scanner->CountRows());
+  return facts;
+}
+
+arrow::Result<TableFacts> ReadFunctionFacts(const Table& declaration,
+                                            const FunctionContext& context) {
+  ARROW_ASSIGN_OR_RAISE(auto table, declaration.function(context));
+  if (table == nullptr) return arrow::Status::Invalid("the table function returned no table");
+  TableFacts facts;
+  facts.schema = table->schema();
+  facts.row_count = table->num_rows();
+  return facts;
+}
+
+}  // namespace
+
+TableReport InspectTable(const Database& database, const Table& table,
+                         const InspectOptions& options) {
+  TableReport report;
+  report.database = &database;
+  report.table = &table;
+  report.qualified_name = QualifiedName(database, table);
+  arrow::Result<TableFacts> facts;
+  switch (table.kind) {
+    case TableKind::kDelta:
+      report.resolved_uri = ResolveUri(table.uri, options.root);
+      facts = ReadDeltaFacts(report.resolved_uri, options.history_limit);
+      break;
+    case TableKind::kParquet:
+      report.resolved_uri = ResolveUri(table.uri, options.root);
+      facts = ReadParquetFacts(report.resolved_uri, table);
+      break;
+    case TableKind::kFunction:
+      facts = ReadFunctionFacts(table, FunctionContext{options.root});
+      break;
+  }
+  if (!facts.ok()) {
+    report.status = facts.status();
+    return report;
+  }
+  report.facts = std::move(*facts);
+  if (table.schema != nullptr && report.facts.schema != nullptr) {
+    report.drift = CompareSchemas(*table.schema, *report.facts.schema);
+  }
+  if (table.kind != TableKind::kFunction) {
+    for (std::string& difference :
+         ComparePartitions(table.partition_columns, report.facts.partition_columns)) {
+      report.drift.push_back(std::move(difference));
+    }
+  }
+  return report;
+}
+
+std::vector<TableReport> InspectCatalog(const Catalog& catalog, const InspectOptions& options) {
+  std::vector<TableReport> reports;
+  for (const Database& database : catalog.databases) {
+    for (const Table& table : database.tables) {
+      reports.push_back(InspectTable(database, table, options));
+    }
+  }
+  return reports;
+}
+
+}  // namespace nlk::catalog

@@ -1,0 +1,65 @@
+// Live facts about the catalog's tables, read from the tables themselves (the Delta log,
+// Parquet footers, or by calling a function table), and their drift from the declarations.
+// The site shows both; `nlk catalog check` fails on drift.
+#pragma once
+
+#include <arrow/status.h>
+#include <arrow/type_fwd.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+
+namespace nlk::catalog {
+
+struct CommitSummary {
+  int64_t version = 0;
+  int64_t timestamp_ms = 0;
+  std::string operation;   // "WRITE", "CREATE TABLE", ... or "" when the commit has no info
+  std::string parameters;  // operationParameters as compact JSON, or ""
+};
+
+struct TableFacts {
+  std::shared_ptr<arrow::Schema> schema;
+  std::vector<std::string> partition_columns;
+  std::optional<int64_t> version;           // Delta tables only
+  std::optional<int64_t> row_count;         // unknown when a file has no statistics
+  std::optional<int64_t> file_count;        // not for function tables
+  std::optional<int64_t> size_bytes;        // not for function tables
+  std::optional<int64_t> last_modified_ms;  // the last commit (Delta), newest file (Parquet)
+  std::vector<CommitSummary> history;       // newest first (Delta tables only)
+};
+
+struct TableReport {
+  const Database* database = nullptr;
+  const Table* table = nullptr;
+  std::string qualified_name;
+  std::string resolved_uri;  // empty for function tables
+  // Why the facts could not be read, e.g. the table does not exist. `facts` is empty then.
+  arrow::Status status;
+  TableFacts facts;
+  // Declared vs real schema and partitions; empty when they agree or the table was unreadable.
+  std::vector<std::string> drift;
+
+  // Something `nlk catalog check` reports: drift, or a table that cannot be read.
+  bool has_problem() const { return !status.ok() || !drift.empty(); }
+};
+
+struct InspectOptions {
+  std::string root;  // what relative table URIs are resolved against
+  int64_t history_limit = 10;
+};
+
+// Reads one table's facts and compares them with its declaration. Never fails as a whole: a
+// table that cannot be read is reported in TableReport::status.
+TableReport InspectTable(const Database& database, const Table& table,
+                         const InspectOptions& options);
+
+// InspectTable for every table, in declaration order.
+std::vector<TableReport> InspectCatalog(const Catalog& catalog, const InspectOptions& options);
+
+}  // namespace nlk::catalog

@@ -1,0 +1,206 @@
+#include "catalog/validation.h"
+
+#include <arrow/type.h>
+
+#include <set>
+#include <string_view>
+
+#include "delta/data/schema.h"
+#include "delta/predicate.h"
+
+namespace nlk::catalog {
+namespace {
+
+std::string ColumnList(const arrow::Schema& schema) {
+  std::string names;
+  for (const auto& field : schema.fields()) names += (names.empty() ? "" : ", ") + field->name();
+  return names;
+}
+
+// Collects problems under one subject ("table neural.samples"), each prefixed with it.
+class ProblemList {
+ public:
+  ProblemList(std::vector<std::string>* problems, std::string subject)
+      : problems_(problems), subject_(std::move(subject)) {}
+
+  void Add(std::string_view field, const std::string& message) {
+    problems_->push_back(subject_ + ": " + std::string(field) + ": " + message);
+  }
+
+ private:
+  std::vector<std::string>* problems_;
+  std::string subject_;
+};
+
+void CheckName(std::string_view name, std::string_view field, ProblemList& problems) {
+  std::string problem = NameProblem(name);
+  if (!problem.empty()) problems.Add(field, "'" + std::string(name) + "' " + problem);
+}
+
+// Column lists (partition and unique columns): no empty or repeated entries, and, when the
+// schema is declared, only columns it has.
+void CheckColumnList(const std::vector<std::string>& columns, std::string_view field,
+                     const arrow::Schema* schema, ProblemList& problems) {
+  std::set<std::string> seen;
+  for (const std::string& column : columns) {
+    if (column.empty()) {
+      problems.Add(field, "has an empty column name");
+      continue;
+    }
+    if (!seen.insert(column).second) problems.Add(field, "lists '" + column + "' twice");
+    if (schema != nullptr && schema->GetFieldByName(column) == nullptr) {
+      problems.Add(field, "'" + column + "' is not a column of the declared schema (columns: " +
+                              ColumnList(*schema) + ")");
+    }
+  }
+}
+
+void CheckSource(const Table& table, ProblemList& problems) {
+  switch (table.kind) {
+    case TableKind::kDelta:
+    case TableKind::kParquet:
+      if (table.uri.empty()) {
+        problems.Add("uri", "is missing: a " + std::string(TableKindName(table.kind)) +
+                                " table needs the location of its data (absolute, or relative "
+                                "to the catalog root)");
+      }
+      if (table.function) {
+        problems.Add("function", "is only for function tables (kind = TableKind::kFunction)");
+      }
+      break;
+    case TableKind::kFunction:
+      if (!table.function) problems.Add("function", "is missing: a function table needs one");
+      if (!table.uri.empty()) {
+        problems.Add("uri", "must be empty for a function table (its rows come from code)");
+      }
+      if (!table.partition_columns.empty()) {
+        problems.Add("partition_columns", "must be empty for a function table");
+      }
+      break;
+  }
+}
+
+void CheckSchema(const Table& table, ProblemList& problems) {
+  if (table.schema == nullptr) return;
+  std::set<std::string> seen;
+  for (const auto& field : table.schema->fields()) {
+    if (field->name().empty()) problems.Add("schema", "has a column without a name");
+    if (!seen.insert(field->name()).second) {
+      problems.Add("schema", "has column '" + field->name() + "' twice");
+    }
+  }
+  auto serialized = delta::data::SerializeDeltaSchema(*table.schema);
+  if (!serialized.ok()) problems.Add("schema", serialized.status().message());
+}
+
+void CheckDocsFilters(const Table& table, ProblemList& problems) {
+  for (size_t index = 0; index < table.docs_filters.size(); ++index) {
+    const DocsFilter& docs_filter = table.docs_filters[index];
+    std::string field = "docs_filters[" + std::to_string(index) + "]";
+    if (docs_filter.filter.empty()) {
+      problems.Add(field, "has an empty filter");
+      continue;
+    }
+    if (table.schema == nullptr) continue;
+    auto parsed = delta::ParsePredicate(docs_filter.filter, *table.schema);
+    if (!parsed.ok()) {
+      problems.Add(field,
+                   "'" + docs_filter.filter + "' does not parse: " + parsed.status().message());
+    }
+  }
+}
+
+void CheckComputedColumns(const Table& table, ProblemList& problems) {
+  std::set<std::string> seen;
+  for (size_t index = 0; index < table.computed_columns.size(); ++index) {
+    const ComputedColumn& column = table.computed_columns[index];
+    std::string field = "computed_columns[" + std::to_string(index) + "]";
+    if (column.name.empty()) problems.Add(field, "has no name");
+    if (!column.name.empty() && !seen.insert(column.name).second) {
+      problems.Add(field, "repeats the name '" + column.name + "'");
+    }
+    if (table.schema != nullptr && table.schema->GetFieldByName(column.name) != nullptr) {
+      problems.Add(field, "'" + column.name + "' is already a stored column; pick another name");
+    }
+    if (column.expression.empty()) problems.Add(field, "has no expression");
+  }
+}
+
+void CheckTags(const Table& table, ProblemList& problems) {
+  std::set<std::string> seen;
+  for (const std::string& tag : table.tags) {
+    if (tag.empty()) problems.Add("tags", "has an empty tag");
+    if (!tag.empty() && !seen.insert(tag).second) problems.Add("tags", "lists '" + tag + "' twice");
+  }
+}
+
+void CheckDeprecation(const Catalog& catalog, const Table& table, ProblemList& problems) {
+  if (!table.deprecation) return;
+  if (table.deprecation->message.empty()) {
+    problems.Add("deprecation.message", "is missing: say why and what to use instead");
+  }
+  const std::string& replacement = table.deprecation->replacement;
+  if (replacement.empty()) return;
+  size_t dot = replacement.find('.');
+  if (dot == std::string::npos ||
+      catalog.FindTable(std::string_view(replacement).substr(0, dot),
+                        std::string_view(replacement).substr(dot + 1)) == nullptr) {
+    problems.Add("deprecation.replacement",
+                 "'" + replacement + "' is not a table of this catalog (write database.table)");
+  }
+}
+
+void CheckTable(const Catalog& catalog, const Database& database, const Table& table,
+                std::vector<std::string>* out) {
+  ProblemList problems(out, "table " + QualifiedName(database, table));
+  CheckName(table.name.view(), "name", problems);
+  CheckSource(table, problems);
+  if (table.description.empty()) {
+    problems.Add("description", "is missing: say what a row is and what the table is for");
+  }
+  CheckSchema(table, problems);
+  CheckColumnList(table.partition_columns, "partition_columns", table.schema.get(), problems);
+  CheckColumnList(table.unique_columns, "unique_columns", table.schema.get(), problems);
+  CheckDocsFilters(table, problems);
+  CheckComputedColumns(table, problems);
+  CheckTags(table, problems);
+  CheckDeprecation(catalog, table, problems);
+}
+
+}  // namespace
+
+std::vector<std::string> FindCatalogProblems(const Catalog& catalog) {
+  std::vector<std::string> problems;
+  ProblemList catalog_problems(&problems, "catalog " + catalog.name.str());
+  CheckName(catalog.name.view(), "name", catalog_problems);
+  if (catalog.databases.empty()) catalog_problems.Add("databases", "is empty");
+  std::set<std::string_view> database_names;
+  for (const Database& database : catalog.databases) {
+    ProblemList database_problems(&problems, "database " + database.name.str());
+    CheckName(database.name.view(), "name", database_problems);
+    if (!database_names.insert(database.name.view()).second) {
+      database_problems.Add("name", "is declared twice in catalog " + catalog.name.str());
+    }
+    std::set<std::string_view> table_names;
+    for (const Table& table : database.tables) {
+      if (!table_names.insert(table.name.view()).second) {
+        problems.push_back("table " + QualifiedName(database, table) +
+                           ": name: is declared twice in database " + database.name.str());
+      }
+      CheckTable(catalog, database, table, &problems);
+    }
+  }
+  return problems;
+}
+
+arrow::Status ValidateCatalog(const Catalog& catalog) {
+  std::vector<std::string> problems = FindCatalogProblems(catalog);
+  if (problems.empty()) return arrow::Status::OK();
+  std::string message = "catalog " + catalog.name.str() + " has " +
+                        std::to_string(problems.size()) +
+                        (problems.size() == 1 ? " problem:" : " problems:");
+  for (const std::string& problem : problems) message += "\n  " + problem;
+  return arrow::Status::Invalid(message);
+}
+
+}  // namespace nlk::catalog

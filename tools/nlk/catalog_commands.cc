@@ -1,0 +1,144 @@
+#include "catalog_commands.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "catalog/inspection.h"
+#include "catalog/manifest.h"
+#include "catalog/project_catalog.h"
+#include "catalog/site_generator.h"
+#include "catalog/validation.h"
+#include "cli_error.h"
+
+namespace nlk::cli {
+namespace {
+
+struct CatalogArguments {
+  std::string root;
+  std::string out;
+  std::string serve_url = "http://127.0.0.1:8080";
+  int64_t history_limit = 10;
+};
+
+// --root, else $NLK_CATALOG_ROOT, else the working directory. A local root is made absolute so
+// that the manifest and the snippets work from anywhere.
+std::string CatalogRoot(const CatalogArguments& arguments) {
+  std::string root = arguments.root;
+  if (root.empty()) {
+    const char* environment = std::getenv("NLK_CATALOG_ROOT");
+    if (environment != nullptr) root = environment;
+  }
+  if (root.find("://") != std::string::npos) return root;
+  std::error_code error;
+  std::filesystem::path absolute =
+      std::filesystem::absolute(std::filesystem::path(root.empty() ? "." : root), error);
+  if (error) return root;
+  std::string text = absolute.lexically_normal().string();
+  if (text.size() > 1 && text.ends_with('/')) text.pop_back();
+  return text;
+}
+
+arrow::Status RunManifest(const CatalogArguments& arguments) {
+  ARROW_ASSIGN_OR_RAISE(std::string manifest, catalog::BuildManifest(catalog::ProjectCatalog(),
+                                                                     {CatalogRoot(arguments)}));
+  if (arguments.out.empty() || arguments.out == "-") {
+    std::cout << manifest;
+    return arrow::Status::OK();
+  }
+  std::ofstream out(arguments.out, std::ios::binary | std::ios::trunc);
+  out << manifest;
+  out.close();
+  if (!out) return arrow::Status::IOError("cannot write the manifest to ", arguments.out);
+  std::cout << "wrote " << arguments.out << std::endl;
+  return arrow::Status::OK();
+}
+
+arrow::Status RunSite(const CatalogArguments& arguments) {
+  catalog::SiteOptions options;
+  options.out_dir = arguments.out;
+  options.root = CatalogRoot(arguments);
+  options.serve_url = arguments.serve_url;
+  options.history_limit = arguments.history_limit;
+  ARROW_ASSIGN_OR_RAISE(auto summary, catalog::WriteSite(catalog::ProjectCatalog(), options));
+  std::cout << "wrote " << summary.tables << " table pages to " << arguments.out << "/index.html";
+  if (summary.tables_with_problems > 0) {
+    std::cout << " (" << summary.tables_with_problems
+              << " with drift or unreadable: run nlk catalog check)";
+  }
+  std::cout << std::endl;
+  return arrow::Status::OK();
+}
+
+arrow::Status RunCheck(const CatalogArguments& arguments) {
+  const catalog::Catalog& project = catalog::ProjectCatalog();
+  ARROW_RETURN_NOT_OK(catalog::ValidateCatalog(project));
+  auto reports = catalog::InspectCatalog(project, {CatalogRoot(arguments), 1});
+  int64_t failing = 0;
+  for (const catalog::TableReport& report : reports) {
+    if (!report.status.ok()) {
+      ++failing;
+      std::cout << "UNREADABLE " << report.qualified_name << ": " << report.status.message()
+                << std::endl;
+      continue;
+    }
+    if (report.drift.empty()) {
+      std::cout << "ok         " << report.qualified_name << std::endl;
+      continue;
+    }
+    ++failing;
+    std::cout << "DRIFT      " << report.qualified_name << std::endl;
+    for (const std::string& difference : report.drift) {
+      std::cout << "             " << difference << std::endl;
+    }
+  }
+  if (failing > 0) {
+    return arrow::Status::Invalid("catalog check: ", failing, " of ", reports.size(),
+                                  " tables differ from their declaration or cannot be read");
+  }
+  std::cout << "all " << reports.size() << " tables match their declarations" << std::endl;
+  return arrow::Status::OK();
+}
+
+using Runner = arrow::Status (*)(const CatalogArguments&);
+
+CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::string& help,
+                     Runner runner, const std::shared_ptr<CatalogArguments>& arguments,
+                     int& exit_code) {
+  CLI::App* command = parent.add_subcommand(name, help);
+  command->add_option("--root", arguments->root,
+                      "What relative table URIs are resolved against (default: "
+                      "$NLK_CATALOG_ROOT, else the working directory)");
+  command->callback([runner, arguments, &exit_code] {
+    arrow::Status status = runner(*arguments);
+    if (!status.ok()) exit_code = ReportError(status);
+  });
+  return command;
+}
+
+}  // namespace
+
+void AddCatalogCommands(CLI::App& app, int& exit_code) {
+  auto arguments = std::make_shared<CatalogArguments>();
+  CLI::App* catalog = app.add_subcommand(
+      "catalog", "The table catalog declared in code: manifest, static site, drift check");
+  catalog->require_subcommand(1);
+  CLI::App* manifest = AddCommand(*catalog, "manifest", "Print or write the JSON manifest",
+                                  RunManifest, arguments, exit_code);
+  manifest->add_option("--out", arguments->out, "Write to this file (default: standard output)");
+  CLI::App* site =
+      AddCommand(*catalog, "site", "Write the static catalog site", RunSite, arguments, exit_code);
+  site->add_option("--out", arguments->out, "Output directory")->required();
+  site->add_option("--serve-url", arguments->serve_url, "Where nlk serve listens, for snippets")
+      ->capture_default_str();
+  site->add_option("--history", arguments->history_limit, "Commits shown per table")
+      ->capture_default_str();
+  AddCommand(*catalog, "check",
+             "Compare declarations with the real tables; exit 1 on drift or a missing table",
+             RunCheck, arguments, exit_code);
+}
+
+}  // namespace nlk::cli
