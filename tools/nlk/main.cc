@@ -8,6 +8,8 @@
 #include "datagen_command.h"
 #include "ingest_command.h"
 #include "maintenance_commands.h"
+#include "serve_command.h"
+#include "sql_command.h"
 #include "table_commands.h"
 
 int main(int argc, char** argv) {
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
   nlk::cli::AddIngestCommand(app, exit_code);
   nlk::cli::AddMaintenanceCommands(app, exit_code);
   nlk::cli::AddCatalogCommands(app, exit_code);
+  nlk::cli::AddSqlCommand(app, exit_code);
+  nlk::cli::AddServeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,419 @@
+#include "server/http_server.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "server/api_error.h"
+#include "server/worker_pool.h"
+
+namespace nlk::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Extra time a worker waits for the I/O threads beyond the write timeout itself, so a stopped
+// I/O loop cannot block a worker forever.
+constexpr std::chrono::seconds kWriteGrace{2};
+
+std::string ResponseHead(int status, std::string_view content_type, bool keep_alive) {
+  std::string head = "HTTP/1.1 ";
+  head += StatusLine(status);
+  head += "\r\nServer: nlk\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: ";
+  head += content_type;
+  head += keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
+  if (status == 503) head += "\r\nRetry-After: 1";
+  head += "\r\n";
+  return head;
+}
+
+std::string ErrorResponse(int status, const std::string& code, const std::string& message) {
+  std::string body = ErrorJson(ApiError{status, code, message});
+  return ResponseHead(status, "application/json", false) +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
+ public:
+  Impl(const ServerLimits& limits, RequestHandler handler, HttpServerObserver observer)
+      : limits_(limits),
+        handler_(std::move(handler)),
+        observer_(std::move(observer)),
+        io_context_(limits.io_threads),
+        work_guard_(net::make_work_guard(io_context_)),
+        acceptor_(io_context_),
+        retry_timer_(io_context_),
+        pool_(WorkerThreads(limits), limits.max_queued_requests) {}
+
+  static int WorkerThreads(const ServerLimits& limits) {
+    if (limits.worker_threads > 0) return limits.worker_threads;
+    return std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  }
+
+  arrow::Status Listen(const std::string& address) {
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      return arrow::Status::Invalid("address '", address, "' must be HOST:PORT");
+    }
+    std::string host = address.substr(0, colon);
+    if (host == "localhost") host = "127.0.0.1";
+    int port = -1;
+    std::string_view digits = std::string_view(address).substr(colon + 1);
+    auto [end, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (parse_error != std::errc() || end != digits.data() + digits.size() || port < 0 ||
+        port > 65535) {
+      return arrow::Status::Invalid("address '", address, "': '", digits, "' is not a port");
+    }
+    beast::error_code error;
+    auto ip = net::ip::make_address(host, error);
+    if (error) return arrow::Status::Invalid("address '", address, "': bad IP address ", host);
+    tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(net::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(net::socket_base::max_listen_connections, error);
+    if (error) {
+      return arrow::Status::IOError("cannot listen on ", address, ": ", error.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return arrow::Status::OK();
+  }
+
+  void Run() {
+    Accept();
+    for (int i = 0; i < limits_.io_threads; ++i) {
+      io_threads_.emplace_back([this] { io_context_.run(); });
+    }
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+    // Workers finish their requests while the I/O threads still carry their writes.
+    pool_.Stop();
+    work_guard_.reset();
+    io_context_.stop();
+    for (auto& thread : io_threads_) {
+      if (thread.joinable()) thread.join();
+    }
+    io_threads_.clear();
+  }
+
+  void Reject(const std::string& reason, int status) {
+    if (observer_.on_rejected) observer_.on_rejected(reason, status);
+  }
+
+  void Accept();
+
+  const ServerLimits limits_;
+  const RequestHandler handler_;
+  const HttpServerObserver observer_;
+  net::io_context io_context_;
+  // Keeps the I/O threads running while no socket operation is pending (between the acceptor
+  // closing and the workers' last writes at shutdown), so a worker never waits on a dead loop.
+  net::executor_work_guard<net::io_context::executor_type> work_guard_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+  WorkerPool pool_;
+  std::vector<std::thread> io_threads_;
+  std::atomic<int> open_connections_{0};
+  std::atomic<bool> stopped_{false};
+  int port_ = 0;
+};
+
+namespace {
+
+class Connection : public std::enable_shared_from_this<Connection>, public ResponseWriter {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        request_timer_(stream_.get_executor()) {
+    ++server_->open_connections_;
+  }
+  ~Connection() override { --server_->open_connections_; }
+
+  void Start() { ReadRequest(); }
+
+  // Called on the connection's strand when the server refuses it outright.
+  void RefuseAndClose(int status, const std::string& code, const std::string& message) {
+    WriteAndClose(ErrorResponse(status, code, message));
+  }
+
+  arrow::Status Send(int status, std::string_view content_type, std::string body) override {
+    started_ = true;
+    std::string response = ResponseHead(status, content_type, keep_alive_) +
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    response += body;
+    completed_ = true;
+    return WriteBlocking(std::move(response));
+  }
+
+  arrow::Status BeginStream(int status, std::string_view content_type) override {
+    started_ = true;
+    return WriteBlocking(ResponseHead(status, content_type, keep_alive_) +
+                         "Transfer-Encoding: chunked\r\n\r\n");
+  }
+
+  arrow::Status SendChunk(std::string data) override {
+    if (data.empty()) return arrow::Status::OK();
+    char size[32];
+    auto [end, error] = std::to_chars(size, size + sizeof size, data.size(), 16);
+    (void)error;  // a size_t always fits 32 hex digits
+    std::string chunk(size, end);
+    chunk += "\r\n";
+    chunk += data;
+    chunk += "\r\n";
+    return WriteBlocking(std::move(chunk));
+  }
+
+  arrow::Status EndStream() override {
+    completed_ = true;
+    return WriteBlocking("0\r\n\r\n");
+  }
+
+  void Abort() override { broken_ = true; }
+  bool started() const override { return started_; }
+
+ private:
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_->limits_.max_header_bytes));
+    parser_->body_limit(static_cast<uint64_t>(server_->limits_.max_body_bytes));
+    // Our own timer rather than the stream's expiry: that one closes the socket, and a client
+    // whose request is cut off by the timeout should still be told 408.
+    timed_out_ = false;
+    request_timer_.expires_after(first_request_ ? server_->limits_.header_timeout
+                                                : server_->limits_.idle_timeout);
+    request_timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+      if (error) return;  // cancelled: the request arrived in time
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) { self->OnRead(error); });
+  }
+
+  void OnRead(beast::error_code error) {
+    request_timer_.cancel();
+    if (timed_out_) error = beast::error::timeout;
+    if (error) {
+      if (error == http::error::end_of_stream || error == net::error::eof ||
+          error == net::error::connection_reset || error == net::error::operation_aborted) {
+        return Close();
+      }
+      if (error == beast::error::timeout) {
+        // Silence on an idle kept-alive connection just ends it; a request that started but
+        // did not finish in time is told so.
+        if (buffer_.size() == 0 && !parser_->got_some()) return Close();
+        server_->Reject("request_timeout", 408);
+        return WriteAndClose(
+            ErrorResponse(408, "request_timeout", "the request did not arrive completely in time"));
+      }
+      if (error == http::error::body_limit) {
+        server_->Reject("body_too_large", 413);
+        return WriteAndClose(ErrorResponse(
+            413, "payload_too_large",
+            "request body exceeds " + std::to_string(server_->limits_.max_body_bytes) + " bytes"));
+      }
+      if (error == http::error::header_limit) {
+        server_->Reject("header_too_large", 431);
+        return WriteAndClose(ErrorResponse(431, "header_too_large",
+                                           "request headers exceed " +
+                                               std::to_string(server_->limits_.max_header_bytes) +
+                                               " bytes"));
+      }
+      server_->Reject("malformed_request", 400);
+      return WriteAndClose(
+          ErrorResponse(400, "bad_request", "malformed HTTP request: " + error.message()));
+    }
+    first_request_ = false;
+    stream_.expires_never();
+    auto& message = parser_->get();
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.accept = std::string(message[http::field::accept]);
+    request.body = std::move(message.body());
+    keep_alive_ = message.keep_alive();
+    started_ = completed_ = broken_ = false;
+    auto self = shared_from_this();
+    bool accepted = server_->pool_.TrySubmit(
+        [self, request = std::move(request)]() mutable { self->Handle(request); });
+    if (!accepted) {
+      server_->Reject("overloaded", 503);
+      WriteAndClose(ErrorResponse(503, "overloaded",
+                                  "the server is at its concurrent query limit; retry shortly"));
+    }
+  }
+
+  // On a worker thread.
+  void Handle(const HttpRequest& request) {
+    server_->handler_(request, *this);
+    if (!started_ && !broken_) {
+      (void)Send(500, "application/json",
+                 ErrorJson(ApiError{500, "internal_error", "the request was not answered"}));
+    }
+    if (broken_ || !completed_ || !keep_alive_) {
+      net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+      return;
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+  }
+
+  // Hands `bytes` to the I/O threads and waits until they are written, the client fails, or
+  // the write timeout passes.
+  arrow::Status WriteBlocking(std::string bytes) {
+    if (broken_) return arrow::Status::IOError("connection closed");
+    auto data = std::make_shared<std::string>(std::move(bytes));
+    auto done = std::make_shared<std::promise<beast::error_code>>();
+    std::future<beast::error_code> result = done->get_future();
+    net::post(stream_.get_executor(), [self = shared_from_this(), data, done] {
+      self->stream_.expires_after(self->server_->limits_.write_timeout);
+      net::async_write(self->stream_, net::buffer(*data),
+                       [data, done](beast::error_code error, size_t) { done->set_value(error); });
+    });
+    if (result.wait_for(server_->limits_.write_timeout + kWriteGrace) !=
+        std::future_status::ready) {
+      broken_ = true;
+      return arrow::Status::IOError("writing the response timed out");
+    }
+    beast::error_code error = result.get();
+    if (error) {
+      broken_ = true;
+      return arrow::Status::IOError("client connection failed: ", error.message());
+    }
+    return arrow::Status::OK();
+  }
+
+  // On the strand.
+  void WriteAndClose(std::string response) {
+    auto data = std::make_shared<std::string>(std::move(response));
+    stream_.expires_after(std::chrono::seconds(5));
+    net::async_write(
+        stream_, net::buffer(*data),
+        [self = shared_from_this(), data](beast::error_code, size_t) { self->Close(); });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  net::steady_timer request_timer_;
+  bool timed_out_ = false;
+  bool first_request_ = true;
+  // Per request; written by the strand before the worker starts and by the worker after.
+  bool keep_alive_ = false;
+  bool started_ = false;
+  bool completed_ = false;
+  std::atomic<bool> broken_{false};
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(
+      net::make_strand(io_context_),
+      [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+        if (self->stopped_) return;
+        if (error) {
+          // Out of file descriptors and the like: back off briefly instead of spinning.
+          self->Reject("accept_failed", 503);
+          self->retry_timer_.expires_after(std::chrono::milliseconds(50));
+          self->retry_timer_.async_wait([self](beast::error_code) { self->Accept(); });
+          return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto connection = std::make_shared<Connection>(std::move(socket), self);
+        if (self->open_connections_ > self->limits_.max_connections) {
+          self->Reject("too_many_connections", 503);
+          connection->RefuseAndClose(503, "overloaded", "too many open connections");
+        } else {
+          connection->Start();
+        }
+        self->Accept();
+      });
+}
+
+arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address,
+                                                             const ServerLimits& limits,
+                                                             RequestHandler handler,
+                                                             HttpServerObserver observer) {
+  auto impl = std::make_shared<Impl>(limits, std::move(handler), std::move(observer));
+  ARROW_RETURN_NOT_OK(impl->Listen(address));
+  impl->Run();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+int HttpServer::port() const { return impl_->port_; }
+int HttpServer::open_connections() const { return impl_->open_connections_; }
+int HttpServer::queued_requests() const { return impl_->pool_.queued(); }
+int HttpServer::busy_workers() const { return impl_->pool_.busy(); }
+int HttpServer::worker_threads() const { return impl_->pool_.threads(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+std::string_view StatusLine(int status) {
+  switch (status) {
+    case 200:
+      return "200 OK";
+    case 400:
+      return "400 Bad Request";
+    case 404:
+      return "404 Not Found";
+    case 405:
+      return "405 Method Not Allowed";
+    case 406:
+      return "406 Not Acceptable";
+    case 408:
+      return "408 Request Timeout";
+    case 413:
+      return "413 Payload Too Large";
+    case 415:
+      return "415 Unsupported Media Type";
+    case 431:
+      return "431 Request Header Fields Too Large";
+    case 500:
+      return "500 Internal Server Error";
+    case 501:
+      return "501 Not Implemented";
+    case 503:
+      return "503 Service Unavailable";
+    case 504:
+      return "504 Gateway Timeout";
+    default:
+      return "500 Internal Server Error";
+  }
+}
+
+}  // namespace nlk::server

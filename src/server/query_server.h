@@ -1,0 +1,38 @@
+// `nlk serve` as a library: the ROAPI-compatible HTTP API over the configured tables.
+//
+//   POST /api/sql                 SQL in the body (once the SQL engine is linked in)
+//   GET  /api/tables/{table}      ROAPI REST query (server/rest_query.h) + version/timestamp
+//   GET  /api/schema[/{table}]    schemas in ROAPI's JSON shape
+//   GET  /health                  "OK"
+//   GET  /metrics                 Prometheus text format
+//
+// Thread-safety: Start/Stop from one thread; requests are served concurrently.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <memory>
+
+#include "server/server_config.h"
+
+namespace nlk::server {
+
+class QueryServer {
+ public:
+  // Opens the tables, starts following their logs and listens on config.http_address.
+  static arrow::Result<std::unique_ptr<QueryServer>> Start(const ServerConfig& config);
+  ~QueryServer();
+  QueryServer(const QueryServer&) = delete;
+  QueryServer& operator=(const QueryServer&) = delete;
+
+  int port() const;
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit QueryServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nlk::server

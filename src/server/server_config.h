@@ -1,0 +1,72 @@
+// What `nlk serve` serves and how: the tables, the listening address and the per-query and
+// per-connection limits. Read from a ROAPI-style YAML file and/or `-t` table arguments, so a
+// ROAPI user can point `nlk serve` at the config file they already have.
+//
+// Plain values; no shared state.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nlk::server {
+
+enum class TableFormat { kDelta, kParquet };
+
+struct TableConfig {
+  std::string name;
+  std::string uri;
+  TableFormat format = TableFormat::kDelta;
+  // Keep the rows in memory (ROAPI's default for Delta and Parquet) instead of reading the data
+  // files for each query. Delta memory tables still follow the log: new files are loaded and
+  // removed files dropped as commits land.
+  bool use_memory_table = false;
+  // ROAPI's partition_columns (names only; Delta tables carry their own and ignore these).
+  std::vector<std::string> partition_columns;
+  // How often the table's log is checked for new commits.
+  std::optional<std::chrono::milliseconds> reload_interval;
+};
+
+struct ServerLimits {
+  int worker_threads = 0;  // 0: one per core, at least 2
+  int io_threads = 1;
+  // Requests waiting for a worker beyond this are answered 503 at once (load shedding).
+  int max_queued_requests = 64;
+  int max_connections = 4096;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds header_timeout{10'000};  // for a request to arrive completely
+  std::chrono::milliseconds idle_timeout{30'000};    // between requests on a kept-alive connection
+  std::chrono::milliseconds write_timeout{30'000};   // for a client to take each chunk
+  std::chrono::milliseconds query_timeout{30'000};
+  int64_t max_result_rows = 10'000'000;
+  int64_t max_result_bytes = 1LL << 30;
+  // Rows a query may hold in memory at once (sorts, memory-table results of SQL).
+  int64_t max_query_memory_bytes = 2LL << 30;
+};
+
+struct ServerConfig {
+  std::string http_address = "127.0.0.1:8080";
+  std::vector<TableConfig> tables;
+  std::chrono::milliseconds default_reload_interval{200};
+  ServerLimits limits;
+};
+
+// Parses ROAPI's table argument: "[NAME=]URI[,format=delta|parquet][,use_memory_table=BOOL]".
+// Without NAME the table is named after the last path element of URI (its stem for files).
+arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
+
+// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`; `postgres` and
+// `flight_sql` are accepted and ignored), `reload_interval`, and `tables` entries with `name`,
+// `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and `reload_interval`.
+// Our own `limits` map sets ServerLimits by field name. Errors name the file and the entry.
+arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
+
+// Checks names are unique and non-empty and limits are positive.
+arrow::Status ValidateServerConfig(const ServerConfig& config);
+
+}  // namespace nlk::server

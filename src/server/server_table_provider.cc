@@ -1,0 +1,55 @@
+#include "server/server_table_provider.h"
+
+#include <charconv>
+
+#include "server/rest_query.h"
+
+namespace nlk::server {
+namespace {
+
+// "v12" -> version 12; anything else is a timestamp.
+arrow::Result<TableVersionRequest> ParseVersionSuffix(const std::string& name,
+                                                      const std::string& suffix) {
+  TableVersionRequest at;
+  if (suffix.size() > 1 && suffix[0] == 'v') {
+    int64_t version = -1;
+    auto [end, error] = std::from_chars(suffix.data() + 1, suffix.data() + suffix.size(), version);
+    if (error == std::errc() && end == suffix.data() + suffix.size() && version >= 0) {
+      at.version = version;
+      return at;
+    }
+  }
+  auto timestamp = ParseTimestampMs(suffix);
+  if (!timestamp.ok()) {
+    return arrow::Status::Invalid("table \"", name, "\": '@", suffix,
+                                  "' is neither a version (@v3) nor a timestamp "
+                                  "(@2026-01-01T00:00:00Z)");
+  }
+  at.timestamp_ms = *timestamp;
+  return at;
+}
+
+}  // namespace
+
+arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& name) {
+  std::string base = name;
+  TableVersionRequest at;
+  size_t at_sign = name.rfind('@');
+  if (at_sign != std::string::npos && registry_.Find(name) == nullptr) {
+    base = name.substr(0, at_sign);
+    ARROW_ASSIGN_OR_RAISE(at, ParseVersionSuffix(name, name.substr(at_sign + 1)));
+  }
+  std::shared_ptr<ServedTable> table = registry_.Find(base);
+  if (table == nullptr) return arrow::Status::KeyError("table \"", base, "\" does not exist");
+  if (!table->is_delta()) {
+    if (!at.latest()) {
+      return arrow::Status::Invalid("table \"", base,
+                                    "\" is a Parquet table; versions need a Delta table");
+    }
+    return sql::TableSource::Memory(table->MemoryTable(), "parquet " + table->config().uri);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, table->SnapshotFor(at));
+  return sql::TableSource::Delta(table->store(), std::move(snapshot));
+}
+
+}  // namespace nlk::server

@@ -1,0 +1,43 @@
+// Binder: syntax tree -> logical plan. Resolves table names through the TableProvider and
+// column names through scopes (FROM items, subqueries, CTEs), types every expression, splits
+// aggregation and window functions into their own operators, and turns IN/EXISTS subqueries
+// into semi/anti joins. User errors read "SQL error at position N: reason"; unknown tables are
+// a KeyError (so a server can answer 404), everything else Invalid.
+//
+// Not thread-safe; one Binder per query.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sql/ast.h"
+#include "sql/logical_plan.h"
+#include "sql/table_provider.h"
+
+namespace nlk::sql {
+
+struct BoundQuery {
+  PlanPointer plan;
+  // The output column names, one per field of plan->schema (whose names are internal).
+  std::vector<std::string> names;
+};
+
+class Binder {
+ public:
+  // `sql` is the query text (for error positions); `now_microseconds` the query's now().
+  Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds);
+  ~Binder();
+
+  arrow::Result<BoundQuery> Bind(const SelectStatement& select);
+
+ private:
+  class Implementation;
+  std::unique_ptr<Implementation> implementation_;
+};
+
+}  // namespace nlk::sql

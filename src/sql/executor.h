@@ -1,0 +1,55 @@
+// Runs an optimised logical plan: table scans (Delta with pushdown, Arrow datasets, memory
+// tables), Acero for filter/project/aggregate/hash join/union, and our operators (operators.h)
+// for sort, top-k, limit and windows. Results stream as a RecordBatchReader.
+//
+// Thread-safety: an Executor serves one query; its metrics() may be read from any thread
+// while the query runs.
+#pragma once
+
+#include <arrow/memory_pool.h>
+#include <arrow/record_batch.h>
+#include <arrow/result.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "delta/data/scan.h"
+#include "sql/logical_plan.h"
+#include "sql/operators.h"
+#include "sql/query_metrics.h"
+
+namespace nlk::sql {
+
+class Executor : public std::enable_shared_from_this<Executor> {
+ public:
+  Executor(ExecutionGuard guard, arrow::MemoryPool* memory_pool);
+
+  // Plans every Delta scan of `plan` (pruning happens here), so EXPLAIN can report it.
+  arrow::Status Prepare(const PlanPointer& plan);
+  // Starts the plan; Prepare is called first if it was not.
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Execute(const PlanPointer& plan);
+
+  QueryMetrics metrics() const;
+  // One line about the scan of `node` (pushdown and pruning), for EXPLAIN.
+  std::string DescribeScan(const LogicalOperator& node) const;
+
+ private:
+  struct ScanCounters;
+
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Reader(const PlanPointer& node);
+  arrow::Result<arrow::acero::Declaration> Declare(const PlanPointer& node);
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanReader(const PlanPointer& node);
+
+  ExecutionGuard guard_;
+  arrow::MemoryPool* memory_pool_;
+  std::map<const LogicalOperator*, std::shared_ptr<delta::data::Scan>> delta_scans_;
+  std::shared_ptr<ScanCounters> other_scans_;
+};
+
+// The plan as indented text lines; scans are described by `executor` when given.
+std::vector<std::string> ExplainPlan(const PlanPointer& plan, const Executor* executor);
+
+}  // namespace nlk::sql

@@ -1,0 +1,725 @@
+#include "sql/expression_factory.h"
+
+#include <arrow/array/builder_base.h>
+#include <arrow/compute/api.h>
+
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <utility>
+
+namespace nlk::sql {
+
+namespace compute = arrow::compute;
+
+namespace {
+
+bool IsString(const arrow::DataType& type) {
+  return type.id() == arrow::Type::STRING || type.id() == arrow::Type::LARGE_STRING ||
+         type.id() == arrow::Type::STRING_VIEW;
+}
+
+bool IsTemporal(const arrow::DataType& type) {
+  return type.id() == arrow::Type::TIMESTAMP || type.id() == arrow::Type::DATE32 ||
+         type.id() == arrow::Type::DATE64;
+}
+
+std::shared_ptr<arrow::DataType> TimestampMicros() {
+  return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+}
+
+// Casts a scalar now, so bad literals fail while binding. Strings become zoned timestamps in
+// UTC (Arrow only parses zone-less text into zone-less timestamps).
+arrow::Result<std::shared_ptr<arrow::Scalar>> CastScalar(
+    const std::shared_ptr<arrow::Scalar>& value, const std::shared_ptr<arrow::DataType>& type) {
+  if (!value->is_valid) return arrow::MakeNullScalar(type);
+  std::shared_ptr<arrow::Scalar> source = value;
+  if (IsString(*value->type) && type->id() == arrow::Type::TIMESTAMP) {
+    const auto& timestamp = static_cast<const arrow::TimestampType&>(*type);
+    if (!timestamp.timezone().empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto naive,
+                            compute::Cast(arrow::Datum(value), arrow::timestamp(timestamp.unit())));
+      source = naive.scalar();
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cast, compute::Cast(arrow::Datum(source), type));
+  return cast.scalar();
+}
+
+}  // namespace
+
+void ExpressionFactory::DeclareColumn(const std::string& name,
+                                      std::shared_ptr<arrow::DataType> type) {
+  fields_.push_back(arrow::field(name, std::move(type)));
+  schema_ = nullptr;
+}
+
+TypedExpression ExpressionFactory::Column(const std::string& name) const {
+  for (const auto& field : fields_) {
+    if (field->name() == name) return {compute::field_ref(name), field->type(), nullptr};
+  }
+  return {compute::field_ref(name), arrow::null(), nullptr};
+}
+
+TypedExpression ExpressionFactory::Literal(std::shared_ptr<arrow::Scalar> value) const {
+  return {compute::literal(value), value->type, value};
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::TypeOf(
+    const compute::Expression& expression) {
+  if (schema_ == nullptr) schema_ = arrow::schema(fields_);
+  ARROW_ASSIGN_OR_RAISE(auto bound, expression.Bind(*schema_));
+  return bound.type()->GetSharedPtr();
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Make(
+    const std::string& function, std::vector<TypedExpression> arguments,
+    std::shared_ptr<compute::FunctionOptions> options) {
+  std::vector<compute::Expression> expressions;
+  std::vector<std::string> type_names;
+  for (auto& argument : arguments) {
+    expressions.push_back(argument.expression);
+    type_names.push_back(argument.type->ToString());
+  }
+  TypedExpression result;
+  result.expression = compute::call(function, std::move(expressions), std::move(options));
+  auto type = TypeOf(result.expression);
+  if (!type.ok()) {
+    std::string list;
+    for (const auto& name : type_names) list += (list.empty() ? "" : ", ") + name;
+    return arrow::Status::TypeError("no variant of ", function, " takes (", list, ")");
+  }
+  result.type = *type;
+  return result;
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CommonType(
+    const std::shared_ptr<arrow::DataType>& left, const std::shared_ptr<arrow::DataType>& right) {
+  if (left->Equals(*right)) return left;
+  if (left->id() == arrow::Type::NA) return right;
+  if (right->id() == arrow::Type::NA) return left;
+  bool left_number = arrow::is_integer(left->id()) || arrow::is_floating(left->id());
+  bool right_number = arrow::is_integer(right->id()) || arrow::is_floating(right->id());
+  if (left_number && right_number) {
+    if (arrow::is_floating(left->id()) || arrow::is_floating(right->id())) return arrow::float64();
+    return arrow::int64();
+  }
+  if (IsString(*left) && IsString(*right)) return arrow::utf8();
+  if (IsTemporal(*left) && IsTemporal(*right)) {
+    if (left->id() == arrow::Type::TIMESTAMP) return left;
+    return right;
+  }
+  return arrow::Status::TypeError("types ", left->ToString(), " and ", right->ToString(),
+                                  " cannot be matched");
+}
+
+arrow::Status ExpressionFactory::Harmonize(TypedExpression* left, TypedExpression* right) {
+  auto convert = [&](TypedExpression* value, const std::shared_ptr<arrow::DataType>& type) {
+    return Cast(*value, type).Value(value);
+  };
+  if (left->type->id() == arrow::Type::NA && right->type->id() != arrow::Type::NA) {
+    return convert(left, right->type);
+  }
+  if (right->type->id() == arrow::Type::NA && left->type->id() != arrow::Type::NA) {
+    return convert(right, left->type);
+  }
+  // A string literal next to a non-string takes the other side's type ('2026-01-01' as time).
+  if (left->constant && IsString(*left->type) && !IsString(*right->type)) {
+    return convert(left, right->type);
+  }
+  if (right->constant && IsString(*right->type) && !IsString(*left->type)) {
+    return convert(right, left->type);
+  }
+  if (left->type->id() == arrow::Type::TIMESTAMP && right->type->id() == arrow::Type::TIMESTAMP &&
+      !left->type->Equals(*right->type)) {
+    const auto& left_zone = static_cast<const arrow::TimestampType&>(*left->type).timezone();
+    if (left_zone.empty()) return convert(left, right->type);
+    return convert(right, left->type);
+  }
+  if (left->type->id() == arrow::Type::TIMESTAMP && right->type->id() == arrow::Type::DATE32) {
+    return convert(right, left->type);
+  }
+  if (right->type->id() == arrow::Type::TIMESTAMP && left->type->id() == arrow::Type::DATE32) {
+    return convert(left, right->type);
+  }
+  return arrow::Status::OK();
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Cast(
+    TypedExpression value, const std::shared_ptr<arrow::DataType>& type) {
+  if (value.type->Equals(*type)) return value;
+  if (value.constant) {
+    auto cast = CastScalar(value.constant, type);
+    if (!cast.ok()) {
+      return arrow::Status::Invalid("cannot convert ", value.constant->ToString(), " to ",
+                                    type->ToString(), ": ", cast.status().message());
+    }
+    return Literal(*cast);
+  }
+  if (arrow::is_floating(value.type->id()) && arrow::is_integer(type->id())) {
+    // PostgreSQL rounds (half away from zero) where Arrow would refuse to truncate.
+    ARROW_ASSIGN_OR_RAISE(value, Make("round", {value},
+                                      std::make_shared<compute::RoundOptions>(
+                                          0, compute::RoundMode::HALF_TOWARDS_INFINITY)));
+  }
+  if (IsString(*value.type) && type->id() == arrow::Type::TIMESTAMP &&
+      !static_cast<const arrow::TimestampType&>(*type).timezone().empty()) {
+    ARROW_ASSIGN_OR_RAISE(value, Cast(std::move(value), arrow::timestamp(arrow::TimeUnit::MICRO)));
+  }
+  auto result = Make("cast", {value},
+                     std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type)));
+  if (!result.ok()) {
+    return arrow::Status::TypeError("cannot cast ", value.type->ToString(), " to ",
+                                    type->ToString());
+  }
+  return result;
+}
+
+arrow::Result<std::string> ExpressionFactory::ConstantString(const TypedExpression& value,
+                                                             const char* what) const {
+  if (!value.constant || !IsString(*value.constant->type) || !value.constant->is_valid) {
+    return arrow::Status::Invalid(what, " must be a string constant");
+  }
+  return value.constant->ToString();
+}
+
+arrow::Result<int64_t> ExpressionFactory::ConstantInteger(const TypedExpression& value,
+                                                          const char* what) const {
+  if (!value.constant || !arrow::is_integer(value.constant->type->id()) ||
+      !value.constant->is_valid) {
+    return arrow::Status::Invalid(what, " must be an integer constant");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cast, CastScalar(value.constant, arrow::int64()));
+  return static_cast<const arrow::Int64Scalar&>(*cast).value;
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& name,
+                                                           std::vector<TypedExpression> arguments) {
+  static const std::map<std::string, std::string> kComparisons = {
+      {"=", "equal"},       {"<>", "not_equal"}, {"!=", "not_equal"},    {"<", "less"},
+      {"<=", "less_equal"}, {">", "greater"},    {">=", "greater_equal"}};
+  static const std::map<std::string, std::string> kArithmetic = {{"+", "add_checked"},
+                                                                 {"-", "subtract_checked"},
+                                                                 {"*", "multiply_checked"},
+                                                                 {"/", "divide_checked"}};
+  if (name == "AND" || name == "OR") {
+    for (auto& argument : arguments) {
+      ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, arrow::boolean()));
+    }
+    TypedExpression result = arguments.front();
+    for (size_t index = 1; index < arguments.size(); ++index) {
+      ARROW_ASSIGN_OR_RAISE(
+          result, Make(name == "AND" ? "and_kleene" : "or_kleene", {result, arguments[index]}));
+    }
+    return result;
+  }
+  if (name == "NOT") {
+    ARROW_ASSIGN_OR_RAISE(auto value, Cast(arguments[0], arrow::boolean()));
+    return Make("invert", {value});
+  }
+  if (name == "NEGATE") return Make("negate_checked", {arguments[0]});
+  if (name == "IS NULL") return Make("is_null", {arguments[0]});
+  if (name == "IS NOT NULL") return Make("is_valid", {arguments[0]});
+  if (name == "IS TRUE" || name == "IS NOT FALSE" || name == "IS FALSE" || name == "IS NOT TRUE") {
+    bool target = name == "IS TRUE" || name == "IS NOT TRUE";
+    bool negate = name == "IS NOT TRUE" || name == "IS NOT FALSE";
+    ARROW_ASSIGN_OR_RAISE(auto value, Cast(arguments[0], arrow::boolean()));
+    ARROW_ASSIGN_OR_RAISE(auto compared,
+                          Make("equal", {value, Literal(arrow::MakeScalar(target))}));
+    ARROW_ASSIGN_OR_RAISE(auto definite,
+                          Make("coalesce", {compared, Literal(arrow::MakeScalar(false))}));
+    return negate ? Make("invert", {definite}) : definite;
+  }
+  if (arguments.size() != 2)
+    return arrow::Status::Invalid("operator ", name, " needs two operands");
+  TypedExpression left = arguments[0];
+  TypedExpression right = arguments[1];
+  if (name == "IS DISTINCT FROM" || name == "IS NOT DISTINCT FROM") {
+    ARROW_RETURN_NOT_OK(Harmonize(&left, &right));
+    // Equal when both are null, or both valid and equal.
+    ARROW_ASSIGN_OR_RAISE(auto equal, Make("equal", {left, right}));
+    ARROW_ASSIGN_OR_RAISE(auto left_null, Make("is_null", {left}));
+    ARROW_ASSIGN_OR_RAISE(auto right_null, Make("is_null", {right}));
+    ARROW_ASSIGN_OR_RAISE(auto both_null, Make("and", {left_null, right_null}));
+    ARROW_ASSIGN_OR_RAISE(auto known, Make("coalesce", {equal, Literal(arrow::MakeScalar(false))}));
+    ARROW_ASSIGN_OR_RAISE(auto same, Make("or", {both_null, known}));
+    return name == "IS DISTINCT FROM" ? Make("invert", {same}) : same;
+  }
+  if (name == "LIKE" || name == "NOT LIKE" || name == "ILIKE" || name == "NOT ILIKE") {
+    ARROW_ASSIGN_OR_RAISE(std::string pattern, ConstantString(right, "a LIKE pattern"));
+    bool ignore_case = name == "ILIKE" || name == "NOT ILIKE";
+    ARROW_ASSIGN_OR_RAISE(
+        auto match, Make("match_like", {left},
+                         std::make_shared<compute::MatchSubstringOptions>(pattern, ignore_case)));
+    return name[0] == 'N' ? Make("invert", {match}) : match;
+  }
+  if (name == "~" || name == "~*" || name == "!~" || name == "!~*") {
+    ARROW_ASSIGN_OR_RAISE(std::string pattern, ConstantString(right, "a regular expression"));
+    bool ignore_case = name.back() == '*';
+    ARROW_ASSIGN_OR_RAISE(
+        auto match, Make("match_substring_regex", {left},
+                         std::make_shared<compute::MatchSubstringOptions>(pattern, ignore_case)));
+    return name[0] == '!' ? Make("invert", {match}) : match;
+  }
+  if (name == "||") return Function("concat_strict", {left, right});
+  ARROW_RETURN_NOT_OK(Harmonize(&left, &right));
+  if (auto found = kComparisons.find(name); found != kComparisons.end()) {
+    auto result = Make(found->second, {left, right});
+    if (!result.ok()) {
+      return arrow::Status::TypeError("cannot compare ", left.type->ToString(), " with ",
+                                      right.type->ToString());
+    }
+    return result;
+  }
+  if (name == "%") {
+    // Arrow has no modulo kernel: x - trunc(x / y) * y keeps the sign of x, as in PostgreSQL.
+    ARROW_ASSIGN_OR_RAISE(auto quotient, Make("divide_checked", {left, right}));
+    if (arrow::is_floating(quotient.type->id())) {
+      ARROW_ASSIGN_OR_RAISE(quotient, Make("trunc", {quotient}));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto product, Make("multiply_checked", {quotient, right}));
+    return Make("subtract_checked", {left, product});
+  }
+  if (auto found = kArithmetic.find(name); found != kArithmetic.end()) {
+    auto result = Make(found->second, {left, right});
+    if (!result.ok()) {
+      return arrow::Status::TypeError("operator ", name, " cannot be applied to ",
+                                      left.type->ToString(), " and ", right.type->ToString());
+    }
+    return result;
+  }
+  return arrow::Status::NotImplemented("operator ", name, " is not supported");
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Case(std::vector<TypedExpression> conditions,
+                                                       std::vector<TypedExpression> values,
+                                                       std::optional<TypedExpression> otherwise) {
+  std::shared_ptr<arrow::DataType> type = arrow::null();
+  for (const auto& value : values) {
+    ARROW_ASSIGN_OR_RAISE(type, CommonType(type, value.type));
+  }
+  if (otherwise) {
+    ARROW_ASSIGN_OR_RAISE(type, CommonType(type, otherwise->type));
+  }
+  if (type->id() == arrow::Type::NA) type = arrow::utf8();
+  std::vector<compute::Expression> condition_expressions;
+  std::vector<std::string> names;
+  for (auto& condition : conditions) {
+    ARROW_ASSIGN_OR_RAISE(condition, Cast(condition, arrow::boolean()));
+    condition_expressions.push_back(condition.expression);
+    names.push_back("c" + std::to_string(names.size()));
+  }
+  std::vector<compute::Expression> arguments = {compute::call(
+      "make_struct", std::move(condition_expressions), compute::MakeStructOptions(names))};
+  for (auto& value : values) {
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, type));
+    arguments.push_back(value.expression);
+  }
+  if (otherwise) {
+    ARROW_ASSIGN_OR_RAISE(auto cast, Cast(*otherwise, type));
+    arguments.push_back(cast.expression);
+  } else {
+    arguments.push_back(compute::literal(arrow::MakeNullScalar(type)));
+  }
+  TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr};
+  ARROW_ASSIGN_OR_RAISE(result.type, TypeOf(result.expression));
+  return result;
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::InList(TypedExpression value,
+                                                         std::vector<TypedExpression> list) {
+  bool all_constant = true;
+  for (auto& item : list) {
+    TypedExpression left = value;
+    ARROW_RETURN_NOT_OK(Harmonize(&left, &item));
+    if (!item.constant) all_constant = false;
+    if (!item.type->Equals(*value.type) && item.constant) {
+      ARROW_ASSIGN_OR_RAISE(item, Cast(item, value.type));
+    }
+  }
+  if (all_constant && value.type->id() != arrow::Type::NA) {
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), value.type, &builder));
+    for (const auto& item : list) ARROW_RETURN_NOT_OK(builder->AppendScalar(*item.constant));
+    ARROW_ASSIGN_OR_RAISE(auto set, builder->Finish());
+    return Make("is_in", {value},
+                std::make_shared<compute::SetLookupOptions>(
+                    set, compute::SetLookupOptions::NullMatchingBehavior::INCONCLUSIVE));
+  }
+  std::optional<TypedExpression> any;
+  for (auto& item : list) {
+    ARROW_ASSIGN_OR_RAISE(auto equal, Operator("=", {value, item}));
+    if (any) {
+      ARROW_ASSIGN_OR_RAISE(any, Make("or_kleene", {*any, equal}));
+    } else {
+      any = equal;
+    }
+  }
+  return *any;
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::TypeFromName(
+    const std::string& name) {
+  static const std::map<std::string, std::shared_ptr<arrow::DataType>> kTypes = {
+      {"int2", arrow::int16()},
+      {"smallint", arrow::int16()},
+      {"int4", arrow::int32()},
+      {"int", arrow::int32()},
+      {"integer", arrow::int32()},
+      {"int8", arrow::int64()},
+      {"bigint", arrow::int64()},
+      {"float4", arrow::float32()},
+      {"real", arrow::float32()},
+      {"float8", arrow::float64()},
+      {"double", arrow::float64()},
+      {"numeric", arrow::float64()},
+      {"decimal", arrow::float64()},
+      {"text", arrow::utf8()},
+      {"varchar", arrow::utf8()},
+      {"bpchar", arrow::utf8()},
+      {"char", arrow::utf8()},
+      {"string", arrow::utf8()},
+      {"bool", arrow::boolean()},
+      {"boolean", arrow::boolean()},
+      {"date", arrow::date32()},
+      {"timestamp", arrow::timestamp(arrow::TimeUnit::MICRO)},
+      {"timestamptz", TimestampMicros()},
+      {"interval", arrow::duration(arrow::TimeUnit::MICRO)},
+      {"time", arrow::time64(arrow::TimeUnit::MICRO)}};
+  auto found = kTypes.find(name);
+  if (found == kTypes.end()) return arrow::Status::Invalid("unknown type ", name);
+  return found->second;
+}
+
+arrow::Result<int64_t> ExpressionFactory::ParseInterval(const std::string& text) {
+  static const std::map<std::string, double> kUnits = {
+      {"microsecond", 1}, {"us", 1},        {"millisecond", 1e3},
+      {"ms", 1e3},        {"second", 1e6},  {"sec", 1e6},
+      {"s", 1e6},         {"minute", 60e6}, {"min", 60e6},
+      {"m", 60e6},        {"hour", 3600e6}, {"h", 3600e6},
+      {"day", 86400e6},   {"d", 86400e6},   {"week", 7 * 86400e6},
+      {"w", 7 * 86400e6}};
+  std::istringstream stream(text);
+  double total = 0;
+  double amount = 0;
+  bool any = false;
+  while (stream >> amount) {
+    std::string unit;
+    if (!(stream >> unit)) unit = "second";
+    for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.size() > 1 && unit.back() == 's' && kUnits.count(unit) == 0) unit.pop_back();
+    auto found = kUnits.find(unit);
+    if (found == kUnits.end()) {
+      return arrow::Status::Invalid("interval '", text, "': unknown or variable-length unit '",
+                                    unit, "' (use microseconds to weeks)");
+    }
+    total += amount * found->second;
+    any = true;
+  }
+  if (!any || !stream.eof()) {
+    return arrow::Status::Invalid("interval '", text, "' is not of the form '<number> <unit> ...'");
+  }
+  return static_cast<int64_t>(std::llround(total));
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Extract(const std::string& field,
+                                                          TypedExpression value) {
+  static const std::map<std::string, std::string> kFields = {{"year", "year"},
+                                                             {"month", "month"},
+                                                             {"day", "day"},
+                                                             {"hour", "hour"},
+                                                             {"minute", "minute"},
+                                                             {"doy", "day_of_year"},
+                                                             {"week", "iso_week"},
+                                                             {"quarter", "quarter"},
+                                                             {"isoyear", "iso_year"},
+                                                             {"millisecond", "millisecond"},
+                                                             {"microsecond", "microsecond"}};
+  if (value.constant && IsString(*value.type)) {
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, TimestampMicros()));
+  }
+  if (field == "epoch") {
+    if (value.type->id() == arrow::Type::DATE32) {
+      ARROW_ASSIGN_OR_RAISE(value, Cast(value, TimestampMicros()));
+    }
+    if (value.type->id() == arrow::Type::TIMESTAMP) {
+      ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::timestamp(arrow::TimeUnit::MICRO)));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto micros, Cast(value, arrow::int64()));
+    ARROW_ASSIGN_OR_RAISE(auto as_double, Cast(micros, arrow::float64()));
+    return Make("divide", {as_double, Literal(arrow::MakeScalar(1e6))});
+  }
+  if (field == "second") {
+    // PostgreSQL includes the fraction: 12.5 for 12 s 500 ms.
+    ARROW_ASSIGN_OR_RAISE(auto seconds, Make("second", {value}));
+    ARROW_ASSIGN_OR_RAISE(auto fraction, Make("subsecond", {value}));
+    ARROW_ASSIGN_OR_RAISE(auto as_double, Cast(seconds, arrow::float64()));
+    return Make("add", {as_double, fraction});
+  }
+  if (field == "dow" || field == "isodow") {
+    bool iso = field == "isodow";
+    return Make("day_of_week", {value},
+                std::make_shared<compute::DayOfWeekOptions>(!iso, iso ? 1 : 7));
+  }
+  auto found = kFields.find(field);
+  if (found == kFields.end()) return arrow::Status::Invalid("unknown date part '", field, "'");
+  return Make(found->second, {value});
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Function(const std::string& name,
+                                                           std::vector<TypedExpression> arguments) {
+  auto count = arguments.size();
+  auto expect = [&](size_t minimum, size_t maximum) -> arrow::Status {
+    if (count < minimum || count > maximum) {
+      return arrow::Status::Invalid(
+          "function ", name, " takes ",
+          minimum == maximum ? std::to_string(minimum)
+                             : std::to_string(minimum) + " to " + std::to_string(maximum),
+          " arguments, not ", count);
+    }
+    return arrow::Status::OK();
+  };
+  static const std::map<std::string, std::string> kUnary = {{"abs", "abs_checked"},
+                                                            {"ceil", "ceil"},
+                                                            {"ceiling", "ceil"},
+                                                            {"floor", "floor"},
+                                                            {"sqrt", "sqrt_checked"},
+                                                            {"exp", "exp"},
+                                                            {"ln", "ln_checked"},
+                                                            {"log10", "log10_checked"},
+                                                            {"log", "log10_checked"},
+                                                            {"log2", "log2_checked"},
+                                                            {"sign", "sign"},
+                                                            {"trunc", "trunc"},
+                                                            {"lower", "utf8_lower"},
+                                                            {"upper", "utf8_upper"},
+                                                            {"length", "utf8_length"},
+                                                            {"char_length", "utf8_length"},
+                                                            {"character_length", "utf8_length"},
+                                                            {"reverse", "utf8_reverse"},
+                                                            {"sin", "sin"},
+                                                            {"cos", "cos"},
+                                                            {"tan", "tan"},
+                                                            {"asin", "asin"},
+                                                            {"acos", "acos"},
+                                                            {"atan", "atan"},
+                                                            {"degrees", "degrees"},
+                                                            {"radians", "radians"},
+                                                            {"isnan", "is_nan"}};
+  if (auto found = kUnary.find(name); found != kUnary.end()) {
+    ARROW_RETURN_NOT_OK(expect(1, 1));
+    if (name == "sqrt" || name == "exp" || name == "ln" || name == "log" || name == "log10" ||
+        name == "log2") {
+      ARROW_ASSIGN_OR_RAISE(arguments[0], Cast(arguments[0], arrow::float64()));
+    }
+    return Make(found->second, arguments);
+  }
+  if (name == "power" || name == "pow") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    for (auto& argument : arguments) {
+      ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, arrow::float64()));
+    }
+    return Make("power_checked", arguments);
+  }
+  if (name == "mod") return Operator("%", arguments);
+  if (name == "pi") {
+    ARROW_RETURN_NOT_OK(expect(0, 0));
+    return Literal(arrow::MakeScalar(M_PI));
+  }
+  if (name == "atan2") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    return Make("atan2", arguments);
+  }
+  if (name == "round") {
+    ARROW_RETURN_NOT_OK(expect(1, 2));
+    int64_t digits = 0;
+    if (count == 2) {
+      ARROW_ASSIGN_OR_RAISE(digits, ConstantInteger(arguments[1], "round's digits"));
+    }
+    if (arrow::is_integer(arguments[0].type->id())) return arguments[0];
+    return Make(
+        "round", {arguments[0]},
+        std::make_shared<compute::RoundOptions>(digits, compute::RoundMode::HALF_TOWARDS_INFINITY));
+  }
+  if (name == "coalesce" || name == "greatest" || name == "least") {
+    if (count == 0) return arrow::Status::Invalid(name, " needs at least one argument");
+    std::shared_ptr<arrow::DataType> type = arrow::null();
+    for (const auto& argument : arguments) {
+      ARROW_ASSIGN_OR_RAISE(type, CommonType(type, argument.type));
+    }
+    for (auto& argument : arguments) {
+      ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, type));
+    }
+    if (name == "coalesce") return Make("coalesce", arguments);
+    return Make(name == "greatest" ? "max_element_wise" : "min_element_wise", arguments,
+                std::make_shared<compute::ElementWiseAggregateOptions>(true));
+  }
+  if (name == "nullif") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(auto equal, Operator("=", arguments));
+    ARROW_ASSIGN_OR_RAISE(auto definite,
+                          Make("coalesce", {equal, Literal(arrow::MakeScalar(false))}));
+    return Make("if_else",
+                {definite, Literal(arrow::MakeNullScalar(arguments[0].type)), arguments[0]});
+  }
+  if (name == "concat" || name == "concat_strict") {
+    // concat() skips NULLs as PostgreSQL does; || (concat_strict) propagates them.
+    for (auto& argument : arguments) {
+      ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, arrow::utf8()));
+    }
+    arguments.push_back(Literal(arrow::MakeScalar(std::string())));
+    auto handling =
+        name == "concat" ? compute::JoinOptions::REPLACE : compute::JoinOptions::EMIT_NULL;
+    return Make("binary_join_element_wise", arguments,
+                std::make_shared<compute::JoinOptions>(handling, ""));
+  }
+  if (name == "substr" || name == "substring") {
+    ARROW_RETURN_NOT_OK(expect(2, 3));
+    ARROW_ASSIGN_OR_RAISE(int64_t start, ConstantInteger(arguments[1], "the start position"));
+    int64_t stop = std::numeric_limits<int64_t>::max();
+    if (count == 3) {
+      ARROW_ASSIGN_OR_RAISE(int64_t length, ConstantInteger(arguments[2], "the length"));
+      stop = std::max<int64_t>(start - 1 + length, 0);
+    }
+    return Make("utf8_slice_codeunits", {arguments[0]},
+                std::make_shared<compute::SliceOptions>(std::max<int64_t>(start - 1, 0), stop));
+  }
+  if (name == "left" || name == "right") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(int64_t length, ConstantInteger(arguments[1], "the length"));
+    if (name == "left") {
+      return Make("utf8_slice_codeunits", {arguments[0]},
+                  std::make_shared<compute::SliceOptions>(0, length));
+    }
+    return Make(
+        "utf8_slice_codeunits", {arguments[0]},
+        std::make_shared<compute::SliceOptions>(-length, std::numeric_limits<int64_t>::max()));
+  }
+  if (name == "trim" || name == "btrim" || name == "ltrim" || name == "rtrim") {
+    ARROW_RETURN_NOT_OK(expect(1, 2));
+    std::string side = name == "ltrim" ? "ltrim" : name == "rtrim" ? "rtrim" : "trim";
+    if (count == 1) return Make("utf8_" + side + "_whitespace", {arguments[0]});
+    ARROW_ASSIGN_OR_RAISE(std::string characters, ConstantString(arguments[1], "the characters"));
+    return Make("utf8_" + side, {arguments[0]}, std::make_shared<compute::TrimOptions>(characters));
+  }
+  if (name == "replace") {
+    ARROW_RETURN_NOT_OK(expect(3, 3));
+    ARROW_ASSIGN_OR_RAISE(std::string from, ConstantString(arguments[1], "the pattern"));
+    ARROW_ASSIGN_OR_RAISE(std::string to, ConstantString(arguments[2], "the replacement"));
+    return Make("replace_substring", {arguments[0]},
+                std::make_shared<compute::ReplaceSubstringOptions>(from, to));
+  }
+  if (name == "starts_with" || name == "ends_with" || name == "contains") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string pattern, ConstantString(arguments[1], "the pattern"));
+    return Make(name == "contains" ? "match_substring" : name, {arguments[0]},
+                std::make_shared<compute::MatchSubstringOptions>(pattern));
+  }
+  if (name == "lpad" || name == "rpad") {
+    ARROW_RETURN_NOT_OK(expect(2, 3));
+    ARROW_ASSIGN_OR_RAISE(int64_t width, ConstantInteger(arguments[1], "the width"));
+    std::string padding = " ";
+    if (count == 3) {
+      ARROW_ASSIGN_OR_RAISE(padding, ConstantString(arguments[2], "the padding"));
+    }
+    return Make(name == "lpad" ? "utf8_lpad" : "utf8_rpad", {arguments[0]},
+                std::make_shared<compute::PadOptions>(width, padding));
+  }
+  if (name == "now" || name == "current_timestamp") {
+    ARROW_RETURN_NOT_OK(expect(0, 0));
+    return Literal(std::make_shared<arrow::TimestampScalar>(now_microseconds_, TimestampMicros()));
+  }
+  if (name == "current_date") {
+    return Literal(std::make_shared<arrow::Date32Scalar>(
+        static_cast<int32_t>(now_microseconds_ / 86400000000LL)));
+  }
+  if (name == "date_trunc") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string unit, ConstantString(arguments[0], "date_trunc's unit"));
+    static const std::map<std::string, compute::CalendarUnit> kUnits = {
+        {"microsecond", compute::CalendarUnit::MICROSECOND},
+        {"millisecond", compute::CalendarUnit::MILLISECOND},
+        {"second", compute::CalendarUnit::SECOND},
+        {"minute", compute::CalendarUnit::MINUTE},
+        {"hour", compute::CalendarUnit::HOUR},
+        {"day", compute::CalendarUnit::DAY},
+        {"week", compute::CalendarUnit::WEEK},
+        {"month", compute::CalendarUnit::MONTH},
+        {"quarter", compute::CalendarUnit::QUARTER},
+        {"year", compute::CalendarUnit::YEAR}};
+    for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto found = kUnits.find(unit);
+    if (found == kUnits.end())
+      return arrow::Status::Invalid("unknown date_trunc unit '", unit, "'");
+    if (arguments[1].constant && IsString(*arguments[1].type)) {
+      ARROW_ASSIGN_OR_RAISE(arguments[1], Cast(arguments[1], TimestampMicros()));
+    }
+    // Weeks start on Monday, as in PostgreSQL.
+    auto options = std::make_shared<compute::RoundTemporalOptions>(1, found->second, true);
+    return Make("floor_temporal", {arguments[1]}, options);
+  }
+  if (name == "date_part" || name == "extract") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string field, ConstantString(arguments[0], "the date part"));
+    for (auto& c : field) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return Extract(field, arguments[1]);
+  }
+  if (name == "epoch") return Extract("epoch", arguments.at(0));
+  if (name == "epoch_ms" || name == "epoch_us") {
+    ARROW_RETURN_NOT_OK(expect(1, 1));
+    int64_t scale = name == "epoch_ms" ? 1000 : 1;
+    TypedExpression value = arguments[0];
+    if (arrow::is_integer(value.type->id())) {
+      // Integer -> timestamp (DuckDB's epoch_ms(bigint)).
+      ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::int64()));
+      ARROW_ASSIGN_OR_RAISE(value,
+                            Make("multiply_checked", {value, Literal(arrow::MakeScalar(scale))}));
+      return Cast(value, TimestampMicros());
+    }
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::timestamp(arrow::TimeUnit::MICRO)));
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::int64()));
+    return Make("divide", {value, Literal(arrow::MakeScalar(scale))});
+  }
+  if (name == "to_timestamp") {
+    ARROW_RETURN_NOT_OK(expect(1, 2));
+    TypedExpression value = arguments[0];
+    if (count == 2) {
+      ARROW_ASSIGN_OR_RAISE(std::string format, ConstantString(arguments[1], "the format"));
+      static const std::vector<std::pair<std::string, std::string>> kTokens = {
+          {"YYYY", "%Y"}, {"MM", "%m"}, {"DD", "%d"}, {"HH24", "%H"},
+          {"HH", "%H"},   {"MI", "%M"}, {"SS", "%S"}};
+      std::string converted;
+      for (size_t index = 0; index < format.size();) {
+        bool replaced = false;
+        for (const auto& [token, directive] : kTokens) {
+          if (format.compare(index, token.size(), token) == 0) {
+            converted += directive;
+            index += token.size();
+            replaced = true;
+            break;
+          }
+        }
+        if (!replaced) converted += format[index++];
+      }
+      auto parsed =
+          Make("strptime", {value},
+               std::make_shared<compute::StrptimeOptions>(converted, arrow::TimeUnit::MICRO, true));
+      if (!parsed.ok()) {
+        return arrow::Status::Invalid("to_timestamp: cannot parse ", value.type->ToString(),
+                                      " with format '", format, "'");
+      }
+      return Cast(*parsed, TimestampMicros());
+    }
+    if (IsString(*value.type)) return Cast(value, TimestampMicros());
+    // Seconds since the epoch, fractions kept to the microsecond.
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::float64()));
+    ARROW_ASSIGN_OR_RAISE(value, Make("multiply", {value, Literal(arrow::MakeScalar(1e6))}));
+    ARROW_ASSIGN_OR_RAISE(value, Make("round", {value}));
+    ARROW_ASSIGN_OR_RAISE(value, Cast(value, arrow::int64()));
+    return Cast(value, TimestampMicros());
+  }
+  return arrow::Status::Invalid("function ", name, " does not exist");
+}
+
+}  // namespace nlk::sql

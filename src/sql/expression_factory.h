@@ -1,0 +1,80 @@
+// Builds Arrow compute expressions for SQL operators, scalar functions and casts, with
+// PostgreSQL-like implicit coercions (a string literal compared with a timestamp is a timestamp,
+// NULL takes the other side's type, naive timestamps meet zoned ones in UTC).
+//
+// Errors carry no position; the binder adds the location of the syntax node.
+// Not thread-safe; one per binder.
+#pragma once
+
+#include <arrow/compute/expression.h>
+#include <arrow/result.h>
+#include <arrow/scalar.h>
+#include <arrow/type.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nlk::sql {
+
+struct TypedExpression {
+  arrow::compute::Expression expression;
+  std::shared_ptr<arrow::DataType> type;
+  // Set for literals (after folding casts of literals), e.g. to use them as function options.
+  std::shared_ptr<arrow::Scalar> constant;
+};
+
+class ExpressionFactory {
+ public:
+  // `now_microseconds`: the value of now() for the whole query (UTC).
+  explicit ExpressionFactory(int64_t now_microseconds) : now_microseconds_(now_microseconds) {}
+
+  // Makes the internal column `name` known for typing expressions that read it.
+  void DeclareColumn(const std::string& name, std::shared_ptr<arrow::DataType> type);
+  TypedExpression Column(const std::string& name) const;
+  TypedExpression Literal(std::shared_ptr<arrow::Scalar> value) const;
+
+  // Operators by their SQL spelling: + - * / % = <> != < <= > >= || ~ ~* !~ !~* AND OR NOT
+  // NEGATE, "IS NULL", "IS NOT NULL", "IS TRUE", "IS DISTINCT FROM", LIKE, ILIKE, ...
+  arrow::Result<TypedExpression> Operator(const std::string& name,
+                                          std::vector<TypedExpression> arguments);
+  // Scalar functions by (lower-case) SQL name.
+  arrow::Result<TypedExpression> Function(const std::string& name,
+                                          std::vector<TypedExpression> arguments);
+  arrow::Result<TypedExpression> Cast(TypedExpression value,
+                                      const std::shared_ptr<arrow::DataType>& type);
+  // CASE WHEN c1 THEN v1 ... ELSE e END; `otherwise` may be null (ELSE NULL).
+  arrow::Result<TypedExpression> Case(std::vector<TypedExpression> conditions,
+                                      std::vector<TypedExpression> values,
+                                      std::optional<TypedExpression> otherwise);
+  // x IN (v1, v2, ...).
+  arrow::Result<TypedExpression> InList(TypedExpression value, std::vector<TypedExpression> list);
+
+  // The Arrow type of an expression over the declared columns.
+  arrow::Result<std::shared_ptr<arrow::DataType>> TypeOf(
+      const arrow::compute::Expression& expression);
+  // The type both values convert to (for CASE, COALESCE, UNION), or TypeError.
+  static arrow::Result<std::shared_ptr<arrow::DataType>> CommonType(
+      const std::shared_ptr<arrow::DataType>& left, const std::shared_ptr<arrow::DataType>& right);
+  // SQL type names (int4, bigint, text, timestamptz, ...) to Arrow types.
+  static arrow::Result<std::shared_ptr<arrow::DataType>> TypeFromName(const std::string& name);
+  // '1 hour 30 minutes' -> microseconds. Months and years have no fixed length: refused.
+  static arrow::Result<int64_t> ParseInterval(const std::string& text);
+
+ private:
+  arrow::Result<TypedExpression> Make(
+      const std::string& function, std::vector<TypedExpression> arguments,
+      std::shared_ptr<arrow::compute::FunctionOptions> options = nullptr);
+  // Makes two operands comparable or combinable (literal conversions, time zones, NULL).
+  arrow::Status Harmonize(TypedExpression* left, TypedExpression* right);
+  arrow::Result<TypedExpression> Extract(const std::string& field, TypedExpression value);
+  arrow::Result<std::string> ConstantString(const TypedExpression& value, const char* what) const;
+  arrow::Result<int64_t> ConstantInteger(const TypedExpression& value, const char* what) const;
+
+  int64_t now_microseconds_;
+  arrow::FieldVector fields_;
+  std::shared_ptr<arrow::Schema> schema_;  // cache of fields_, rebuilt when stale
+};
+
+}  // namespace nlk::sql

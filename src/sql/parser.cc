@@ -1,0 +1,598 @@
+#include "sql/parser.h"
+
+#include <pg_query.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "common/json_value.h"
+#include "sql/sql_error.h"
+
+namespace nlk::sql {
+namespace {
+
+// PostgreSQL's FRAMEOPTION_* bits (nodes/parsenodes.h), as libpg_query 15 serialises them.
+constexpr int64_t kFrameRange = 0x2;
+constexpr int64_t kFrameRows = 0x4;
+constexpr int64_t kFrameGroups = 0x8;
+constexpr int64_t kFrameStartUnboundedPreceding = 0x20;
+constexpr int64_t kFrameEndUnboundedFollowing = 0x100;
+constexpr int64_t kFrameStartCurrentRow = 0x200;
+constexpr int64_t kFrameEndCurrentRow = 0x400;
+constexpr int64_t kFrameStartOffsetPreceding = 0x800;
+constexpr int64_t kFrameEndOffsetPreceding = 0x1000;
+constexpr int64_t kFrameStartOffsetFollowing = 0x2000;
+constexpr int64_t kFrameEndOffsetFollowing = 0x4000;
+constexpr int64_t kFrameNonDefault = 0x1;
+
+const JsonValue kNull;
+
+// A JSON node of the pg_query tree is {"NodeType": {...fields}}.
+std::pair<std::string_view, const JsonValue*> Unwrap(const JsonValue& node) {
+  if (node.type() != JsonValue::Type::kObject || node.object().empty()) return {"", &kNull};
+  return {node.object().front().first, &node.object().front().second};
+}
+
+const JsonValue& Field(const JsonValue& object, std::string_view key) {
+  const JsonValue* found = object.Find(key);
+  return found == nullptr ? kNull : *found;
+}
+
+std::string StringField(const JsonValue& object, std::string_view key) {
+  const JsonValue& value = Field(object, key);
+  return value.type() == JsonValue::Type::kString ? value.string() : std::string();
+}
+
+int64_t IntegerField(const JsonValue& object, std::string_view key) {
+  const JsonValue& value = Field(object, key);
+  return value.type() == JsonValue::Type::kInteger ? value.integer() : 0;
+}
+
+bool BoolField(const JsonValue& object, std::string_view key) {
+  const JsonValue& value = Field(object, key);
+  return value.type() == JsonValue::Type::kBool && value.boolean();
+}
+
+int Location(const JsonValue& object) {
+  const JsonValue* value = object.Find("location");
+  return value != nullptr && value->type() == JsonValue::Type::kInteger
+             ? static_cast<int>(value->integer())
+             : -1;
+}
+
+const std::vector<JsonValue>& ArrayField(const JsonValue& object, std::string_view key) {
+  static const std::vector<JsonValue> kEmpty;
+  const JsonValue& value = Field(object, key);
+  return value.type() == JsonValue::Type::kArray ? value.array() : kEmpty;
+}
+
+// The text of a String node list, e.g. a function or operator name (schema prefix dropped).
+std::vector<std::string> Names(const std::vector<JsonValue>& list) {
+  std::vector<std::string> names;
+  for (const JsonValue& item : list) {
+    auto [type, body] = Unwrap(item);
+    if (type == "String") names.push_back(StringField(*body, "sval"));
+    if (type == "A_Star") names.push_back("*");
+  }
+  return names;
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// "InsertStmt" -> "INSERT", "CreateTableAsStmt" -> "CREATE TABLE AS".
+std::string StatementVerb(std::string_view node_type) {
+  std::string_view name = node_type;
+  if (name.size() > 4 && name.substr(name.size() - 4) == "Stmt") name.remove_suffix(4);
+  std::string verb;
+  for (size_t index = 0; index < name.size(); ++index) {
+    char c = name[index];
+    if (index > 0 && std::isupper(static_cast<unsigned char>(c))) verb.push_back(' ');
+    verb.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return verb;
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string_view sql) : sql_(sql) {}
+
+  arrow::Result<Statement> ParseRoot(const JsonValue& root) {
+    const auto& statements = ArrayField(root, "stmts");
+    if (statements.empty()) return SqlError(sql_, -1, "empty query: expected a SELECT statement");
+    if (statements.size() > 1) {
+      return SqlError(sql_, static_cast<int>(IntegerField(statements[1], "stmt_location")),
+                      "only one statement per query is allowed");
+    }
+    auto [type, body] = Unwrap(Field(statements[0], "stmt"));
+    Statement statement;
+    if (type == "ExplainStmt") {
+      statement.explain = true;
+      for (const JsonValue& option : ArrayField(*body, "options")) {
+        if (StringField(*Unwrap(option).second, "defname") == "analyze") statement.analyze = true;
+      }
+      auto [inner_type, inner] = Unwrap(Field(*body, "query"));
+      if (inner_type != "SelectStmt") return ReadOnly(inner_type);
+      ARROW_ASSIGN_OR_RAISE(statement.select, ParseSelect(*inner));
+      return statement;
+    }
+    if (type != "SelectStmt") return ReadOnly(type);
+    ARROW_ASSIGN_OR_RAISE(statement.select, ParseSelect(*body));
+    return statement;
+  }
+
+ private:
+  arrow::Status ReadOnly(std::string_view type) {
+    return arrow::Status::Invalid("read-only: ", StatementVerb(type),
+                                  " statements are not allowed; only SELECT and EXPLAIN are");
+  }
+
+  arrow::Status Unsupported(const JsonValue& node, const std::string& what) {
+    return SqlError(sql_, Location(node), what + " is not supported");
+  }
+
+  arrow::Result<SelectPointer> ParseSelect(const JsonValue& node) {
+    auto select = std::make_shared<SelectStatement>();
+    if (!ArrayField(node, "valuesLists").empty()) return Unsupported(node, "VALUES");
+    if (node.Find("intoClause") != nullptr) return ReadOnly("SelectIntoStmt");
+    if (node.Find("lockingClause") != nullptr) return Unsupported(node, "FOR UPDATE/SHARE");
+    if (const JsonValue* with = node.Find("withClause")) {
+      if (BoolField(*with, "recursive")) return Unsupported(*with, "WITH RECURSIVE");
+      for (const JsonValue& item : ArrayField(*with, "ctes")) {
+        auto [type, cte] = Unwrap(item);
+        CommonTableExpression common;
+        common.name = StringField(*cte, "ctename");
+        common.column_aliases = Names(ArrayField(*cte, "aliascolnames"));
+        common.location = Location(*cte);
+        auto [query_type, query] = Unwrap(Field(*cte, "ctequery"));
+        if (query_type != "SelectStmt") return ReadOnly(query_type);
+        ARROW_ASSIGN_OR_RAISE(common.query, ParseSelect(*query));
+        select->with.push_back(std::move(common));
+      }
+    }
+    std::string operation = StringField(node, "op");
+    if (!operation.empty() && operation != "SETOP_NONE") {
+      select->set_operation = operation == "SETOP_UNION" ? SelectStatement::SetOperation::kUnion
+                              : operation == "SETOP_INTERSECT"
+                                  ? SelectStatement::SetOperation::kIntersect
+                                  : SelectStatement::SetOperation::kExcept;
+      select->set_all = BoolField(node, "all");
+      // larg/rarg are typed SelectStmt pointers: pg_query prints them without the node wrapper.
+      ARROW_ASSIGN_OR_RAISE(select->left, ParseSelect(Field(node, "larg")));
+      ARROW_ASSIGN_OR_RAISE(select->right, ParseSelect(Field(node, "rarg")));
+    } else {
+      if (const JsonValue* distinct = node.Find("distinctClause")) {
+        for (const JsonValue& item : distinct->array()) {
+          if (!item.object().empty()) return Unsupported(item, "DISTINCT ON");
+        }
+        select->distinct = true;
+      }
+      for (const JsonValue& item : ArrayField(node, "targetList")) {
+        auto [type, target] = Unwrap(item);
+        SelectItem select_item;
+        select_item.alias = StringField(*target, "name");
+        ARROW_ASSIGN_OR_RAISE(select_item.expression, ParseExpression(Field(*target, "val")));
+        select->items.push_back(std::move(select_item));
+      }
+      for (const JsonValue& item : ArrayField(node, "fromClause")) {
+        ARROW_ASSIGN_OR_RAISE(auto reference, ParseTableReference(item));
+        select->from.push_back(std::move(reference));
+      }
+      ARROW_ASSIGN_OR_RAISE(select->where, ParseOptional(node, "whereClause"));
+      for (const JsonValue& item : ArrayField(node, "groupClause")) {
+        auto [type, body] = Unwrap(item);
+        if (type == "GroupingSet") return Unsupported(*body, "GROUPING SETS/ROLLUP/CUBE");
+        ARROW_ASSIGN_OR_RAISE(auto expression, ParseExpression(item));
+        select->group_by.push_back(std::move(expression));
+      }
+      ARROW_ASSIGN_OR_RAISE(select->having, ParseOptional(node, "havingClause"));
+      if (!ArrayField(node, "windowClause").empty()) {
+        return Unsupported(node, "a named WINDOW clause (write OVER (...) inline)");
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(select->order_by, ParseOrder(ArrayField(node, "sortClause")));
+    ARROW_ASSIGN_OR_RAISE(select->limit, ParseOptional(node, "limitCount"));
+    ARROW_ASSIGN_OR_RAISE(select->offset, ParseOptional(node, "limitOffset"));
+    return select;
+  }
+
+  arrow::Result<std::vector<OrderItem>> ParseOrder(const std::vector<JsonValue>& list) {
+    std::vector<OrderItem> items;
+    for (const JsonValue& item : list) {
+      auto [type, sort] = Unwrap(item);
+      OrderItem order;
+      ARROW_ASSIGN_OR_RAISE(order.expression, ParseExpression(Field(*sort, "node")));
+      std::string direction = StringField(*sort, "sortby_dir");
+      if (direction == "SORTBY_USING") return Unsupported(*sort, "ORDER BY ... USING");
+      order.ascending = direction != "SORTBY_DESC";
+      std::string nulls = StringField(*sort, "sortby_nulls");
+      if (nulls == "SORTBY_NULLS_FIRST") order.nulls_first = true;
+      if (nulls == "SORTBY_NULLS_LAST") order.nulls_first = false;
+      items.push_back(std::move(order));
+    }
+    return items;
+  }
+
+  arrow::Result<ExpressionPointer> ParseOptional(const JsonValue& node, std::string_view key) {
+    const JsonValue* value = node.Find(key);
+    if (value == nullptr) return ExpressionPointer();
+    return ParseExpression(*value);
+  }
+
+  arrow::Result<TableReferencePointer> ParseTableReference(const JsonValue& item) {
+    auto [type, node] = Unwrap(item);
+    auto reference = std::make_shared<TableReference>();
+    reference->location = Location(*node);
+    if (const JsonValue* alias = node->Find("alias")) {
+      reference->alias = StringField(*alias, "aliasname");
+      reference->column_aliases = Names(ArrayField(*alias, "colnames"));
+    }
+    if (type == "RangeVar") {
+      reference->kind = TableReference::Kind::kTable;
+      std::string schema = StringField(*node, "schemaname");
+      std::string catalog = StringField(*node, "catalogname");
+      reference->name = StringField(*node, "relname");
+      if (!schema.empty()) reference->name = schema + "." + reference->name;
+      if (!catalog.empty()) reference->name = catalog + "." + reference->name;
+      return reference;
+    }
+    if (type == "RangeSubselect") {
+      if (BoolField(*node, "lateral")) return Unsupported(*node, "LATERAL");
+      reference->kind = TableReference::Kind::kSubquery;
+      ARROW_ASSIGN_OR_RAISE(reference->subquery,
+                            ParseSelect(*Unwrap(Field(*node, "subquery")).second));
+      return reference;
+    }
+    if (type == "JoinExpr") {
+      reference->kind = TableReference::Kind::kJoin;
+      if (BoolField(*node, "isNatural")) return Unsupported(*node, "NATURAL JOIN");
+      std::string join_type = StringField(*node, "jointype");
+      if (join_type == "JOIN_LEFT") {
+        reference->join_type = TableReference::JoinType::kLeft;
+      } else if (join_type == "JOIN_RIGHT") {
+        reference->join_type = TableReference::JoinType::kRight;
+      } else if (join_type == "JOIN_FULL") {
+        reference->join_type = TableReference::JoinType::kFull;
+      } else if (join_type == "JOIN_INNER" || join_type.empty()) {
+        reference->join_type =
+            node->Find("quals") == nullptr && node->Find("usingClause") == nullptr
+                ? TableReference::JoinType::kCross
+                : TableReference::JoinType::kInner;
+      } else {
+        return Unsupported(*node, join_type);
+      }
+      ARROW_ASSIGN_OR_RAISE(reference->left, ParseTableReference(Field(*node, "larg")));
+      ARROW_ASSIGN_OR_RAISE(reference->right, ParseTableReference(Field(*node, "rarg")));
+      ARROW_ASSIGN_OR_RAISE(reference->condition, ParseOptional(*node, "quals"));
+      reference->using_columns = Names(ArrayField(*node, "usingClause"));
+      return reference;
+    }
+    if (type == "RangeFunction") return Unsupported(*node, "a function in FROM");
+    return Unsupported(*node, std::string(type) + " in FROM");
+  }
+
+  // The integer literal written at byte `location` ("-5", "0"), or "0" if none is there.
+  std::string IntegerText(int location) const {
+    if (location < 0 || static_cast<size_t>(location) >= sql_.size()) return "0";
+    size_t end = static_cast<size_t>(location);
+    if (sql_[end] == '-') ++end;
+    while (end < sql_.size() && (std::isspace(static_cast<unsigned char>(sql_[end])) != 0)) ++end;
+    size_t digits = end;
+    while (end < sql_.size() && std::isdigit(static_cast<unsigned char>(sql_[end])) != 0) ++end;
+    if (end == digits) return "0";
+    std::string text(sql_.substr(static_cast<size_t>(location), end - location));
+    text.erase(std::remove_if(text.begin(), text.end(),
+                              [](unsigned char c) { return std::isspace(c) != 0; }),
+               text.end());
+    return text;
+  }
+
+  std::shared_ptr<ParsedExpression> Make(ParsedExpression::Kind kind, int location) {
+    auto expression = std::make_shared<ParsedExpression>();
+    expression->kind = kind;
+    expression->location = location;
+    return expression;
+  }
+
+  arrow::Result<ExpressionPointer> MakeOperator(std::string name, int location,
+                                                std::vector<ExpressionPointer> arguments) {
+    auto expression = Make(ParsedExpression::Kind::kOperator, location);
+    expression->name = std::move(name);
+    expression->arguments = std::move(arguments);
+    return expression;
+  }
+
+  arrow::Result<std::vector<ExpressionPointer>> ParseList(const std::vector<JsonValue>& list) {
+    std::vector<ExpressionPointer> expressions;
+    for (const JsonValue& item : list) {
+      ARROW_ASSIGN_OR_RAISE(auto expression, ParseExpression(item));
+      expressions.push_back(std::move(expression));
+    }
+    return expressions;
+  }
+
+  arrow::Result<ExpressionPointer> ParseExpression(const JsonValue& item) {
+    auto [type, node] = Unwrap(item);
+    int location = Location(*node);
+    if (type == "ColumnRef") {
+      auto names = Names(ArrayField(*node, "fields"));
+      if (!names.empty() && names.back() == "*") {
+        auto star = Make(ParsedExpression::Kind::kStar, location);
+        names.pop_back();
+        star->names = std::move(names);
+        return star;
+      }
+      auto column = Make(ParsedExpression::Kind::kColumn, location);
+      column->names = std::move(names);
+      return column;
+    }
+    if (type == "A_Const") return ParseConstant(*node, location);
+    if (type == "TypeCast") {
+      auto cast = Make(ParsedExpression::Kind::kCast, location);
+      ARROW_ASSIGN_OR_RAISE(auto argument, ParseExpression(Field(*node, "arg")));
+      cast->arguments.push_back(std::move(argument));
+      const JsonValue& type_name = Field(*node, "typeName");
+      if (!ArrayField(type_name, "arrayBounds").empty()) return Unsupported(type_name, "arrays");
+      auto names = Names(ArrayField(type_name, "names"));
+      cast->type_name = names.empty() ? "" : Lower(names.back());
+      for (const JsonValue& modifier : ArrayField(type_name, "typmods")) {
+        auto [modifier_type, constant] = Unwrap(modifier);
+        cast->type_modifiers.push_back(IntegerField(Field(*constant, "ival"), "ival"));
+      }
+      return cast;
+    }
+    if (type == "A_Expr") return ParseOperatorExpression(*node, location);
+    if (type == "BoolExpr") {
+      std::string op = StringField(*node, "boolop");
+      ARROW_ASSIGN_OR_RAISE(auto arguments, ParseList(ArrayField(*node, "args")));
+      std::string name = op == "AND_EXPR" ? "AND" : op == "OR_EXPR" ? "OR" : "NOT";
+      return MakeOperator(name, location, std::move(arguments));
+    }
+    if (type == "NullTest") {
+      ARROW_ASSIGN_OR_RAISE(auto argument, ParseExpression(Field(*node, "arg")));
+      bool is_null = StringField(*node, "nulltesttype") == "IS_NULL";
+      return MakeOperator(is_null ? "IS NULL" : "IS NOT NULL", location, {argument});
+    }
+    if (type == "BooleanTest") {
+      ARROW_ASSIGN_OR_RAISE(auto argument, ParseExpression(Field(*node, "arg")));
+      static const std::map<std::string, std::string> kTests = {
+          {"IS_TRUE", "IS TRUE"},    {"IS_NOT_TRUE", "IS NOT TRUE"},
+          {"IS_FALSE", "IS FALSE"},  {"IS_NOT_FALSE", "IS NOT FALSE"},
+          {"IS_UNKNOWN", "IS NULL"}, {"IS_NOT_UNKNOWN", "IS NOT NULL"}};
+      auto found = kTests.find(StringField(*node, "booltesttype"));
+      if (found == kTests.end()) return Unsupported(*node, "this boolean test");
+      return MakeOperator(found->second, location, {argument});
+    }
+    if (type == "FuncCall") return ParseFunction(*node, location);
+    if (type == "CoalesceExpr" || type == "MinMaxExpr") {
+      auto function = Make(ParsedExpression::Kind::kFunction, location);
+      function->name = type == "CoalesceExpr"                      ? "coalesce"
+                       : StringField(*node, "op") == "IS_GREATEST" ? "greatest"
+                                                                   : "least";
+      ARROW_ASSIGN_OR_RAISE(function->arguments, ParseList(ArrayField(*node, "args")));
+      return function;
+    }
+    if (type == "SQLValueFunction") {
+      std::string op = StringField(*node, "op");
+      auto function = Make(ParsedExpression::Kind::kFunction, location);
+      if (op == "SVFOP_CURRENT_TIMESTAMP" || op == "SVFOP_LOCALTIMESTAMP") {
+        function->name = "now";
+      } else if (op == "SVFOP_CURRENT_DATE") {
+        function->name = "current_date";
+      } else {
+        return Unsupported(*node, op);
+      }
+      return function;
+    }
+    if (type == "CaseExpr") {
+      auto expression = Make(ParsedExpression::Kind::kCase, location);
+      if (node->Find("arg") != nullptr) {
+        expression->case_has_operand = true;
+        ARROW_ASSIGN_OR_RAISE(auto operand, ParseExpression(Field(*node, "arg")));
+        expression->arguments.push_back(std::move(operand));
+      }
+      for (const JsonValue& when_item : ArrayField(*node, "args")) {
+        auto [when_type, when] = Unwrap(when_item);
+        ARROW_ASSIGN_OR_RAISE(auto condition, ParseExpression(Field(*when, "expr")));
+        ARROW_ASSIGN_OR_RAISE(auto result, ParseExpression(Field(*when, "result")));
+        expression->arguments.push_back(std::move(condition));
+        expression->arguments.push_back(std::move(result));
+      }
+      if (node->Find("defresult") != nullptr) {
+        expression->case_has_else = true;
+        ARROW_ASSIGN_OR_RAISE(auto otherwise, ParseExpression(Field(*node, "defresult")));
+        expression->arguments.push_back(std::move(otherwise));
+      }
+      return expression;
+    }
+    if (type == "SubLink") {
+      auto expression = Make(ParsedExpression::Kind::kSubquery, location);
+      std::string link = StringField(*node, "subLinkType");
+      if (link == "EXISTS_SUBLINK") {
+        expression->subquery_kind = ParsedExpression::SubqueryKind::kExists;
+      } else if (link == "EXPR_SUBLINK") {
+        expression->subquery_kind = ParsedExpression::SubqueryKind::kScalar;
+      } else if (link == "ANY_SUBLINK" && Names(ArrayField(*node, "operName")).empty()) {
+        expression->subquery_kind = ParsedExpression::SubqueryKind::kIn;
+        ARROW_ASSIGN_OR_RAISE(auto tested, ParseExpression(Field(*node, "testexpr")));
+        expression->arguments.push_back(std::move(tested));
+      } else {
+        return Unsupported(*node, "this kind of subquery (" + link + ")");
+      }
+      ARROW_ASSIGN_OR_RAISE(expression->subquery,
+                            ParseSelect(*Unwrap(Field(*node, "subselect")).second));
+      return expression;
+    }
+    if (type == "List") {
+      auto list = Make(ParsedExpression::Kind::kList, location);
+      ARROW_ASSIGN_OR_RAISE(list->arguments, ParseList(ArrayField(*node, "items")));
+      return list;
+    }
+    if (type == "ParamRef") return Unsupported(*node, "a query parameter ($n)");
+    return Unsupported(*node, "the expression " + std::string(type));
+  }
+
+  arrow::Result<ExpressionPointer> ParseConstant(const JsonValue& node, int location) {
+    auto constant = Make(ParsedExpression::Kind::kConstant, location);
+    if (BoolField(node, "isnull")) {
+      constant->constant_kind = ParsedExpression::ConstantKind::kNull;
+    } else if (const JsonValue* integer = node.Find("ival")) {
+      constant->constant_kind = ParsedExpression::ConstantKind::kInteger;
+      constant->text = std::to_string(IntegerField(*integer, "ival"));
+      // libpg_query 15-4.0.0 omits negative integers from its JSON ("ival": {}), so an empty
+      // value is read back from the SQL text at the constant's location.
+      if (integer->Find("ival") == nullptr) constant->text = IntegerText(location);
+    } else if (const JsonValue* number = node.Find("fval")) {
+      constant->constant_kind = ParsedExpression::ConstantKind::kFloat;
+      constant->text = StringField(*number, "fval");
+    } else if (const JsonValue* text = node.Find("sval")) {
+      constant->constant_kind = ParsedExpression::ConstantKind::kString;
+      constant->text = StringField(*text, "sval");
+    } else if (const JsonValue* boolean = node.Find("boolval")) {
+      constant->constant_kind = ParsedExpression::ConstantKind::kBoolean;
+      constant->text = BoolField(*boolean, "boolval") ? "true" : "false";
+    } else if (node.Find("bsval") != nullptr) {
+      return Unsupported(node, "a bit-string constant");
+    } else {
+      constant->constant_kind = ParsedExpression::ConstantKind::kInteger;
+      constant->text = IntegerText(location);
+    }
+    return constant;
+  }
+
+  arrow::Result<ExpressionPointer> ParseOperatorExpression(const JsonValue& node, int location) {
+    std::string kind = StringField(node, "kind");
+    auto names = Names(ArrayField(node, "name"));
+    std::string op = names.empty() ? "" : names.back();
+    ExpressionPointer left;
+    if (node.Find("lexpr") != nullptr) {
+      ARROW_ASSIGN_OR_RAISE(left, ParseExpression(Field(node, "lexpr")));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto right, ParseExpression(Field(node, "rexpr")));
+    if (kind == "AEXPR_OP") {
+      if (left == nullptr) return MakeOperator(op == "-" ? "NEGATE" : op, location, {right});
+      return MakeOperator(op, location, {left, right});
+    }
+    if (kind == "AEXPR_IN")
+      return MakeOperator(op == "=" ? "IN" : "NOT IN", location, {left, right});
+    if (kind == "AEXPR_LIKE")
+      return MakeOperator(op == "~~" ? "LIKE" : "NOT LIKE", location, {left, right});
+    if (kind == "AEXPR_ILIKE") {
+      return MakeOperator(op == "~~*" ? "ILIKE" : "NOT ILIKE", location, {left, right});
+    }
+    if (kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN") {
+      std::vector<ExpressionPointer> arguments = {left};
+      for (const auto& bound : right->arguments) arguments.push_back(bound);
+      return MakeOperator(kind == "AEXPR_BETWEEN" ? "BETWEEN" : "NOT BETWEEN", location,
+                          std::move(arguments));
+    }
+    if (kind == "AEXPR_NULLIF") {
+      auto function = Make(ParsedExpression::Kind::kFunction, location);
+      function->name = "nullif";
+      function->arguments = {left, right};
+      return function;
+    }
+    if (kind == "AEXPR_DISTINCT") return MakeOperator("IS DISTINCT FROM", location, {left, right});
+    if (kind == "AEXPR_NOT_DISTINCT") {
+      return MakeOperator("IS NOT DISTINCT FROM", location, {left, right});
+    }
+    return Unsupported(node, "the operator form " + kind);
+  }
+
+  arrow::Result<ExpressionPointer> ParseFunction(const JsonValue& node, int location) {
+    auto function = Make(ParsedExpression::Kind::kFunction, location);
+    auto names = Names(ArrayField(node, "funcname"));
+    function->name = names.empty() ? "" : Lower(names.back());
+    function->distinct = BoolField(node, "agg_distinct");
+    function->star_argument = BoolField(node, "agg_star");
+    if (BoolField(node, "func_variadic")) return Unsupported(node, "VARIADIC");
+    ARROW_ASSIGN_OR_RAISE(function->arguments, ParseList(ArrayField(node, "args")));
+    ARROW_ASSIGN_OR_RAISE(function->filter, ParseOptional(node, "agg_filter"));
+    if (BoolField(node, "agg_within_group")) {
+      ARROW_ASSIGN_OR_RAISE(function->within_group, ParseOrder(ArrayField(node, "agg_order")));
+    } else if (!ArrayField(node, "agg_order").empty()) {
+      return Unsupported(node, "ORDER BY inside an aggregate call");
+    }
+    if (const JsonValue* over = node.Find("over")) {
+      if (!StringField(*over, "refname").empty() || !StringField(*over, "name").empty()) {
+        return Unsupported(*over, "a named window");
+      }
+      WindowSpecification window;
+      ARROW_ASSIGN_OR_RAISE(window.partition_by, ParseList(ArrayField(*over, "partitionClause")));
+      ARROW_ASSIGN_OR_RAISE(window.order_by, ParseOrder(ArrayField(*over, "orderClause")));
+      int64_t options = IntegerField(*over, "frameOptions");
+      if ((options & kFrameNonDefault) != 0) {
+        if ((options & kFrameGroups) != 0) return Unsupported(*over, "GROUPS frames");
+        window.has_frame = true;
+        window.rows_frame = (options & kFrameRows) != 0;
+        if ((options & kFrameRange) != 0 &&
+            (options & (kFrameStartOffsetPreceding | kFrameEndOffsetPreceding |
+                        kFrameStartOffsetFollowing | kFrameEndOffsetFollowing)) != 0) {
+          return Unsupported(*over, "RANGE frames with offsets (use ROWS)");
+        }
+        ARROW_ASSIGN_OR_RAISE(window.start, ParseBound(*over, options, true));
+        ARROW_ASSIGN_OR_RAISE(window.end, ParseBound(*over, options, false));
+      }
+      function->window = std::move(window);
+    }
+    return function;
+  }
+
+  arrow::Result<FrameBound> ParseBound(const JsonValue& over, int64_t options, bool start) {
+    FrameBound bound;
+    int64_t unbounded_preceding = start ? kFrameStartUnboundedPreceding : 0x40;
+    int64_t unbounded_following = start ? 0x80 : kFrameEndUnboundedFollowing;
+    int64_t current = start ? kFrameStartCurrentRow : kFrameEndCurrentRow;
+    int64_t preceding = start ? kFrameStartOffsetPreceding : kFrameEndOffsetPreceding;
+    int64_t following = start ? kFrameStartOffsetFollowing : kFrameEndOffsetFollowing;
+    if ((options & unbounded_preceding) != 0) {
+      bound.kind = FrameBound::Kind::kUnboundedPreceding;
+    } else if ((options & unbounded_following) != 0) {
+      bound.kind = FrameBound::Kind::kUnboundedFollowing;
+    } else if ((options & current) != 0) {
+      bound.kind = FrameBound::Kind::kCurrentRow;
+    } else if ((options & (preceding | following)) != 0) {
+      bound.kind =
+          (options & preceding) != 0 ? FrameBound::Kind::kPreceding : FrameBound::Kind::kFollowing;
+      auto [type, offset] = Unwrap(Field(over, start ? "startOffset" : "endOffset"));
+      const JsonValue* integer = offset->Find("ival");
+      if (type != "A_Const" || (integer == nullptr && offset->Find("fval") != nullptr)) {
+        return Unsupported(over, "a frame offset that is not an integer constant");
+      }
+      bound.offset = integer == nullptr ? 0 : IntegerField(*integer, "ival");
+    } else if (!start) {
+      // "ROWS n PRECEDING" without BETWEEN ends at the current row.
+      bound.kind = FrameBound::Kind::kCurrentRow;
+    }
+    return bound;
+  }
+
+  std::string_view sql_;
+};
+
+}  // namespace
+
+arrow::Result<Statement> ParseStatement(std::string_view sql) {
+  std::string text(sql);
+  PgQueryParseResult result = pg_query_parse(text.c_str());
+  struct Free {
+    PgQueryParseResult* result;
+    ~Free() { pg_query_free_parse_result(*result); }
+  } free_result{&result};
+  if (result.error != nullptr) {
+    // libpg_query reports a 1-based byte position (0: unknown, e.g. at the end of input).
+    int location =
+        result.error->cursorpos > 0 ? result.error->cursorpos - 1 : static_cast<int>(sql.size());
+    return SqlError(sql, location, result.error->message);
+  }
+  ARROW_ASSIGN_OR_RAISE(JsonValue root, ParseJson(result.parse_tree));
+  return Parser(sql).ParseRoot(root);
+}
+
+}  // namespace nlk::sql

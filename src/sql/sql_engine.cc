@@ -1,0 +1,148 @@
+#include "sql/sql_engine.h"
+
+#include <arrow/builder.h>
+#include <arrow/table.h>
+
+#include <atomic>
+#include <utility>
+
+#include "common/arrow_runtime.h"
+#include "sql/binder.h"
+#include "sql/executor.h"
+#include "sql/optimizer.h"
+#include "sql/parser.h"
+
+namespace nlk::sql {
+
+namespace {
+
+// The query's face to the caller: user-facing column names, limits, row counting.
+class ResultReader : public arrow::RecordBatchReader {
+ public:
+  ResultReader(std::shared_ptr<arrow::RecordBatchReader> input,
+               std::shared_ptr<arrow::Schema> schema, ExecutionGuard guard,
+               std::optional<int64_t> max_rows, std::shared_ptr<std::atomic<int64_t>> returned,
+               std::shared_ptr<Executor> executor)
+      : input_(std::move(input)),
+        schema_(std::move(schema)),
+        guard_(std::move(guard)),
+        max_rows_(max_rows),
+        returned_(std::move(returned)),
+        executor_(std::move(executor)) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    auto status = guard_.Check();
+    if (!status.ok()) {
+      ARROW_RETURN_NOT_OK(input_->Close());
+      return status;
+    }
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
+    if (batch == nullptr) return arrow::Status::OK();
+    int64_t total = (*returned_ += batch->num_rows());
+    if (max_rows_ && total > *max_rows_) {
+      ARROW_RETURN_NOT_OK(input_->Close());
+      return arrow::Status::CapacityError("query result exceeds the limit of ", *max_rows_,
+                                          " rows; add a LIMIT or narrow the query");
+    }
+    *out = arrow::RecordBatch::Make(schema_, batch->num_rows(), batch->columns());
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Close() override { return input_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> input_;
+  std::shared_ptr<arrow::Schema> schema_;
+  ExecutionGuard guard_;
+  std::optional<int64_t> max_rows_;
+  std::shared_ptr<std::atomic<int64_t>> returned_;
+  std::shared_ptr<Executor> executor_;  // keeps the scans alive while reading
+};
+
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> TextRows(
+    const std::vector<std::string>& lines) {
+  arrow::StringBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.AppendValues(lines));
+  ARROW_ASSIGN_OR_RAISE(auto column, builder.Finish());
+  auto schema = arrow::schema({arrow::field("plan", arrow::utf8(), false)});
+  auto batch = arrow::RecordBatch::Make(schema, column->length(), {column});
+  return arrow::RecordBatchReader::Make({batch}, schema);
+}
+
+}  // namespace
+
+SqlEngine::SqlEngine(std::shared_ptr<TableProvider> provider) : provider_(std::move(provider)) {}
+
+arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
+                                              const QueryOptions& options) const {
+  ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  ExecutionGuard guard;
+  guard.stop_token = options.stop_token;
+  if (options.timeout) guard.deadline = std::chrono::steady_clock::now() + *options.timeout;
+
+  ARROW_ASSIGN_OR_RAISE(Statement statement, ParseStatement(sql));
+  int64_t now_microseconds = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+  Binder binder(sql, provider_.get(), now_microseconds);
+  ARROW_ASSIGN_OR_RAISE(BoundQuery query, binder.Bind(*statement.select));
+  ARROW_ASSIGN_OR_RAISE(PlanPointer plan, Optimize(query.plan));
+
+  arrow::MemoryPool* pool =
+      options.memory_pool != nullptr ? options.memory_pool : arrow::default_memory_pool();
+  auto executor = std::make_shared<Executor>(guard, pool);
+  auto returned = std::make_shared<std::atomic<int64_t>>(0);
+  QueryResult result;
+  result.metrics_source = [executor, returned]() {
+    QueryMetrics metrics = executor->metrics();
+    metrics.rows_returned = *returned;
+    return metrics;
+  };
+
+  if (statement.explain) {
+    ARROW_RETURN_NOT_OK(executor->Prepare(plan));
+    std::vector<std::string> lines;
+    if (statement.analyze) {
+      ARROW_ASSIGN_OR_RAISE(auto reader, executor->Execute(plan));
+      int64_t rows = 0;
+      while (true) {
+        ARROW_RETURN_NOT_OK(guard.Check());
+        std::shared_ptr<arrow::RecordBatch> batch;
+        ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+        if (batch == nullptr) break;
+        rows += batch->num_rows();
+      }
+      lines = ExplainPlan(plan, executor.get());
+      QueryMetrics metrics = executor->metrics();
+      lines.push_back("rows returned: " + std::to_string(rows) +
+                      "; rows scanned: " + std::to_string(metrics.rows_scanned) +
+                      "; bytes scanned: " + std::to_string(metrics.bytes_scanned));
+    } else {
+      lines = ExplainPlan(plan, executor.get());
+    }
+    ARROW_ASSIGN_OR_RAISE(result.reader, TextRows(lines));
+    result.schema = result.reader->schema();
+    result.is_explain = true;
+    return result;
+  }
+
+  ARROW_ASSIGN_OR_RAISE(auto reader, executor->Execute(plan));
+  if (reader->schema()->num_fields() != static_cast<int>(query.names.size())) {
+    return arrow::Status::UnknownError("SQL engine: plan yields ", reader->schema()->num_fields(),
+                                       " columns for ", query.names.size(), " names");
+  }
+  arrow::FieldVector fields;
+  for (int index = 0; index < reader->schema()->num_fields(); ++index) {
+    fields.push_back(reader->schema()->field(index)->WithName(query.names[index]));
+  }
+  result.schema = arrow::schema(std::move(fields));
+  result.reader = std::make_shared<ResultReader>(std::move(reader), result.schema, guard,
+                                                 options.max_rows, returned, executor);
+  return result;
+}
+
+}  // namespace nlk::sql

@@ -1,0 +1,525 @@
+"""`nlk serve` over HTTP: every endpoint and format, ROAPI's REST syntax, errors, limits, fresh
+data, abuse, and the same answers as ROAPI for the same config.
+
+Run:  .venv/bin/python -m pytest tests/interop/test_serve_http.py   (NLK_BIN=build-serve/tools/nlk)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable
+
+import serve_harness
+from serve_harness import start_nlk_serve, start_roapi, write_roapi_config
+
+DEVICES, CHANNELS, RATE, SECONDS = 2, 4, 10, 3
+ROWS_PER_WRITE = DEVICES * CHANNELS * RATE * SECONDS  # 240
+
+
+def datagen(run_nlk, table: Path, start: str) -> None:
+    run_nlk("datagen", "--table", table, "--devices", DEVICES, "--channels", CHANNELS, "--rate",
+            RATE, "--duration", SECONDS, "--start", start)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, run_nlk):
+    base = tmp_path_factory.mktemp("serve")
+    samples = base / "samples"
+    datagen(run_nlk, samples, "2026-01-01T00:00:00Z")  # version 0
+    datagen(run_nlk, samples, "2026-01-01T00:01:00Z")  # version 1
+    parquet = base / "samples.parquet"
+    run_nlk("datagen", "--out", parquet, "--devices", DEVICES, "--channels", CHANNELS, "--rate",
+            RATE, "--duration", SECONDS)
+    return {"base": base, "samples": samples, "parquet": parquet}
+
+
+@pytest.fixture(scope="module")
+def expected(data) -> pa.Table:
+    return DeltaTable(str(data["samples"])).to_pyarrow_table()
+
+
+@pytest.fixture(scope="module")
+def server(data):
+    srv = start_nlk_serve(["-t", f"samples={data['samples']}",
+                           "-t", f"mem={data['samples']},use_memory_table=true",
+                           "-t", f"pq={data['parquet']},format=parquet"], data["base"])
+    yield srv
+    srv.stop()
+
+
+def rows(response) -> list[dict]:
+    assert response.status == 200, response.body[:500]
+    return response.json()
+
+
+def sql_available(server) -> bool:
+    response = server.sql("SELECT 1")
+    return not (response.status == 501 and response.json()["error"] == "sql_unavailable")
+
+
+def skip_without_sql(server):
+    if not sql_available(server):
+        pytest.skip("the SQL engine (src/sql) is not linked into nlk serve yet")
+
+
+# --- endpoints --------------------------------------------------------------------------------
+
+def test_health(server):
+    response = server.get("/health")
+    assert response.status == 200 and response.body == b"OK"
+
+
+def test_schema_has_roapi_shape(server):
+    response = server.get("/api/schema")
+    assert response.status == 200
+    schemas = response.json()
+    assert set(schemas) == {"samples", "mem", "pq"}
+    fields = {f["name"]: f for f in schemas["samples"]["fields"]}
+    assert fields["device_id"]["data_type"] == "Utf8"
+    assert fields["channel"]["data_type"] == "Int32"
+    assert fields["timestamp"]["data_type"] == {"Timestamp": ["Microsecond", "UTC"]}
+    assert fields["voltage_uv"]["data_type"] == "Float32"
+    assert fields["date"]["data_type"] == "Date32"
+    assert set(fields["channel"]) == {"name", "data_type", "nullable", "dict_id", "dict_is_ordered",
+                                      "metadata"}
+    one = server.get("/api/schema/samples")
+    assert one.status == 200 and one.json() == schemas["samples"]
+
+
+def test_schema_of_unknown_table_is_404(server):
+    response = server.get("/api/schema/nope")
+    assert response.status == 404
+    assert response.json()["error"] == "invalid_table"
+
+
+@pytest.mark.parametrize("table", ["samples", "mem"])
+def test_rest_columns_filter_sort_limit(server, expected, table):
+    got = rows(server.get(f"/api/tables/{table}?columns=channel,voltage_uv,sequence"
+                          "&filter[channel]gte=2&filter[device_id]='device-002'"
+                          "&sort=-channel,sequence&limit=5"))
+    mask = pc.and_(pc.greater_equal(expected["channel"], 2),
+                   pc.equal(expected["device_id"], "device-002"))
+    want = (expected.filter(mask).select(["channel", "voltage_uv", "sequence"])
+            .sort_by([("channel", "descending"), ("sequence", "ascending")]).slice(0, 5))
+    assert [r["channel"] for r in got] == want["channel"].to_pylist()
+    assert [r["sequence"] for r in got] == want["sequence"].to_pylist()
+    assert list(got[0]) == ["channel", "voltage_uv", "sequence"]
+
+
+@pytest.mark.parametrize("op,function", [("", "equal"), ("eq", "equal"), ("lt", "less"),
+                                         ("lte", "less_equal"), ("lteq", "less_equal"),
+                                         ("gt", "greater"), ("gte", "greater_equal"),
+                                         ("gteq", "greater_equal"), ("ne", "not_equal")])
+@pytest.mark.parametrize("table", ["samples", "mem", "pq"])
+def test_rest_filter_operators(server, expected, data, op, function, table):
+    source = expected if table != "pq" else pq.read_table(data["parquet"])
+    got = rows(server.get(f"/api/tables/{table}?filter[channel]{op}=1&columns=channel"))
+    want = source.filter(getattr(pc, function)(source["channel"], 1))
+    assert len(got) == want.num_rows > 0
+
+
+def test_rest_filter_on_timestamp_string(server, expected):
+    got = rows(server.get("/api/tables/samples?filter[timestamp]gte='2026-01-01T00:01:02Z'"
+                          "&columns=timestamp"))
+    assert len(got) == DEVICES * CHANNELS * RATE * 1
+    stamps = {r["timestamp"] for r in got}
+    assert "2026-01-01T00:01:02Z" in stamps and "2026-01-01T00:01:02.900Z" in stamps
+    assert all(s.startswith("2026-01-01T00:01:02") for s in stamps)
+
+
+def test_rest_page_and_offset(server):
+    everything = rows(server.get("/api/tables/samples?sort=timestamp,device_id,channel"
+                                 "&columns=sequence,device_id,channel"))
+    page3 = rows(server.get("/api/tables/samples?sort=timestamp,device_id,channel"
+                            "&columns=sequence,device_id,channel&limit=7&page=3"))
+    assert page3 == everything[14:21]
+    offset = rows(server.get("/api/tables/samples?sort=timestamp,device_id,channel"
+                             "&columns=sequence,device_id,channel&limit=7&offset=5"))
+    assert offset == everything[5:12]
+    unsorted = rows(server.get("/api/tables/samples?limit=3&offset=2&columns=sequence"))
+    assert len(unsorted) == 3
+
+
+@pytest.mark.parametrize("query,status,code", [
+    ("filter[nope]=1", 400, "invalid_filter"),
+    ("columns=nope", 400, "invalid_projection"),
+    ("sort=nope", 400, "invalid_sort"),
+    ("filter[channel]foo=1", 400, "rest_query"),
+    ("filter[device_id]=device-002", 400, "rest_query_value"),
+    ("filter[channel]='abc'", 400, "invalid_filter"),
+    ("limit=abc", 400, "invalid_numeric_param"),
+    ("limit=-1", 400, "invalid_numeric_param"),
+    ("page=2", 400, "rest_query"),
+    ("version=99", 400, None),
+    ("timestamp=yesterday", 400, "invalid_timestamp"),
+    ("filter[channel]=%zz", 400, "rest_query"),
+])
+def test_rest_errors(server, query, status, code):
+    response = server.get(f"/api/tables/samples?{query}")
+    assert response.status == status, response.body
+    body = response.json()
+    assert body["code"] == status and body["message"]
+    if code:
+        assert body["error"] == code
+
+
+def test_unknown_table_is_404(server):
+    response = server.get("/api/tables/nope")
+    assert response.status == 404
+    assert response.json() == {"code": 404, "error": "invalid_table",
+                               "message": response.json()["message"]}
+    assert "samples" in response.json()["message"]
+
+
+def test_unknown_endpoint_and_method(server):
+    assert server.get("/api/nope").status == 404
+    assert server.request("DELETE", "/api/tables/samples").status == 405
+    assert server.get("/api/sql").status == 405
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept,content_type,reader", [
+    ("text/csv", "text/csv", lambda b: pacsv.read_csv(io.BytesIO(b))),
+    ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.stream",
+     lambda b: ipc.open_stream(b).read_all()),
+    ("application/vnd.apache.arrow.file", "application/vnd.apache.arrow.file",
+     lambda b: ipc.open_file(pa.BufferReader(b)).read_all()),
+    ("application/parquet", "application/parquet", lambda b: pq.read_table(pa.BufferReader(b))),
+    ("application/vnd.apache.parquet", "application/parquet",
+     lambda b: pq.read_table(pa.BufferReader(b))),
+])
+def test_formats_by_accept(server, accept, content_type, reader):
+    path = "/api/tables/samples?columns=sequence,channel&sort=sequence,channel&limit=50"
+    as_json = rows(server.get(path))
+    response = server.get(path, accept=accept)
+    assert response.status == 200
+    assert response.content_type == content_type
+    table = reader(response.body)
+    assert table.num_rows == 50
+    assert table["sequence"].to_pylist() == [r["sequence"] for r in as_json]
+    assert table["channel"].to_pylist() == [r["channel"] for r in as_json]
+
+
+def test_default_and_unknown_accept_give_json(server):
+    for accept in (None, "*/*", "text/html", "application/json;q=0.9"):
+        response = server.get("/api/tables/samples?limit=1", accept=accept)
+        assert response.status == 200 and response.content_type == "application/json"
+        assert len(response.json()) == 1
+
+
+def test_large_result_streams_in_chunks(server, expected):
+    response = server.get("/api/tables/samples")  # JSON for every row: well under 1 MiB
+    assert len(response.json()) == expected.num_rows
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    # Arrow stream of all rows, repeated via the memory table: the server decides to stream
+    # once a response exceeds its buffer; either way the body must be complete and parseable.
+    connection.sendall(b"GET /api/tables/mem HTTP/1.1\r\nHost: x\r\n"
+                       b"Accept: application/vnd.apache.arrow.stream\r\nConnection: close\r\n\r\n")
+    raw = b""
+    while chunk := connection.recv(65536):
+        raw += chunk
+    connection.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"200 OK" in head.split(b"\r\n")[0]
+    if b"chunked" in head.lower():
+        decoded = b""
+        while body:
+            size_text, _, rest = body.partition(b"\r\n")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            decoded += rest[:size]
+            body = rest[size + 2:]
+        body = decoded
+    assert ipc.open_stream(body).read_all().num_rows == expected.num_rows
+
+
+# --- time travel, metrics ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("table", ["samples", "mem"])
+def test_time_travel_by_version_and_timestamp(server, data, table):
+    assert len(rows(server.get(f"/api/tables/{table}?columns=sequence"))) == 2 * ROWS_PER_WRITE
+    assert len(rows(server.get(f"/api/tables/{table}?version=0&columns=sequence"))) == \
+        ROWS_PER_WRITE
+    # Without in-commit timestamps a version's time is its commit file's modification time.
+    commit = data["samples"] / "_delta_log" / ("0" * 20 + ".json")
+    v0_time = commit.stat().st_mtime_ns // 1_000_000
+    at = rows(server.get(f"/api/tables/{table}?timestamp={v0_time}&columns=sequence"))
+    assert len(at) == ROWS_PER_WRITE
+    iso = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(v0_time // 1000)) +
+           f".{v0_time % 1000:03d}Z")
+    assert len(rows(server.get(f"/api/tables/{table}?timestamp={iso}&columns=sequence"))) == \
+        ROWS_PER_WRITE
+    before = server.get(f"/api/tables/{table}?timestamp=2000-01-01T00:00:00Z")
+    assert before.status == 400
+
+
+def test_metrics_are_prometheus_text(server):
+    server.get("/api/tables/samples?filter[channel]=1")
+    text = server.get("/metrics").body.decode()
+    assert 'nlk_http_requests_total{endpoint="tables",status="200"}' in text
+    assert "nlk_http_request_duration_seconds_bucket{endpoint=\"tables\",le=\"+Inf\"}" in text
+    assert 'nlk_table_snapshot_version{table="samples"} 1' in text
+    assert 'nlk_table_snapshot_age_seconds{table="samples"}' in text
+    for name in ("nlk_scan_rows_total", "nlk_scan_bytes_total", "nlk_scan_files_pruned_total",
+                 "nlk_http_connections_open", "nlk_worker_queue_depth"):
+        assert f"\n{name} " in text, name
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            float(line.rsplit(" ", 1)[1])
+
+
+# --- SQL --------------------------------------------------------------------------------------
+
+def test_sql_endpoint(server, expected):
+    skip_without_sql(server)
+    got = rows(server.sql("SELECT channel, count(*) AS n FROM samples GROUP BY channel "
+                          "ORDER BY channel"))
+    assert [r["n"] for r in got] == [expected.num_rows // CHANNELS] * CHANNELS
+    bad = server.sql("SELEC nonsense")
+    assert bad.status == 400 and bad.json()["error"] == "plan_sql"
+    missing = server.sql("SELECT * FROM nope")
+    assert missing.status in (400, 404)
+    ddl = server.sql("DROP TABLE samples")
+    assert ddl.status == 400
+
+
+# --- freshness --------------------------------------------------------------------------------
+
+def test_appended_rows_are_visible_within_two_seconds(tmp_path, run_nlk):
+    table = tmp_path / "fresh"
+    datagen(run_nlk, table, "2026-01-01T00:00:00Z")
+    batch = tmp_path / "batch.parquet"
+    run_nlk("datagen", "--out", batch, "--devices", DEVICES, "--channels", CHANNELS, "--rate",
+            RATE, "--duration", SECONDS, "--start", "2026-01-02T00:00:00Z")
+    server = start_nlk_serve(["-t", f"fresh={table}", "-t", f"freshmem={table},use_memory_table=true"],
+                             tmp_path)
+    try:
+        delays = []
+        for round_number in range(1, 4):
+            run_nlk("table", "append", table, "--input", batch)
+            committed = time.monotonic()
+            want = ROWS_PER_WRITE * (round_number + 1)
+            for name in ("fresh", "freshmem"):
+                while True:
+                    got = rows(server.get(f"/api/tables/{name}?columns=sequence"))
+                    if len(got) == want:
+                        break
+                    assert time.monotonic() - committed < 2.0, \
+                        f"{name}: {len(got)} rows, {want} expected after 2 s"
+                    time.sleep(0.02)
+            delays.append(time.monotonic() - committed)
+        assert max(delays) <= 2.0
+    finally:
+        server.stop()
+
+
+# --- limits and abuse -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def limited(data):
+    srv = start_nlk_serve(["-t", f"samples={data['samples']}",
+                           "-t", f"mem={data['samples']},use_memory_table=true",
+                           "--max-result-rows", "100", "--max-body-bytes", "4096",
+                           "--header-timeout-ms", "1000", "--workers", "2", "--max-queued", "4",
+                           "--query-timeout-ms", "3000"],
+                          data["base"])
+    yield srv
+    srv.stop()
+
+
+def test_result_row_limit_is_413(limited):
+    for table in ("samples", "mem"):
+        response = limited.get(f"/api/tables/{table}")
+        assert response.status == 413
+        assert response.json()["error"] == "result_too_large"
+    assert len(rows(limited.get("/api/tables/samples?limit=100"))) == 100
+
+
+def test_request_body_limit_is_413(limited):
+    response = limited.request("POST", "/api/sql", body=b"x" * 100_000)
+    assert response.status == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+def raw_exchange(port: int, payload: bytes, wait: float = 5.0) -> bytes:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    try:
+        connection.sendall(payload)
+        data = b""
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+    finally:
+        connection.close()
+
+
+def test_malformed_http_is_400_and_server_survives(limited):
+    for garbage in (b"\x00\x01\x02garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                    b"GET /health HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                    b"POST /api/sql HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+        answer = raw_exchange(limited.port, garbage)
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert limited.get("/health").status == 200
+
+
+def test_oversized_headers_are_refused(limited):
+    answer = raw_exchange(limited.port, b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * 100_000 +
+                          b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431")
+    assert limited.alive()
+
+
+def test_slow_request_times_out_with_408(limited):
+    connection = socket.create_connection(("127.0.0.1", limited.port), timeout=10)
+    try:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # never finished
+        started = time.monotonic()
+        answer = connection.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert time.monotonic() - started < 5
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_many_idle_connections_do_not_block_others(limited):
+    sockets = []
+    try:
+        for _ in range(1000):
+            sockets.append(socket.create_connection(("127.0.0.1", limited.port), timeout=5))
+        started = time.monotonic()
+        response = limited.get("/api/tables/samples?limit=1")
+        assert response.status == 200
+        assert time.monotonic() - started < 2
+    finally:
+        for s in sockets:
+            s.close()
+    assert limited.get("/health").status == 200
+
+
+def test_overload_sheds_with_503_and_recovers(limited):
+    # 2 workers + 4 queued: 40 concurrent slow-ish requests must see some 503s (never hang),
+    # and the server answers normally afterwards.
+    statuses = []
+    lock = threading.Lock()
+
+    def one():
+        try:
+            status = limited.get("/api/tables/mem?sort=-voltage_uv&limit=100", timeout=30).status
+        except OSError:
+            status = -1
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+    assert limited.get("/health").status == 200
+
+
+def test_huge_result_query_is_cut_by_limits(limited):
+    skip_without_sql(limited)
+    # 480^3 = 110 M rows: the row limit (100) or the query timeout (3 s) must stop it.
+    started = time.monotonic()
+    response = limited.sql("SELECT * FROM samples a CROSS JOIN samples b CROSS JOIN samples c")
+    assert response.status in (408, 413), response.body[:300]
+    assert response.json()["error"] in ("query_timeout", "result_too_large")
+    assert time.monotonic() - started < 20
+    assert limited.get("/health").status == 200
+
+
+# --- compatibility with ROAPI -----------------------------------------------------------------
+
+COMPAT_REQUESTS = [
+    "/api/tables/samples?limit=5&sort=timestamp,device_id,channel",
+    "/api/tables/samples?columns=device_id,channel,voltage_uv&filter[channel]=2"
+    "&sort=timestamp,device_id",
+    "/api/tables/samples?filter[channel]gte=1&filter[channel]lt=3&filter[device_id]='device-001'"
+    "&sort=-timestamp,channel&limit=20",
+    "/api/tables/samples?filter[timestamp]gte='2026-01-01T00:01:01Z'&columns=timestamp,sequence"
+    "&sort=sequence&limit=10",
+    "/api/tables/samples?sort=timestamp,device_id,channel&limit=10&page=4",
+    "/api/tables/samples?filter[voltage_uv]lte=0&columns=timestamp,channel,device_id"
+    "&sort=timestamp,channel,device_id&limit=15",
+    "/api/tables/mem?columns=channel&filter[sequence]gteq=25&sort=channel&limit=8",
+]
+
+
+@pytest.fixture(scope="module")
+def roapi_and_nlk(data):
+    config_tables = [
+        {"name": "samples", "uri": str(data["samples"]), "use_memory_table": False},
+        {"name": "mem", "uri": str(data["samples"]), "use_memory_table": True},
+    ]
+    roapi_port, nlk_port = serve_harness.free_port(), serve_harness.free_port()
+    roapi_config = write_roapi_config(data["base"] / "roapi.yml", config_tables, roapi_port)
+    nlk_config = write_roapi_config(data["base"] / "nlk.yml", config_tables, nlk_port)
+    roapi = start_roapi(roapi_config, roapi_port, data["base"])
+    try:
+        nlk = start_nlk_serve(["-c", nlk_config], data["base"], port=nlk_port)
+    except BaseException:
+        roapi.stop()
+        raise
+    yield roapi, nlk
+    nlk.stop()
+    roapi.stop()
+
+
+@pytest.mark.parametrize("path", COMPAT_REQUESTS)
+def test_same_rows_as_roapi(roapi_and_nlk, path):
+    roapi, nlk = roapi_and_nlk
+    theirs, ours = roapi.get(path), nlk.get(path)
+    assert theirs.status == ours.status == 200, (theirs.body[:300], ours.body[:300])
+    assert ours.json() == theirs.json()
+
+
+def test_same_schema_as_roapi(roapi_and_nlk):
+    roapi, nlk = roapi_and_nlk
+    assert nlk.get("/api/schema").json() == roapi.get("/api/schema").json()
+    assert nlk.get("/api/schema/samples").json() == roapi.get("/api/schema/samples").json()
+
+
+@pytest.mark.parametrize("query", [
+    "filter[nope]=1", "columns=nope", "sort=nope", "filter[channel]foo=1", "limit=abc",
+])
+def test_same_error_codes_as_roapi(roapi_and_nlk, query):
+    roapi, nlk = roapi_and_nlk
+    theirs, ours = roapi.get(f"/api/tables/samples?{query}"), nlk.get(f"/api/tables/samples?{query}")
+    assert theirs.status == ours.status == 400
+    assert ours.json()["error"] == theirs.json()["error"]
+
+
+def test_same_sql_results_as_roapi(roapi_and_nlk):
+    roapi, nlk = roapi_and_nlk
+    skip_without_sql(nlk)
+    for query in ("SELECT device_id, channel, count(*) AS n, min(sequence) AS first "
+                  "FROM samples GROUP BY device_id, channel ORDER BY device_id, channel",
+                  "SELECT sequence, voltage_uv FROM samples WHERE channel = 1 AND "
+                  "device_id = 'device-002' ORDER BY sequence LIMIT 5"):
+        theirs, ours = roapi.sql(query), nlk.sql(query)
+        assert theirs.status == ours.status == 200, ours.body[:300]
+        assert ours.json() == theirs.json()

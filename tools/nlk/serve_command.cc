@@ -1,0 +1,146 @@
+#include "serve_command.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_error.h"
+#include "server/query_server.h"
+#include "server/server_config.h"
+
+namespace nlk::cli {
+namespace {
+
+constexpr std::chrono::seconds kStopGrace{5};
+
+struct ServeArguments {
+  std::string config_path;
+  std::vector<std::string> tables;
+  std::string address;
+  int workers = -1;
+  int max_queued = -1;
+  int64_t max_result_rows = -1;
+  int64_t max_result_bytes = -1;
+  int64_t max_body_bytes = -1;
+  int64_t query_timeout_ms = -1;
+  int64_t header_timeout_ms = -1;
+  int64_t idle_timeout_ms = -1;
+  int64_t reload_interval_ms = -1;
+};
+
+// Many idle clients each hold a descriptor; the default soft limit (often 1024) would make the
+// server refuse connections long before its own max_connections.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments) {
+  server::ServerConfig config;
+  if (!arguments.config_path.empty()) {
+    ARROW_ASSIGN_OR_RAISE(config, server::LoadServerConfig(arguments.config_path));
+  }
+  for (const std::string& table : arguments.tables) {
+    ARROW_ASSIGN_OR_RAISE(auto parsed, server::ParseTableArgument(table));
+    config.tables.push_back(std::move(parsed));
+  }
+  if (config.tables.empty()) {
+    return arrow::Status::Invalid("no tables to serve: give -c CONFIG.yml or -t NAME=URI");
+  }
+  if (!arguments.address.empty()) config.http_address = arguments.address;
+  server::ServerLimits& limits = config.limits;
+  if (arguments.workers >= 0) limits.worker_threads = arguments.workers;
+  if (arguments.max_queued >= 0) limits.max_queued_requests = arguments.max_queued;
+  if (arguments.max_result_rows >= 0) limits.max_result_rows = arguments.max_result_rows;
+  if (arguments.max_result_bytes >= 0) limits.max_result_bytes = arguments.max_result_bytes;
+  if (arguments.max_body_bytes >= 0) limits.max_body_bytes = arguments.max_body_bytes;
+  if (arguments.query_timeout_ms >= 0) {
+    limits.query_timeout = std::chrono::milliseconds(arguments.query_timeout_ms);
+  }
+  if (arguments.header_timeout_ms >= 0) {
+    limits.header_timeout = std::chrono::milliseconds(arguments.header_timeout_ms);
+  }
+  if (arguments.idle_timeout_ms >= 0) {
+    limits.idle_timeout = std::chrono::milliseconds(arguments.idle_timeout_ms);
+  }
+  if (arguments.reload_interval_ms >= 0) {
+    config.default_reload_interval = std::chrono::milliseconds(arguments.reload_interval_ms);
+  }
+  return config;
+}
+
+int Serve(const ServeArguments& arguments) {
+  auto config = BuildConfig(arguments);
+  if (!config.ok()) return ReportError(config.status());
+  RaiseOpenFileLimit();
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client vanishing mid-write must be an error on that connection, not the process's end.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto server = server::QueryServer::Start(*config);
+  if (!server.ok()) return ReportError(server.status());
+  std::string host = config->http_address.substr(0, config->http_address.rfind(':'));
+  std::cout << "nlk serve: listening on http://" << host << ":" << (*server)->port() << " ("
+            << config->tables.size() << " table" << (config->tables.size() == 1 ? "" : "s") << ")"
+            << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cout << "nlk serve: stopping" << std::endl;
+  // Queries stuck in storage must not keep the process from stopping: give them a grace
+  // period, then leave without waiting for them.
+  std::shared_ptr<server::QueryServer> running = std::move(*server);
+  auto stopped = std::async(std::launch::async, [running] { running->Stop(); });
+  if (stopped.wait_for(kStopGrace) != std::future_status::ready) {
+    std::cerr << "nlk serve: queries still running after " << kStopGrace.count()
+              << " s; exiting without them" << std::endl;
+    std::_Exit(0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int& exit_code) {
+  auto arguments = std::make_shared<ServeArguments>();
+  CLI::App* command = app.add_subcommand(
+      "serve", "Serve tables over HTTP: SQL and REST queries (ROAPI-compatible)");
+  command->add_option("-c,--config", arguments->config_path, "ROAPI-style YAML config file");
+  command->add_option("-t,--table", arguments->tables,
+                      "NAME=URI[,format=delta|parquet][,use_memory_table=true] (repeatable)");
+  command->add_option("-a,--addr,--addr-http", arguments->address,
+                      "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
+  command->add_option("--workers", arguments->workers, "Query worker threads (0: 2 per core)");
+  command->add_option("--max-queued", arguments->max_queued,
+                      "Requests that may wait for a worker before 503 (default 64)");
+  command->add_option("--max-result-rows", arguments->max_result_rows,
+                      "Largest result in rows (default 10000000)");
+  command->add_option("--max-result-bytes", arguments->max_result_bytes,
+                      "Largest response body in bytes (default 1 GiB)");
+  command->add_option("--max-body-bytes", arguments->max_body_bytes,
+                      "Largest request body in bytes (default 1 MiB)");
+  command->add_option("--query-timeout-ms", arguments->query_timeout_ms,
+                      "Per-query time limit (default 30000)");
+  command->add_option("--header-timeout-ms", arguments->header_timeout_ms,
+                      "Time for a request to arrive completely (default 10000)");
+  command->add_option("--idle-timeout-ms", arguments->idle_timeout_ms,
+                      "Idle time before a kept-alive connection is closed (default 30000)");
+  command->add_option("--reload-interval-ms", arguments->reload_interval_ms,
+                      "How often Delta logs are checked for new commits (default 200)");
+  command->callback([arguments, &exit_code] { exit_code = Serve(*arguments); });
+}
+
+}  // namespace nlk::cli
