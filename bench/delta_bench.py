@@ -245,6 +245,9 @@ def write_report(results: list[dict], args: argparse.Namespace) -> None:
     ]
     for result in results:
         lines.append(f"| {result['case']} | {result['ours']} | {result['theirs']} | {result['ratio']:.2f} |")
+    notes = ROOT / "bench" / "delta_bench_notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip("\n")]
     section = "\n".join(lines) + "\n"
     report = ROOT / "docs" / "benchmarks.md"
     report.parent.mkdir(exist_ok=True)
