@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/time_units.h"
 #include "delta/predicate.h"
 
 namespace nlk::catalog {
@@ -133,21 +134,7 @@ class PythonExpressionWriter {
   arrow::Result<std::string> WriteTimestamp(const arrow::TimestampScalar& scalar) {
     needs_datetime_ = true;
     const auto& type = static_cast<const arrow::TimestampType&>(*scalar.type);
-    int64_t per_second = 1;
-    switch (type.unit()) {
-      case arrow::TimeUnit::SECOND:
-        per_second = 1;
-        break;
-      case arrow::TimeUnit::MILLI:
-        per_second = 1000;
-        break;
-      case arrow::TimeUnit::MICRO:
-        per_second = 1000000;
-        break;
-      case arrow::TimeUnit::NANO:
-        per_second = 1000000000;
-        break;
-    }
+    const int64_t per_second = UnitsPerSecond(type.unit());
     int64_t seconds = scalar.value / per_second;
     int64_t fraction = scalar.value % per_second;
     if (fraction < 0) {

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/json_writer.h"
+#include "common/time_units.h"
 
 namespace nlk::format {
 namespace {
@@ -30,21 +31,7 @@ std::string FormatDate(int64_t days) {
 
 // ISO-8601; zoned timestamps carry 'Z' since Delta stores them in UTC.
 std::string FormatTimestamp(int64_t value, const arrow::TimestampType& type) {
-  int64_t per_second = 1;
-  switch (type.unit()) {
-    case arrow::TimeUnit::SECOND:
-      per_second = 1;
-      break;
-    case arrow::TimeUnit::MILLI:
-      per_second = 1000;
-      break;
-    case arrow::TimeUnit::MICRO:
-      per_second = 1000000;
-      break;
-    case arrow::TimeUnit::NANO:
-      per_second = 1000000000;
-      break;
-  }
+  const int64_t per_second = UnitsPerSecond(type.unit());
   int64_t seconds = value / per_second;
   int64_t fraction = value % per_second;
   if (fraction < 0) {

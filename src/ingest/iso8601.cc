@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "common/time_units.h"
+
 namespace nlk::ingest {
 namespace {
 
@@ -121,21 +123,7 @@ arrow::Result<int32_t> ParseIso8601Date(std::string_view text) {
 }
 
 arrow::Result<int64_t> ToTimestampUnits(const EpochInstant& instant, arrow::TimeUnit::type unit) {
-  int64_t per_second = 1;
-  switch (unit) {
-    case arrow::TimeUnit::SECOND:
-      per_second = 1;
-      break;
-    case arrow::TimeUnit::MILLI:
-      per_second = 1000;
-      break;
-    case arrow::TimeUnit::MICRO:
-      per_second = 1000000;
-      break;
-    case arrow::TimeUnit::NANO:
-      per_second = 1000000000;
-      break;
-  }
+  const int64_t per_second = UnitsPerSecond(unit);
   int64_t units = 0;
   if (__builtin_mul_overflow(instant.seconds, per_second, &units) ||
       __builtin_add_overflow(units, instant.nanoseconds / (1000000000 / per_second), &units)) {
