@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from browser import Browser, chromium_path
+from serve_harness import start_nlk_serve
 
 NEURAL_KINDS = ("samples", "spikes", "band_power")
 
@@ -187,10 +188,35 @@ def test_pyspark_snippet_runs_with_delta_spark(site, spark):
     assert namespace["rows"].count() > 0
 
 
-@pytest.mark.skip(reason="nlk serve (the query service of issue 6) does not exist yet; the curl "
-                         "snippet and the manifest's serve section are ready for it")
-def test_sql_snippet_runs_against_nlk_serve():
-    pass
+@pytest.fixture(scope="module")
+def catalog_server(lake, tmp_path_factory):
+    """`nlk serve --catalog`: every stored table of the catalog, served as database.table."""
+    server = start_nlk_serve(["--catalog", "--root", lake], tmp_path_factory.mktemp("serve"))
+    yield server
+    server.stop()
+
+
+def test_serve_catalog_lists_database_table_names(catalog_server):
+    response = catalog_server.get("/api/schema")
+    assert response.status == 200, response.body
+    assert set(response.json()) == {"neural.samples", "neural.spikes", "neural.band_power",
+                                    "neural.samples_dead_letters"}
+    assert "skipping neural.electrodes" in catalog_server.log_text()
+    rest = catalog_server.get("/api/tables/neural.samples?limit=2")
+    assert rest.status == 200 and len(rest.json()) == 2, rest.body
+    for name in ("neural.samples", '"neural.samples"'):
+        result = catalog_server.sql(f"SELECT count(*) AS n FROM {name}")
+        assert result.status == 200 and result.json()[0]["n"] > 0, result.body
+
+
+def test_sql_snippet_runs_against_nlk_serve(site, catalog_server):
+    code = snippet(site, "neural.samples", "curl")
+    assert "http://127.0.0.1:8080/" in code, code
+    code = code.replace("http://127.0.0.1:8080/", f"http://127.0.0.1:{catalog_server.port}/")
+    result = subprocess.run(["sh", "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"curl snippet failed:\n{code}\n{result.stderr}"
+    rows = json.loads(result.stdout)
+    assert rows and rows[0]["device_id"] == "device-001" and rows[0]["channel"] == 3, rows[:1]
 
 
 def test_check_fails_on_a_drifted_table(tmp_path, run_nlk, site):

@@ -117,7 +117,10 @@ class SqlEnvironment {
     auto sites = Rows(sites_schema,
                       R"([{"site":"a","region":"north"},{"site":"b","region":"south"},
                           {"site":"d","region":"east"}])");
-    provider->RegisterTable("sites", arrow::Table::FromRecordBatches({sites}).ValueOrDie());
+    auto sites_table = arrow::Table::FromRecordBatches({sites}).ValueOrDie();
+    provider->RegisterTable("sites", sites_table);
+    // `nlk serve --catalog` names tables "database.table".
+    provider->RegisterTable("geo.sites", sites_table);
 
     std::string samples_uri = (root / "samples").string();
     delta::CreateOptions samples_options;

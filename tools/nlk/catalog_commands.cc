@@ -24,27 +24,10 @@ struct CatalogArguments {
   int64_t history_limit = 10;
 };
 
-// --root, else $NLK_CATALOG_ROOT, else the working directory. A local root is made absolute so
-// that the manifest and the snippets work from anywhere.
-std::string CatalogRoot(const CatalogArguments& arguments) {
-  std::string root = arguments.root;
-  if (root.empty()) {
-    const char* environment = std::getenv("NLK_CATALOG_ROOT");
-    if (environment != nullptr) root = environment;
-  }
-  if (root.find("://") != std::string::npos) return root;
-  std::error_code error;
-  std::filesystem::path absolute =
-      std::filesystem::absolute(std::filesystem::path(root.empty() ? "." : root), error);
-  if (error) return root;
-  std::string text = absolute.lexically_normal().string();
-  if (text.size() > 1 && text.ends_with('/')) text.pop_back();
-  return text;
-}
-
 arrow::Status RunManifest(const CatalogArguments& arguments) {
-  ARROW_ASSIGN_OR_RAISE(std::string manifest, catalog::BuildManifest(catalog::ProjectCatalog(),
-                                                                     {CatalogRoot(arguments)}));
+  ARROW_ASSIGN_OR_RAISE(
+      std::string manifest,
+      catalog::BuildManifest(catalog::ProjectCatalog(), {CatalogRoot(arguments.root)}));
   if (arguments.out.empty() || arguments.out == "-") {
     std::cout << manifest;
     return arrow::Status::OK();
@@ -60,7 +43,7 @@ arrow::Status RunManifest(const CatalogArguments& arguments) {
 arrow::Status RunSite(const CatalogArguments& arguments) {
   catalog::SiteOptions options;
   options.out_dir = arguments.out;
-  options.root = CatalogRoot(arguments);
+  options.root = CatalogRoot(arguments.root);
   options.serve_url = arguments.serve_url;
   options.history_limit = arguments.history_limit;
   ARROW_ASSIGN_OR_RAISE(auto summary, catalog::WriteSite(catalog::ProjectCatalog(), options));
@@ -76,7 +59,7 @@ arrow::Status RunSite(const CatalogArguments& arguments) {
 arrow::Status RunCheck(const CatalogArguments& arguments) {
   const catalog::Catalog& project = catalog::ProjectCatalog();
   ARROW_RETURN_NOT_OK(catalog::ValidateCatalog(project));
-  auto reports = catalog::InspectCatalog(project, {CatalogRoot(arguments), 1});
+  auto reports = catalog::InspectCatalog(project, {CatalogRoot(arguments.root), 1});
   int64_t failing = 0;
   for (const catalog::TableReport& report : reports) {
     if (!report.status.ok()) {
@@ -120,6 +103,22 @@ CLI::App* AddCommand(CLI::App& parent, const std::string& name, const std::strin
 }
 
 }  // namespace
+
+std::string CatalogRoot(const std::string& root_option) {
+  std::string root = root_option;
+  if (root.empty()) {
+    const char* environment = std::getenv("NLK_CATALOG_ROOT");
+    if (environment != nullptr) root = environment;
+  }
+  if (root.find("://") != std::string::npos) return root;
+  std::error_code error;
+  std::filesystem::path absolute =
+      std::filesystem::absolute(std::filesystem::path(root.empty() ? "." : root), error);
+  if (error) return root;
+  std::string text = absolute.lexically_normal().string();
+  if (text.size() > 1 && text.ends_with('/')) text.pop_back();
+  return text;
+}
 
 void AddCatalogCommands(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<CatalogArguments>();

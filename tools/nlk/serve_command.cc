@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "catalog/project_catalog.h"
+#include "catalog_commands.h"
 #include "cli_error.h"
+#include "server/catalog_tables.h"
 #include "server/query_server.h"
 #include "server/server_config.h"
 
@@ -23,6 +26,8 @@ constexpr std::chrono::seconds kStopGrace{5};
 struct ServeArguments {
   std::string config_path;
   std::vector<std::string> tables;
+  bool catalog = false;
+  std::string catalog_root;
   std::string address;
   int workers = -1;
   int max_queued = -1;
@@ -54,8 +59,19 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
     ARROW_ASSIGN_OR_RAISE(auto parsed, server::ParseTableArgument(table));
     config.tables.push_back(std::move(parsed));
   }
+  if (arguments.catalog) {
+    server::CatalogTables catalog =
+        server::CatalogTableConfigs(catalog::ProjectCatalog(), CatalogRoot(arguments.catalog_root));
+    for (const std::string& name : catalog.skipped) {
+      std::cerr << "nlk serve: skipping " << name
+                << ": function tables are computed in the program and cannot be served"
+                << std::endl;
+    }
+    for (server::TableConfig& table : catalog.tables) config.tables.push_back(std::move(table));
+  }
   if (config.tables.empty()) {
-    return arrow::Status::Invalid("no tables to serve: give -c CONFIG.yml or -t NAME=URI");
+    return arrow::Status::Invalid(
+        "no tables to serve: give -c CONFIG.yml, -t NAME=URI or --catalog");
   }
   if (!arguments.address.empty()) config.http_address = arguments.address;
   server::ServerLimits& limits = config.limits;
@@ -121,6 +137,14 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   command->add_option("-c,--config", arguments->config_path, "ROAPI-style YAML config file");
   command->add_option("-t,--table", arguments->tables,
                       "NAME=URI[,format=delta|parquet][,use_memory_table=true] (repeatable)");
+  CLI::Option* catalog = command->add_flag(
+      "--catalog", arguments->catalog,
+      "Serve every Delta and Parquet table of this build's catalog as DATABASE.TABLE");
+  command
+      ->add_option("--root", arguments->catalog_root,
+                   "With --catalog: where relative table URIs point (default "
+                   "$NLK_CATALOG_ROOT, else the working directory)")
+      ->needs(catalog);
   command->add_option("-a,--addr,--addr-http", arguments->address,
                       "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
   command->add_option("--workers", arguments->workers, "Query worker threads (0: 2 per core)");
