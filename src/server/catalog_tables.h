@@ -18,13 +18,15 @@ namespace nlk::server {
 
 struct CatalogTables {
   std::vector<TableConfig> tables;
-  // "database.table" of the tables that cannot be served (function tables, whose rows are
-  // computed in the program rather than stored at a URI).
+  // One line per table that cannot be served ("database.table: reason"): function tables whose
+  // function failed.
   std::vector<std::string> skipped;
 };
 
 // One TableConfig per Delta and Parquet table, its URI resolved against `root` as the catalog
-// tools do (catalog::ResolveUri).
+// tools do (catalog::ResolveUri), and one TableFormat::kMemory config per function table holding
+// the rows its function returned when called here with `root`: a snapshot taken once (at server
+// startup), never recomputed. A function that fails or returns no table is skipped.
 CatalogTables CatalogTableConfigs(const catalog::Catalog& catalog, std::string_view root);
 
 }  // namespace nlk::server

@@ -126,6 +126,10 @@ arrow::Result<std::shared_ptr<ServedTable>> ServedTable::Open(const TableConfig&
     ARROW_RETURN_NOT_OK(served->LoadParquet());
     return served;
   }
+  if (config.format == TableFormat::kMemory) {
+    ARROW_RETURN_NOT_OK(served->LoadRows());
+    return served;
+  }
   ARROW_ASSIGN_OR_RAISE(served->table_, delta::Table::Open(config.uri));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, served->table_->log()->Latest());
   ARROW_ASSIGN_OR_RAISE(served->state_, served->BuildDeltaState(std::move(snapshot), nullptr));
@@ -180,6 +184,27 @@ arrow::Status ServedTable::LoadParquet() {
   }
   ARROW_ASSIGN_OR_RAISE(state->memory_table, arrow::ConcatenateTables(tables));
   state->memory_files = std::move(memory_files);
+  state->checked_at_ms = NowMs();
+  state_ = std::move(state);
+  return arrow::Status::OK();
+}
+
+arrow::Status ServedTable::LoadRows() {
+  if (config_.rows == nullptr) {
+    return arrow::Status::Invalid("table '", config_.name, "': no rows given for a memory table");
+  }
+  auto state = std::make_shared<State>();
+  std::shared_ptr<arrow::Table> rows = config_.rows->ReplaceSchemaMetadata(nullptr);
+  state->schema = rows->schema();
+  MemoryFile memory_file;
+  memory_file.add.path = config_.name;
+  ARROW_ASSIGN_OR_RAISE(memory_file.batches, arrow::TableBatchReader(*rows).ToRecordBatches());
+  memory_file.bytes = BatchBytes(memory_file.batches);
+  state->memory_bytes = memory_file.bytes;
+  auto memory_files = std::make_shared<std::map<std::string, MemoryFile>>();
+  (*memory_files)[config_.name] = std::move(memory_file);
+  state->memory_files = std::move(memory_files);
+  state->memory_table = std::move(rows);
   state->checked_at_ms = NowMs();
   state_ = std::move(state);
   return arrow::Status::OK();
@@ -295,8 +320,9 @@ arrow::Result<std::shared_ptr<const delta::Snapshot>> ServedTable::SnapshotFor(
     const TableVersionRequest& at) {
   if (!is_delta()) {
     if (!at.latest()) {
-      return arrow::Status::Invalid("table '", name(),
-                                    "' is a Parquet table: version and timestamp need Delta");
+      return arrow::Status::Invalid("table '", name(), "' is a ",
+                                    config_.format == TableFormat::kParquet ? "Parquet" : "memory",
+                                    " table: version and timestamp need Delta");
     }
     return arrow::Status::Invalid("table '", name(), "' is not a Delta table");
   }

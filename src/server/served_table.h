@@ -1,6 +1,7 @@
 // One table as the query service sees it: a Delta table whose snapshot is kept current by
 // incremental log updates (only commits after the cached version are read), optionally with
-// its rows held in memory, or a Parquet file/directory held in memory.
+// its rows held in memory, a Parquet file/directory held in memory, or an Arrow table the program
+// supplied (TableFormat::kMemory), held as given.
 //
 // Thread-safety: all methods may be called concurrently. Refresh() swaps an immutable state
 // under a mutex; queries keep the state they started with, so a refresh never changes the
@@ -113,6 +114,7 @@ class ServedTable {
       : config_(std::move(config)), reload_interval_(reload) {}
 
   arrow::Status LoadParquet();
+  arrow::Status LoadRows();
   arrow::Result<std::shared_ptr<const State>> BuildDeltaState(
       std::shared_ptr<const delta::Snapshot> snapshot, const State* previous) const;
   std::shared_ptr<const State> state() const;

@@ -6,16 +6,20 @@
 #pragma once
 
 #include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace nlk::server {
 
-enum class TableFormat { kDelta, kParquet };
+// kMemory: rows given in `TableConfig::rows` by the program (never read from a config file),
+// e.g. a catalog function table called once at startup.
+enum class TableFormat { kDelta, kParquet, kMemory };
 
 struct TableConfig {
   std::string name;
@@ -29,6 +33,8 @@ struct TableConfig {
   std::vector<std::string> partition_columns;
   // How often the table's log is checked for new commits.
   std::optional<std::chrono::milliseconds> reload_interval;
+  // kMemory only: the rows served, fixed for the life of the server.
+  std::shared_ptr<arrow::Table> rows;
 };
 
 struct ServerLimits {

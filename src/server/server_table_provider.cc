@@ -42,11 +42,13 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
   std::shared_ptr<ServedTable> table = registry_.Find(base);
   if (table == nullptr) return arrow::Status::KeyError("table \"", base, "\" does not exist");
   if (!table->is_delta()) {
+    bool parquet = table->config().format == TableFormat::kParquet;
     if (!at.latest()) {
-      return arrow::Status::Invalid("table \"", base,
-                                    "\" is a Parquet table; versions need a Delta table");
+      return arrow::Status::Invalid("table \"", base, "\" is a ", parquet ? "Parquet" : "memory",
+                                    " table; versions need a Delta table");
     }
-    return sql::TableSource::Memory(table->MemoryTable(), "parquet " + table->config().uri);
+    return sql::TableSource::Memory(table->MemoryTable(),
+                                    parquet ? "parquet " + table->config().uri : "memory " + base);
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->SnapshotFor(at));
   return sql::TableSource::Delta(table->store(), std::move(snapshot));

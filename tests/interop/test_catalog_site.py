@@ -199,14 +199,23 @@ def catalog_server(lake, tmp_path_factory):
 def test_serve_catalog_lists_database_table_names(catalog_server):
     response = catalog_server.get("/api/schema")
     assert response.status == 200, response.body
+    # Function tables are served too, as the rows their function returned at startup.
     assert set(response.json()) == {"neural.samples", "neural.spikes", "neural.band_power",
-                                    "neural.samples_dead_letters"}
-    assert "skipping neural.electrodes" in catalog_server.log_text()
+                                    "neural.samples_dead_letters", "neural.electrodes",
+                                    "neural.channel_map"}
+    assert "skipping" not in catalog_server.log_text()
     rest = catalog_server.get("/api/tables/neural.samples?limit=2")
     assert rest.status == 200 and len(rest.json()) == 2, rest.body
     for name in ("neural.samples", '"neural.samples"'):
         result = catalog_server.sql(f"SELECT count(*) AS n FROM {name}")
         assert result.status == 200 and result.json()[0]["n"] > 0, result.body
+    # The example's layout: 2 devices of 32 channels, half of each shank in M1.
+    result = catalog_server.sql("SELECT count(*) AS n FROM neural.electrodes WHERE region = 'M1'")
+    assert result.status == 200 and result.json()[0]["n"] == 32, result.body
+    rest = catalog_server.get("/api/tables/neural.channel_map?limit=3")
+    assert rest.status == 200, rest.body
+    rows = rest.json()
+    assert len(rows) == 3 and set(rows[0]) == {"device_id", "channel", "region"}, rows
 
 
 def test_sql_snippet_runs_against_nlk_serve(site, catalog_server):

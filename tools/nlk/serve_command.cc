@@ -62,10 +62,8 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   if (arguments.catalog) {
     server::CatalogTables catalog =
         server::CatalogTableConfigs(catalog::ProjectCatalog(), CatalogRoot(arguments.catalog_root));
-    for (const std::string& name : catalog.skipped) {
-      std::cerr << "nlk serve: skipping " << name
-                << ": function tables are computed in the program and cannot be served"
-                << std::endl;
+    for (const std::string& skipped : catalog.skipped) {
+      std::cerr << "nlk serve: skipping " << skipped << std::endl;
     }
     for (server::TableConfig& table : catalog.tables) config.tables.push_back(std::move(table));
   }
@@ -139,7 +137,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                       "NAME=URI[,format=delta|parquet][,use_memory_table=true] (repeatable)");
   CLI::Option* catalog = command->add_flag(
       "--catalog", arguments->catalog,
-      "Serve every Delta and Parquet table of this build's catalog as DATABASE.TABLE");
+      "Serve every table of this build's catalog as DATABASE.TABLE (function tables: "
+      "their result at startup)");
   command
       ->add_option("--root", arguments->catalog_root,
                    "With --catalog: where relative table URIs point (default "
