@@ -1,8 +1,10 @@
-// UTF-8 decoding shared by the JSON writer and the Delta path encoder.
+// UTF-8 decoding and encoding shared by the JSON reader and writer, the Delta path encoder
+// and the S3 XML parser.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace nlk {
@@ -11,5 +13,8 @@ namespace nlk {
 // `*code_point`, or returns 0 when the bytes there are not valid UTF-8 (overlong forms,
 // surrogates and values past U+10FFFF included). Pure; thread-safe.
 size_t DecodeUtf8(std::string_view text, size_t position, uint32_t* code_point);
+
+// Appends `code_point` (at most U+10FFFF) encoded as UTF-8.
+void AppendUtf8(uint32_t code_point, std::string* out);
 
 }  // namespace nlk
