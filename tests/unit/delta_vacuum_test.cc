@@ -21,24 +21,10 @@
 #include "delta/log/transaction.h"
 #include "delta/table.h"
 #include "storage/object_store.h"
+#include "test_status.h"
 
 namespace nlk::delta {
 namespace {
-
-#define ASSERT_OK(expression)                        \
-  do {                                               \
-    const arrow::Status _status = (expression);      \
-    ASSERT_TRUE(_status.ok()) << _status.ToString(); \
-  } while (false)
-
-#define NLK_CONCAT_INNER(a, b) a##b
-#define NLK_CONCAT(a, b) NLK_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(target, expression) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NLK_CONCAT(_result_, __LINE__), target, expression)
-#define ASSERT_OK_AND_ASSIGN_IMPL(result, target, expression) \
-  auto result = (expression);                                 \
-  ASSERT_TRUE(result.ok()) << result.status().ToString();     \
-  target = std::move(result).ValueUnsafe()
 
 constexpr int64_t kHour = 60LL * 60 * 1000;
 constexpr int64_t kDay = 24 * kHour;
