@@ -288,16 +288,14 @@ arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReade
   bool evolved = false;
   if (options.schema_evolution) {
     ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(metadata.configuration));
-    int64_t max_column_id = 0;
-    auto max_id = metadata.configuration.find("delta.columnMapping.maxColumnId");
-    if (max_id != metadata.configuration.end()) max_column_id = std::stoll(max_id->second);
+    ARROW_ASSIGN_OR_RAISE(int64_t max_column_id, data::MaxColumnIdOf(metadata.configuration));
     ARROW_ASSIGN_OR_RAISE(std::string merged,
                           data::MergeSchemas(*table_schema, *data->schema(), mode, &max_column_id));
     if (merged != metadata.schema_string) {
       evolved = true;
       metadata.schema_string = merged;
       if (mode != data::ColumnMappingMode::kNone) {
-        metadata.configuration["delta.columnMapping.maxColumnId"] = std::to_string(max_column_id);
+        metadata.configuration[std::string(data::kMaxColumnIdKey)] = std::to_string(max_column_id);
       }
     }
   } else {

@@ -20,16 +20,15 @@ arrow::Result<std::optional<delta::Metadata>> EvolvedMetadata(const delta::Metad
                                                               const arrow::Schema& table_schema,
                                                               const arrow::Schema& incoming) {
   ARROW_ASSIGN_OR_RAISE(auto mode, delta::data::ColumnMappingModeOf(current.configuration));
-  int64_t max_column_id = 0;
-  auto max_id = current.configuration.find("delta.columnMapping.maxColumnId");
-  if (max_id != current.configuration.end()) max_column_id = std::stoll(max_id->second);
+  ARROW_ASSIGN_OR_RAISE(int64_t max_column_id, delta::data::MaxColumnIdOf(current.configuration));
   ARROW_ASSIGN_OR_RAISE(std::string merged,
                         delta::data::MergeSchemas(table_schema, incoming, mode, &max_column_id));
   if (merged == current.schema_string) return std::nullopt;
   delta::Metadata evolved = current;
   evolved.schema_string = std::move(merged);
   if (mode != delta::data::ColumnMappingMode::kNone) {
-    evolved.configuration["delta.columnMapping.maxColumnId"] = std::to_string(max_column_id);
+    evolved.configuration[std::string(delta::data::kMaxColumnIdKey)] =
+        std::to_string(max_column_id);
   }
   return evolved;
 }

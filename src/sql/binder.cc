@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "common/parse_number.h"
 #include "sql/expression_factory.h"
 #include "sql/sql_error.h"
 
@@ -497,8 +498,14 @@ class Binder::Implementation {
     switch (node.constant_kind) {
       case ParsedExpression::ConstantKind::kInteger:
         return factory_.Literal(arrow::MakeScalar(static_cast<int64_t>(std::stoll(node.text))));
-      case ParsedExpression::ConstantKind::kFloat:
-        return factory_.Literal(arrow::MakeScalar(std::stod(node.text)));
+      case ParsedExpression::ConstantKind::kFloat: {
+        std::optional<double> value = ParseNumber<double>(node.text);
+        if (!value) {
+          return SqlError(sql_, node.location,
+                          "numeric constant " + node.text + " is out of range for double");
+        }
+        return factory_.Literal(arrow::MakeScalar(*value));
+      }
       case ParsedExpression::ConstantKind::kString:
         return factory_.Literal(arrow::MakeScalar(node.text));
       case ParsedExpression::ConstantKind::kBoolean:

@@ -101,6 +101,12 @@ TEST(ColumnMapping, BuildsThePhysicalSchema) {
   EXPECT_EQ(*ColumnMappingModeOf({}), ColumnMappingMode::kNone);
   EXPECT_FALSE(ColumnMappingModeOf({{"delta.columnMapping.mode", "bogus"}}).ok());
 
+  EXPECT_EQ(*MaxColumnIdOf({}), 0);
+  EXPECT_EQ(*MaxColumnIdOf({{"delta.columnMapping.maxColumnId", "17"}}), 17);
+  for (const char* bad : {"", "x", "-1", "12abc", "99999999999999999999999"}) {
+    EXPECT_FALSE(MaxColumnIdOf({{"delta.columnMapping.maxColumnId", bad}}).ok()) << bad;
+  }
+
   auto unmapped = arrow::schema({arrow::field("x", arrow::int32())});
   EXPECT_FALSE(PhysicalSchema(*unmapped, ColumnMappingMode::kName).ok());
 }

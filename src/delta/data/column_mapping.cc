@@ -4,6 +4,7 @@
 
 #include "common/json_value.h"
 #include "common/json_writer.h"
+#include "common/parse_number.h"
 #include "delta/data/schema.h"
 #include "delta/data/uuid.h"
 
@@ -49,6 +50,17 @@ arrow::Result<ColumnMappingMode> ColumnMappingModeOf(const StringMap& configurat
   if (it->second == "id") return ColumnMappingMode::kId;
   return arrow::Status::Invalid("table property ", kColumnMappingModeKey, " has unknown value '",
                                 it->second, "' (expected none, name or id)");
+}
+
+arrow::Result<int64_t> MaxColumnIdOf(const StringMap& configuration) {
+  auto it = configuration.find(std::string(kMaxColumnIdKey));
+  if (it == configuration.end()) return 0;
+  std::optional<int64_t> value = ParseNumber<int64_t>(it->second);
+  if (!value || *value < 0) {
+    return arrow::Status::Invalid("table property ", kMaxColumnIdKey, " has invalid value '",
+                                  it->second, "' (expected a non-negative integer)");
+  }
+  return *value;
 }
 
 arrow::Result<ColumnMappingInfo> ColumnMappingOf(const arrow::Field& field) {

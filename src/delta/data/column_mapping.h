@@ -27,6 +27,10 @@ inline constexpr std::string_view kParquetFieldIdKey = "PARQUET:field_id";
 // Reads `delta.columnMapping.mode` from the table configuration (absent means none).
 arrow::Result<ColumnMappingMode> ColumnMappingModeOf(const StringMap& configuration);
 
+// Reads `delta.columnMapping.maxColumnId` (absent means 0); a value that is not a non-negative
+// integer is an error.
+arrow::Result<int64_t> MaxColumnIdOf(const StringMap& configuration);
+
 // The column mapping facts of one logical field.
 struct ColumnMappingInfo {
   std::optional<std::string> physical_name;
