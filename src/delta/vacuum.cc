@@ -173,6 +173,14 @@ arrow::Result<VacuumResult> Vacuum(DeltaLog& log, const VacuumOptions& options) 
     }
     if (object.last_modified_ms < result.cutoff_ms) result.deletable.push_back(std::move(object));
   }
+  // Files a killed writer left half-written (local directories stage writes in them) are never
+  // referenced; like orphans they go once older than the retention window.
+  ARROW_ASSIGN_OR_RAISE(std::vector<storage::ObjectInfo> unfinished,
+                        store.ListUnfinishedWrites(""));
+  for (storage::ObjectInfo& object : unfinished) {
+    ++result.files_listed;
+    if (object.last_modified_ms < result.cutoff_ms) result.deletable.push_back(std::move(object));
+  }
   if (options.dry_run) {
     result.duration_ms = ElapsedMs(start);
     return result;

@@ -228,6 +228,16 @@ arrow::Status LocalStore::Delete(const std::string& path) {
 
 arrow::Result<std::vector<ObjectInfo>> LocalStore::List(const std::string& prefix,
                                                         const std::string& start_after) {
+  return Walk(prefix, start_after, /*temporaries=*/false);
+}
+
+arrow::Result<std::vector<ObjectInfo>> LocalStore::ListUnfinishedWrites(const std::string& prefix) {
+  return Walk(prefix, "", /*temporaries=*/true);
+}
+
+arrow::Result<std::vector<ObjectInfo>> LocalStore::Walk(const std::string& prefix,
+                                                        const std::string& start_after,
+                                                        bool temporaries) {
   ARROW_RETURN_NOT_OK(ValidateListPrefix(prefix));
   // Walk only the deepest directory the prefix names, e.g. "_delta_log/" for "_delta_log/0000",
   // and stat only the entries that pass the prefix and start_after filters: a Delta log
@@ -262,7 +272,7 @@ arrow::Result<std::vector<ObjectInfo>> LocalStore::List(const std::string& prefi
         continue;
       }
       if (!relative.starts_with(prefix) || relative <= start_after) continue;
-      if (BaseName(relative).starts_with(kTemporaryPrefix)) continue;
+      if (BaseName(relative).starts_with(kTemporaryPrefix) != temporaries) continue;
       struct stat status;
       if (::stat(entry.path().c_str(), &status) != 0 || !S_ISREG(status.st_mode)) continue;
       ObjectInfo object;

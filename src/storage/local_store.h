@@ -28,6 +28,9 @@ class LocalStore : public FileSystemStore {
 
   arrow::Result<std::vector<ObjectInfo>> List(const std::string& prefix,
                                               const std::string& start_after = "") override;
+  // The ".nlk-tmp-*" files of writes whose process died before publishing them. A write still
+  // in progress is listed too; callers judge by age (its modification time keeps advancing).
+  arrow::Result<std::vector<ObjectInfo>> ListUnfinishedWrites(const std::string& prefix) override;
   arrow::Status Write(const std::string& path, std::shared_ptr<arrow::Buffer> data) override;
   arrow::Result<std::shared_ptr<arrow::io::OutputStream>> OpenForWrite(
       const std::string& path) override;
@@ -42,6 +45,10 @@ class LocalStore : public FileSystemStore {
   static constexpr std::string_view kTemporaryPrefix = ".nlk-tmp-";
 
  private:
+  // List's walk; `temporaries` selects the ".nlk-tmp-*" files instead of the objects.
+  arrow::Result<std::vector<ObjectInfo>> Walk(const std::string& prefix,
+                                              const std::string& start_after, bool temporaries);
+
   struct TemporaryFile {
     std::string path;
     int descriptor = -1;

@@ -52,6 +52,14 @@ class ObjectStore {
   virtual arrow::Result<std::vector<ObjectInfo>> List(const std::string& prefix,
                                                       const std::string& start_after = "") = 0;
 
+  // Leftovers of writes that never finished (their process died mid-write) under `prefix`, which
+  // List does not show. Only a store that stages writes in visible temporary objects has any;
+  // an unfinished S3 PUT leaves nothing behind.
+  virtual arrow::Result<std::vector<ObjectInfo>> ListUnfinishedWrites(
+      [[maybe_unused]] const std::string& prefix) {
+    return std::vector<ObjectInfo>{};
+  }
+
   // Creates or replaces an object. Readers see either the old or the whole new object, never a
   // part of it.
   virtual arrow::Status Write(const std::string& path, std::shared_ptr<arrow::Buffer> data) = 0;

@@ -266,6 +266,36 @@ TEST_F(VacuumTest, KeepsHiddenFilesAndDeletionVectorsOfLiveFiles) {
   EXPECT_EQ(CountRows(*table), 4);
 }
 
+TEST_F(VacuumTest, DeletesWritesAKilledProcessLeftUnfinishedOnceOlderThanRetention) {
+  auto table = CreateTable();
+  ASSERT_OK(table->Append(Rows(0, 5)).status());
+  // What a process killed between creating and publishing a file leaves in a local table.
+  const std::string old_data = "device=a/.nlk-tmp-123-0-part-00000-x.parquet";
+  const std::string old_commit = "_delta_log/.nlk-tmp-123-1-00000000000000000001.json";
+  const std::string recent = "device=a/.nlk-tmp-456-0-part-00001-y.parquet";
+  for (const std::string& path : {old_data, old_commit, recent}) WriteFile(path);
+  Age(old_data, 8 * kDay);
+  Age(old_commit, 8 * kDay);
+
+  ASSERT_OK_AND_ASSIGN(auto listed, table->log()->store()->ListUnfinishedWrites(""));
+  EXPECT_EQ(listed.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(auto objects, table->log()->store()->List(""));
+  for (const auto& object : objects) EXPECT_EQ(object.path.find(".nlk-tmp-"), std::string::npos);
+
+  VacuumOptions dry_run;
+  dry_run.dry_run = true;
+  ASSERT_OK_AND_ASSIGN(VacuumResult preview, Vacuum(*table->log(), dry_run));
+  EXPECT_EQ(Paths(preview), (std::vector<std::string>{old_commit, old_data}));
+  EXPECT_TRUE(Exists(old_data));
+
+  ASSERT_OK_AND_ASSIGN(VacuumResult result, Vacuum(*table->log(), {}));
+  EXPECT_EQ(result.files_deleted, 2);
+  EXPECT_FALSE(Exists(old_data));
+  EXPECT_FALSE(Exists(old_commit));
+  EXPECT_TRUE(Exists(recent));
+  EXPECT_EQ(CountRows(*table), 5);
+}
+
 TEST_F(VacuumTest, RecordsStartAndEndInTheHistoryWhenAsked) {
   auto table = CreateTable();
   VacuumOptions options;
