@@ -34,5 +34,10 @@ export NLK_REQUIRE_BROWSER=1
 
 ctest --test-dir "$build_dir" -L "s3|kafka" --output-on-failure
 tests/service/ingest_chaos.sh
+# Writer, compactor and cleaner as concurrent processes on one table; the local e2e runs in the
+# interop suite below (tests/interop/test_ingest_maintenance.py), which then reads it with Spark.
+tests/service/ingest_maintenance.sh e2e s3
+tests/service/ingest_maintenance.sh chaos local
+tests/service/ingest_maintenance.sh chaos s3
 tests/service/kafka_smoke.sh
 .venv/bin/python -m pytest -q tests/interop
