@@ -245,7 +245,18 @@ def main() -> int:
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--out", default=str(REPO / "bench" / "data" / "serve_bench.json"))
     parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
+    parser.add_argument("--queries", help="comma-separated names (or prefixes) of the queries to "
+                        "run, e.g. 'point,1-min'; a partial run never writes the docs")
     args = parser.parse_args()
+    if args.queries:
+        wanted = [w.strip() for w in args.queries.split(",") if w.strip()]
+        for name in list(QUERIES):
+            if not any(name.startswith(w) for w in wanted):
+                del QUERIES[name]
+        if not QUERIES:
+            parser.error(f"no query matches --queries {args.queries!r}")
+        if args.write_docs:
+            parser.error("--write-docs needs every query; drop --queries")
     if args.from_json:
         section = markdown(json.loads(Path(args.from_json).read_text()))
         print(section)

@@ -20,13 +20,34 @@
 namespace nlk::format {
 namespace {
 
+// Writes `value` (0 <= value < 10^digits) as exactly `digits` decimal digits.
+char* PutDigits(char* out, int64_t value, int digits) {
+  for (int i = digits - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + digits;
+}
+
+// Dates and timestamps are formatted by hand: snprintf per value cost a third of the time of
+// a JSON response of timestamps (measured on 19,200 rows).
 std::string FormatDate(int64_t days) {
   std::chrono::sys_days day{std::chrono::days{days}};
   std::chrono::year_month_day ymd{day};
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buffer;
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    return buffer;
+  }
+  char buffer[10];
+  char* out = PutDigits(buffer, year, 4);
+  *out++ = '-';
+  out = PutDigits(out, static_cast<unsigned>(ymd.month()), 2);
+  *out++ = '-';
+  out = PutDigits(out, static_cast<unsigned>(ymd.day()), 2);
+  return std::string(buffer, out);
 }
 
 // ISO-8601; zoned timestamps carry 'Z' since Delta stores them in UTC.
@@ -45,21 +66,26 @@ std::string FormatTimestamp(int64_t value, const arrow::TimestampType& type) {
     days -= 1;
   }
   std::string text = FormatDate(days);
-  char buffer[48];
-  std::snprintf(buffer, sizeof(buffer), "T%02d:%02d:%02d", static_cast<int>(second_of_day / 3600),
-                static_cast<int>(second_of_day / 60 % 60), static_cast<int>(second_of_day % 60));
-  text += buffer;
+  char buffer[24];
+  char* out = buffer;
+  *out++ = 'T';
+  out = PutDigits(out, second_of_day / 3600, 2);
+  *out++ = ':';
+  out = PutDigits(out, second_of_day / 60 % 60, 2);
+  *out++ = ':';
+  out = PutDigits(out, second_of_day % 60, 2);
   if (fraction != 0) {
     int digits = per_second == 1000 ? 3 : per_second == 1000000 ? 6 : 9;
-    std::snprintf(buffer, sizeof(buffer), ".%0*lld", digits, static_cast<long long>(fraction));
-    std::string fraction_text = buffer;
     // Whole groups of three zeros only (milli, micro, nano), as arrow-rs and so ROAPI print
     // them: .100 rather than .1.
-    while (fraction_text.size() > 4 && fraction_text.ends_with("000")) {
-      fraction_text.resize(fraction_text.size() - 3);
+    while (digits > 3 && fraction % 1000 == 0) {
+      fraction /= 1000;
+      digits -= 3;
     }
-    text += fraction_text;
+    *out++ = '.';
+    out = PutDigits(out, fraction, digits);
   }
+  text.append(buffer, out);
   if (!type.timezone().empty()) text += "Z";
   return text;
 }
@@ -204,14 +230,19 @@ arrow::Status AppendValue(const arrow::Array& array, int64_t row, JsonWriter& wr
   return arrow::VisitArrayInline(array, &appender);
 }
 
-arrow::Status AppendRow(const arrow::RecordBatch& batch, int64_t row, JsonWriter& writer) {
+arrow::Status AppendRow(const arrow::FieldVector& fields, const arrow::ArrayVector& columns,
+                        int64_t row, JsonWriter& writer) {
   writer.BeginObject();
-  for (int column = 0; column < batch.num_columns(); ++column) {
-    writer.Key(batch.schema()->field(column)->name());
-    ARROW_RETURN_NOT_OK(AppendValue(*batch.column(column), row, writer));
+  for (size_t column = 0; column < columns.size(); ++column) {
+    writer.Key(fields[column]->name());
+    ARROW_RETURN_NOT_OK(AppendValue(*columns[column], row, writer));
   }
   writer.EndObject();
   return arrow::Status::OK();
+}
+
+arrow::Status AppendRow(const arrow::RecordBatch& batch, int64_t row, JsonWriter& writer) {
+  return AppendRow(batch.schema()->fields(), batch.columns(), row, writer);
 }
 
 arrow::Result<int64_t> WriteJson(arrow::RecordBatchReader& reader, bool lines,
@@ -223,12 +254,31 @@ arrow::Result<int64_t> WriteJson(arrow::RecordBatchReader& reader, bool lines,
     ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
     if (!batch) break;
     std::string text;
-    for (int64_t row = 0; row < batch->num_rows(); ++row) {
-      if (!lines && rows + row > 0) text += ',';
+    if (lines) {
+      for (int64_t row = 0; row < batch->num_rows(); ++row) {
+        JsonWriter writer;
+        ARROW_RETURN_NOT_OK(AppendRow(*batch, row, writer));
+        text += writer.str();
+        text += '\n';
+      }
+    } else if (batch->num_rows() > 0) {
+      // One writer for the batch's rows, as an array whose brackets are dropped: a writer and
+      // a string per row cost more than formatting the values (measured on 19,200 rows).
       JsonWriter writer;
-      ARROW_RETURN_NOT_OK(AppendRow(*batch, row, writer));
-      text += writer.str();
-      if (lines) text += '\n';
+      writer.BeginArray();
+      const arrow::FieldVector& fields = batch->schema()->fields();
+      const arrow::ArrayVector columns = batch->columns();
+      for (int64_t row = 0; row < batch->num_rows(); ++row) {
+        ARROW_RETURN_NOT_OK(AppendRow(fields, columns, row, writer));
+      }
+      writer.EndArray();
+      text = writer.Take();
+      text.pop_back();
+      if (rows > 0) {
+        text[0] = ',';
+      } else {
+        text.erase(0, 1);
+      }
     }
     rows += batch->num_rows();
     ARROW_RETURN_NOT_OK(out.Write(text.data(), static_cast<int64_t>(text.size())));

@@ -1,8 +1,14 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
+#include <arrow/io/interfaces.h>
 #include <arrow/json/from_string.h>
+#include <arrow/util/future.h>
+#include <arrow/util/thread_pool.h>
 #include <gtest/gtest.h>
 #include <parquet/arrow/reader.h>
+#include <parquet/arrow/writer.h>
+
+#include <chrono>
 
 #include "delta/data/column_mapping.h"
 #include "delta/data/deletion_vector.h"
@@ -214,6 +220,220 @@ TEST_F(ScanTest, RejectsUnknownColumns) {
                    .Filter(cp::equal(cp::field_ref("nope"), cp::literal(1)))
                    .Build()
                    .ok());
+}
+
+// Acero consumes a scan's reader from a task on Arrow's I/O pool. Read-ahead (and Parquet's
+// pre-buffered reads) queued on that same pool used to deadlock once every I/O thread waited:
+// with one I/O thread, the first multi-file scan hung.
+TEST_F(ScanTest, ReaderConsumedOnTheIoPoolDoesNotDeadlock) {
+  Metadata metadata = MakeMetadata(*schema_, {"region"});
+  auto files = WriteDataFiles(store_, metadata, *Sample());
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 3u);
+  const int saved_capacity = arrow::io::GetIOThreadPoolCapacity();
+  ASSERT_TRUE(arrow::io::SetIOThreadPoolCapacity(1).ok());
+  auto store = store_;
+  auto read_on_io_pool = arrow::DeferNotOk(arrow::io::default_io_context().executor()->Submit(
+      [store, metadata, files = *files]() -> arrow::Result<int64_t> {
+        ARROW_ASSIGN_OR_RAISE(auto scan,
+                              ScanBuilder(store, metadata, files).Parallelism(4).Build());
+        ARROW_ASSIGN_OR_RAISE(auto table, scan->ToTable());
+        return table->num_rows();
+      }));
+  const bool finished = read_on_io_pool.Wait(30.0);
+  EXPECT_TRUE(finished) << "scan consumed on a one-thread I/O pool did not finish in 30 s";
+  if (finished) {
+    ASSERT_TRUE(read_on_io_pool.result().ok()) << read_on_io_pool.result().status();
+    EXPECT_EQ(*read_on_io_pool.result(), 60);
+  }
+  EXPECT_TRUE(arrow::io::SetIOThreadPoolCapacity(saved_capacity).ok());
+}
+
+TEST_F(ScanTest, CachesFootersAndStatisticsAcrossScans) {
+  Metadata metadata = MakeMetadata(*schema_, {"region"});
+  WriteOptions options;
+  options.row_group_rows = 5;
+  auto files = WriteDataFiles(store_, metadata, *Sample(), options);
+  ASSERT_TRUE(files.ok()) << files.status();
+  auto cache = std::make_shared<ScanCache>();
+  auto read = [&](const cp::Expression& filter) {
+    auto scan = ScanBuilder(store_, metadata, *files).Filter(filter).Cache(cache).Build();
+    EXPECT_TRUE(scan.ok()) << scan.status();
+    auto table = (*scan)->ToTable();
+    EXPECT_TRUE(table.ok()) << table.status();
+    return std::make_pair(table.ValueOr(nullptr), (*scan)->metrics());
+  };
+  auto high = cp::greater_equal(cp::field_ref("id"), cp::literal(57));
+  auto [first, first_metrics] = read(high);
+  ScanCache::Counts counts = cache->counts();
+  EXPECT_EQ(counts.statistics.entries, 3);
+  EXPECT_EQ(counts.statistics.misses, 3);
+  EXPECT_EQ(counts.footers.entries, 1);  // stats skip the other two files
+  EXPECT_EQ(counts.footers.misses, 1);
+
+  auto [second, second_metrics] = read(high);
+  counts = cache->counts();
+  EXPECT_EQ(counts.statistics.hits, 3);
+  EXPECT_EQ(counts.footers.hits, 1);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_TRUE(first->Equals(*second));
+  EXPECT_EQ(second->num_rows(), 3);
+  EXPECT_EQ(second_metrics.files_skipped_by_stats, 2);
+  EXPECT_EQ(second_metrics.row_groups_pruned, first_metrics.row_groups_pruned);
+
+  // A cache too small for any entry keeps nothing and changes no result.
+  cache->SetCapacity({.footer_bytes = 1, .statistics_bytes = 1});
+  EXPECT_EQ(cache->counts().statistics.entries, 0);
+  auto [third, third_metrics] = read(high);
+  ASSERT_NE(third, nullptr);
+  EXPECT_TRUE(third->Equals(*first));
+  EXPECT_EQ(cache->counts().footers.entries, 0);
+
+  // Without a cache.
+  auto scan = ScanBuilder(store_, metadata, *files).Filter(high).Cache(nullptr).Build();
+  ASSERT_TRUE(scan.ok());
+  auto uncached = (*scan)->ToTable();
+  ASSERT_TRUE(uncached.ok());
+  EXPECT_TRUE((*uncached)->Equals(*first));
+}
+
+TEST(LruCacheTest, EvictsLeastRecentlyUsedWithinItsBytes) {
+  LruCache<std::shared_ptr<int>> cache(30);
+  cache.Insert("a", std::make_shared<int>(1), 9);  // 10 bytes with the key
+  cache.Insert("b", std::make_shared<int>(2), 9);
+  cache.Insert("c", std::make_shared<int>(3), 9);
+  ASSERT_NE(cache.Find("a"), nullptr);  // a is now the most recent
+  cache.Insert("d", std::make_shared<int>(4), 9);
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  EXPECT_EQ(*cache.Find("a"), 1);
+  EXPECT_EQ(*cache.Find("d"), 4);
+  cache.Insert("big", std::make_shared<int>(5), 100);
+  EXPECT_EQ(cache.Find("big"), nullptr);
+  EXPECT_EQ(cache.counts().entries, 3);
+  EXPECT_EQ(cache.counts().bytes, 30);
+}
+
+// A file of 1,000 rows sorted by ts in pages of 50 rows, with the page index Arrow writes, and
+// columns of every type the page-level reader decodes (with nulls in the optional ones).
+class PageIndexScanTest : public ScanTest {
+ protected:
+  void SetUp() override {
+    table_schema_ = arrow::schema(
+        {arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"), false),
+         arrow::field("device", arrow::utf8(), false), arrow::field("channel", arrow::int32()),
+         arrow::field("day", arrow::date32()), arrow::field("value", arrow::float64()),
+         arrow::field("reading", arrow::float32()), arrow::field("flag", arrow::boolean()),
+         arrow::field("note", arrow::utf8()), arrow::field("payload", arrow::binary())});
+    arrow::TimestampBuilder ts(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"),
+                               arrow::default_memory_pool());
+    arrow::StringBuilder device, note;
+    arrow::Int32Builder channel;
+    arrow::Date32Builder day;
+    arrow::DoubleBuilder value;
+    arrow::FloatBuilder reading;
+    arrow::BooleanBuilder flag;
+    arrow::BinaryBuilder payload;
+    for (int64_t row = 0; row < kRows; ++row) {
+      ASSERT_TRUE(ts.Append(1'000'000 * row).ok());
+      ASSERT_TRUE(device.Append("device-" + std::to_string(row % 4)).ok());
+      ASSERT_TRUE((row % 7 == 0 ? channel.AppendNull() : channel.Append(row % 32)).ok());
+      ASSERT_TRUE(day.Append(static_cast<int32_t>(row / 100)).ok());
+      ASSERT_TRUE((row % 11 == 0 ? value.AppendNull() : value.Append(row * 0.5)).ok());
+      ASSERT_TRUE(reading.Append(static_cast<float>(row % 50)).ok());
+      ASSERT_TRUE((row % 3 == 0 ? flag.AppendNull() : flag.Append(row % 2 == 0)).ok());
+      // Rows 600-699 hold only nulls here, a page of nulls.
+      ASSERT_TRUE(
+          (row >= 600 && row < 700 ? note.AppendNull() : note.Append("note " + std::to_string(row)))
+              .ok());
+      ASSERT_TRUE(payload.Append(std::string(1 + row % 5, static_cast<char>(row % 256))).ok());
+    }
+    table_ = arrow::Table::Make(
+        table_schema_,
+        {ts.Finish().ValueOrDie(), device.Finish().ValueOrDie(), channel.Finish().ValueOrDie(),
+         day.Finish().ValueOrDie(), value.Finish().ValueOrDie(), reading.Finish().ValueOrDie(),
+         flag.Finish().ValueOrDie(), note.Finish().ValueOrDie(), payload.Finish().ValueOrDie()});
+    auto properties = parquet::WriterProperties::Builder()
+                          .max_rows_per_page(50)
+                          ->write_batch_size(50)
+                          ->enable_write_page_index()
+                          ->build();
+    auto stream = store_->OpenForWrite("part-0.parquet").ValueOrDie();
+    ASSERT_TRUE(
+        parquet::arrow::WriteTable(*table_, arrow::default_memory_pool(), stream, kRows, properties)
+            .ok());
+    ASSERT_TRUE(stream->Close().ok());
+    AddFile add;
+    add.path = "part-0.parquet";
+    add.size = store_->Head(add.path).ValueOrDie().size;
+    files_ = {add};
+    metadata_ = MakeMetadata(*table_schema_);
+  }
+
+  // The scan's rows for `filter`, checked against filtering the whole table in memory.
+  void ExpectSameRowsAsFullFilter(const cp::Expression& filter, int64_t expected_skipped_at_least) {
+    SCOPED_TRACE(filter.ToString());
+    auto scan = ScanBuilder(store_, metadata_, files_).Filter(filter).BatchSize(64).Build();
+    ASSERT_TRUE(scan.ok()) << scan.status();
+    auto read = (*scan)->ToTable();
+    ASSERT_TRUE(read.ok()) << read.status();
+    auto bound = filter.Bind(*table_schema_).ValueOrDie();
+    auto mask = cp::ExecuteScalarExpression(
+                    bound, cp::ExecBatch(*table_->CombineChunksToBatch().ValueOrDie()))
+                    .ValueOrDie();
+    auto expected = cp::Filter(table_, mask).ValueOrDie().table();
+    ASSERT_TRUE((*read)->schema()->Equals(*table_schema_));
+    EXPECT_EQ((*read)->num_rows(), expected->num_rows());
+    EXPECT_TRUE(
+        (*read)->CombineChunks().ValueOrDie()->Equals(*expected->CombineChunks().ValueOrDie()))
+        << (*read)->ToString() << "\nexpected\n"
+        << expected->ToString();
+    EXPECT_GE((*scan)->metrics().rows_skipped_by_page_index, expected_skipped_at_least);
+  }
+
+  static constexpr int64_t kRows = 1000;
+  std::shared_ptr<arrow::Schema> table_schema_;
+  std::shared_ptr<arrow::Table> table_;
+  std::vector<AddFile> files_;
+  Metadata metadata_;
+};
+
+TEST_F(PageIndexScanTest, ReadsOnlyThePagesThatMayMatch) {
+  auto ts = [](int64_t second) {
+    return cp::literal(std::make_shared<arrow::TimestampScalar>(
+        1'000'000 * second, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")));
+  };
+  // A point: one page of 50 rows is read.
+  ExpectSameRowsAsFullFilter(cp::equal(cp::field_ref("ts"), ts(437)), kRows - 50);
+  ExpectSameRowsAsFullFilter(cp::and_(cp::equal(cp::field_ref("ts"), ts(437)),
+                                      cp::equal(cp::field_ref("device"), cp::literal("device-1"))),
+                             kRows - 50);
+  // A range across page boundaries, and two ranges.
+  ExpectSameRowsAsFullFilter(cp::and_(cp::greater_equal(cp::field_ref("ts"), ts(120)),
+                                      cp::less(cp::field_ref("ts"), ts(260))),
+                             kRows - 200);
+  ExpectSameRowsAsFullFilter(
+      cp::or_(cp::less(cp::field_ref("ts"), ts(30)), cp::greater(cp::field_ref("ts"), ts(980))),
+      kRows - 100);
+  // Row-group statistics keep the row group, but no page matches both conditions.
+  ExpectSameRowsAsFullFilter(
+      cp::and_(cp::less(cp::field_ref("ts"), ts(100)),
+               cp::equal(cp::field_ref("day"), cp::literal(arrow::Date32Scalar(5)))),
+      kRows);
+  // Nulls: the all-null page of `note`, and pages without nulls.
+  ExpectSameRowsAsFullFilter(cp::is_null(cp::field_ref("note")), kRows - 100);
+  ExpectSameRowsAsFullFilter(
+      cp::and_(cp::is_valid(cp::field_ref("note")), cp::less(cp::field_ref("ts"), ts(80))),
+      kRows - 100);
+  // Other column types as the filter, and as outputs with nulls.
+  ExpectSameRowsAsFullFilter(cp::equal(cp::field_ref("day"), cp::literal(arrow::Date32Scalar(3))),
+                             kRows - 100);
+  ExpectSameRowsAsFullFilter(cp::greater(cp::field_ref("value"), cp::literal(480.0)), kRows - 50);
+  ExpectSameRowsAsFullFilter(cp::and_(cp::equal(cp::field_ref("channel"), cp::literal(5)),
+                                      cp::less(cp::field_ref("ts"), ts(200))),
+                             kRows - 200);
+  // No page can be ruled out: the whole row group is read the usual way.
+  ExpectSameRowsAsFullFilter(cp::equal(cp::field_ref("device"), cp::literal("device-2")), 0);
 }
 
 }  // namespace

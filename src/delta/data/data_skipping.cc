@@ -2,6 +2,8 @@
 
 #include <arrow/compute/api.h>
 
+#include <cstring>
+
 #include "delta/data/compute_registry.h"
 
 namespace nlk::delta::data {
@@ -28,9 +30,97 @@ std::optional<ColumnPath> PathOf(const arrow::FieldRef& reference) {
   return std::nullopt;
 }
 
+// Less first, then equal, as the compute fallback below does (so NaN compares as greater).
+template <typename T>
+int Order(T left, T right) {
+  if (left < right) return -1;
+  return left == right ? 0 : 1;
+}
+
+template <typename T>
+T ValueOf(const arrow::Scalar& scalar) {
+  T value;
+  std::memcpy(&value, static_cast<const arrow::internal::PrimitiveScalarBase&>(scalar).data(),
+              sizeof(T));
+  return value;
+}
+
+// The comparison without the compute layer, for the scalar pairs statistics hold: a call
+// through arrow::compute dispatches, casts and allocates per comparison, which made planning
+// a scan over 100 files cost as much as reading one. nullopt: not a pair handled here.
+std::optional<int> CompareDirectly(const arrow::Scalar& left, const arrow::Scalar& right) {
+  using arrow::Type;
+  const Type::type left_id = left.type->id();
+  const Type::type right_id = right.type->id();
+  auto is_signed = [](Type::type id) {
+    return id == Type::INT8 || id == Type::INT16 || id == Type::INT32 || id == Type::INT64;
+  };
+  auto is_unsigned = [](Type::type id) {
+    return id == Type::UINT8 || id == Type::UINT16 || id == Type::UINT32;
+  };
+  auto integer = [&](const arrow::Scalar& scalar, Type::type id) -> int64_t {
+    switch (id) {
+      case Type::INT8:
+        return ValueOf<int8_t>(scalar);
+      case Type::INT16:
+        return ValueOf<int16_t>(scalar);
+      case Type::INT32:
+        return ValueOf<int32_t>(scalar);
+      case Type::UINT8:
+        return ValueOf<uint8_t>(scalar);
+      case Type::UINT16:
+        return ValueOf<uint16_t>(scalar);
+      case Type::UINT32:
+        return ValueOf<uint32_t>(scalar);
+      default:
+        return ValueOf<int64_t>(scalar);
+    }
+  };
+  auto exact_integer = [&](Type::type id) { return is_signed(id) || is_unsigned(id); };
+  if (exact_integer(left_id) && exact_integer(right_id)) {
+    return Order(integer(left, left_id), integer(right, right_id));
+  }
+  if (!left.type->Equals(*right.type)) return std::nullopt;
+  switch (left_id) {
+    case Type::BOOL:
+      return Order(static_cast<const arrow::BooleanScalar&>(left).value,
+                   static_cast<const arrow::BooleanScalar&>(right).value);
+    case Type::UINT64:
+      return Order(ValueOf<uint64_t>(left), ValueOf<uint64_t>(right));
+    case Type::FLOAT:
+      return Order(ValueOf<float>(left), ValueOf<float>(right));
+    case Type::DOUBLE:
+      return Order(ValueOf<double>(left), ValueOf<double>(right));
+    case Type::DATE32:
+    case Type::TIME32:
+      return Order(ValueOf<int32_t>(left), ValueOf<int32_t>(right));
+    case Type::DATE64:
+    case Type::TIME64:
+    case Type::TIMESTAMP:
+    case Type::DURATION:
+      return Order(ValueOf<int64_t>(left), ValueOf<int64_t>(right));
+    case Type::STRING:
+    case Type::BINARY:
+    case Type::LARGE_STRING:
+    case Type::LARGE_BINARY:
+    case Type::STRING_VIEW:
+    case Type::BINARY_VIEW: {
+      auto view = [](const arrow::Scalar& scalar) {
+        return static_cast<const arrow::internal::PrimitiveScalarBase&>(scalar).view();
+      };
+      int order = view(left).compare(view(right));
+      return order < 0 ? -1 : (order == 0 ? 0 : 1);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 // -1, 0 or 1, or nullopt when the scalars cannot be compared.
 std::optional<int> Compare(const std::shared_ptr<arrow::Scalar>& left,
                            const std::shared_ptr<arrow::Scalar>& right) {
+  if (!left->is_valid || !right->is_valid) return std::nullopt;
+  if (auto order = CompareDirectly(*left, *right)) return order;
   auto call = [&](const char* function) -> std::optional<bool> {
     auto result = arrow::compute::CallFunction(function, {left, right});
     if (!result.ok() || !result->is_scalar()) return std::nullopt;

@@ -14,12 +14,15 @@
 #include <parquet/statistics.h>
 
 #include <deque>
+#include <functional>
 #include <set>
+#include <thread>
 
 #include "delta/data/array_conform.h"
 #include "delta/data/compute_registry.h"
 #include "delta/data/data_skipping.h"
 #include "delta/data/deletion_vector.h"
+#include "delta/data/page_selection.h"
 #include "delta/data/partition_values.h"
 #include "delta/data/schema.h"
 #include "delta/data/statistics.h"
@@ -30,6 +33,7 @@ struct Scan::Counters {
   std::atomic<int64_t> files_read{0};
   std::atomic<int64_t> row_groups_total{0};
   std::atomic<int64_t> row_groups_pruned{0};
+  std::atomic<int64_t> rows_skipped_by_page_index{0};
   std::atomic<int64_t> bytes_read{0};
   std::atomic<int64_t> rows_read{0};
   std::atomic<int64_t> rows_deleted{0};
@@ -122,13 +126,46 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> FilterRows(
   return filtered.record_batch();
 }
 
-// Streams a scan's files, reading up to `parallelism` ahead on the I/O thread pool.
+// Threads that read whole data files ahead of a ScanReader. Not Arrow's I/O pool: readers are
+// consumed from I/O-pool tasks (Acero's record_batch_reader_source runs there) and wait for
+// their read-ahead, so read-ahead queued on that same pool never runs once every I/O thread
+// waits. Tasks here wait only on LeafReadContext's pool, whose tasks wait on nothing, so no
+// cycle of waits can form whatever the pool sizes.
+//
+// The pools are destroyed at exit, which joins their threads: a leaked pool's worker could still
+// be finishing a task (destroying what it captured) while exit tears down Arrow's function
+// registry, and crash the process after its work was done. They are created after Arrow's own
+// statics, so they are destroyed before them.
+arrow::internal::Executor* FileReadExecutor() {
+  static const std::shared_ptr<arrow::internal::ThreadPool> pool =
+      arrow::internal::ThreadPool::Make(
+          std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency())))
+          .ValueOrDie();
+  return pool.get();
+}
+
+// Byte-range reads of Parquet pre-buffering (object stores): leaf tasks that never block on
+// other tasks.
+const arrow::io::IOContext& LeafReadContext() {
+  static const std::shared_ptr<arrow::internal::ThreadPool> pool =
+      arrow::internal::ThreadPool::Make(16).ValueOrDie();
+  static const arrow::io::IOContext context(arrow::default_memory_pool(), pool.get());
+  return context;
+}
+
+bool IsLocalStore(const storage::ObjectStore& store) {
+  const std::string& root = store.root_uri();
+  return root.find("://") == std::string::npos || root.starts_with("file://");
+}
+
+// Streams a scan's files, reading up to `parallelism` ahead on FileReadExecutor().
 class ScanReader : public arrow::RecordBatchReader {
  public:
   ScanReader(std::shared_ptr<const Scan> scan, int parallelism, std::optional<int64_t> limit,
              std::function<void(int64_t)> count_output)
       : scan_(std::move(scan)),
-        parallelism_(std::max(parallelism, 1)),
+        // A single file is read on the caller's thread: a hand-off would only add latency.
+        parallelism_(scan_->files().size() <= 1 ? 1 : std::max(parallelism, 1)),
         remaining_(limit),
         count_output_(std::move(count_output)) {}
 
@@ -186,9 +223,12 @@ class ScanReader : public arrow::RecordBatchReader {
             arrow::Future<arrow::RecordBatchVector>::MakeFinished(scan_->ReadFile(index)));
         continue;
       }
-      auto scan = scan_;
-      in_flight_.push_back(arrow::DeferNotOk(arrow::io::default_io_context().executor()->Submit(
-          [scan, index]() { return scan->ReadFile(index); })));
+      // The reader keeps the scan alive until every read it started has finished (see the
+      // destructor), so the task need not own it, and the scan is never destroyed on a pool
+      // thread.
+      const Scan* scan = scan_.get();
+      in_flight_.push_back(arrow::DeferNotOk(
+          FileReadExecutor()->Submit([scan, index]() { return scan->ReadFile(index); })));
     }
   }
 
@@ -233,6 +273,11 @@ ScanBuilder& ScanBuilder::Parallelism(int files) {
   return *this;
 }
 
+ScanBuilder& ScanBuilder::Cache(std::shared_ptr<ScanCache> cache) {
+  cache_ = std::move(cache);
+  return *this;
+}
+
 Scan::Scan() : counters_(std::make_unique<Counters>()) {}
 
 arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
@@ -241,6 +286,7 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
   ARROW_RETURN_NOT_OK(EnsureComputeFunctions());
   std::shared_ptr<Scan> scan(new Scan());
   scan->store_ = store_;
+  scan->cache_ = cache_;
   scan->batch_size_ = batch_size_;
   scan->parallelism_ = parallelism_;
   scan->limit_ = limit_;
@@ -310,7 +356,26 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
   // Plan: partition pruning, then stats skipping, then limit pushdown.
   ScanMetrics& metrics = scan->planning_metrics_;
   metrics.files_total = static_cast<int64_t>(files_.size());
-  ARROW_ASSIGN_OR_RAISE(auto stats_parser, StatisticsParser::Make(table_schema, scan->mode_));
+  std::optional<StatisticsParser> stats_parser;
+  // Statistics are parsed against the logical schema and mapping mode, so those key the cache.
+  const std::string schema_key = std::to_string(static_cast<int>(scan->mode_)) + ":" +
+                                 std::to_string(std::hash<std::string>{}(metadata_.schema_string));
+  auto statistics_of = [&](const AddFile& add) -> std::shared_ptr<const FileStatistics> {
+    if (!add.stats) return nullptr;
+    if (cache_) {
+      if (auto cached = cache_->FindStatistics(schema_key, add.path, *add.stats)) return cached;
+    }
+    if (!stats_parser) {
+      auto made = StatisticsParser::Make(table_schema, scan->mode_);
+      if (!made.ok()) return nullptr;
+      stats_parser = std::move(*made);
+    }
+    auto parsed = stats_parser->Parse(*add.stats);
+    if (!parsed.ok()) return nullptr;  // unreadable stats only cost skipping
+    auto statistics = std::make_shared<const FileStatistics>(std::move(*parsed));
+    if (cache_) cache_->InsertStatistics(schema_key, add.path, *add.stats, statistics);
+    return statistics;
+  };
   int64_t rows_planned = 0;
   bool rows_known = true;
   for (auto& add : files_) {
@@ -318,23 +383,28 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
       ++metrics.files_skipped_by_limit;
       continue;
     }
-    std::optional<FileStatistics> statistics;
-    if (add.stats) {
-      auto parsed = stats_parser.Parse(*add.stats);
-      if (parsed.ok()) statistics = std::move(*parsed);  // unreadable stats only cost skipping
-    }
+    std::shared_ptr<const FileStatistics> statistics = statistics_of(add);
     if (filter_) {
-      FileStatistics partition_bounds;
-      ARROW_RETURN_NOT_OK(AddPartitionBounds(table_schema, scan->partition_columns_, scan->mode_,
-                                             add, std::nullopt, &partition_bounds));
-      if (!MightMatch(*filter_, partition_bounds)) {
-        ++metrics.files_pruned_by_partition;
-        continue;
+      if (!scan->partition_columns_.empty()) {
+        FileStatistics partition_bounds;
+        ARROW_RETURN_NOT_OK(AddPartitionBounds(table_schema, scan->partition_columns_, scan->mode_,
+                                               add, std::nullopt, &partition_bounds));
+        if (!MightMatch(*filter_, partition_bounds)) {
+          ++metrics.files_pruned_by_partition;
+          continue;
+        }
       }
       if (statistics) {
-        ARROW_RETURN_NOT_OK(AddPartitionBounds(table_schema, scan->partition_columns_, scan->mode_,
-                                               add, statistics->num_records, &*statistics));
-        if (!MightMatch(*filter_, *statistics)) {
+        const FileStatistics* bounds = statistics.get();
+        FileStatistics with_partitions;
+        if (!scan->partition_columns_.empty()) {
+          with_partitions = *statistics;
+          ARROW_RETURN_NOT_OK(AddPartitionBounds(table_schema, scan->partition_columns_,
+                                                 scan->mode_, add, statistics->num_records,
+                                                 &with_partitions));
+          bounds = &with_partitions;
+        }
+        if (!MightMatch(*filter_, *bounds)) {
           ++metrics.files_skipped_by_stats;
           continue;
         }
@@ -356,6 +426,7 @@ ScanMetrics Scan::metrics() const {
   metrics.files_read = counters_->files_read;
   metrics.row_groups_total = counters_->row_groups_total;
   metrics.row_groups_pruned = counters_->row_groups_pruned;
+  metrics.rows_skipped_by_page_index = counters_->rows_skipped_by_page_index;
   metrics.bytes_read = counters_->bytes_read;
   metrics.rows_read = counters_->rows_read;
   metrics.rows_deleted = counters_->rows_deleted;
@@ -376,11 +447,24 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
                                   "' listed in the Delta log (missing or unreadable in storage): ",
                                   opened.status().message());
   }
+  // A file's size is part of its identity: a file replaced in place under the same name (which
+  // Delta writers never do) is read afresh rather than with a stale footer.
+  const std::string location = store_->root_uri() + "/" + path;
+  std::shared_ptr<parquet::FileMetaData> cached_footer;
+  if (cache_ && add.size > 0) cached_footer = cache_->FindFooter(location, add.size);
   parquet::arrow::FileReaderBuilder builder;
-  auto status = builder.Open(*opened);
+  auto status = builder.Open(*opened, parquet::default_reader_properties(), cached_footer);
   if (!status.ok()) return fail(status);
   parquet::ArrowReaderProperties properties;
   properties.set_batch_size(batch_size_);
+  if (IsLocalStore(*store_)) {
+    // Local reads are cheap and synchronous on this thread; pre-buffering would only hand each
+    // column chunk to another thread.
+    properties.set_pre_buffer(false);
+  } else {
+    properties.set_pre_buffer(true);
+    properties.set_io_context(LeafReadContext());
+  }
   // Spark writes timestamps as INT96; read them at Delta's microsecond precision, since
   // nanoseconds overflow for dates past 2262 (e.g. 9999-12-31).
   properties.set_coerce_int96_timestamp_unit(arrow::TimeUnit::MICRO);
@@ -392,6 +476,9 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
   ARROW_RETURN_NOT_OK(reader->GetSchema(&file_schema));
   const auto& manifest = reader->manifest();
   auto file_metadata = reader->parquet_reader()->metadata();
+  if (cache_ && add.size > 0 && cached_footer == nullptr) {
+    cache_->InsertFooter(location, add.size, file_metadata);
+  }
   ++counters_->files_read;
 
   // Resolve each logical column to the file's column (by physical name or field id).
@@ -471,6 +558,22 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
     first_row += group_rows;
   }
 
+  // Page-level pruning needs every stored column read to be decodable by row ranges.
+  std::vector<PageIndexColumn> page_index_columns;
+  bool read_by_pages = filter_.has_value() && !leaves.empty();
+  for (const auto& column : columns) {
+    if (!read_by_pages || column.file_index < 0) continue;
+    const auto& schema_field = manifest.schema_fields[column.file_index];
+    if (!schema_field.children.empty() || schema_field.column_index < 0 ||
+        !CanReadRowRanges(*file_metadata->schema()->Column(schema_field.column_index),
+                          *file_schema->field(column.file_index)->type())) {
+      read_by_pages = false;
+      break;
+    }
+    page_index_columns.push_back(
+        {schema_field.column_index, column.logical->name(), column.logical->type()});
+  }
+
   std::optional<DeletionVector> deleted;
   if (add.deletion_vector && !row_groups.empty()) {
     auto loaded = LoadDeletionVector(*store_, *add.deletion_vector);
@@ -547,6 +650,59 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
             emit(base_row + offset, std::min(batch_size_, group_rows - offset), nullptr));
       }
       continue;
+    }
+    if (read_by_pages) {
+      auto selected = SelectRowsByPageIndex(*reader->parquet_reader(), row_groups[i], *filter_,
+                                            page_index_columns);
+      int64_t selected_rows = 0;
+      if (selected) {
+        for (const RowRange& range : *selected) selected_rows += range.size();
+      }
+      if (selected && selected_rows < group_rows) {
+        counters_->rows_skipped_by_page_index += group_rows - selected_rows;
+        // Batches of at most batch_size_ rows; every column is read by the same pieces.
+        std::vector<RowRange> pieces;
+        for (const RowRange& range : *selected) {
+          for (int64_t begin = range.begin; begin < range.end; begin += batch_size_) {
+            pieces.push_back({begin, std::min(range.end, begin + batch_size_)});
+          }
+        }
+        if (pieces.empty()) continue;
+        std::shared_ptr<parquet::RowGroupReader> group_reader;
+        try {
+          if (!IsLocalStore(*store_)) {
+            // One round of concurrent ranged reads instead of a request per column chunk.
+            reader->parquet_reader()->PreBuffer({row_groups[i]}, leaves, LeafReadContext(),
+                                                arrow::io::CacheOptions::Defaults());
+            ARROW_RETURN_NOT_OK(
+                reader->parquet_reader()->WhenBuffered({row_groups[i]}, leaves).status());
+          }
+          group_reader = reader->parquet_reader()->RowGroup(row_groups[i]);
+        } catch (const parquet::ParquetException& error) {
+          return fail(arrow::Status::IOError(error.what()));
+        }
+        arrow::FieldVector fields;
+        std::vector<arrow::ArrayVector> arrays_by_column;
+        for (const auto& column : columns) {
+          if (column.file_index < 0) continue;
+          const auto& field = file_schema->field(column.file_index);
+          auto read =
+              ReadRowRanges(*group_reader, manifest.schema_fields[column.file_index].column_index,
+                            field->type(), pieces);
+          if (!read.ok()) return fail(read.status());
+          fields.push_back(field);
+          arrays_by_column.push_back(std::move(*read));
+        }
+        auto piece_schema = arrow::schema(std::move(fields));
+        for (size_t piece = 0; piece < pieces.size(); ++piece) {
+          arrow::ArrayVector arrays;
+          for (const auto& column_arrays : arrays_by_column) arrays.push_back(column_arrays[piece]);
+          auto batch =
+              arrow::RecordBatch::Make(piece_schema, pieces[piece].size(), std::move(arrays));
+          ARROW_RETURN_NOT_OK(emit(base_row + pieces[piece].begin, pieces[piece].size(), batch));
+        }
+        continue;
+      }
     }
     auto batches = reader->GetRecordBatchReader({row_groups[i]}, leaves);
     if (!batches.ok()) return fail(batches.status());

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "delta/data/column_mapping.h"
+#include "delta/data/scan_cache.h"
 #include "delta/log/actions.h"
 #include "storage/object_store.h"
 
@@ -39,9 +40,10 @@ struct ScanMetrics {
   int64_t files_read = 0;
   int64_t row_groups_total = 0;  // in the files opened
   int64_t row_groups_pruned = 0;
-  int64_t bytes_read = 0;    // compressed column chunk bytes fetched
-  int64_t rows_read = 0;     // physical rows decoded
-  int64_t rows_deleted = 0;  // removed by deletion vectors
+  int64_t rows_skipped_by_page_index = 0;  // in row groups read, pages the page index ruled out
+  int64_t bytes_read = 0;                  // compressed column chunk bytes fetched
+  int64_t rows_read = 0;                   // physical rows decoded
+  int64_t rows_deleted = 0;                // removed by deletion vectors
   int64_t rows_output = 0;
 };
 
@@ -63,8 +65,13 @@ class ScanBuilder {
   ScanBuilder& Limit(int64_t rows);
   // Maximum rows per output batch.
   ScanBuilder& BatchSize(int64_t rows);
-  // How many files are read ahead concurrently on Arrow's I/O thread pool (1: sequential).
+  // How many files are read ahead concurrently (1: sequential). Read-ahead runs on a thread
+  // pool of the scan module, never on Arrow's I/O pool, so a reader may be consumed from an
+  // I/O-pool task (as Acero's record_batch_reader_source does) without risking a deadlock.
   ScanBuilder& Parallelism(int files);
+  // Where parsed footers and statistics are kept (default: ScanCache::Default(); nullptr: no
+  // caching).
+  ScanBuilder& Cache(std::shared_ptr<ScanCache> cache);
 
   // Validates the request (unknown columns, unsupported filters) and plans which files to read.
   arrow::Result<std::shared_ptr<Scan>> Build();
@@ -78,6 +85,7 @@ class ScanBuilder {
   std::optional<int64_t> limit_;
   int64_t batch_size_ = 64 * 1024;
   int parallelism_ = 4;
+  std::shared_ptr<ScanCache> cache_ = ScanCache::Default();
 };
 
 // A planned scan.
@@ -107,6 +115,7 @@ class Scan : public std::enable_shared_from_this<Scan> {
   Scan();
 
   std::shared_ptr<storage::ObjectStore> store_;
+  std::shared_ptr<ScanCache> cache_;
   ColumnMappingMode mode_ = ColumnMappingMode::kNone;
   std::shared_ptr<arrow::Schema> table_schema_;  // logical
   std::shared_ptr<arrow::Schema> read_schema_;   // logical columns needed (output + filter)
