@@ -1,7 +1,6 @@
 #include "server/query_server.h"
 
 #include <arrow/compute/api.h>
-#include <arrow/io/interfaces.h>
 #include <arrow/table.h>
 
 #include <algorithm>
@@ -170,13 +169,6 @@ class QueryServer::Impl {
                                        Handle(request, writer);
                                      },
                                      std::move(observer)));
-    // Delta scans read files on Arrow's I/O pool, and each file read waits there for its own
-    // pre-buffered column reads: with the pool's default 8 threads, 8 concurrent file reads
-    // deadlock the process (seen with 32 clients). Size the pool so every worker's scans
-    // (up to 4 files each, a few scans per query) leave threads free for those reads.
-    const int io_threads =
-        std::max(arrow::io::GetIOThreadPoolCapacity(), 16 * http_->worker_threads() + 8);
-    ARROW_RETURN_NOT_OK(arrow::io::SetIOThreadPoolCapacity(io_threads));
     return arrow::Status::OK();
   }
 
@@ -368,6 +360,7 @@ class QueryServer::Impl {
     sql::QueryOptions options;
     options.max_rows = config_.limits.max_result_rows;
     options.timeout = config_.limits.query_timeout;
+    options.max_memory_bytes = config_.limits.max_query_memory_bytes;
     auto result = engine_->Execute(request.body, options);
     if (!result.ok()) {
       // An unknown table is the caller's mistake, reported like the REST endpoint does.

@@ -120,6 +120,14 @@ std::string DefaultName(const ParsedExpression& node) {
       return node.name;
     case Kind::kCast:
       return DefaultName(*node.arguments[0]);
+    case Kind::kSubquery:
+      // PostgreSQL names a scalar subquery after its one column.
+      if (node.subquery_kind == ParsedExpression::SubqueryKind::kScalar &&
+          node.subquery->items.size() == 1) {
+        const SelectItem& item = node.subquery->items[0];
+        return item.alias.empty() ? DefaultName(*item.expression) : item.alias;
+      }
+      return node.subquery_kind == ParsedExpression::SubqueryKind::kExists ? "exists" : "?column?";
     default:
       return "?column?";
   }
@@ -138,8 +146,12 @@ void SplitAnd(const ExpressionPointer& node, std::vector<ExpressionPointer>* ter
 
 class Binder::Implementation {
  public:
-  Implementation(std::string_view sql, TableProvider* provider, int64_t now_microseconds)
-      : sql_(sql), provider_(provider), factory_(now_microseconds) {}
+  Implementation(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+                 SubqueryRunner run_subquery)
+      : sql_(sql),
+        provider_(provider),
+        factory_(now_microseconds),
+        run_subquery_(std::move(run_subquery)) {}
 
   arrow::Result<BoundQuery> BindQuery(const SelectStatement& select, const Scope* outer) {
     common_tables_.emplace_back();
@@ -320,6 +332,13 @@ class Binder::Implementation {
           TypedExpression right_value{straight ? second : first, nullptr, nullptr};
           ARROW_ASSIGN_OR_RAISE(left_value.type, factory_.TypeOf(left_value.expression));
           ARROW_ASSIGN_OR_RAISE(right_value.type, factory_.TypeOf(right_value.expression));
+          if (!left_value.type->Equals(*right_value.type)) {
+            // Acero's hash join needs keys of one type (int32 = int64 would crash it).
+            ARROW_ASSIGN_OR_RAISE(auto common,
+                                  ExpressionFactory::CommonType(left_value.type, right_value.type));
+            ARROW_ASSIGN_OR_RAISE(left_value, factory_.Cast(left_value, common));
+            ARROW_ASSIGN_OR_RAISE(right_value, factory_.Cast(right_value, common));
+          }
           left_keys.push_back(EnsureColumn(&left, left_value));
           right_keys.push_back(EnsureColumn(&right, right_value));
           is_key = true;
@@ -560,9 +579,12 @@ class Binder::Implementation {
       case Kind::kList:
         return SqlError(sql_, node.location, "a list is only allowed after IN");
       case Kind::kSubquery:
+        if (node.subquery_kind == ParsedExpression::SubqueryKind::kScalar) {
+          return BindScalarSubquery(node);
+        }
         return SqlError(sql_, node.location,
-                        "subqueries are supported in FROM and as top-level WHERE conditions "
-                        "(IN/EXISTS), not here");
+                        "IN and EXISTS subqueries are supported as top-level WHERE conditions "
+                        "(joined with AND), not here");
       case Kind::kCast:
         return BindCast(node, context);
       case Kind::kCase:
@@ -591,6 +613,15 @@ class Binder::Implementation {
     ARROW_ASSIGN_OR_RAISE(auto type,
                           Located(ExpressionFactory::TypeFromName(node.type_name), node.location));
     ARROW_ASSIGN_OR_RAISE(auto value, BindExpression(argument, context));
+    if (value.constant && value.constant->is_valid && arrow::is_floating(value.type->id()) &&
+        arrow::is_integer(type->id())) {
+      // PostgreSQL rounds (half away from zero): CAST(1.7 AS integer) is 2.
+      ARROW_ASSIGN_OR_RAISE(
+          auto rounded,
+          compute::Round(arrow::Datum(value.constant),
+                         compute::RoundOptions(0, compute::RoundMode::HALF_TOWARDS_INFINITY)));
+      value = factory_.Literal(rounded.scalar());
+    }
     return Located(factory_.Cast(std::move(value), type), node.location);
   }
 
@@ -1118,6 +1149,71 @@ class Binder::Implementation {
     return FinishQuery(select, std::move(query), std::move(sort_keys), left.names.size());
   }
 
+  // Runs an uncorrelated subquery now (it has no outer columns, so its value is one for the
+  // whole query).
+  arrow::Result<std::shared_ptr<arrow::Table>> RunSubquery(const PlanPointer& plan, int location) {
+    if (!run_subquery_) {
+      return SqlError(sql_, location, "subqueries used as values are not supported here");
+    }
+    return Located(run_subquery_(plan), location);
+  }
+
+  // (SELECT one value ...) as an expression: its value, or NULL when it returns no row.
+  arrow::Result<TypedExpression> BindScalarSubquery(const ParsedExpression& node) {
+    auto query = BindQuery(*node.subquery, nullptr);
+    if (!query.ok()) {
+      // An unknown column may be the outer query's: say that this is not supported.
+      const std::string& message = query.status().message();
+      size_t column = message.find("column \"");
+      size_t missing = message.find("\" does not exist");
+      if (column != std::string::npos && missing != std::string::npos && missing > column) {
+        return SqlError(sql_, node.location,
+                        "correlated subqueries are not supported as values (" +
+                            message.substr(column, missing + 1 - column) +
+                            " is not a column of the subquery)");
+      }
+      return query.status();
+    }
+    if (query->names.size() != 1) {
+      return SqlError(sql_, node.location, "subquery must return only one column");
+    }
+    auto type = query->plan->schema->field(0)->type();
+    ARROW_ASSIGN_OR_RAISE(auto table, RunSubquery(query->plan, node.location));
+    if (table->num_rows() > 1) {
+      return SqlError(sql_, node.location,
+                      "more than one row returned by a subquery used as an expression");
+    }
+    std::shared_ptr<arrow::Scalar> value = arrow::MakeNullScalar(type);
+    if (table->num_rows() == 1) {
+      ARROW_ASSIGN_OR_RAISE(value, table->column(0)->GetScalar(0));
+    }
+    if (value->type->id() == arrow::Type::NA) value = arrow::MakeNullScalar(arrow::int64());
+    return factory_.Literal(value);
+  }
+
+  // Rows and non-null values of a one-column subquery, for NOT IN's three-valued logic.
+  arrow::Result<std::pair<int64_t, int64_t>> CountValues(const SelectStatement& select,
+                                                         int location) {
+    ARROW_ASSIGN_OR_RAISE(auto query, BindQuery(select, nullptr));
+    auto aggregate = std::make_shared<LogicalOperator>();
+    aggregate->kind = LogicalOperator::Kind::kAggregate;
+    aggregate->children = {query.plan};
+    std::string rows = Fresh("rows");
+    std::string values = Fresh("values");
+    aggregate->aggregates.push_back({"count_all", "", nullptr, rows});
+    aggregate->aggregates.push_back(
+        {"count", query.plan->schema->field(0)->name(),
+         std::make_shared<compute::CountOptions>(compute::CountOptions::ONLY_VALID), values});
+    aggregate->schema =
+        arrow::schema({arrow::field(rows, arrow::int64()), arrow::field(values, arrow::int64())});
+    ARROW_ASSIGN_OR_RAISE(auto table, RunSubquery(aggregate, location));
+    if (table->num_rows() != 1) return arrow::Status::Invalid("NOT IN: no count");
+    ARROW_ASSIGN_OR_RAISE(auto row_count, table->column(0)->GetScalar(0));
+    ARROW_ASSIGN_OR_RAISE(auto value_count, table->column(1)->GetScalar(0));
+    return std::make_pair(static_cast<const arrow::Int64Scalar&>(*row_count).value,
+                          static_cast<const arrow::Int64Scalar&>(*value_count).value);
+  }
+
   // WHERE conditions that are subqueries become semi/anti joins.
   arrow::Result<PlanPointer> BindSubqueryCondition(PlanPointer plan, const Scope& scope,
                                                    const ParsedExpression& node, bool negated) {
@@ -1133,7 +1229,15 @@ class Binder::Implementation {
       TypedExpression inner = factory_.Column(field->name());
       ARROW_ASSIGN_OR_RAISE(auto equal,
                             Located(factory_.Operator("=", {tested, inner}), node.location));
-      return MakeJoin(plan, query.plan, type, {equal}, nullptr);
+      ARROW_ASSIGN_OR_RAISE(auto joined, MakeJoin(plan, query.plan, type, {equal}, nullptr));
+      if (!negated || !run_subquery_) return joined;
+      // x NOT IN (S) is NULL, so false, when S holds a NULL, or when x is NULL and S is not
+      // empty; the anti join alone would keep those rows.
+      ARROW_ASSIGN_OR_RAISE(auto counts, CountValues(*node.subquery, node.location));
+      auto [rows, values] = counts;
+      if (rows == 0) return joined;
+      if (values < rows) return MakeFilter(joined, compute::literal(false));
+      return MakeFilter(joined, compute::call("is_valid", {tested.expression}));
     }
     // EXISTS: bind FROM and WHERE of the subquery with the outer scope visible; terms that read
     // outer columns become the join condition.
@@ -1455,12 +1559,15 @@ class Binder::Implementation {
   std::string_view sql_;
   TableProvider* provider_;
   ExpressionFactory factory_;
+  SubqueryRunner run_subquery_;
   int64_t next_column_ = 0;
   std::vector<std::map<std::string, const CommonTableExpression*>> common_tables_;
 };
 
-Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds)
-    : implementation_(std::make_unique<Implementation>(sql, provider, now_microseconds)) {}
+Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+               SubqueryRunner run_subquery)
+    : implementation_(std::make_unique<Implementation>(sql, provider, now_microseconds,
+                                                       std::move(run_subquery))) {}
 
 Binder::~Binder() = default;
 

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <arrow/result.h>
+#include <arrow/table.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,10 +29,17 @@ struct BoundQuery {
   std::vector<std::string> names;
 };
 
+// Runs an uncorrelated subquery's plan to completion while binding (scalar subqueries become
+// constants, so they prune scans like any literal; NOT IN learns whether its list holds NULL).
+using SubqueryRunner =
+    std::function<arrow::Result<std::shared_ptr<arrow::Table>>(const PlanPointer& plan)>;
+
 class Binder {
  public:
   // `sql` is the query text (for error positions); `now_microseconds` the query's now().
-  Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds);
+  // Without a `run_subquery`, scalar subqueries are refused.
+  Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+         SubqueryRunner run_subquery = nullptr);
   ~Binder();
 
   arrow::Result<BoundQuery> Bind(const SelectStatement& select);

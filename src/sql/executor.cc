@@ -2,13 +2,20 @@
 
 #include <arrow/acero/exec_plan.h>
 #include <arrow/acero/options.h>
+#include <arrow/array/concatenate.h>
 #include <arrow/array/util.h>
 #include <arrow/compute/api.h>
 #include <arrow/dataset/scanner.h>
 #include <arrow/table.h>
 #include <arrow/util/byte_size.h>
 
+#include <arrow/util/thread_pool.h>
+
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -61,6 +68,185 @@ class RenamingReader : public arrow::RecordBatchReader {
   std::shared_ptr<arrow::Schema> schema_;
   std::function<void(int64_t, int64_t)> count_;
 };
+
+// Runs an Acero plan and reads its output. Used instead of acero::DeclarationToReader, whose
+// reader waits for the next batch without bound: a plan that fails while it starts (an error
+// in a node's Init, such as a hash join refused its scratch memory) marks the plan finished
+// with the error but never closes its sink, so that wait never ends; and nothing there watches
+// the query's deadline or stop token. This reader also wakes up when the plan finishes and every
+// 100 ms to check the guard; on an error or a cancellation it stops the plan and waits for its
+// tasks before returning, so no plan or thread outlives the query.
+class PlanReader : public arrow::RecordBatchReader {
+ public:
+  static arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Make(
+      acero::Declaration declaration, arrow::MemoryPool* pool, ExecutionGuard guard) {
+    ARROW_RETURN_NOT_OK(guard.Check());
+    // In a plan on the budget, the fixed scratch space nodes set up while the plan is built
+    // and started (here) is not charged; later allocations are charged but not refused (see
+    // QueryMemoryPool::unrefusing), and an overrun wakes this reader, which fails the query.
+    std::optional<QueryMemoryPool::UnchargedScope> setup;
+    auto budget = guard.memory_budget;
+    if (budget != nullptr && pool == budget.get()) {
+      setup.emplace(budget.get());
+      pool = budget->unrefusing();
+    } else {
+      budget = nullptr;
+    }
+    acero::QueryOptions options;
+    options.memory_pool = pool;
+    compute::ExecContext context(pool, arrow::internal::GetCpuThreadPool());
+    auto reader = std::shared_ptr<PlanReader>(new PlanReader(pool, std::move(guard)));
+    if (budget != nullptr) {
+      auto wake = reader->wake_;
+      reader->budget_ = budget;
+      reader->listener_ = budget->AddOverrunListener([wake] { wake->Notify(); });
+    }
+    ARROW_ASSIGN_OR_RAISE(reader->plan_, acero::ExecPlan::Make(options, context));
+    acero::Declaration with_sink = acero::Declaration::Sequence(
+        {std::move(declaration),
+         {"sink", acero::SinkNodeOptions(&reader->generator_, &reader->schema_)}});
+    ARROW_RETURN_NOT_OK(with_sink.AddToPlan(reader->plan_.get()));
+    ARROW_RETURN_NOT_OK(reader->plan_->Validate());
+    auto wake = reader->wake_;
+    reader->plan_->finished().AddCallback([wake](const arrow::Status&) { wake->Notify(); });
+    reader->plan_->StartProducing();
+    reader->started_ = true;
+    return reader;
+  }
+
+  ~PlanReader() override {
+    Stop();
+    if (budget_ != nullptr) budget_->RemoveOverrunListener(listener_);
+  }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    *out = nullptr;
+    if (!status_.ok() || done_) return status_;
+    auto next = Next();
+    if (budget_ != nullptr && budget_->overran()) next = budget_->overrun();
+    if (next.ok() && *next) {
+      auto batch = (*next)->ToRecordBatch(schema_, pool_);
+      if (batch.ok()) {
+        *out = std::move(*batch);
+        return arrow::Status::OK();
+      }
+      next = batch.status();
+    }
+    if (next.ok()) {
+      // The sink is done: the plan's outcome decides.
+      done_ = true;
+      status_ = WaitFinished();
+    } else {
+      status_ = next.status();
+    }
+    if (!status_.ok()) Stop();
+    return status_;
+  }
+
+  // Stops the plan early (a LIMIT has its rows) and waits for its tasks.
+  arrow::Status Close() override {
+    Stop();
+    done_ = true;
+    return arrow::Status::OK();
+  }
+
+ private:
+  struct Wake {
+    std::mutex mutex;
+    std::condition_variable changed;
+    void Notify() {
+      std::lock_guard<std::mutex> lock(mutex);
+      changed.notify_all();
+    }
+  };
+
+  PlanReader(arrow::MemoryPool* pool, ExecutionGuard guard)
+      : pool_(pool), guard_(std::move(guard)), wake_(std::make_shared<Wake>()) {}
+
+  // The next batch (nullopt at the end), the plan's error, or the guard's cancellation.
+  arrow::Result<std::optional<compute::ExecBatch>> Next() {
+    auto next = generator_();
+    auto wake = wake_;
+    next.AddCallback(
+        [wake](const arrow::Result<std::optional<compute::ExecBatch>>&) { wake->Notify(); });
+    auto finished = plan_->finished();
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(wake_->mutex);
+        wake_->changed.wait_for(lock, kPollInterval, [&] {
+          return next.is_finished() || finished.is_finished() ||
+                 (budget_ != nullptr && budget_->overran());
+        });
+      }
+      if (budget_ != nullptr && budget_->overran()) return budget_->overrun();
+      if (next.is_finished()) return next.result();
+      if (finished.is_finished()) {
+        // Failed (possibly before its sink ever ran): the batch would never come.
+        if (!finished.status().ok()) return finished.status();
+        // Finished cleanly: the sink has closed or is closing.
+        next.Wait();
+        return next.result();
+      }
+      ARROW_RETURN_NOT_OK(guard_.Check());
+    }
+  }
+
+  arrow::Status WaitFinished() {
+    auto finished = plan_->finished();
+    while (!finished.Wait(std::chrono::duration<double>(kPollInterval).count())) {
+      auto checked = guard_.Check();
+      if (!checked.ok()) return checked;
+    }
+    return finished.status();
+  }
+
+  void Stop() {
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    if (!plan_->finished().is_finished()) plan_->StopProducing();
+    // Every task of the plan has ended once it is finished; its status was reported already
+    // (or the stop was asked for).
+    plan_->finished().Wait();
+  }
+
+  static constexpr std::chrono::milliseconds kPollInterval{100};
+
+  arrow::MemoryPool* pool_;
+  ExecutionGuard guard_;
+  std::shared_ptr<Wake> wake_;
+  std::shared_ptr<QueryMemoryPool> budget_;  // set when the plan allocates from the budget
+  int listener_ = 0;
+  std::shared_ptr<acero::ExecPlan> plan_;
+  std::function<arrow::Future<std::optional<compute::ExecBatch>>()> generator_;
+  std::shared_ptr<arrow::Schema> schema_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool done_ = false;
+  arrow::Status status_;
+};
+
+// Whether the Acero plan Declare builds for `node` holds rows in Acero itself (aggregates keep
+// their groups): such plans allocate from the query's budget. Others only stream, and a hash
+// join's build side is charged as it is read (MakeHoldingReader).
+bool AceroHoldsRows(const LogicalOperator& node) {
+  switch (node.kind) {
+    case Kind::kAggregate:
+      return true;
+    case Kind::kScan:
+    case Kind::kSort:
+    case Kind::kTopK:
+    case Kind::kLimit:
+    case Kind::kWindow:
+      return false;  // read through their own readers, outside this plan
+    default:
+      for (const auto& child : node.children) {
+        if (AceroHoldsRows(*child)) return true;
+      }
+      return false;
+  }
+}
 
 acero::Declaration SourceOf(std::shared_ptr<arrow::RecordBatchReader> reader) {
   return acero::Declaration("record_batch_reader_source",
@@ -163,12 +349,95 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::ScanReader(
         names.push_back(node->schema->field(static_cast<int>(index))->name());
       }
       steps.emplace_back("project", acero::ProjectNodeOptions(columns, names));
-      acero::QueryOptions options;
-      options.memory_pool = memory_pool_;
-      return acero::DeclarationToReader(acero::Declaration::Sequence(std::move(steps)), options);
+      return PlanReader::Make(acero::Declaration::Sequence(std::move(steps)),
+                              guard_.transient_pool(), guard_);
     }
   }
   return arrow::Status::Invalid("unknown table source");
+}
+
+arrow::Status Executor::NarrowTopKScan(const LogicalOperator& top) {
+  // Beyond this many rows the first pass holds too much to be a cheap probe.
+  constexpr int64_t kMaxNarrowedRows = 100000;
+  if (!top.count || top.sort_keys.empty()) return arrow::Status::OK();
+  const int64_t keep = top.offset + *top.count;
+  if (keep <= 0 || keep > kMaxNarrowedRows) return arrow::Status::OK();
+  // Follow the first key down through projections of plain columns to a scan.
+  std::string key = top.sort_keys[0].column;
+  PlanPointer node = top.children[0];
+  while (node->kind == Kind::kProject) {
+    int index = node->schema->GetFieldIndex(key);
+    if (index < 0) return arrow::Status::OK();
+    const auto* reference = node->expressions[index].field_ref();
+    if (reference == nullptr || reference->name() == nullptr) return arrow::Status::OK();
+    key = *reference->name();
+    node = node->children[0];
+  }
+  if (node->kind != Kind::kScan || node->pushed_limit || node->columns.size() < 2 ||
+      (node->source.kind != TableSource::Kind::kDelta &&
+       node->source.kind != TableSource::Kind::kDataset)) {
+    return arrow::Status::OK();
+  }
+  int index = node->schema->GetFieldIndex(key);
+  if (index < 0) return arrow::Status::OK();
+  const std::string column = node->columns[index];
+
+  std::shared_ptr<arrow::RecordBatchReader> keys;
+  if (node->source.kind == TableSource::Kind::kDelta) {
+    const auto& snapshot = node->source.snapshot;
+    delta::data::ScanBuilder builder(node->source.store, snapshot->metadata(), snapshot->files());
+    builder.Select({column});
+    if (node->pushed_filter) builder.Filter(*node->pushed_filter);
+    ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
+    key_scans_.push_back(scan);
+    ARROW_ASSIGN_OR_RAISE(keys, scan->ToRecordBatchReader());
+  } else {
+    arrow::dataset::ScannerBuilder builder(node->source.dataset);
+    ARROW_RETURN_NOT_OK(builder.Project({column}));
+    if (node->pushed_filter) ARROW_RETURN_NOT_OK(builder.Filter(*node->pushed_filter));
+    ARROW_RETURN_NOT_OK(builder.UseThreads(true));
+    ARROW_RETURN_NOT_OK(builder.Pool(memory_pool_));
+    ARROW_ASSIGN_OR_RAISE(auto scanner, builder.Finish());
+    ARROW_ASSIGN_OR_RAISE(keys, scanner->ToRecordBatchReader());
+  }
+  SortKey first = top.sort_keys[0];
+  first.column = keys->schema()->field(0)->name();
+  auto best = MakeSortReader(std::move(keys), {first}, 0, keep, guard_);
+  ARROW_ASSIGN_OR_RAISE(auto table, best->ToTable());
+  if (table->num_rows() < keep) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto values, arrow::Concatenate(table->column(0)->chunks(), memory_pool_));
+  ARROW_ASSIGN_OR_RAISE(auto threshold, values->GetScalar(keep - 1));
+  if (!threshold->is_valid) return arrow::Status::OK();
+  auto value = compute::field_ref(column);
+  compute::Expression narrowed = compute::call(first.ascending ? "less_equal" : "greater_equal",
+                                               {value, compute::literal(threshold)});
+  if (arrow::is_floating(values->type_id())) {
+    ARROW_ASSIGN_OR_RAISE(auto nans, compute::CallFunction("is_nan", {values}));
+    ARROW_ASSIGN_OR_RAISE(auto any_nan, compute::CallFunction("any", {nans}));
+    ARROW_ASSIGN_OR_RAISE(auto threshold_nan, compute::CallFunction("is_nan", {threshold}));
+    if (threshold_nan.scalar_as<arrow::BooleanScalar>().value) return arrow::Status::OK();
+    if (any_nan.scalar_as<arrow::BooleanScalar>().value) {
+      narrowed = compute::call("or_kleene", {compute::call("is_nan", {value}), narrowed});
+    }
+  }
+  // Nulls among the best rows rank first (NULLS FIRST); every null of the table is then among
+  // them, and must be read again.
+  if (values->null_count() > 0) {
+    narrowed = compute::call("or_kleene", {compute::call("is_null", {value}), narrowed});
+  }
+  auto original = node->pushed_filter;
+  node->pushed_filter = original ? compute::call("and_kleene", {*original, narrowed}) : narrowed;
+  if (node->source.kind == TableSource::Kind::kDelta) {
+    delta_scans_.erase(node.get());
+    auto prepared = Prepare(node);
+    if (!prepared.ok()) {
+      // A filter the scan cannot take: read as planned.
+      node->pushed_filter = original;
+      delta_scans_.erase(node.get());
+      return Prepare(node);
+    }
+  }
+  return arrow::Status::OK();
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Reader(const PlanPointer& node) {
@@ -177,6 +446,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Reader(const 
       return ScanReader(node);
     case Kind::kSort:
     case Kind::kTopK: {
+      if (node->kind == Kind::kTopK) ARROW_RETURN_NOT_OK(NarrowTopKScan(*node));
       ARROW_ASSIGN_OR_RAISE(auto input, Reader(node->children[0]));
       return MakeSortReader(std::move(input), node->sort_keys,
                             node->kind == Kind::kTopK ? node->offset : 0,
@@ -191,18 +461,20 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Reader(const 
       return MakeWindowReader(std::move(input), node->windows, node->schema, guard_);
     }
     default: {
-      ARROW_ASSIGN_OR_RAISE(auto declaration, Declare(node));
-      acero::QueryOptions options;
-      options.memory_pool = memory_pool_;
-      return acero::DeclarationToReader(std::move(declaration), options);
+      // Without a budget, memory_pool_ is the transient pool too.
+      bool charged = AceroHoldsRows(*node);
+      ARROW_ASSIGN_OR_RAISE(auto declaration, Declare(node, !charged));
+      return PlanReader::Make(std::move(declaration),
+                              charged ? memory_pool_ : guard_.transient_pool(), guard_);
     }
   }
 }
 
-arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node) {
+arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node,
+                                                    bool hold_join_builds) {
   std::vector<acero::Declaration::Input> inputs;
   auto child = [&](size_t index) -> arrow::Status {
-    ARROW_ASSIGN_OR_RAISE(auto declaration, Declare(node->children[index]));
+    ARROW_ASSIGN_OR_RAISE(auto declaration, Declare(node->children[index], hold_join_builds));
     inputs.emplace_back(std::move(declaration));
     return arrow::Status::OK();
   };
@@ -248,7 +520,14 @@ arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node) {
     }
     case Kind::kJoin: {
       ARROW_RETURN_NOT_OK(child(0));
-      ARROW_RETURN_NOT_OK(child(1));
+      if (hold_join_builds && guard_.memory_budget != nullptr) {
+        // The plan allocates uncharged; the join keeps its build (right) side whole, which
+        // is charged as it is read.
+        ARROW_ASSIGN_OR_RAISE(auto build, Reader(node->children[1]));
+        inputs.emplace_back(SourceOf(MakeHoldingReader(std::move(build), guard_)));
+      } else {
+        ARROW_RETURN_NOT_OK(child(1));
+      }
       std::vector<arrow::FieldRef> left(node->left_keys.begin(), node->left_keys.end());
       std::vector<arrow::FieldRef> right(node->right_keys.begin(), node->right_keys.end());
       acero::HashJoinNodeOptions options(node->join_type, left, right, node->join_filter);
@@ -275,6 +554,11 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Execute(
 
 QueryMetrics Executor::metrics() const {
   QueryMetrics metrics;
+  for (const auto& scan : key_scans_) {
+    auto scan_metrics = scan->metrics();
+    metrics.rows_scanned += scan_metrics.rows_read;
+    metrics.bytes_scanned += scan_metrics.bytes_read;
+  }
   for (const auto& [node, scan] : delta_scans_) {
     auto scan_metrics = scan->metrics();
     metrics.files_total += scan_metrics.files_total;

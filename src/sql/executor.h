@@ -40,12 +40,20 @@ class Executor : public std::enable_shared_from_this<Executor> {
   struct ScanCounters;
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Reader(const PlanPointer& node);
-  arrow::Result<arrow::acero::Declaration> Declare(const PlanPointer& node);
+  // `hold_join_builds`: the plan allocates outside the query's budget, so hash joins read
+  // their build side through a reader that charges it.
+  arrow::Result<arrow::acero::Declaration> Declare(const PlanPointer& node, bool hold_join_builds);
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ScanReader(const PlanPointer& node);
+  // Late materialisation for ORDER BY ... LIMIT over a wide scan: reads the first sort key's
+  // column alone, finds the k-th best value and pushes "key at least as good" into the scan, so
+  // files and row groups that cannot hold a top row are skipped by their statistics and the
+  // other columns are decoded only for the rest.
+  arrow::Status NarrowTopKScan(const LogicalOperator& top);
 
   ExecutionGuard guard_;
   arrow::MemoryPool* memory_pool_;
   std::map<const LogicalOperator*, std::shared_ptr<delta::data::Scan>> delta_scans_;
+  std::vector<std::shared_ptr<delta::data::Scan>> key_scans_;  // NarrowTopKScan's first pass
   std::shared_ptr<ScanCounters> other_scans_;
 };
 

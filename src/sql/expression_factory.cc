@@ -35,12 +35,17 @@ arrow::Result<std::shared_ptr<arrow::Scalar>> CastScalar(
     const std::shared_ptr<arrow::Scalar>& value, const std::shared_ptr<arrow::DataType>& type) {
   if (!value->is_valid) return arrow::MakeNullScalar(type);
   std::shared_ptr<arrow::Scalar> source = value;
+
   if (IsString(*value->type) && type->id() == arrow::Type::TIMESTAMP) {
     const auto& timestamp = static_cast<const arrow::TimestampType&>(*type);
-    if (!timestamp.timezone().empty()) {
-      ARROW_ASSIGN_OR_RAISE(auto naive,
-                            compute::Cast(arrow::Datum(value), arrow::timestamp(timestamp.unit())));
-      source = naive.scalar();
+    auto naive = compute::Cast(arrow::Datum(value), arrow::timestamp(timestamp.unit()));
+    if (naive.ok()) {
+      source = naive->scalar();
+    } else {
+      // Text with a zone ('...Z', '...+00', '...-05:30') names an instant: read it as one.
+      auto instant = compute::Cast(arrow::Datum(value), arrow::timestamp(timestamp.unit(), "UTC"));
+      if (!instant.ok()) return naive.status();
+      source = instant->scalar();
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto cast, compute::Cast(arrow::Datum(source), type));
@@ -609,6 +614,28 @@ arrow::Result<TypedExpression> ExpressionFactory::Function(const std::string& na
     ARROW_ASSIGN_OR_RAISE(std::string to, ConstantString(arguments[2], "the replacement"));
     return Make("replace_substring", {arguments[0]},
                 std::make_shared<compute::ReplaceSubstringOptions>(from, to));
+  }
+  if (name == "regexp_replace") {
+    // PostgreSQL replaces the first match, or every match with the flag 'g'.
+    ARROW_RETURN_NOT_OK(expect(3, 4));
+    ARROW_ASSIGN_OR_RAISE(std::string pattern, ConstantString(arguments[1], "the pattern"));
+    ARROW_ASSIGN_OR_RAISE(std::string to, ConstantString(arguments[2], "the replacement"));
+    std::string flags;
+    if (count == 4) {
+      ARROW_ASSIGN_OR_RAISE(flags, ConstantString(arguments[3], "the flags"));
+    }
+    if (flags.find_first_not_of("g") != std::string::npos) {
+      return arrow::Status::Invalid("regexp_replace: only the flag 'g' is supported");
+    }
+    return Make(
+        "replace_substring_regex", {arguments[0]},
+        std::make_shared<compute::ReplaceSubstringOptions>(pattern, to, flags.empty() ? 1 : -1));
+  }
+  if (name == "regexp_like" || name == "regexp_matches") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string pattern, ConstantString(arguments[1], "the pattern"));
+    return Make("match_substring_regex", {arguments[0]},
+                std::make_shared<compute::MatchSubstringOptions>(pattern));
   }
   if (name == "starts_with" || name == "ends_with" || name == "contains") {
     ARROW_RETURN_NOT_OK(expect(2, 2));

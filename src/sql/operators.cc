@@ -5,8 +5,10 @@
 #include <arrow/compare.h>
 #include <arrow/compute/api.h>
 #include <arrow/table.h>
+#include <arrow/util/byte_size.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -54,9 +56,10 @@ class BatchListReader : public arrow::RecordBatchReader {
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> Combine(
     const std::shared_ptr<arrow::Schema>& schema,
-    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches, arrow::MemoryPool* pool) {
+  if (batches.size() == 1) return batches[0];
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema, batches));
-  ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch());
+  ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch(pool));
   return combined;
 }
 
@@ -70,15 +73,87 @@ compute::SortOptions MakeSortOptions(const std::vector<SortKey>& keys) {
   return compute::SortOptions(sort_keys);
 }
 
-// Sorts `batch` and keeps at most `keep` rows of the order.
+// Sorts `batch` (stable) and keeps at most `keep` rows of the order.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> SortBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<SortKey>& keys,
-    std::optional<int64_t> keep) {
+    std::optional<int64_t> keep, compute::ExecContext* context) {
   ARROW_ASSIGN_OR_RAISE(auto indices,
-                        compute::SortIndices(arrow::Datum(batch), MakeSortOptions(keys)));
+                        compute::SortIndices(arrow::Datum(batch), MakeSortOptions(keys), context));
   if (keep && *keep < indices->length()) indices = indices->Slice(0, *keep);
-  ARROW_ASSIGN_OR_RAISE(auto taken, compute::Take(arrow::Datum(batch), arrow::Datum(indices)));
+  ARROW_ASSIGN_OR_RAISE(auto taken, compute::Take(arrow::Datum(batch), arrow::Datum(indices),
+                                                  compute::TakeOptions::Defaults(), context));
   return taken.record_batch();
+}
+
+// Bytes charged to the query's memory budget for rows an operator holds; released when the
+// holder goes away.
+class HeldMemory {
+ public:
+  explicit HeldMemory(std::shared_ptr<QueryMemoryPool> budget) : budget_(std::move(budget)) {}
+  HeldMemory(const HeldMemory&) = delete;
+  HeldMemory& operator=(const HeldMemory&) = delete;
+  ~HeldMemory() { Clear(); }
+
+  arrow::Status Add(const arrow::RecordBatch& batch) {
+    if (budget_ == nullptr) return arrow::Status::OK();
+    int64_t bytes = arrow::util::TotalBufferSize(batch);
+    ARROW_RETURN_NOT_OK(budget_->Reserve(bytes));
+    held_ += bytes;
+    return arrow::Status::OK();
+  }
+
+  void Clear() {
+    if (budget_ != nullptr) budget_->Release(held_);
+    held_ = 0;
+  }
+
+ private:
+  std::shared_ptr<QueryMemoryPool> budget_;
+  int64_t held_ = 0;
+};
+
+// The rows that could rank before `row` of `best` under `keys`, as a predicate over the input
+// columns: lexicographically better on the keys, or tied on a prefix and better on the rest.
+// Full ties are excluded (they came later, and the sort is stable). May admit more rows than
+// needed (a NaN key is always admitted), never fewer. Nullopt: no useful predicate.
+std::optional<compute::Expression> RanksBefore(const arrow::RecordBatch& best, int64_t row,
+                                               const std::vector<SortKey>& keys) {
+  std::optional<compute::Expression> better;
+  for (auto key = keys.rbegin(); key != keys.rend(); ++key) {
+    auto column = best.GetColumnByName(key->column);
+    if (column == nullptr) return std::nullopt;
+    auto threshold = column->GetScalar(row);
+    if (!threshold.ok()) return std::nullopt;
+    auto value = compute::field_ref(key->column);
+    bool floating = arrow::is_floating(column->type_id());
+    compute::Expression strictly;
+    compute::Expression equal;
+    if (!(*threshold)->is_valid) {
+      strictly = key->nulls_first ? compute::literal(false) : compute::call("is_valid", {value});
+      equal = compute::call("is_null", {value});
+    } else {
+      if (floating) {
+        auto as_double = (*threshold)->CastTo(arrow::float64());
+        if (!as_double.ok() ||
+            std::isnan(static_cast<const arrow::DoubleScalar&>(**as_double).value)) {
+          return std::nullopt;
+        }
+      }
+      strictly =
+          compute::call(key->ascending ? "less" : "greater", {value, compute::literal(*threshold)});
+      if (key->nulls_first) {
+        strictly = compute::call("or_kleene", {compute::call("is_null", {value}), strictly});
+      }
+      equal = compute::call("equal", {value, compute::literal(*threshold)});
+    }
+    if (floating) {
+      strictly = compute::call("or_kleene", {compute::call("is_nan", {value}), strictly});
+    }
+    better = better ? compute::call("or_kleene",
+                                    {strictly, compute::call("and_kleene", {equal, *better})})
+                    : strictly;
+  }
+  return better;
 }
 
 class SortReader : public BatchListReader {
@@ -90,44 +165,139 @@ class SortReader : public BatchListReader {
         keys_(std::move(keys)),
         offset_(offset),
         count_(count),
-        guard_(std::move(guard)) {}
+        guard_(std::move(guard)),
+        // A top-k charges the rows it keeps (held_, pending_held_); sorting and filtering a
+        // batch against them is per-batch working memory. A full sort's working memory grows
+        // with its whole input, so it is charged.
+        context_(count_ ? guard_.transient_pool() : guard_.memory_pool),
+        held_(guard_.memory_budget),
+        pending_held_(guard_.memory_budget) {}
 
  protected:
   arrow::Status Produce() override {
-    std::optional<int64_t> keep;
-    if (count_) keep = offset_ + *count_;
+    if (count_) return ProduceTopK(offset_ + *count_);
     std::vector<std::shared_ptr<arrow::RecordBatch>> held;
-    int64_t held_rows = 0;
     while (true) {
       ARROW_RETURN_NOT_OK(guard_.Check());
       std::shared_ptr<arrow::RecordBatch> batch;
       ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
       if (batch == nullptr) break;
       if (batch->num_rows() == 0) continue;
-      held.push_back(batch);
-      held_rows += batch->num_rows();
-      // Top-k: once well over k rows are held, keep only the best k.
-      if (keep && held_rows > std::max<int64_t>(2 * *keep, kOutputBatchRows)) {
-        ARROW_ASSIGN_OR_RAISE(auto combined, Combine(schema_, held));
-        ARROW_ASSIGN_OR_RAISE(auto best, SortBatch(combined, keys_, keep));
-        held = {best};
-        held_rows = best->num_rows();
-      }
+      ARROW_RETURN_NOT_OK(held_.Add(*batch));
+      held.push_back(std::move(batch));
     }
     if (held.empty()) return arrow::Status::OK();
-    ARROW_ASSIGN_OR_RAISE(auto combined, Combine(schema_, held));
-    ARROW_ASSIGN_OR_RAISE(auto sorted, SortBatch(combined, keys_, keep));
+    ARROW_ASSIGN_OR_RAISE(auto combined, Combine(schema_, held, guard_.memory_pool));
+    held.clear();
+    ARROW_ASSIGN_OR_RAISE(auto sorted, SortBatch(combined, keys_, std::nullopt, &context_));
     if (offset_ >= sorted->num_rows()) return arrow::Status::OK();
     EmitSliced(sorted->Slice(offset_));
     return arrow::Status::OK();
   }
 
  private:
+  // Candidates are merged into the best rows once this many are pending (or `keep`, if more).
+  static constexpr int64_t kMergeRows = 16 * 1024;
+
+  arrow::Status ProduceTopK(int64_t keep) {
+    if (keep == 0) return input_->Close();
+    while (true) {
+      ARROW_RETURN_NOT_OK(guard_.Check());
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
+      if (batch == nullptr) break;
+      if (batch->num_rows() == 0) continue;
+      if (ranks_before_) {
+        auto mask =
+            compute::ExecuteScalarExpression(*ranks_before_, compute::ExecBatch(*batch), &context_);
+        if (mask.ok()) {
+          ARROW_ASSIGN_OR_RAISE(auto kept,
+                                compute::Filter(arrow::Datum(batch), *mask,
+                                                compute::FilterOptions::Defaults(), &context_));
+          batch = kept.record_batch();
+        } else {
+          ranks_before_.reset();  // a key type the predicate cannot handle: merge everything
+        }
+        if (batch->num_rows() == 0) continue;
+      }
+      pending_rows_ += batch->num_rows();
+      pending_.push_back(batch);
+      // A batch merged at once is only passing through; candidates kept for later are held.
+      if (pending_rows_ >= std::max(keep, kMergeRows)) {
+        ARROW_RETURN_NOT_OK(Merge(keep));
+      } else {
+        ARROW_RETURN_NOT_OK(pending_held_.Add(*batch));
+      }
+    }
+    ARROW_RETURN_NOT_OK(Merge(keep));
+    if (best_ == nullptr || offset_ >= best_->num_rows()) return arrow::Status::OK();
+    EmitSliced(best_->Slice(offset_));
+    return arrow::Status::OK();
+  }
+
+  // best := the first `keep` rows of (best, pending) in order; best rows came first in the
+  // input, so a stable sort keeps ties in input order.
+  arrow::Status Merge(int64_t keep) {
+    if (pending_.empty()) return arrow::Status::OK();
+    if (best_ != nullptr) pending_.insert(pending_.begin(), best_);
+    ARROW_ASSIGN_OR_RAISE(auto combined, Combine(schema_, pending_, context_.memory_pool()));
+    pending_.clear();
+    pending_rows_ = 0;
+    ARROW_ASSIGN_OR_RAISE(best_, SortBatch(combined, keys_, keep, &context_));
+    pending_held_.Clear();
+    held_.Clear();
+    ARROW_RETURN_NOT_OK(held_.Add(*best_));
+    if (best_->num_rows() == keep) {
+      ranks_before_.reset();
+      auto predicate = RanksBefore(*best_, keep - 1, keys_);
+      if (predicate) {
+        auto bound = predicate->Bind(*schema_);
+        if (bound.ok()) ranks_before_ = std::move(*bound);
+      }
+    }
+    return arrow::Status::OK();
+  }
+
   std::shared_ptr<arrow::RecordBatchReader> input_;
   std::vector<SortKey> keys_;
   int64_t offset_;
   std::optional<int64_t> count_;
   ExecutionGuard guard_;
+  compute::ExecContext context_;
+  HeldMemory held_;
+  HeldMemory pending_held_;
+  std::shared_ptr<arrow::RecordBatch> best_;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;
+  int64_t pending_rows_ = 0;
+  std::optional<compute::Expression> ranks_before_;
+};
+
+class HoldingReader : public arrow::RecordBatchReader {
+ public:
+  HoldingReader(std::shared_ptr<arrow::RecordBatchReader> input, ExecutionGuard guard)
+      : input_(std::move(input)), guard_(std::move(guard)), held_(guard_.memory_budget) {}
+
+  std::shared_ptr<arrow::Schema> schema() const override { return input_->schema(); }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    ARROW_RETURN_NOT_OK(guard_.Check());
+    ARROW_RETURN_NOT_OK(input_->ReadNext(out));
+    if (*out != nullptr) {
+      auto held = held_.Add(**out);
+      if (!held.ok()) {
+        *out = nullptr;
+        return held;
+      }
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Close() override { return input_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::RecordBatchReader> input_;
+  ExecutionGuard guard_;
+  HeldMemory held_;
 };
 
 class LimitReader : public arrow::RecordBatchReader {
@@ -192,7 +362,9 @@ class WindowReader : public BatchListReader {
       : BatchListReader(std::move(output_schema)),
         input_(std::move(input)),
         calls_(std::move(calls)),
-        guard_(std::move(guard)) {}
+        guard_(std::move(guard)),
+        context_(guard_.memory_pool),
+        held_(guard_.memory_budget) {}
 
  protected:
   arrow::Status Produce() override {
@@ -202,9 +374,11 @@ class WindowReader : public BatchListReader {
       std::shared_ptr<arrow::RecordBatch> batch;
       ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
       if (batch == nullptr) break;
+      ARROW_RETURN_NOT_OK(held_.Add(*batch));
       batches.push_back(batch);
     }
-    ARROW_ASSIGN_OR_RAISE(auto rows, Combine(input_->schema(), batches));
+    if (batches.empty()) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto rows, Combine(input_->schema(), batches, guard_.memory_pool));
     std::vector<std::shared_ptr<arrow::Array>> columns = rows->columns();
     for (const auto& call : calls_) {
       ARROW_ASSIGN_OR_RAISE(auto column, Evaluate(rows, call));
@@ -235,7 +409,8 @@ class WindowReader : public BatchListReader {
       for (int64_t row = 0; row < length; ++row) ARROW_RETURN_NOT_OK(builder.Append(row));
       ARROW_ASSIGN_OR_RAISE(order, builder.Finish());
     } else {
-      ARROW_ASSIGN_OR_RAISE(order, compute::SortIndices(arrow::Datum(rows), MakeSortOptions(keys)));
+      ARROW_ASSIGN_OR_RAISE(
+          order, compute::SortIndices(arrow::Datum(rows), MakeSortOptions(keys), &context_));
     }
     ARROW_ASSIGN_OR_RAISE(auto cast_order, compute::Cast(order, arrow::int64()));
     auto indices_array = cast_order.make_array();
@@ -245,7 +420,9 @@ class WindowReader : public BatchListReader {
       std::vector<std::shared_ptr<arrow::Array>> result;
       for (const auto& name : names) {
         ARROW_ASSIGN_OR_RAISE(auto column, Column(rows, name));
-        ARROW_ASSIGN_OR_RAISE(auto taken, compute::Take(arrow::Datum(column), arrow::Datum(order)));
+        ARROW_ASSIGN_OR_RAISE(auto taken,
+                              compute::Take(arrow::Datum(column), arrow::Datum(order),
+                                            compute::TakeOptions::Defaults(), &context_));
         result.push_back(taken.make_array());
       }
       return result;
@@ -308,7 +485,8 @@ class WindowReader : public BatchListReader {
         ARROW_ASSIGN_OR_RAISE(auto source_indices, source.Finish());
         ARROW_ASSIGN_OR_RAISE(auto input, Column(rows, call.input));
         ARROW_ASSIGN_OR_RAISE(auto taken,
-                              compute::Take(arrow::Datum(input), arrow::Datum(source_indices)));
+                              compute::Take(arrow::Datum(input), arrow::Datum(source_indices),
+                                            compute::TakeOptions::Defaults(), &context_));
         sorted_result = taken.make_array();
         if (!call.default_value_column.empty()) {
           ARROW_ASSIGN_OR_RAISE(auto fallback, sorted_columns({call.default_value_column}));
@@ -331,7 +509,8 @@ class WindowReader : public BatchListReader {
     ARROW_RETURN_NOT_OK(inverse_builder.AppendValues(inverse));
     ARROW_ASSIGN_OR_RAISE(auto inverse_array, inverse_builder.Finish());
     ARROW_ASSIGN_OR_RAISE(auto restored,
-                          compute::Take(arrow::Datum(sorted_result), arrow::Datum(inverse_array)));
+                          compute::Take(arrow::Datum(sorted_result), arrow::Datum(inverse_array),
+                                        compute::TakeOptions::Defaults(), &context_));
     ARROW_ASSIGN_OR_RAISE(auto typed, compute::Cast(restored, call.output_type));
     return typed.make_array();
   }
@@ -349,7 +528,8 @@ class WindowReader : public BatchListReader {
     bool integral = false;
     if (!count_rows) {
       ARROW_ASSIGN_OR_RAISE(auto column, Column(rows, call.input));
-      ARROW_ASSIGN_OR_RAISE(auto taken, compute::Take(arrow::Datum(column), arrow::Datum(order)));
+      ARROW_ASSIGN_OR_RAISE(auto taken, compute::Take(arrow::Datum(column), arrow::Datum(order),
+                                                      compute::TakeOptions::Defaults(), &context_));
       integral = arrow::is_integer(column->type_id());
       bool numeric = integral || arrow::is_floating(column->type_id());
       if (!numeric && call.function != WindowFunction::kCount) {
@@ -384,6 +564,12 @@ class WindowReader : public BatchListReader {
     } else {
       builder = std::make_unique<arrow::DoubleBuilder>();
     }
+    int64_t count = 0;
+    double sum = 0;
+    int64_t integer_sum = 0;
+    double best = 0;
+    int64_t best_integer = 0;
+    int64_t next_row = 0;
     for (int64_t position = 0; position < length; ++position) {
       int64_t first = call.frame.start
                           ? std::max(partition_start[position], position + *call.frame.start)
@@ -394,12 +580,20 @@ class WindowReader : public BatchListReader {
       if (call.frame.include_peers && call.frame.end && *call.frame.end == 0) {
         last = peer_end[position] - 1;
       }
-      int64_t count = 0;
-      double sum = 0;
-      int64_t integer_sum = 0;
-      double best = 0;
-      int64_t best_integer = 0;
-      for (int64_t row = first; row <= last; ++row) {
+      // A frame that starts at the partition's start only grows row by row (its end never moves
+      // back), so it is accumulated incrementally: linear, and summed in the same order as the
+      // frame itself. Other frames are summed row by row.
+      bool running = !call.frame.start;
+      if (!running || position == partition_start[position]) {
+        count = 0;
+        sum = 0;
+        integer_sum = 0;
+        best = 0;
+        best_integer = 0;
+        next_row = first;
+      }
+      for (; next_row <= last; ++next_row) {
+        int64_t row = next_row;
         if (!valid[row]) continue;
         bool better =
             count == 0 ||
@@ -435,6 +629,8 @@ class WindowReader : public BatchListReader {
   std::shared_ptr<arrow::RecordBatchReader> input_;
   std::vector<WindowCall> calls_;
   ExecutionGuard guard_;
+  compute::ExecContext context_;
+  HeldMemory held_;
 };
 
 }  // namespace
@@ -452,6 +648,11 @@ std::shared_ptr<arrow::RecordBatchReader> MakeSortReader(
     std::optional<int64_t> count, ExecutionGuard guard) {
   return std::make_shared<SortReader>(std::move(input), std::move(keys), offset, count,
                                       std::move(guard));
+}
+
+std::shared_ptr<arrow::RecordBatchReader> MakeHoldingReader(
+    std::shared_ptr<arrow::RecordBatchReader> input, ExecutionGuard guard) {
+  return std::make_shared<HoldingReader>(std::move(input), std::move(guard));
 }
 
 std::shared_ptr<arrow::RecordBatchReader> MakeLimitReader(

@@ -6,6 +6,7 @@
 // Each reader is used by one thread at a time, like any RecordBatchReader.
 #pragma once
 
+#include <arrow/memory_pool.h>
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/util/cancel.h>
@@ -17,22 +18,39 @@
 #include <vector>
 
 #include "sql/logical_plan.h"
+#include "sql/query_memory_pool.h"
 
 namespace nlk::sql {
 
-// Checked between batches by every operator: a stop request or a passed deadline cancels.
+// What every operator of one query shares. Check() runs between batches: a stop request or a
+// passed deadline cancels. Operators allocate from `memory_pool`; when the query has a memory
+// budget, they also charge it for the input batches they hold (which scans allocate elsewhere).
 struct ExecutionGuard {
   arrow::StopToken stop_token = arrow::StopToken::Unstoppable();
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  arrow::MemoryPool* memory_pool = arrow::default_memory_pool();
+  std::shared_ptr<QueryMemoryPool> memory_budget;  // null: no limit
 
   arrow::Status Check() const;
+  // For working memory that lives only while one batch is processed (streaming operators,
+  // Acero plans that hold no rows): the budget's parent, so it is not charged.
+  arrow::MemoryPool* transient_pool() const {
+    return memory_budget != nullptr ? memory_budget->parent() : memory_pool;
+  }
 };
 
-// Sorts by `keys`; with `count`, keeps only rows [offset, offset + count) of the order while
-// holding at most about offset + count rows plus one batch (top-k).
+// Sorts by `keys` (stable). With `count` it is a streaming top-k: it keeps the best
+// offset + count rows seen so far and, once it has them, filters each arriving batch down to the
+// rows that could still rank before the worst of them, so it holds about offset + count rows
+// plus a few candidates, never the input. Emits rows [offset, offset + count) of the order.
 std::shared_ptr<arrow::RecordBatchReader> MakeSortReader(
     std::shared_ptr<arrow::RecordBatchReader> input, std::vector<SortKey> keys, int64_t offset,
     std::optional<int64_t> count, ExecutionGuard guard);
+
+// Passes its input through and charges the query's memory budget for every batch until it is
+// destroyed: for the build side of a hash join, which the join keeps whole.
+std::shared_ptr<arrow::RecordBatchReader> MakeHoldingReader(
+    std::shared_ptr<arrow::RecordBatchReader> input, ExecutionGuard guard);
 
 // Skips `offset` rows, then passes at most `count` rows and closes the input.
 std::shared_ptr<arrow::RecordBatchReader> MakeLimitReader(

@@ -124,10 +124,18 @@ PlanPointer PushFilters(PlanPointer node, std::vector<compute::Expression> terms
       node->children[1] = PushFilters(node->children[1], std::move(right));
       return WrapFilter(node, above);
     }
+    case Kind::kUnion: {
+      // The binder gives every side the union's column names, so a filter above applies to each
+      // side as written and reaches each side's scans.
+      bool same_names = true;
+      for (const auto& child : node->children) same_names &= child->schema->Equals(*node->schema);
+      if (!same_names) return WrapFilter(PushIntoChildren(node), terms);
+      for (auto& child : node->children) child = PushFilters(child, terms);
+      return node;
+    }
     case Kind::kSingleRow:
     case Kind::kTopK:
     case Kind::kLimit:
-    case Kind::kUnion:
     case Kind::kWindow:
       return WrapFilter(PushIntoChildren(node), terms);
   }

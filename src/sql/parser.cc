@@ -334,10 +334,12 @@ class Parser {
     }
     if (type == "A_Const") return ParseConstant(*node, location);
     if (type == "TypeCast") {
+      const JsonValue& type_name = Field(*node, "typeName");
+      // A typed literal (TIMESTAMP '...') has no cast location; its type name starts it.
+      if (location < 0) location = Location(type_name);
       auto cast = Make(ParsedExpression::Kind::kCast, location);
       ARROW_ASSIGN_OR_RAISE(auto argument, ParseExpression(Field(*node, "arg")));
       cast->arguments.push_back(std::move(argument));
-      const JsonValue& type_name = Field(*node, "typeName");
       if (!ArrayField(type_name, "arrayBounds").empty()) return Unsupported(type_name, "arrays");
       auto names = Names(ArrayField(type_name, "names"));
       cast->type_name = names.empty() ? "" : Lower(names.back());

@@ -63,6 +63,19 @@ class ResultReader : public arrow::RecordBatchReader {
   std::shared_ptr<Executor> executor_;  // keeps the scans alive while reading
 };
 
+// Scalar subqueries run before the query; their scans count towards its figures.
+void AddMetrics(QueryMetrics* total, const QueryMetrics& part) {
+  total->files_total += part.files_total;
+  total->files_pruned_by_partition += part.files_pruned_by_partition;
+  total->files_skipped_by_stats += part.files_skipped_by_stats;
+  total->files_skipped_by_limit += part.files_skipped_by_limit;
+  total->files_read += part.files_read;
+  total->row_groups_total += part.row_groups_total;
+  total->row_groups_pruned += part.row_groups_pruned;
+  total->rows_scanned += part.rows_scanned;
+  total->bytes_scanned += part.bytes_scanned;
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> TextRows(
     const std::vector<std::string>& lines) {
   arrow::StringBuilder builder;
@@ -83,22 +96,49 @@ arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
   ExecutionGuard guard;
   guard.stop_token = options.stop_token;
   if (options.timeout) guard.deadline = std::chrono::steady_clock::now() + *options.timeout;
+  if (options.memory_pool != nullptr) guard.memory_pool = options.memory_pool;
+  if (options.max_memory_bytes) {
+    guard.memory_budget = QueryMemoryPool::Create(guard.memory_pool, *options.max_memory_bytes);
+    guard.memory_pool = guard.memory_budget.get();
+  }
 
   ARROW_ASSIGN_OR_RAISE(Statement statement, ParseStatement(sql));
   int64_t now_microseconds = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
-  Binder binder(sql, provider_.get(), now_microseconds);
+  // Uncorrelated subqueries used as values run to their first two rows (two: enough to tell
+  // "more than one row" apart) while binding.
+  auto subquery_metrics = std::make_shared<QueryMetrics>();
+  auto run_subquery =
+      [&guard, subquery_metrics](
+          const PlanPointer& subquery) -> arrow::Result<std::shared_ptr<arrow::Table>> {
+    ARROW_ASSIGN_OR_RAISE(PlanPointer optimized, Optimize(subquery));
+    auto executor = std::make_shared<Executor>(guard, guard.memory_pool);
+    ARROW_ASSIGN_OR_RAISE(auto reader, executor->Execute(optimized));
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+    int64_t rows = 0;
+    while (rows < 2) {
+      ARROW_RETURN_NOT_OK(guard.Check());
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+      if (batch == nullptr) break;
+      rows += batch->num_rows();
+      batches.push_back(std::move(batch));
+    }
+    ARROW_RETURN_NOT_OK(reader->Close());
+    AddMetrics(subquery_metrics.get(), executor->metrics());
+    return arrow::Table::FromRecordBatches(reader->schema(), batches);
+  };
+  Binder binder(sql, provider_.get(), now_microseconds, run_subquery);
   ARROW_ASSIGN_OR_RAISE(BoundQuery query, binder.Bind(*statement.select));
   ARROW_ASSIGN_OR_RAISE(PlanPointer plan, Optimize(query.plan));
 
-  arrow::MemoryPool* pool =
-      options.memory_pool != nullptr ? options.memory_pool : arrow::default_memory_pool();
-  auto executor = std::make_shared<Executor>(guard, pool);
+  auto executor = std::make_shared<Executor>(guard, guard.memory_pool);
   auto returned = std::make_shared<std::atomic<int64_t>>(0);
   QueryResult result;
-  result.metrics_source = [executor, returned]() {
+  result.metrics_source = [executor, returned, subquery_metrics]() {
     QueryMetrics metrics = executor->metrics();
+    AddMetrics(&metrics, *subquery_metrics);
     metrics.rows_returned = *returned;
     return metrics;
   };

@@ -9,7 +9,9 @@
 //   // result.reader streams the rows; result.metrics() says what was scanned and pruned.
 //
 // Statements: SELECT (WITH, UNION/INTERSECT/EXCEPT, joins, subqueries in FROM, IN/EXISTS
-// subqueries in WHERE, GROUP BY/HAVING, window functions, ORDER BY, LIMIT/OFFSET) and
+// subqueries in WHERE, uncorrelated scalar subqueries anywhere a value goes (run once while
+// planning, so they prune scans like constants), GROUP BY/HAVING, window functions, ORDER BY,
+// LIMIT/OFFSET; ORDER BY ... LIMIT is a streaming top-k) and
 // EXPLAIN [ANALYZE] SELECT .... EXPLAIN answers one utf8 column "plan", a row per line, showing
 // the optimised plan with the projections, filters and limits pushed into each scan and how
 // many files (and, with ANALYZE, row groups) were pruned.
@@ -21,6 +23,7 @@
 //   KeyError  an unknown table ("SQL error at position N: table "x" does not exist; available
 //             tables: ...").
 //   CapacityError  the result exceeds QueryOptions::max_rows (raised while reading).
+//   OutOfMemory    the query needs more than QueryOptions::max_memory_bytes.
 //   Cancelled      the timeout passed or the stop token fired (raised while reading).
 //   IOError etc.   storage failures, passed through.
 //
@@ -40,6 +43,7 @@
 #include <optional>
 #include <string_view>
 
+#include "sql/query_memory_pool.h"
 #include "sql/query_metrics.h"
 #include "sql/table_provider.h"
 
@@ -52,9 +56,15 @@ struct QueryOptions {
   std::optional<std::chrono::milliseconds> timeout;
   // Lets the caller cancel (e.g. the client went away).
   arrow::StopToken stop_token = arrow::StopToken::Unstoppable();
-  // Pool for Acero and our operators; a limiting pool here bounds their memory (scans of
-  // Delta files allocate from Arrow's default pool). Null: the default pool.
+  // Pool for Acero and our operators. Null: the default pool.
   arrow::MemoryPool* memory_pool = nullptr;
+  // The query's memory budget for what it holds: join build sides, aggregate groups, the rows
+  // sorts, top-k and windows keep (and the working memory of full sorts and windows). Batches
+  // streaming through scans, filters, projections, join probes and a top-k's per-batch work are
+  // not charged, nor is the fixed scratch space Acero sets up per plan. A query that needs more
+  // fails with OutOfMemory ("query memory limit exceeded: ..."; IsQueryMemoryLimitError tells it
+  // apart), from Execute or while reading. Unset: no limit.
+  std::optional<int64_t> max_memory_bytes;
 };
 
 struct QueryResult {

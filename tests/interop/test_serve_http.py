@@ -452,6 +452,27 @@ def test_huge_result_query_is_cut_by_limits(limited):
     assert limited.get("/health").status == 200
 
 
+def test_query_memory_limit_is_413_and_top_k_fits(data):
+    srv = start_nlk_serve(["-t", f"samples={data['samples']}", "--max-query-memory-bytes",
+                           "200000"], data["base"])
+    try:
+        skip_without_sql(srv)
+        # 480 x 480 = 230,400 joined rows to sort: several MB, far over the 200 kB budget.
+        query = ("SELECT a.sequence AS s, b.voltage_uv AS v FROM samples a CROSS JOIN samples b "
+                 "ORDER BY v, s")
+        response = srv.sql(query)
+        assert response.status == 413, response.body[:300]
+        body = response.json()
+        assert body["error"] == "result_too_large" and "memory" in body["message"]
+        # The same ordering with a LIMIT keeps only the top rows, within the budget.
+        top = srv.sql(query + " LIMIT 3")
+        assert top.status == 200, top.body[:300]
+        assert len(top.json()) == 3
+        assert srv.get("/health").status == 200
+    finally:
+        srv.stop()
+
+
 # --- compatibility with ROAPI -----------------------------------------------------------------
 
 COMPAT_REQUESTS = [

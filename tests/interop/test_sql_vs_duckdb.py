@@ -106,6 +106,48 @@ QUERIES = [
     "sum(voltage) OVER (PARTITION BY device_id, channel ORDER BY sequence ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS moving "
     "FROM samples WHERE sequence < 8",
     "SELECT channel, rank() OVER (ORDER BY count(*) DESC, channel) AS r FROM samples GROUP BY channel",
+    # Top-k over the whole table (ties broken by the later keys so both engines agree).
+    "SELECT device_id, sequence, channel, voltage FROM samples "
+    "ORDER BY voltage DESC NULLS LAST, device_id, sequence, channel LIMIT 7",
+    "SELECT device_id, channel, sequence, voltage, label FROM samples "
+    "ORDER BY voltage NULLS LAST, device_id, sequence, channel LIMIT 5 OFFSET 3",
+    "SELECT device_id, sequence, channel FROM samples "
+    "ORDER BY label NULLS FIRST, ts DESC, device_id, channel LIMIT 12",
+    # Scalar subqueries, in WHERE and in the select list.
+    "SELECT device_id, sequence, channel FROM samples WHERE voltage > (SELECT avg(voltage) + 2 * "
+    "stddev(voltage) FROM samples)",
+    "SELECT device_id, count(*) AS n, (SELECT count(*) FROM devices) AS devices FROM samples GROUP BY device_id",
+    "SELECT channel, avg(voltage) - (SELECT avg(voltage) FROM samples) AS delta FROM samples GROUP BY channel",
+    # NOT IN: a NULL in the subquery means no row; a NULL tested value is never NOT IN.
+    "SELECT count(*) AS n FROM samples WHERE label NOT IN (SELECT label FROM samples WHERE channel = 0)",
+    "SELECT count(*) AS n FROM samples WHERE label NOT IN (SELECT label FROM samples WHERE label = 'l1')",
+    "SELECT count(*) AS n FROM samples WHERE device_id NOT IN (SELECT device_id FROM devices)",
+    # Zoned timestamp literals.
+    "SELECT count(*) AS n FROM samples WHERE ts >= TIMESTAMPTZ '2026-01-01T00:00:02Z' "
+    "AND ts < TIMESTAMPTZ '2026-01-01 00:00:04+00'",
+    # A filter above UNION ALL reaches both sides.
+    "SELECT device_id, n FROM (SELECT device_id, channel AS n FROM samples UNION ALL "
+    "SELECT device_id, 99 AS n FROM devices) AS u WHERE device_id = 'dev-b' AND n > 2",
+    # The rest of the list.
+    "SELECT device_id, channel, count(*) AS n FROM samples GROUP BY device_id, channel "
+    "HAVING count(*) > 60 ORDER BY device_id, channel LIMIT 3 OFFSET 1",
+    "SELECT d.device_id, s.channel FROM samples s RIGHT JOIN devices d ON s.device_id = d.device_id "
+    "AND s.sequence = 0 AND s.channel = 1",
+    "SELECT d.device_id, d.site, s.n FROM (SELECT device_id, count(*) AS n FROM samples "
+    "GROUP BY device_id) s FULL JOIN devices d ON s.device_id = d.device_id",
+    "SELECT count(*) AS n FROM samples WHERE label ILIKE 'L%' AND label IS NOT NULL "
+    "AND CAST(channel AS VARCHAR) IN ('1', '3')",
+    "SELECT abs(voltage) AS a, sqrt(abs(voltage)) AS r, power(voltage, 2) AS p, ln(abs(voltage) + 1) AS l, "
+    "sign(voltage) AS s, ceil(voltage) AS c, round(voltage, 1) AS r1 FROM samples "
+    "WHERE device_id = 'dev-a' AND sequence < 3",
+    "SELECT lower(device_id) AS l, substr(device_id, 5) AS s, replace(device_id, 'dev', 'd') AS r, "
+    "concat(device_id, '/', site) AS c, device_id || '!' AS e, trim('  x  ') AS t FROM devices",
+    "SELECT extract(epoch FROM ts) AS e, extract(hour FROM ts) AS h, epoch_ms(date_trunc('minute', ts)) AS m "
+    "FROM samples WHERE sequence = 3 AND channel = 2",
+    "SELECT count(*) AS n FROM samples WHERE ts - INTERVAL '1 second' >= TIMESTAMPTZ '2026-01-01 00:00:03Z'",
+    "SELECT device_id, sequence, channel, lead(voltage, 2) OVER (PARTITION BY device_id, channel "
+    "ORDER BY sequence) AS next2, avg(voltage) OVER (PARTITION BY device_id, channel ORDER BY sequence "
+    "ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS moving_avg FROM samples WHERE sequence < 10",
 ]
 
 

@@ -18,10 +18,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "datagen/neural_generator.h"
@@ -138,6 +141,41 @@ class SqlEnvironment {
       Check(samples->Append(datagen::MakeNeuralReader(options).ValueOrDie()).status());
     }
     Check(provider->RegisterDelta("samples", samples_uri));
+
+    // wide (Delta, 3 files of 70,000 rows): id, k (1,000 distinct values, some NULL and NaN),
+    // g (5 groups), payload. Big enough for several scan batches per file.
+    auto wide_schema =
+        arrow::schema({arrow::field("id", arrow::int64()), arrow::field("k", arrow::float64()),
+                       arrow::field("g", arrow::utf8()), arrow::field("payload", arrow::utf8())});
+    std::string wide_uri = (root / "wide").string();
+    auto wide = delta::Table::Create(wide_uri, wide_schema, {}).ValueOrDie();
+    for (int file = 0; file < 3; ++file) {
+      arrow::Int64Builder ids;
+      arrow::DoubleBuilder keys;
+      arrow::StringBuilder groups;
+      arrow::StringBuilder payloads;
+      for (int64_t id = file * 70000; id < (file + 1) * 70000; ++id) {
+        Check(ids.Append(id));
+        if (id % 997 == 0) {
+          Check(keys.AppendNull());
+        } else if (id % 1499 == 0) {
+          Check(keys.Append(std::nan("")));
+        } else {
+          Check(keys.Append(static_cast<double>((id * 7919) % 1000) / 10.0));
+        }
+        Check(groups.Append("g" + std::to_string(id % 5)));
+        Check(payloads.Append("p" + std::to_string(id)));
+      }
+      arrow::ArrayVector columns(4);
+      Check(ids.Finish(&columns[0]));
+      Check(keys.Finish(&columns[1]));
+      Check(groups.Finish(&columns[2]));
+      Check(payloads.Finish(&columns[3]));
+      auto batch = arrow::RecordBatch::Make(wide_schema, 70000, columns);
+      auto reader = arrow::RecordBatchReader::Make({batch}, wide_schema).ValueOrDie();
+      Check(wide->Append(reader).status());
+    }
+    Check(provider->RegisterDelta("wide", wide_uri));
   }
 };
 
@@ -170,51 +208,53 @@ std::vector<Record> ParseFile(const fs::path& path) {
   std::vector<Record> records;
   std::string line;
   int number = 0;
-  std::optional<Record> current;
+  Record current;
+  bool active = false;
   bool in_results = false;
   auto finish = [&]() {
-    if (current) records.push_back(*current);
-    current.reset();
+    if (active) records.push_back(current);
+    current = Record();
+    active = false;
     in_results = false;
   };
   while (std::getline(in, line)) {
     ++number;
-    if (!current) {
+    if (!active) {
       if (line.empty() || line[0] == '#') continue;
-      Record record;
-      record.line = number;
+      current = Record();
+      current.line = number;
       std::istringstream header(line);
       std::string word;
       header >> word;
       if (word == "query") {
-        record.is_query = true;
-        header >> record.types;
+        current.is_query = true;
+        header >> current.types;
         std::string option;
-        while (header >> option) record.rowsort |= option == "rowsort";
+        while (header >> option) current.rowsort |= option == "rowsort";
       } else {
         std::string kind;
         header >> kind;
-        record.expect_error = kind == "error";
-        std::getline(header, record.error_substring);
-        auto first = record.error_substring.find_first_not_of(' ');
-        record.error_substring =
-            first == std::string::npos ? "" : record.error_substring.substr(first);
+        current.expect_error = kind == "error";
+        std::getline(header, current.error_substring);
+        auto first = current.error_substring.find_first_not_of(' ');
+        current.error_substring =
+            first == std::string::npos ? "" : current.error_substring.substr(first);
       }
-      current = record;
+      active = true;
       continue;
     }
     if (line.empty()) {
       finish();
       continue;
     }
-    if (current->is_query && line == "----") {
+    if (current.is_query && line == "----") {
       in_results = true;
       continue;
     }
     if (in_results) {
-      current->expected.push_back(line);
+      current.expected.push_back(line);
     } else {
-      current->sql += (current->sql.empty() ? "" : "\n") + line;
+      current.sql += (current.sql.empty() ? "" : "\n") + line;
     }
   }
   finish();
@@ -396,6 +436,218 @@ TEST(SqlEngine, BinderErrorsNameThePosition) {
   ASSERT_FALSE(type_error.ok());
   EXPECT_NE(type_error.status().message().find("SQL error at position"), std::string::npos)
       << type_error.status().ToString();
+}
+
+// Every row of a query's result, columns joined by "|".
+arrow::Result<std::vector<std::string>> AllRows(SqlEngine& engine, const std::string& sql,
+                                                const QueryOptions& options = {}) {
+  ARROW_ASSIGN_OR_RAISE(auto result, engine.Execute(sql, options));
+  ARROW_ASSIGN_OR_RAISE(auto table, result.reader->ToTable());
+  std::vector<std::string> rows;
+  for (int64_t row = 0; row < table->num_rows(); ++row) {
+    std::string text;
+    for (int column = 0; column < table->num_columns(); ++column) {
+      ARROW_ASSIGN_OR_RAISE(auto value, table->column(column)->GetScalar(row));
+      text += (column > 0 ? "|" : "") + Render(*value, 'T');
+    }
+    rows.push_back(text);
+  }
+  return rows;
+}
+
+// The streaming top-k (per-batch candidate filter, key-column first pass into the scan) must
+// give exactly the rows of a full stable sort, ties and NULL/NaN placement included.
+TEST(SqlEngine, TopKMatchesFullSort) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  const std::vector<std::string> orders = {"k DESC",        "k",         "k DESC NULLS LAST",
+                                           "k NULLS FIRST", "g, k DESC", "g DESC, k, id DESC",
+                                           "payload DESC",  "k DESC, id"};
+  for (const auto& order : orders) {
+    auto sorted = AllRows(engine, "SELECT * FROM wide ORDER BY " + order);
+    ASSERT_TRUE(sorted.ok()) << order << ": " << sorted.status().ToString();
+    for (auto [offset, count] : std::vector<std::pair<int, int>>{{0, 10}, {7, 25}, {0, 1500}}) {
+      std::string sql = "SELECT * FROM wide ORDER BY " + order + " LIMIT " + std::to_string(count) +
+                        " OFFSET " + std::to_string(offset);
+      auto top = AllRows(engine, sql);
+      ASSERT_TRUE(top.ok()) << sql << ": " << top.status().ToString();
+      std::vector<std::string> expected(sorted->begin() + offset, sorted->begin() + offset + count);
+      EXPECT_EQ(Joined(*top), Joined(expected)) << sql;
+    }
+  }
+}
+
+TEST(SqlEngine, TopKReadsTheKeyColumnFirstAndSkipsFiles) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  auto plan = Lines(engine, "EXPLAIN ANALYZE SELECT * FROM wide ORDER BY id DESC LIMIT 3");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string text = Joined(*plan);
+  EXPECT_NE(text.find("TopK k=3"), std::string::npos) << text;
+  // The first pass found the 3rd largest id; files whose ids are all smaller were skipped.
+  EXPECT_NE(text.find("(id >= 209997)"), std::string::npos) << text;
+  EXPECT_NE(text.find("2 skipped by stats"), std::string::npos) << text;
+  auto rows = AllRows(engine, "SELECT id, payload FROM wide ORDER BY id DESC LIMIT 3");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(Joined(*rows), "209999|p209999\n209998|p209998\n209997|p209997\n");
+}
+
+TEST(SqlEngine, MemoryLimitFailsCleanly) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  QueryOptions low;
+  low.max_memory_bytes = 1 << 20;
+  QueryOptions high;
+  high.max_memory_bytes = int64_t{1} << 32;
+  const std::vector<std::string> heavy = {
+      "SELECT * FROM wide ORDER BY payload",
+      "SELECT id, sum(k) OVER (PARTITION BY g ORDER BY id) FROM wide",
+      "SELECT count(*) FROM wide a JOIN wide b ON a.id = b.id",
+      "SELECT payload, count(*) FROM wide GROUP BY payload"};
+  for (const auto& sql : heavy) {
+    auto failed = AllRows(engine, sql, low);
+    ASSERT_FALSE(failed.ok()) << sql;
+    EXPECT_TRUE(failed.status().IsOutOfMemory()) << sql << ": " << failed.status().ToString();
+    EXPECT_TRUE(IsQueryMemoryLimitError(failed.status())) << failed.status().ToString();
+    EXPECT_NE(failed.status().message().find("1048576 bytes"), std::string::npos)
+        << failed.status().ToString();
+    auto passed = AllRows(engine, sql, high);
+    EXPECT_TRUE(passed.ok()) << sql << ": " << passed.status().ToString();
+  }
+  // A top-k holds k rows, not its input: it fits a budget the full sort does not.
+  QueryOptions medium;
+  medium.max_memory_bytes = 4 << 20;
+  auto top = AllRows(engine, "SELECT * FROM wide ORDER BY payload LIMIT 10", medium);
+  EXPECT_TRUE(top.ok()) << top.status().ToString();
+  auto sorted = AllRows(engine, "SELECT * FROM wide ORDER BY payload", medium);
+  EXPECT_TRUE(sorted.status().IsOutOfMemory()) << sorted.status().ToString();
+}
+
+TEST(SqlEngine, ResultBatchesOutliveTheQueryMemoryPool) {
+  std::shared_ptr<arrow::Table> table;
+  {
+    SqlEngine engine(SqlEnvironment::Get().provider);
+    QueryOptions options;
+    options.max_memory_bytes = int64_t{1} << 30;
+    auto result = engine.Execute("SELECT id, payload FROM wide ORDER BY payload LIMIT 5", options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    auto read = result->reader->ToTable();
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    table = *read;
+  }
+  ASSERT_EQ(table->num_rows(), 5);
+  EXPECT_EQ(table->column(1)->GetScalar(0).ValueOrDie()->ToString(), "p0");
+}
+
+// Runs `sql` on another thread and waits at most 20 s: a query that hangs fails the test (and
+// ends the process, since the stuck thread cannot be joined) instead of blocking the run.
+arrow::Result<std::vector<std::string>> AllRowsWithin20s(SqlEngine& engine, const std::string& sql,
+                                                         const QueryOptions& options) {
+  auto running = std::async(std::launch::async,
+                            [&engine, sql, options] { return AllRows(engine, sql, options); });
+  if (running.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "query did not finish within 20 s: " << sql;
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+  return running.get();
+}
+
+// A refused allocation anywhere (an Acero node starting up, a join's build side, our operators)
+// fails the query at once with OutOfMemory; small queries fit a small budget; a timeout cancels
+// a query waiting on an Acero plan.
+TEST(SqlEngine, MemoryLimitFailsPromptlyAndSmallQueriesFit) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  QueryOptions small;
+  small.max_memory_bytes = 200000;
+  auto top =
+      AllRowsWithin20s(engine, "SELECT sequence FROM samples ORDER BY voltage_uv LIMIT 2", small);
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  EXPECT_EQ(top->size(), 2u);
+  auto joined = AllRowsWithin20s(
+      engine, "SELECT a.sequence AS s FROM samples a CROSS JOIN samples b LIMIT 2", small);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  EXPECT_EQ(joined->size(), 2u);
+  auto joined_top = AllRowsWithin20s(engine,
+                                     "SELECT a.id, b.voltage_uv FROM wide a CROSS JOIN samples b "
+                                     "ORDER BY b.voltage_uv, a.id LIMIT 3",
+                                     small);
+  ASSERT_TRUE(joined_top.ok()) << joined_top.status().ToString();
+  EXPECT_EQ(joined_top->size(), 3u);
+
+  const std::vector<std::pair<std::string, int64_t>> heavy = {
+      // Sorting all 8.4 million joined rows.
+      {"SELECT a.id, b.voltage_uv FROM wide a CROSS JOIN samples b ORDER BY b.voltage_uv, a.id",
+       200000},
+      // The join's build side (wide) does not fit.
+      {"SELECT a.sequence FROM samples a JOIN wide b ON a.sequence = b.id", 200000},
+      // Refused inside Acero, by an aggregate's groups.
+      {"SELECT payload, count(*) FROM wide GROUP BY payload", 200000},
+  };
+  for (const auto& [sql, budget] : heavy) {
+    QueryOptions options;
+    options.max_memory_bytes = budget;
+    auto failed = AllRowsWithin20s(engine, sql, options);
+    ASSERT_FALSE(failed.ok()) << sql;
+    EXPECT_TRUE(IsQueryMemoryLimitError(failed.status()))
+        << sql << ": " << failed.status().ToString();
+  }
+
+  // 44 million joined rows into 210,000 groups: about a second of work here, in short Acero
+  // tasks (a cancelled plan stops once its running tasks end).
+  QueryOptions timed;
+  timed.timeout = std::chrono::milliseconds(50);
+  auto start = std::chrono::steady_clock::now();
+  auto slow = AllRowsWithin20s(
+      engine, "SELECT a.payload, count(*) FROM wide a JOIN wide b ON a.k = b.k GROUP BY a.payload",
+      timed);
+  ASSERT_FALSE(slow.ok());
+  EXPECT_TRUE(slow.status().IsCancelled()) << slow.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// Frames that start at the partition's start are accumulated incrementally; they must agree
+// with the same frame written with an explicit (row by row) start.
+TEST(SqlEngine, RunningWindowFramesMatchExplicitFrames) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  for (const std::string function : {"sum(k)", "avg(k)", "count(k)", "min(k)", "max(id)"}) {
+    std::string window = "OVER (PARTITION BY g ORDER BY id ROWS BETWEEN ";
+    auto running = AllRows(engine, "SELECT id, " + function + " " + window +
+                                       "UNBOUNDED PRECEDING AND CURRENT ROW) FROM wide "
+                                       "WHERE id < 3000 ORDER BY id");
+    auto explicit_start = AllRows(engine, "SELECT id, " + function + " " + window +
+                                              "100000 PRECEDING AND CURRENT ROW) FROM wide "
+                                              "WHERE id < 3000 ORDER BY id");
+    ASSERT_TRUE(running.ok()) << running.status().ToString();
+    ASSERT_TRUE(explicit_start.ok()) << explicit_start.status().ToString();
+    EXPECT_EQ(Joined(*running), Joined(*explicit_start)) << function;
+  }
+}
+
+TEST(SqlEngine, FiltersReachBothSidesOfUnionAll) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  auto plan = Lines(engine,
+                    "EXPLAIN SELECT * FROM (SELECT id, site FROM readings UNION ALL "
+                    "SELECT id, site FROM readings) AS u WHERE site = 'b'");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::string text = Joined(*plan);
+  size_t first = text.find("filter=(site == \"b\")");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_NE(text.find("filter=(site == \"b\")", first + 1), std::string::npos) << text;
+  EXPECT_EQ(text.find("Filter"), std::string::npos) << text;
+}
+
+TEST(SqlEngine, ScalarSubqueryBecomesAPrunableConstant) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  auto plan = Lines(engine,
+                    "EXPLAIN SELECT id FROM readings WHERE value > (SELECT avg(value) FROM "
+                    "readings)");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_NE(Joined(*plan).find("filter=(value > 3.4)"), std::string::npos) << Joined(*plan);
+  // The subquery's scan counts in the query's figures: 6 rows for avg, then the 2 files left.
+  auto result =
+      engine.Execute("SELECT id FROM readings WHERE value > (SELECT avg(value) FROM readings)", {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_TRUE(result->reader->ToTable().ok());
+  EXPECT_EQ(result->metrics().files_total, 6);
+  EXPECT_EQ(result->metrics().rows_returned, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, SqlLogicTest, ::testing::ValuesIn(TestFiles()),

@@ -34,6 +34,7 @@ struct ServeArguments {
   int64_t max_result_rows = -1;
   int64_t max_result_bytes = -1;
   int64_t max_body_bytes = -1;
+  int64_t max_query_memory_bytes = -1;
   int64_t query_timeout_ms = -1;
   int64_t header_timeout_ms = -1;
   int64_t idle_timeout_ms = -1;
@@ -78,6 +79,9 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   if (arguments.max_result_rows >= 0) limits.max_result_rows = arguments.max_result_rows;
   if (arguments.max_result_bytes >= 0) limits.max_result_bytes = arguments.max_result_bytes;
   if (arguments.max_body_bytes >= 0) limits.max_body_bytes = arguments.max_body_bytes;
+  if (arguments.max_query_memory_bytes >= 0) {
+    limits.max_query_memory_bytes = arguments.max_query_memory_bytes;
+  }
   if (arguments.query_timeout_ms >= 0) {
     limits.query_timeout = std::chrono::milliseconds(arguments.query_timeout_ms);
   }
@@ -155,6 +159,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                       "Largest response body in bytes (default 1 GiB)");
   command->add_option("--max-body-bytes", arguments->max_body_bytes,
                       "Largest request body in bytes (default 1 MiB)");
+  command->add_option("--max-query-memory-bytes", arguments->max_query_memory_bytes,
+                      "Memory one query may hold for sorts, joins, aggregates and windows "
+                      "(default 2 GiB)");
   command->add_option("--query-timeout-ms", arguments->query_timeout_ms,
                       "Per-query time limit (default 30000)");
   command->add_option("--header-timeout-ms", arguments->header_timeout_ms,
