@@ -239,12 +239,18 @@ arrow::Status BatchAccumulator::FinishBuilders() {
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchAccumulator::Flush() {
+  ARROW_ASSIGN_OR_RAISE(auto chunks, TakeBatches());
+  if (chunks.empty()) return arrow::RecordBatch::MakeEmpty(schema_, pool_);
+  if (chunks.size() == 1) return chunks.front();
+  return arrow::ConcatenateRecordBatches(chunks, pool_);
+}
+
+arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> BatchAccumulator::TakeBatches() {
   ARROW_RETURN_NOT_OK(FinishBuilders());
   std::vector<std::shared_ptr<arrow::RecordBatch>> chunks = std::move(chunks_);
   chunks_.clear();
   num_rows_ = 0;
   buffered_bytes_ = 0;
-  if (chunks.empty()) return arrow::RecordBatch::MakeEmpty(schema_, pool_);
   for (auto& chunk : chunks) {
     if (chunk->num_columns() == schema_->num_fields()) continue;
     // Columns are only ever added at the end, so an older chunk lacks a suffix of them.
@@ -256,8 +262,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchAccumulator::Flush() {
     }
     chunk = arrow::RecordBatch::Make(schema_, chunk->num_rows(), std::move(columns));
   }
-  if (chunks.size() == 1) return chunks.front();
-  return arrow::ConcatenateRecordBatches(chunks, pool_);
+  return chunks;
 }
 
 }  // namespace nlk::ingest

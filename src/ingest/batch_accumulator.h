@@ -55,6 +55,9 @@ class BatchAccumulator {
   // Returns everything buffered since the last flush as one batch of schema() (zero rows when
   // nothing was buffered) and starts empty again.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Flush();
+  // Like Flush, but leaves the pieces unconcatenated (each of schema(), none when nothing was
+  // buffered), so that whoever writes them pays for the copy, on its own thread.
+  arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TakeBatches();
 
  private:
   // The builder to use for each column, resolved once so appends do not dispatch on type ids.

@@ -1,5 +1,6 @@
 #include "ingest/flush_policy.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace nlk::ingest {
@@ -16,6 +17,12 @@ arrow::Status ValidateFlushLimits(const FlushLimits& limits) {
                                   limits.max_latency.count(), " ms");
   }
   return arrow::Status::OK();
+}
+
+int64_t PrefetchBytesFor(const FlushLimits& limits) {
+  constexpr int64_t kMinimum = int64_t{16} << 20;
+  constexpr int64_t kMaximum = int64_t{64} << 20;
+  return std::clamp(limits.max_bytes / 2, kMinimum, kMaximum);
 }
 
 std::string_view FlushReasonName(FlushReason reason) {

@@ -32,6 +32,18 @@ struct FlushLimits {
 // All limits must be positive.
 arrow::Status ValidateFlushLimits(const FlushLimits& limits);
 
+// How much fetched data the Kafka client may queue ahead of the writer (ConsumerOptions::
+// prefetch_bytes): half the flush byte limit, between 16 MiB and 64 MiB, so 64 MiB at the default
+// limit. Smaller is not free: librdkafka 2.0.2 stops fetching a partition whose queue is full and
+// looks again only after a back-off, so a queue that the decoder empties faster than that throttles
+// consumption (measured: 8 MiB took twice as long as 64 MiB). The writer's memory is then bounded
+// by about
+//   baseline + (flushes in flight + 1) x (buffer limit + 1.5 x prefetch) + 1.5 x prefetch
+// where a buffer counts its Arrow memory (cut at max_rows or max_bytes, checked after each poll,
+// so it can overshoot by one poll, at most what was prefetched) and the prefetch is the queue
+// plus one fetch response of up to prefetch / 2 on its way in.
+int64_t PrefetchBytesFor(const FlushLimits& limits);
+
 enum class FlushReason { kNone, kRows, kBytes, kLatency };
 std::string_view FlushReasonName(FlushReason reason);
 

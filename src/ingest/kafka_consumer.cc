@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -135,6 +136,12 @@ arrow::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const Consumer
       {"enable.partition.eof", "false"},
       {"allow.auto.create.topics", "false"},
   };
+  if (options.prefetch_bytes > 0) {
+    // librdkafka accepts 1 KiB .. 2 GiB for the queue and at least 1 for a fetch.
+    const int64_t kilobytes = std::clamp<int64_t>(options.prefetch_bytes / 1024, 1, 2097151);
+    properties["queued.max.messages.kbytes"] = std::to_string(kilobytes);
+    properties["fetch.max.bytes"] = std::to_string(std::max<int64_t>(1, kilobytes / 2) * 1024);
+  }
   for (const auto& [name, value] : options.properties) properties[name] = value;
   for (const auto& [name, value] : properties) {
     ARROW_RETURN_NOT_OK(SetProperty(*conf, name, value));

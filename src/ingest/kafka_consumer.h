@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,12 @@ struct ConsumerOptions {
   std::string client_id = "nlk-ingest";
   // How long Open() waits for the cluster to answer before reporting it unreachable.
   std::chrono::milliseconds connect_timeout{10000};
+  // How many bytes of fetched messages librdkafka may queue ahead of Poll() (0: librdkafka's own
+  // defaults, a 64 MiB queue and 50 MB fetches). Sets queued.max.messages.kbytes to this and
+  // fetch.max.bytes to half of it, so that prefetched data stays below 1.5 times it (the queue
+  // may be overshot by one fetch response). The high-level consumer has one queue for all its
+  // partitions, so the bound does not grow with the assignment. `properties` override both.
+  int64_t prefetch_bytes = 0;
   // Further librdkafka properties (security, fetch sizes, session timeout, or an eager
   // partition.assignment.strategy); they may not turn on automatic offset commits.
   std::map<std::string, std::string> properties;

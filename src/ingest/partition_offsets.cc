@@ -48,9 +48,20 @@ PartitionStart ResumePosition(const RecordedTransactions& recorded,
   return {topic_partition, start == StartPosition::kEarliest ? kEarliestOffset : kLatestOffset};
 }
 
+std::vector<delta::SetTransaction> TransactionsFor(const std::vector<FlushedRange>& ranges,
+                                                   int64_t now_ms) {
+  std::vector<delta::SetTransaction> transactions;
+  transactions.reserve(ranges.size());
+  for (const FlushedRange& range : ranges) {
+    transactions.push_back(
+        delta::SetTransaction{AppIdFor(range.topic_partition), range.last, now_ms});
+  }
+  return transactions;
+}
+
 void PartitionOffsets::Assign(const TopicPartition& topic_partition,
                               std::optional<int64_t> committed) {
-  partitions_[topic_partition] = State{committed, std::nullopt, std::nullopt};
+  partitions_[topic_partition] = State{committed, std::nullopt, std::nullopt, std::nullopt};
 }
 
 void PartitionOffsets::Revoke(const TopicPartition& topic_partition) {
@@ -61,9 +72,11 @@ bool PartitionOffsets::Accept(const TopicPartition& topic_partition, int64_t off
   auto found = partitions_.find(topic_partition);
   if (found == partitions_.end()) return false;
   State& state = found->second;
-  std::optional<int64_t> last = state.pending ? state.pending : state.committed;
+  std::optional<int64_t> last = state.pending     ? state.pending
+                                : state.in_flight ? state.in_flight
+                                                  : state.committed;
   if (last && offset <= *last) return false;
-  if (!state.first_pending) state.first_pending = offset;
+  if (!state.first_uncommitted) state.first_uncommitted = offset;
   state.pending = offset;
   return true;
 }
@@ -75,24 +88,30 @@ bool PartitionOffsets::has_pending() const {
   return false;
 }
 
-std::vector<delta::SetTransaction> PartitionOffsets::PendingTransactions(int64_t now_ms) const {
-  std::vector<delta::SetTransaction> transactions;
-  for (const auto& [topic_partition, state] : partitions_) {
-    if (!state.pending) continue;
-    transactions.push_back(
-        delta::SetTransaction{AppIdFor(topic_partition), *state.pending, now_ms});
-  }
-  return transactions;
-}
-
-std::vector<PartitionStart> PartitionOffsets::OnCommitted() {
-  std::vector<PartitionStart> advanced;
+std::vector<FlushedRange> PartitionOffsets::TakePending() {
+  std::vector<FlushedRange> ranges;
   for (auto& [topic_partition, state] : partitions_) {
     if (!state.pending) continue;
-    state.committed = state.pending;
-    state.first_pending.reset();
+    ranges.push_back(
+        {topic_partition, state.in_flight ? state.in_flight : state.committed, *state.pending});
+    state.in_flight = state.pending;
     state.pending.reset();
-    advanced.push_back({topic_partition, *state.committed + 1});
+  }
+  return ranges;
+}
+
+std::vector<PartitionStart> PartitionOffsets::OnCommitted(const std::vector<FlushedRange>& ranges) {
+  std::vector<PartitionStart> advanced;
+  for (const FlushedRange& range : ranges) {
+    auto found = partitions_.find(range.topic_partition);
+    if (found == partitions_.end()) continue;
+    State& state = found->second;
+    state.committed = range.last;
+    if (state.in_flight && *state.in_flight <= range.last) state.in_flight.reset();
+    // The first offset not yet in the table is unknown here (offsets may have gaps); only a
+    // drop needs it, and then one past the committed offset is as good.
+    if (!state.in_flight && !state.pending) state.first_uncommitted.reset();
+    advanced.push_back({range.topic_partition, range.last + 1});
   }
   return advanced;
 }
@@ -100,9 +119,11 @@ std::vector<PartitionStart> PartitionOffsets::OnCommitted() {
 std::vector<PartitionStart> PartitionOffsets::OnDropped() {
   std::vector<PartitionStart> rewind;
   for (auto& [topic_partition, state] : partitions_) {
-    if (!state.pending) continue;
-    rewind.push_back({topic_partition, *state.first_pending});
-    state.first_pending.reset();
+    if (!state.pending && !state.in_flight) continue;
+    rewind.push_back(
+        {topic_partition, state.committed ? *state.committed + 1 : *state.first_uncommitted});
+    state.first_uncommitted.reset();
+    state.in_flight.reset();
     state.pending.reset();
   }
   return rewind;

@@ -67,29 +67,51 @@ std::optional<int64_t> RecordedOffset(const RecordedTransactions& recorded,
 PartitionStart ResumePosition(const RecordedTransactions& recorded,
                               const TopicPartition& topic_partition, StartPosition start);
 
-// Tracks, per assigned partition, the last offset the table holds and the last one buffered.
+// The offsets one flush takes out of the buffer of one partition: the table must record
+// `previous` (nullopt: nothing) when the flush commits, and records `last` after it.
+struct FlushedRange {
+  TopicPartition topic_partition;
+  std::optional<int64_t> previous;
+  int64_t last = 0;
+
+  bool operator==(const FlushedRange&) const = default;
+};
+
+// The txn actions that record `ranges` (version = the last offset of each), in their order.
+std::vector<delta::SetTransaction> TransactionsFor(const std::vector<FlushedRange>& ranges,
+                                                   int64_t now_ms);
+
+// Tracks, per assigned partition, the last offset the table holds, the last one handed to
+// flushes still in flight, and the last one buffered.
+//
+// Offsets move through three stages: buffered (Accept), in flight (TakePending hands the buffer
+// to a flush) and committed (OnCommitted, once that flush's commit landed). Flushes commit in the
+// order they were taken, so each range's `previous` is what the table records once every earlier
+// flush committed.
 class PartitionOffsets {
  public:
   // Takes over a partition whose last offset in the table is `committed` (nullopt: none).
   void Assign(const TopicPartition& topic_partition, std::optional<int64_t> committed);
-  // Gives a partition up; whatever it had buffered must have been committed or dropped first.
+  // Gives a partition up; whatever it had buffered or in flight must have been committed or
+  // dropped first.
   void Revoke(const TopicPartition& topic_partition);
 
   // Whether a message is new to this writer, recording it as buffered if so. False for partitions
-  // not assigned and for offsets at or below what the table or the buffer already holds, which a
-  // consumer can redeliver around seeks and rebalances.
+  // not assigned and for offsets at or below what the table, a flush in flight or the buffer
+  // already holds, which a consumer can redeliver around seeks and rebalances.
   bool Accept(const TopicPartition& topic_partition, int64_t offset);
 
   bool has_pending() const;
-  // The txn actions for a commit of everything buffered: one per partition with buffered
-  // messages, in topic-partition order.
-  std::vector<delta::SetTransaction> PendingTransactions(int64_t now_ms) const;
-  // The buffer was committed: what was buffered is now in the table. Returns the next offset of
-  // each partition that advanced, for reporting consumer lag to Kafka.
-  std::vector<PartitionStart> OnCommitted();
-  // The buffer was dropped (for example after losing partitions): forgets what was buffered and
-  // returns where each affected partition must be consumed from again (the first offset it had
-  // buffered).
+  // Hands everything buffered to a flush: one range per partition with buffered messages, in
+  // topic-partition order. The buffer is empty afterwards and its offsets are in flight.
+  std::vector<FlushedRange> TakePending();
+  // The flush of `ranges` committed: those offsets are now in the table. Returns the next offset
+  // of each partition that advanced, for reporting consumer lag to Kafka. Ranges of partitions
+  // no longer assigned are ignored.
+  std::vector<PartitionStart> OnCommitted(const std::vector<FlushedRange>& ranges);
+  // Everything buffered and in flight was dropped (after losing partitions, or a failed flush):
+  // forgets it and returns where each affected partition must be consumed from again (one past
+  // what the table holds, as far as this writer knows).
   std::vector<PartitionStart> OnDropped();
 
   std::vector<TopicPartition> assigned() const;
@@ -98,7 +120,8 @@ class PartitionOffsets {
  private:
   struct State {
     std::optional<int64_t> committed;
-    std::optional<int64_t> first_pending;
+    std::optional<int64_t> in_flight;
+    std::optional<int64_t> first_uncommitted;
     std::optional<int64_t> pending;
   };
   std::map<TopicPartition, State> partitions_;

@@ -1,6 +1,7 @@
 #include "ingest/stream_writer.h"
 
 #include <arrow/array/builder_base.h>
+#include <arrow/record_batch.h>
 
 #include <algorithm>
 #include <map>
@@ -67,6 +68,9 @@ arrow::Result<std::unique_ptr<StreamWriter>> StreamWriter::Open(StreamWriterOpti
     return arrow::Status::Invalid("the dead-letter table must differ from the table (",
                                   options.table_uri, ")");
   }
+  if (options.consumer.prefetch_bytes == 0) {
+    options.consumer.prefetch_bytes = PrefetchBytesFor(options.flush_limits);
+  }
   std::unique_ptr<StreamWriter> writer(new StreamWriter(std::move(options), metrics));
   const StreamWriterOptions& settings = writer->options_;
   ARROW_ASSIGN_OR_RAISE(writer->table_, TableSink::Open(settings.table_uri, settings.create_schema,
@@ -84,13 +88,16 @@ arrow::Result<std::unique_ptr<StreamWriter>> StreamWriter::Open(StreamWriterOpti
                         TableSink::Open(settings.dead_letter_table_uri, DeadLetterSchema(),
                                         std::move(dead_letter_create)));
   writer->decoder_ = std::make_unique<MessageDecoder>(settings.decoder);
+  writer->pipeline_ = std::make_unique<FlushPipeline>(settings.max_flushes_in_flight);
   ARROW_ASSIGN_OR_RAISE(writer->consumer_, KafkaConsumer::Open(settings.consumer, writer.get()));
   return writer;
 }
 
 arrow::Result<std::vector<PartitionStart>> StreamWriter::OnAssigned(
     const std::vector<TopicPartition>& partitions) {
-  // A fresh snapshot: the previous owner committed its buffer just before letting go.
+  // Our own flushes first (a cooperative assignment can come while one runs), then a fresh
+  // snapshot: the previous owner committed its buffer just before letting go.
+  ARROW_RETURN_NOT_OK(WaitForFlushes());
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table_->Refresh());
   const RecordedTransactions& recorded = RecordedIn(snapshot);
   std::vector<PartitionStart> starts;
@@ -104,10 +111,14 @@ arrow::Result<std::vector<PartitionStart>> StreamWriter::OnAssigned(
 arrow::Status StreamWriter::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
   arrow::Status status;
   if (lost || failed_) {
-    // Another member may own them already: committing could duplicate its rows.
-    DropBuffer(0);
+    // Flushes in flight cannot be called back; each one's commit is checked against the table,
+    // so a partition another member took over fails it rather than duplicating rows. The buffer
+    // is not committed: another member may own its partitions already.
+    status = WaitForFlushes();
+    DropBuffer();
   } else {
-    status = Flush();
+    status = StartFlush();
+    if (status.ok()) status = WaitForFlushes();
   }
   for (const TopicPartition& partition : partitions) offsets_.Revoke(partition);
   return status;
@@ -124,9 +135,16 @@ arrow::Status StreamWriter::Run(const std::atomic<bool>& stop) {
       status = polled.status();
       break;
     }
+    // A flush that failed or lost a conflict drops everything after it, so the outcome of the
+    // flushes is applied before the new messages are buffered.
+    if (!rewind_required_) {
+      status = CollectFlushes();
+      if (!status.ok()) break;
+    }
     if (rewind_required_) {
-      // A buffer was dropped inside a rebalance callback; messages polled around it may skip
-      // offsets relative to the rewound positions, so they are fetched again instead.
+      // A buffer was dropped (in a rebalance callback, or after a conflict); messages polled
+      // around it may skip offsets relative to the rewound positions, so they are fetched again
+      // instead.
       status = Rewind();
       if (!status.ok()) break;
       continue;
@@ -135,9 +153,10 @@ arrow::Status StreamWriter::Run(const std::atomic<bool>& stop) {
     status = Buffer(*polled);
     if (!status.ok()) break;
     if (policy_.ShouldFlush() != FlushReason::kNone) {
-      status = Flush();
-      if (status.ok() && rewind_required_) status = Rewind();
+      status = StartFlush();
       if (!status.ok()) break;
+      // Time spent waiting for room in the pipeline is not idle time.
+      last_message = steady_clock::now();
     }
     UpdateLag();
     if (options_.exit_when_idle.count() > 0) {
@@ -147,12 +166,15 @@ arrow::Status StreamWriter::Run(const std::atomic<bool>& stop) {
       auto assignment = consumer_->Assignment();
       if (!assignment.ok() || assignment->empty()) {
         last_message = steady_clock::now();
-      } else if (steady_clock::now() - last_message >= options_.exit_when_idle) {
+      } else if (polled->empty() && steady_clock::now() - last_message >= options_.exit_when_idle) {
         break;
       }
     }
   }
-  if (status.ok()) status = Flush();
+  if (status.ok() && !rewind_required_) status = StartFlush();
+  // Flushes already handed over finish either way: each is a complete, checked commit.
+  arrow::Status waited = WaitForFlushes();
+  if (status.ok()) status = waited;
   if (!status.ok()) failed_ = true;
   // Leaving the group revokes every partition; with the buffer committed that flushes nothing.
   arrow::Status closed = consumer_->Close();
@@ -187,71 +209,109 @@ arrow::Status StreamWriter::Buffer(const std::vector<KafkaMessage>& messages) {
   return arrow::Status::OK();
 }
 
-arrow::Status StreamWriter::Flush() {
-  if (!offsets_.has_pending()) {
-    policy_.OnFlushed();
-    return arrow::Status::OK();
-  }
-  const auto started = steady_clock::now();
-  ARROW_ASSIGN_OR_RAISE(auto batch, accumulator_->Flush());
-  const int64_t rows = batch->num_rows();
+arrow::Status StreamWriter::StartFlush() {
+  policy_.OnFlushed();
+  if (!offsets_.has_pending()) return arrow::Status::OK();
+  auto job = std::make_shared<FlushJob>();
+  job->rows = accumulator_->num_rows();
+  ARROW_ASSIGN_OR_RAISE(job->batches, accumulator_->TakeBatches());
+  job->ranges = offsets_.TakePending();
+  job->dead_letters = std::move(dead_letters_);
+  dead_letters_.clear();
+  dead_letter_bytes_ = 0;
+  if (metrics_ != nullptr) metrics_->SetBuffered(0, 0);
+  jobs_.push_back(job);
+  // Waits while the pipeline is full: the back-pressure that bounds memory.
+  pipeline_->Submit([this, job] { return WriteAndCommit(*job); });
+  return CollectFlushes();
+}
 
-  ARROW_RETURN_NOT_OK(CommitDeadLetters());
+arrow::Status StreamWriter::CollectFlushes() { return ApplyFlushes(pipeline_->TakeCompleted()); }
+
+arrow::Status StreamWriter::WaitForFlushes() { return ApplyFlushes(pipeline_->Drain()); }
+
+arrow::Status StreamWriter::ApplyFlushes(std::vector<FlushPipeline::Completion> completions) {
+  arrow::Status error;
+  bool dropped = false;
+  int64_t dropped_rows = 0;
+  while (!completions.empty()) {
+    for (const FlushPipeline::Completion& completion : completions) {
+      std::shared_ptr<FlushJob> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      if (completion.ran && completion.status.ok()) {
+        std::vector<PartitionStart> positions = offsets_.OnCommitted(job->ranges);
+        // Only for Kafka tooling's lag display; the table stays the record, so a failure is
+        // harmless.
+        if (consumer_ != nullptr) (void)consumer_->CommitForLag(positions);
+        ++totals_.commits;
+        totals_.rows += job->rows;
+        totals_.dead_letters += job->dead_letters_stored;
+        if (metrics_ != nullptr) {
+          metrics_->AddDeadLetters(job->dead_letters_stored);
+          metrics_->AddCommit(job->rows, job->commit.bytes, job->commit.version, job->seconds);
+        }
+        continue;
+      }
+      // Everything from here on is dropped: its offsets build on a commit that did not happen.
+      dropped = true;
+      dropped_rows += job->rows;
+      totals_.dead_letters += job->dead_letters_stored;
+      if (metrics_ != nullptr) metrics_->AddDeadLetters(job->dead_letters_stored);
+      if (job->conflict) {
+        ++totals_.conflicts;
+        if (metrics_ != nullptr) metrics_->AddCommitConflict();
+      } else if (completion.ran && error.ok()) {
+        error = completion.status;
+      }
+    }
+    // After a failure the pipeline cancels what is queued; wait for it, to drop it as well.
+    completions = dropped ? pipeline_->Drain() : std::vector<FlushPipeline::Completion>{};
+  }
+  if (dropped) {
+    if (metrics_ != nullptr) metrics_->AddDroppedRows(dropped_rows);
+    DropBuffer();
+  }
+  return error;
+}
+
+arrow::Status StreamWriter::WriteAndCommit(FlushJob& job) {
+  const auto started = steady_clock::now();
+  ARROW_RETURN_NOT_OK(CommitDeadLetters(job));
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table_->EnsureCreated());
-  std::vector<delta::SetTransaction> transactions = offsets_.PendingTransactions(NowMs());
-  bool owned = true;
-  for (const delta::SetTransaction& txn : transactions) {
-    std::optional<TopicPartition> partition = ParseAppId(txn.app_id);
-    if (!partition ||
-        RecordedOffset(RecordedIn(snapshot), *partition) != offsets_.committed(*partition)) {
+  for (const FlushedRange& range : job.ranges) {
+    if (RecordedOffset(RecordedIn(snapshot), range.topic_partition) != range.previous) {
       // Someone else committed this partition since we read it: it is theirs now.
-      owned = false;
+      job.conflict = true;
     }
   }
-  bool conflict = !owned;
-  SinkCommit commit;
-  if (owned) {
-    auto committed =
-        table_->Commit(snapshot, batch, transactions, options_.decoder.schema_evolution);
+  if (!job.conflict) {
+    auto committed = table_->Commit(snapshot, job.batches, TransactionsFor(job.ranges, NowMs()),
+                                    options_.decoder.schema_evolution);
     if (committed.ok()) {
-      commit = std::move(*committed);
+      job.commit = std::move(*committed);
     } else if (delta::IsConcurrentModification(committed.status())) {
-      conflict = true;
+      job.conflict = true;
     } else {
       return committed.status();
     }
   }
-  if (conflict) {
-    ++totals_.conflicts;
-    if (metrics_ != nullptr) metrics_->AddCommitConflict();
-    DropBuffer(rows);
-    return arrow::Status::OK();
-  }
-
-  std::vector<PartitionStart> positions = offsets_.OnCommitted();
-  // Only for Kafka tooling's lag display; the table stays the record, so a failure is harmless.
-  (void)consumer_->CommitForLag(positions);
-  dead_letters_.clear();
-  dead_letter_bytes_ = 0;
-  policy_.OnFlushed();
-  ++totals_.commits;
-  totals_.rows += rows;
-  if (metrics_ != nullptr) {
-    const double seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
-    metrics_->AddCommit(rows, commit.bytes, commit.version, seconds);
-    metrics_->SetBuffered(0, 0);
+  job.batches.clear();
+  job.seconds = std::chrono::duration<double>(steady_clock::now() - started).count();
+  if (job.conflict) {
+    return arrow::Status::Cancelled("a commit conflict: another writer committed one of the ",
+                                    "partitions of this flush");
   }
   return arrow::Status::OK();
 }
 
-arrow::Status StreamWriter::CommitDeadLetters() {
-  if (dead_letters_.empty()) return arrow::Status::OK();
+arrow::Status StreamWriter::CommitDeadLetters(FlushJob& job) {
+  if (job.dead_letters.empty()) return arrow::Status::OK();
   for (int attempt = 0; attempt < kDeadLetterCommitAttempts; ++attempt) {
     ARROW_ASSIGN_OR_RAISE(auto snapshot, dead_letter_table_->EnsureCreated());
     const RecordedTransactions& recorded = RecordedIn(snapshot);
     std::vector<DeadLetter> unstored;
     std::map<TopicPartition, int64_t> last_offsets;
-    for (const DeadLetter& dead_letter : dead_letters_) {
+    for (const DeadLetter& dead_letter : job.dead_letters) {
       TopicPartition partition{dead_letter.topic, dead_letter.partition};
       auto stored = recorded.find(DeadLetterAppIdFor(partition));
       if (stored != recorded.end() && dead_letter.offset <= stored->second.version) continue;
@@ -268,8 +328,7 @@ arrow::Status StreamWriter::CommitDeadLetters() {
     ARROW_ASSIGN_OR_RAISE(auto batch, DeadLettersToRecordBatch(unstored, now_ms * 1000));
     auto committed = dead_letter_table_->Commit(snapshot, batch, transactions, false);
     if (committed.ok()) {
-      totals_.dead_letters += static_cast<int64_t>(unstored.size());
-      if (metrics_ != nullptr) metrics_->AddDeadLetters(static_cast<int64_t>(unstored.size()));
+      job.dead_letters_stored = static_cast<int64_t>(unstored.size());
       return arrow::Status::OK();
     }
     if (!delta::IsConcurrentModification(committed.status())) {
@@ -282,10 +341,10 @@ arrow::Status StreamWriter::CommitDeadLetters() {
                                 " commits in a row lost to concurrent writers; giving up");
 }
 
-void StreamWriter::DropBuffer(int64_t flushed_rows) {
-  const int64_t rows = flushed_rows + accumulator_->num_rows();
+void StreamWriter::DropBuffer() {
+  const int64_t rows = accumulator_->num_rows();
   // Rows still in the accumulator are thrown away with the rest of the buffer.
-  (void)accumulator_->Flush();
+  (void)accumulator_->TakeBatches();
   dead_letters_.clear();
   dead_letter_bytes_ = 0;
   (void)offsets_.OnDropped();
@@ -298,6 +357,7 @@ void StreamWriter::DropBuffer(int64_t flushed_rows) {
 }
 
 arrow::Status StreamWriter::Rewind() {
+  ARROW_RETURN_NOT_OK(WaitForFlushes());
   rewind_required_ = false;
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table_->Refresh());
   const RecordedTransactions& recorded = RecordedIn(snapshot);

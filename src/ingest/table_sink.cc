@@ -1,5 +1,7 @@
 #include "ingest/table_sink.h"
 
+#include <arrow/table.h>
+
 #include <string>
 #include <utility>
 
@@ -31,6 +33,16 @@ arrow::Result<std::optional<delta::Metadata>> EvolvedMetadata(const delta::Metad
         std::to_string(max_column_id);
   }
   return evolved;
+}
+
+// Streams carry measured values (voltages, band powers) that are nearly all distinct, so their
+// float columns skip dictionary encoding, and a flush encodes its columns in parallel: it runs on
+// the writer's flush thread while the polling thread keeps consuming.
+delta::data::WriteOptions StreamingWriteOptions() {
+  delta::data::WriteOptions options;
+  options.dictionary_for_floating_point = false;
+  options.use_threads = true;
+  return options;
 }
 
 }  // namespace
@@ -97,6 +109,15 @@ arrow::Result<SinkCommit> TableSink::Commit(const std::shared_ptr<const delta::S
                                             const std::shared_ptr<arrow::RecordBatch>& batch,
                                             const std::vector<delta::SetTransaction>& transactions,
                                             bool schema_evolution) {
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  if (batch != nullptr) batches.push_back(batch);
+  return Commit(snapshot, batches, transactions, schema_evolution);
+}
+
+arrow::Result<SinkCommit> TableSink::Commit(
+    const std::shared_ptr<const delta::Snapshot>& snapshot,
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+    const std::vector<delta::SetTransaction>& transactions, bool schema_evolution) {
   if (snapshot == nullptr || table_ == nullptr) {
     return arrow::Status::Invalid("table ", uri_, " must be created before committing to it");
   }
@@ -104,22 +125,25 @@ arrow::Result<SinkCommit> TableSink::Commit(const std::shared_ptr<const delta::S
   bool evolved = false;
   std::vector<delta::AddFile> files;
   SinkCommit outcome;
-  if (batch != nullptr && batch->num_rows() > 0) {
+  int64_t rows = 0;
+  for (const auto& batch : batches) rows += batch->num_rows();
+  if (rows > 0) {
+    ARROW_ASSIGN_OR_RAISE(auto data, arrow::Table::FromRecordBatches(batches));
     if (schema_evolution) {
       ARROW_ASSIGN_OR_RAISE(auto table_schema,
                             delta::data::ParseDeltaSchema(metadata.schema_string));
       ARROW_ASSIGN_OR_RAISE(auto evolved_metadata,
-                            EvolvedMetadata(metadata, *table_schema, *batch->schema()));
+                            EvolvedMetadata(metadata, *table_schema, *data->schema()));
       if (evolved_metadata) {
         metadata = std::move(*evolved_metadata);
         evolved = true;
       }
     }
-    ARROW_ASSIGN_OR_RAISE(auto writer,
-                          delta::data::DataFileWriter::Make(table_->store(), metadata));
-    ARROW_RETURN_NOT_OK(writer->Write(*batch));
+    ARROW_ASSIGN_OR_RAISE(auto writer, delta::data::DataFileWriter::Make(table_->store(), metadata,
+                                                                         StreamingWriteOptions()));
+    ARROW_RETURN_NOT_OK(writer->Write(*data));
     ARROW_ASSIGN_OR_RAISE(files, writer->Finish());
-    outcome.rows = batch->num_rows();
+    outcome.rows = rows;
   }
 
   auto transaction = table_->log()->StartTransaction(snapshot);

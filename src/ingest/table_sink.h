@@ -11,7 +11,8 @@
 // The table may not exist yet; it is created (version 0, schema only) on the first commit, and a
 // concurrent creation by another writer is fine.
 //
-// Thread-safety: not thread-safe; the writer's polling thread owns a sink.
+// Thread-safety: not thread-safe; one thread at a time (the stream writer hands its sinks between
+// its polling and flush threads, never using them from both at once).
 #pragma once
 
 #include <arrow/record_batch.h>
@@ -73,6 +74,12 @@ class TableSink {
   // delta::IsConcurrentModification), and the files written are deleted again.
   arrow::Result<SinkCommit> Commit(const std::shared_ptr<const delta::Snapshot>& snapshot,
                                    const std::shared_ptr<arrow::RecordBatch>& batch,
+                                   const std::vector<delta::SetTransaction>& transactions,
+                                   bool schema_evolution);
+  // The same for rows in pieces of one schema (none: no data files), written without first
+  // concatenating them.
+  arrow::Result<SinkCommit> Commit(const std::shared_ptr<const delta::Snapshot>& snapshot,
+                                   const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
                                    const std::vector<delta::SetTransaction>& transactions,
                                    bool schema_evolution);
 

@@ -116,5 +116,19 @@ TEST(FlushPolicy, TimeUntilDueRoundsUp) {
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1));
 }
 
+TEST(PrefetchBytesFor, HalfTheByteLimitWithinBounds) {
+  constexpr int64_t kMiB = 1 << 20;
+  auto prefetch = [](int64_t max_bytes) {
+    FlushLimits limits;
+    limits.max_bytes = max_bytes;
+    return PrefetchBytesFor(limits);
+  };
+  EXPECT_EQ(PrefetchBytesFor(FlushLimits{}), 64 * kMiB);
+  EXPECT_EQ(prefetch(64 * kMiB), 32 * kMiB);
+  EXPECT_EQ(prefetch(8 * kMiB), 16 * kMiB);
+  EXPECT_EQ(prefetch(1), 16 * kMiB);
+  EXPECT_EQ(prefetch(int64_t{8} << 30), 64 * kMiB);
+}
+
 }  // namespace
 }  // namespace nlk::ingest

@@ -178,7 +178,8 @@ Consumed ConsumeAll(const std::string& topic, MessageFormat format, int64_t expe
   if (extra.ok()) consumed.messages += static_cast<int64_t>(extra->size());
   // The default assignor is eager roundrobin (kafka_consumer.h explains why).
   EXPECT_EQ((*consumer)->RebalanceProtocol(), "EAGER");
-  EXPECT_TRUE((*consumer)->CommitForLag(listener.offsets.OnCommitted()).ok());
+  EXPECT_TRUE(
+      (*consumer)->CommitForLag(listener.offsets.OnCommitted(listener.offsets.TakePending())).ok());
   EXPECT_TRUE((*consumer)->Close().ok());
   consumed.rows = accumulator->Flush().ValueOrDie();
   return consumed;

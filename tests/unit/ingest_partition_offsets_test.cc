@@ -52,13 +52,13 @@ TEST(ResumePosition, OnePastTheRecordedVersionElseTheStart) {
   EXPECT_EQ(RecordedOffset(recorded, {"samples", 9}), std::nullopt);
 }
 
-TEST(PartitionOffsets, PendingTransactionsCarryTheLastBufferedOffset) {
+TEST(PartitionOffsets, AFlushTakesTheLastBufferedOffsetAndWhatTheTableMustHoldBefore) {
   PartitionOffsets offsets;
   offsets.Assign({"samples", 0}, std::nullopt);
   offsets.Assign({"samples", 1}, 10);
   offsets.Assign({"samples", 2}, 5);
   EXPECT_FALSE(offsets.has_pending());
-  EXPECT_TRUE(offsets.PendingTransactions(1000).empty());
+  EXPECT_TRUE(offsets.TakePending().empty());
 
   EXPECT_TRUE(offsets.Accept({"samples", 0}, 0));
   EXPECT_TRUE(offsets.Accept({"samples", 0}, 1));
@@ -67,7 +67,11 @@ TEST(PartitionOffsets, PendingTransactionsCarryTheLastBufferedOffset) {
   EXPECT_TRUE(offsets.Accept({"samples", 1}, 11));
   EXPECT_TRUE(offsets.has_pending());
 
-  auto transactions = offsets.PendingTransactions(1234);
+  std::vector<FlushedRange> ranges = offsets.TakePending();
+  EXPECT_EQ(ranges, (std::vector<FlushedRange>{{{"samples", 0}, std::nullopt, 7},
+                                               {{"samples", 1}, 10, 11}}));
+  EXPECT_FALSE(offsets.has_pending());
+  auto transactions = TransactionsFor(ranges, 1234);
   ASSERT_EQ(transactions.size(), 2u);
   EXPECT_EQ(transactions[0].app_id, "nlk-ingest:samples:0");
   EXPECT_EQ(transactions[0].version, 7);
@@ -75,11 +79,63 @@ TEST(PartitionOffsets, PendingTransactionsCarryTheLastBufferedOffset) {
   EXPECT_EQ(transactions[1].app_id, "nlk-ingest:samples:1");
   EXPECT_EQ(transactions[1].version, 11);
 
-  auto advanced = offsets.OnCommitted();
+  auto advanced = offsets.OnCommitted(ranges);
   EXPECT_EQ(advanced, (std::vector<PartitionStart>{{{"samples", 0}, 8}, {{"samples", 1}, 12}}));
-  EXPECT_FALSE(offsets.has_pending());
   EXPECT_EQ(offsets.committed({"samples", 0}), 7);
   EXPECT_EQ(offsets.committed({"samples", 2}), 5);
+}
+
+TEST(PartitionOffsets, FlushesInFlightChainTheirExpectedOffsets) {
+  PartitionOffsets offsets;
+  offsets.Assign({"samples", 0}, 10);
+  offsets.Assign({"samples", 1}, std::nullopt);
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 11));
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 12));
+  std::vector<FlushedRange> first = offsets.TakePending();
+  ASSERT_EQ(first, (std::vector<FlushedRange>{{{"samples", 0}, 10, 12}}));
+
+  // While the first flush is in flight, its offsets are neither accepted again nor committed.
+  EXPECT_FALSE(offsets.Accept({"samples", 0}, 12));
+  EXPECT_EQ(offsets.committed({"samples", 0}), 10);
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 13));
+  ASSERT_TRUE(offsets.Accept({"samples", 1}, 0));
+  // The second flush expects the table to hold what the first one commits.
+  std::vector<FlushedRange> second = offsets.TakePending();
+  EXPECT_EQ(second, (std::vector<FlushedRange>{{{"samples", 0}, 12, 13},
+                                               {{"samples", 1}, std::nullopt, 0}}));
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 14));
+
+  EXPECT_EQ(offsets.OnCommitted(first), (std::vector<PartitionStart>{{{"samples", 0}, 13}}));
+  EXPECT_EQ(offsets.committed({"samples", 0}), 12);
+  EXPECT_FALSE(offsets.Accept({"samples", 0}, 13)) << "still in flight with the second flush";
+  offsets.OnCommitted(second);
+  EXPECT_EQ(offsets.committed({"samples", 0}), 13);
+  EXPECT_EQ(offsets.committed({"samples", 1}), 0);
+  // The third flush follows the second.
+  EXPECT_EQ(offsets.TakePending(), (std::vector<FlushedRange>{{{"samples", 0}, 13, 14}}));
+}
+
+TEST(PartitionOffsets, DroppingForgetsFlushesInFlightToo) {
+  PartitionOffsets offsets;
+  offsets.Assign({"samples", 0}, 10);
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 11));
+  std::vector<FlushedRange> in_flight = offsets.TakePending();
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 12));
+  // The flush failed: both it and the buffer are dropped, back to what the table holds.
+  EXPECT_EQ(offsets.OnDropped(), (std::vector<PartitionStart>{{{"samples", 0}, 11}}));
+  EXPECT_FALSE(offsets.has_pending());
+  EXPECT_TRUE(offsets.Accept({"samples", 0}, 11));
+  EXPECT_EQ(offsets.TakePending(), (std::vector<FlushedRange>{{{"samples", 0}, 10, 11}}));
+}
+
+TEST(PartitionOffsets, ACommitOfARevokedPartitionIsIgnored) {
+  PartitionOffsets offsets;
+  offsets.Assign({"samples", 0}, 10);
+  ASSERT_TRUE(offsets.Accept({"samples", 0}, 11));
+  std::vector<FlushedRange> ranges = offsets.TakePending();
+  offsets.Revoke({"samples", 0});
+  EXPECT_TRUE(offsets.OnCommitted(ranges).empty());
+  EXPECT_TRUE(offsets.assigned().empty());
 }
 
 TEST(PartitionOffsets, RedeliveredAndForeignMessagesAreRefused) {

@@ -161,8 +161,10 @@ class StreamWriterTest : public ::testing::Test {
     options.consumer.group_id = group;
     options.consumer.topics = {topic};
     options.decoder.format = format;
-    // Small flushes, so that one run makes several commits.
+    // Small flushes, so that one run makes several commits (and small polls, so that a poll that
+    // finds the whole topic fetched does not turn into one flush).
     options.flush_limits.max_rows = 500;
+    options.max_poll_messages = 100;
     options.flush_limits.max_latency = milliseconds(300);
     options.create_schema = datagen::SchemaFor(datagen::StreamKind::kSamples);
     options.create_options.partition_columns = {"date"};
@@ -276,6 +278,38 @@ TEST_F(StreamWriterTest, TwoWritersInOneGroupShareTheTopicWithoutDuplicates) {
   EXPECT_GT(totals[1].rows, 0) << "the second writer got no partition";
   EXPECT_EQ(totals[0].rows + totals[1].rows, static_cast<int64_t>(expected.size()));
   ExpectExactly(expected, options.table_uri);
+}
+
+// Two writers in different groups both own every partition, as a writer that missed its own
+// revocation (a zombie) would: each commit that follows one of the other writer's for the same
+// partition conflicts, and the loser drops the flushes in flight behind it and its buffer and
+// rewinds to the table. With several small flushes in flight at once, the table still holds
+// each sample once.
+TEST_F(StreamWriterTest, WritersRacingForTheSamePartitionsWithFlushesInFlightStoreEachSampleOnce) {
+  REQUIRE_KAFKA();
+  const std::string topic = UniqueName("nlk-writer-race");
+  CreateTopic(topic, 2);
+  std::multiset<SampleKey> expected = Produce(topic, SampleOptions(4, 5), MessageFormat::kArrow);
+  StreamWriterOptions options = Options(topic, MessageFormat::kArrow, UniqueName("group"));
+  options.flush_limits.max_rows = 600;
+  options.max_flushes_in_flight = 3;
+  options.max_poll_messages = 4;
+  StreamWriterOptions rival = options;
+  rival.consumer.group_id = UniqueName("rival-group");
+  StreamWriterTotals totals[2];
+  std::thread first([&] { totals[0] = RunWriter(options); });
+  std::thread second([&] { totals[1] = RunWriter(rival); });
+  first.join();
+  second.join();
+  EXPECT_EQ(totals[0].rows + totals[1].rows, static_cast<int64_t>(expected.size()));
+  ExpectExactly(expected, options.table_uri);
+  // Each message is recorded: 2 partitions, the last offset of each covers its messages.
+  int64_t recorded_messages = 0;
+  for (const auto& [partition, offset] : RecordedOffsets(options.table_uri, topic)) {
+    recorded_messages += offset + 1;
+  }
+  const int64_t rows_per_message = 300;
+  EXPECT_GE(recorded_messages * rows_per_message, static_cast<int64_t>(expected.size()));
 }
 
 TEST_F(StreamWriterTest, BadMessagesGoToTheDeadLetterTableAndIngestionContinues) {

@@ -24,6 +24,7 @@ struct IngestArguments {
   int64_t max_rows = ingest::FlushLimits{}.max_rows;
   int64_t max_bytes = ingest::FlushLimits{}.max_bytes;
   int64_t max_latency_ms = ingest::FlushLimits{}.max_latency.count();
+  size_t flushes_in_flight = ingest::StreamWriterOptions{}.max_flushes_in_flight;
   std::string dead_letter_table;
   std::vector<std::string> partition_by;
   std::string schema_from_datagen;
@@ -73,6 +74,10 @@ arrow::Result<ingest::StreamWriterOptions> WriterOptions(const IngestArguments& 
   options.flush_limits.max_rows = arguments.max_rows;
   options.flush_limits.max_bytes = arguments.max_bytes;
   options.flush_limits.max_latency = std::chrono::milliseconds(arguments.max_latency_ms);
+  if (arguments.flushes_in_flight < 1) {
+    return arrow::Status::Invalid("--flushes-in-flight must be at least 1");
+  }
+  options.max_flushes_in_flight = arguments.flushes_in_flight;
   if (!arguments.schema_from_datagen.empty()) {
     ARROW_ASSIGN_OR_RAISE(auto kind, datagen::ParseStreamKind(arguments.schema_from_datagen));
     options.create_schema = datagen::SchemaFor(kind);
@@ -129,7 +134,15 @@ void AddIngestCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--max-rows", arguments->max_rows, "Flush at this many buffered rows")
       ->capture_default_str();
-  command->add_option("--max-bytes", arguments->max_bytes, "Flush at this many buffered bytes")
+  command
+      ->add_option("--max-bytes", arguments->max_bytes,
+                   "Flush at this many buffered bytes; also sizes Kafka's prefetch (half of it, "
+                   "16-64 MiB) unless --kafka-property sets queued.max.messages.kbytes or "
+                   "fetch.max.bytes")
+      ->capture_default_str();
+  command
+      ->add_option("--flushes-in-flight", arguments->flushes_in_flight,
+                   "Flushes being written while consumption goes on; each holds one buffer")
       ->capture_default_str();
   command
       ->add_option("--max-latency-ms", arguments->max_latency_ms,

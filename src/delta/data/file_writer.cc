@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 
 #include "delta/data/array_conform.h"
 #include "delta/data/compute_registry.h"
@@ -95,6 +96,7 @@ arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
   const int64_t rows = conformed->num_rows();
   std::vector<std::shared_ptr<arrow::Int32Array>> codes;
   std::vector<std::shared_ptr<arrow::Array>> dictionaries;
+  bool single_partition = true;
   for (int index : partition_indexes_) {
     ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded,
                           arrow::compute::DictionaryEncode(conformed->column(index)));
@@ -103,14 +105,25 @@ arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
                           arrow::compute::Cast(*dictionary_array->indices(), arrow::int32()));
     codes.push_back(std::static_pointer_cast<arrow::Int32Array>(indices));
     dictionaries.push_back(dictionary_array->dictionary());
+    const int64_t nulls = codes.back()->null_count();
+    if (!(nulls == rows || (nulls == 0 && dictionaries.back()->length() == 1))) {
+      single_partition = false;
+    }
   }
+  // Rows by partition key (-1: null), in key order.
   std::map<std::vector<int32_t>, std::vector<int64_t>> groups;
   std::vector<int32_t> key(codes.size());
-  for (int64_t row = 0; row < rows; ++row) {
-    for (size_t i = 0; i < codes.size(); ++i) {
-      key[i] = codes[i]->IsNull(row) ? -1 : codes[i]->Value(row);
+  if (single_partition) {
+    // The usual streaming case (one date per flush): no per-row grouping and no copy.
+    for (size_t i = 0; i < codes.size(); ++i) key[i] = codes[i]->IsNull(0) ? -1 : 0;
+    groups[key];
+  } else {
+    for (int64_t row = 0; row < rows; ++row) {
+      for (size_t i = 0; i < codes.size(); ++i) {
+        key[i] = codes[i]->IsNull(row) ? -1 : codes[i]->Value(row);
+      }
+      groups[key].push_back(row);
     }
-    groups[key].push_back(row);
   }
   for (const auto& [group_key, group_rows] : groups) {
     PartitionValues values;
@@ -123,6 +136,10 @@ arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
       }
       values[partition_physical_names_[i]] = text;
       ordered.emplace_back(partition_physical_names_[i], text);
+    }
+    if (single_partition) {
+      ARROW_RETURN_NOT_OK(Append(HivePartitionDirectory(ordered), values, data));
+      continue;
     }
     arrow::Int64Builder indices_builder;
     ARROW_RETURN_NOT_OK(indices_builder.AppendValues(group_rows));
@@ -170,13 +187,23 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
         std::string("part-") + counter + "-" + UuidToString(RandomUuid()) + ".c000.snappy.parquet";
     file->path = partition->directory.empty() ? name : partition->directory + "/" + name;
     ARROW_ASSIGN_OR_RAISE(file->stream, store_->OpenForWrite(file->path));
-    auto properties = parquet::WriterProperties::Builder()
-                          .compression(parquet::Compression::SNAPPY)
-                          ->max_row_group_length(options_.row_group_rows)
-                          ->build();
-    ARROW_ASSIGN_OR_RAISE(file->writer, parquet::arrow::FileWriter::Open(
-                                            *physical_data_schema_, arrow::default_memory_pool(),
-                                            file->stream, properties));
+    parquet::WriterProperties::Builder builder;
+    builder.compression(parquet::Compression::SNAPPY)
+        ->max_row_group_length(options_.row_group_rows);
+    if (!options_.dictionary_for_floating_point) {
+      for (const auto& field : physical_data_schema_->fields()) {
+        const arrow::Type::type id = field->type()->id();
+        if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE) {
+          builder.disable_dictionary(field->name());
+        }
+      }
+    }
+    auto arrow_properties =
+        parquet::ArrowWriterProperties::Builder().set_use_threads(options_.use_threads)->build();
+    ARROW_ASSIGN_OR_RAISE(file->writer,
+                          parquet::arrow::FileWriter::Open(
+                              *physical_data_schema_, arrow::default_memory_pool(), file->stream,
+                              builder.build(), std::move(arrow_properties)));
     ARROW_ASSIGN_OR_RAISE(file->statistics,
                           StatisticsCollector::Make(*data_schema_, mode_, options_.statistics));
     partition->file = std::move(file);
@@ -184,7 +211,10 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   OpenFile& file = *partition->file;
   ARROW_ASSIGN_OR_RAISE(auto logical,
                         arrow::Table::FromRecordBatches(data_schema_, partition->pending));
-  ARROW_ASSIGN_OR_RAISE(logical, logical->CombineChunks());
+  // Buffered row groups (use_threads) take the pieces as they are, without a contiguous copy.
+  if (!options_.use_threads) {
+    ARROW_ASSIGN_OR_RAISE(logical, logical->CombineChunks());
+  }
   arrow::ChunkedArrayVector physical_columns;
   for (int i = 0; i < logical->num_columns(); ++i) {
     arrow::ArrayVector chunks;
@@ -199,8 +229,34 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   }
   auto physical =
       arrow::Table::Make(physical_data_schema_, std::move(physical_columns), logical->num_rows());
-  ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
-  for (const auto& batch : partition->pending) ARROW_RETURN_NOT_OK(file.statistics->Update(*batch));
+  auto update_statistics = [&file, &partition]() -> arrow::Status {
+    for (const auto& batch : partition->pending) {
+      ARROW_RETURN_NOT_OK(file.statistics->Update(*batch));
+    }
+    return arrow::Status::OK();
+  };
+  if (options_.use_threads) {
+    // Both only read the (immutable) arrays, so they may overlap. Parquet encodes columns in
+    // parallel only for buffered row groups, which reach the stream when the next one starts or
+    // the file closes (so the size check below sees one row group late).
+    std::future<arrow::Status> statistics = std::async(std::launch::async, update_statistics);
+    arrow::Status written = [&]() -> arrow::Status {
+      ARROW_RETURN_NOT_OK(file.writer->NewBufferedRowGroup());
+      arrow::TableBatchReader pieces(*physical);
+      std::shared_ptr<arrow::RecordBatch> piece;
+      while (true) {
+        ARROW_RETURN_NOT_OK(pieces.ReadNext(&piece));
+        if (piece == nullptr) return arrow::Status::OK();
+        ARROW_RETURN_NOT_OK(file.writer->WriteRecordBatch(*piece));
+      }
+    }();
+    arrow::Status updated = statistics.get();
+    ARROW_RETURN_NOT_OK(written);
+    ARROW_RETURN_NOT_OK(updated);
+  } else {
+    ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
+    ARROW_RETURN_NOT_OK(update_statistics());
+  }
   partition->pending.clear();
   partition->pending_rows = 0;
   partition->pending_bytes = 0;

@@ -33,6 +33,14 @@ struct WriteOptions {
   int64_t row_group_bytes = int64_t{64} << 20;
   // Recorded in each AddFile; false for rewrites that do not change the data (OPTIMIZE).
   bool data_change = true;
+  // Dictionary encoding of top-level float and double columns. Measured samples (voltages) are
+  // nearly all distinct, so the dictionary only costs hashing until Parquet falls back to plain
+  // encoding; a writer of such data turns it off. Readers see plain pages either way.
+  bool dictionary_for_floating_point = true;
+  // Encodes the columns of a row group on Arrow's CPU thread pool and computes the file
+  // statistics on another thread meanwhile. The files are the same; only the elapsed time
+  // differs.
+  bool use_threads = false;
   StatisticsOptions statistics;
 };
 
