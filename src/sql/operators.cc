@@ -178,11 +178,8 @@ class SortReader : public BatchListReader {
     if (count_) return ProduceTopK(offset_ + *count_);
     std::vector<std::shared_ptr<arrow::RecordBatch>> held;
     while (true) {
-      ARROW_RETURN_NOT_OK(guard_.Check());
-      std::shared_ptr<arrow::RecordBatch> batch;
-      ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
+      ARROW_ASSIGN_OR_RAISE(auto batch, NextInput());
       if (batch == nullptr) break;
-      if (batch->num_rows() == 0) continue;
       ARROW_RETURN_NOT_OK(held_.Add(*batch));
       held.push_back(std::move(batch));
     }
@@ -199,14 +196,21 @@ class SortReader : public BatchListReader {
   // Candidates are merged into the best rows once this many are pending (or `keep`, if more).
   static constexpr int64_t kMergeRows = 16 * 1024;
 
-  arrow::Status ProduceTopK(int64_t keep) {
-    if (keep == 0) return input_->Close();
+  // The next non-empty input batch, or null at the end; the query's limits are checked first.
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> NextInput() {
     while (true) {
       ARROW_RETURN_NOT_OK(guard_.Check());
       std::shared_ptr<arrow::RecordBatch> batch;
       ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
+      if (batch == nullptr || batch->num_rows() > 0) return batch;
+    }
+  }
+
+  arrow::Status ProduceTopK(int64_t keep) {
+    if (keep == 0) return input_->Close();
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, NextInput());
       if (batch == nullptr) break;
-      if (batch->num_rows() == 0) continue;
       if (ranks_before_) {
         auto mask =
             compute::ExecuteScalarExpression(*ranks_before_, compute::ExecBatch(*batch), &context_);
@@ -537,7 +541,10 @@ class WindowReader : public BatchListReader {
                                              column->type()->ToString());
       }
       if (numeric) {
-        ARROW_ASSIGN_OR_RAISE(auto as_double, compute::Cast(taken, arrow::float64()));
+        // Large bigints lose precision as doubles, which only avg and float outputs use.
+        ARROW_ASSIGN_OR_RAISE(
+            auto as_double,
+            compute::Cast(taken, arrow::float64(), compute::CastOptions::Unsafe(arrow::float64())));
         auto double_array = as_double.make_array();
         const auto& doubles = static_cast<const arrow::DoubleArray&>(*double_array);
         ARROW_ASSIGN_OR_RAISE(
@@ -604,7 +611,11 @@ class WindowReader : public BatchListReader {
         }
         ++count;
         sum += values[row];
-        integer_sum += integers[row];
+        // An integer sum stays exact, and going past bigint is an error, as in PostgreSQL.
+        if (integer_output && call.function == WindowFunction::kSum &&
+            __builtin_add_overflow(integer_sum, integers[row], &integer_sum)) {
+          return arrow::Status::Invalid("window ", call.output, ": sum out of range for bigint");
+        }
       }
       arrow::Status appended;
       if (call.function == WindowFunction::kCount) {

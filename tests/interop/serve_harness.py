@@ -86,6 +86,29 @@ class Server:
                 self.process.wait(timeout=10)
 
 
+def raw_exchange(port: int, payload: bytes, wait: float = 5.0, half_close: bool = False) -> bytes:
+    """Sends raw bytes to 127.0.0.1:PORT and returns everything the server sends back before it
+    closes the connection or goes quiet for `wait` seconds. With `half_close` the sending side is
+    shut down after the payload, as a client that has nothing more to say."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as connection:
+        try:
+            connection.sendall(payload)
+            if half_close:
+                connection.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may answer and close before reading everything
+        data = b""
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
 def _wait_healthy(server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from serve_harness import start_nlk_serve
+from serve_harness import raw_exchange, start_nlk_serve
 
 SEED = int(os.environ.get("NLK_FUZZ_SEED", "20261125"))
 CASES = int(os.environ.get("NLK_FUZZ_CASES", "300"))
@@ -48,26 +47,6 @@ def server(tmp_path_factory, run_nlk):
                            "--query-timeout-ms", "5000"], base)
     yield srv
     srv.stop()
-
-
-def exchange(port: int, payload: bytes) -> bytes:
-    """Sends raw bytes, half-closes, and returns everything the server sends back."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        try:
-            connection.sendall(payload)
-            connection.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass  # the server may answer and close before reading everything
-        data = b""
-        while True:
-            try:
-                chunk = connection.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data
 
 
 def status_of(answer: bytes) -> int | None:
@@ -126,7 +105,7 @@ def test_mutated_raw_requests(server):
     rng = random.Random(SEED)
     for case in range(CASES):
         payload = mutate(rng, rng.choice(VALID_REQUESTS))
-        answer = exchange(server.port, payload)
+        answer = raw_exchange(server.port, payload, wait=10, half_close=True)
         # Without a complete request the server may close without answering, or answer 400/408.
         check(server, status_of(answer), payload[:300], allow_close=True)
         if answer:

@@ -22,7 +22,7 @@ import pytest
 from deltalake import DeltaTable
 
 import serve_harness
-from serve_harness import start_nlk_serve, start_roapi, write_roapi_config
+from serve_harness import raw_exchange, start_nlk_serve, start_roapi, write_roapi_config
 
 DEVICES, CHANNELS, RATE, SECONDS = 2, 4, 10, 3
 ROWS_PER_WRITE = DEVICES * CHANNELS * RATE * SECONDS  # 240
@@ -353,24 +353,6 @@ def test_request_body_limit_is_413(limited):
     response = limited.request("POST", "/api/sql", body=b"x" * 100_000)
     assert response.status == 413
     assert response.json()["error"] == "payload_too_large"
-
-
-def raw_exchange(port: int, payload: bytes, wait: float = 5.0) -> bytes:
-    connection = socket.create_connection(("127.0.0.1", port), timeout=wait)
-    try:
-        connection.sendall(payload)
-        data = b""
-        while True:
-            try:
-                chunk = connection.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            data += chunk
-        return data
-    finally:
-        connection.close()
 
 
 def test_malformed_http_is_400_and_server_survives(limited):
