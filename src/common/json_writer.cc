@@ -20,6 +20,16 @@ void AppendJsonString(std::string* out, std::string_view value) {
   out->push_back('"');
   size_t position = 0;
   while (position < value.size()) {
+    // Printable ASCII other than '"' and '\\' is copied as it is, a run at a time.
+    size_t plain = position;
+    while (plain < value.size()) {
+      const auto next = static_cast<unsigned char>(value[plain]);
+      if (next < 0x20 || next >= 0x80 || next == '"' || next == '\\') break;
+      ++plain;
+    }
+    out->append(value.data() + position, plain - position);
+    position = plain;
+    if (position == value.size()) break;
     const auto byte = static_cast<unsigned char>(value[position]);
     if (byte < 0x80) {
       switch (byte) {
