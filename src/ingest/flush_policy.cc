@@ -1,6 +1,7 @@
 #include "ingest/flush_policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace nlk::ingest {
@@ -47,8 +48,29 @@ void FlushPolicy::OnBuffered(int64_t rows, int64_t bytes) {
     first_buffered_ = true;
     first_buffered_at_ = clock_();
   }
+  seen_rows_ += std::max<int64_t>(0, rows - rows_);
+  seen_bytes_ += std::max<int64_t>(0, bytes - bytes_);
   rows_ = rows;
   bytes_ = bytes;
+}
+
+void FlushPolicy::OnMessages(int64_t messages) { seen_messages_ += messages; }
+
+size_t FlushPolicy::MessagesThatFit(size_t max_messages) const {
+  const int64_t room_rows = limits_.max_rows - rows_;
+  const int64_t room_bytes = limits_.max_bytes - bytes_;
+  if (room_rows <= 0 || room_bytes <= 0) return 1;
+  double fit = static_cast<double>(room_rows);
+  if (seen_messages_ > 0 && seen_rows_ > 0) {
+    fit = static_cast<double>(room_rows) * static_cast<double>(seen_messages_) /
+          static_cast<double>(seen_rows_);
+  }
+  if (seen_messages_ > 0 && seen_bytes_ > 0) {
+    fit = std::min(fit, static_cast<double>(room_bytes) * static_cast<double>(seen_messages_) /
+                            static_cast<double>(seen_bytes_));
+  }
+  if (fit >= static_cast<double>(max_messages)) return std::max<size_t>(max_messages, 1);
+  return std::max<size_t>(1, static_cast<size_t>(std::ceil(fit)));
 }
 
 FlushReason FlushPolicy::ShouldFlush() const {

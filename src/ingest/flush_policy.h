@@ -17,6 +17,7 @@
 #include <arrow/status.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -59,6 +60,14 @@ class FlushPolicy {
   // Called after every consumed message, rejected ones too (their offsets need a commit as
   // well); the first call after a flush starts the latency clock.
   void OnBuffered(int64_t rows, int64_t bytes);
+  // Records that `messages` more messages were buffered (their rows and bytes come through
+  // OnBuffered), for MessagesThatFit's estimate.
+  void OnMessages(int64_t messages);
+  // How many messages the next poll may take, at most `max_messages` and at least 1, so that
+  // the buffer ends up near its row and byte limits rather than a whole poll past them: the
+  // room left divided by the rows and bytes per message seen so far (before any message is
+  // seen, at least one row per message is assumed).
+  size_t MessagesThatFit(size_t max_messages) const;
   // Whether to flush now, and why; kNone while every limit holds.
   FlushReason ShouldFlush() const;
   // How long the writer may block waiting for messages before the latency limit is due; the
@@ -75,6 +84,10 @@ class FlushPolicy {
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
   bool first_buffered_ = false;
+  // Totals over the writer's life, for the per-message averages.
+  int64_t seen_messages_ = 0;
+  int64_t seen_rows_ = 0;
+  int64_t seen_bytes_ = 0;
   std::chrono::steady_clock::time_point first_buffered_at_;
 };
 

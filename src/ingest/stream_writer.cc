@@ -130,7 +130,7 @@ arrow::Status StreamWriter::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     milliseconds timeout =
         policy_.empty() ? kIdlePollTimeout : std::min(kIdlePollTimeout, policy_.TimeUntilDue());
-    auto polled = consumer_->Poll(timeout, options_.max_poll_messages);
+    auto polled = consumer_->Poll(timeout, policy_.MessagesThatFit(options_.max_poll_messages));
     if (!polled.ok()) {
       status = polled.status();
       break;
@@ -199,6 +199,7 @@ arrow::Status StreamWriter::Buffer(const std::vector<KafkaMessage>& messages) {
     }
   }
   if (accepted > 0) {
+    policy_.OnMessages(accepted);
     policy_.OnBuffered(accumulator_->num_rows() + static_cast<int64_t>(dead_letters_.size()),
                        accumulator_->buffered_bytes() + dead_letter_bytes_);
   }

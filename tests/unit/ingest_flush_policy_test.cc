@@ -107,6 +107,36 @@ TEST(FlushPolicy, StartsOverAfterAFlush) {
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(100));
 }
 
+// A poll takes no more messages than the room left holds, judged by the rows and bytes per
+// message so far, so a flush overshoots its limits by about a message, not by a whole poll.
+TEST(FlushPolicy, PollsOnlyWhatFitsUnderTheLimits) {
+  ManualClock clock;
+  FlushPolicy policy({1000, 1 << 20, milliseconds(1000)}, clock.AsClock());
+  // Nothing seen yet: at least one row per message.
+  EXPECT_EQ(policy.MessagesThatFit(50000), 1000u);
+  EXPECT_EQ(policy.MessagesThatFit(10), 10u);
+  // 4 messages of 100 rows and 1 KiB each: 600 rows of room are 6 messages.
+  policy.OnMessages(4);
+  policy.OnBuffered(400, 4096);
+  EXPECT_EQ(policy.MessagesThatFit(50000), 6u);
+  // Rounded up: 590 rows of room at 82 rows per message are 7.2 messages.
+  policy.OnMessages(1);
+  policy.OnBuffered(410, 4096 + 100);
+  EXPECT_EQ(policy.MessagesThatFit(50000), 8u);
+  // At the limit a poll still takes one message (the flush comes first anyway).
+  policy.OnBuffered(1000, 8192);
+  EXPECT_EQ(policy.MessagesThatFit(50000), 1u);
+  // After a flush the averages carry over: the whole limit's worth.
+  policy.OnFlushed();
+  EXPECT_EQ(policy.MessagesThatFit(50000), 5u);  // 1000 rows at 200 per message
+
+  // The byte limit binds when messages are large.
+  FlushPolicy bytes({1'000'000, 10'000, milliseconds(1000)}, clock.AsClock());
+  bytes.OnMessages(2);
+  bytes.OnBuffered(20, 2000);
+  EXPECT_EQ(bytes.MessagesThatFit(50000), 8u);
+}
+
 TEST(FlushPolicy, TimeUntilDueRoundsUp) {
   // Waking a fraction of a millisecond late is harmless; waking early would spin.
   auto now = std::chrono::steady_clock::time_point{std::chrono::hours(1)};
