@@ -3,6 +3,8 @@
 #include <sstream>
 #include <utility>
 
+#include "common/prometheus.h"
+
 namespace nlk::ingest {
 namespace {
 
@@ -10,20 +12,6 @@ void Metric(std::ostringstream& out, const char* name, const char* type, const c
             int64_t value) {
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
       << name << ' ' << value << '\n';
-}
-
-// Label values may hold any text; the format escapes backslash, quote and newline.
-std::string LabelValue(const std::string& text) {
-  std::string escaped;
-  for (char c : text) {
-    if (c == '\\' || c == '"') escaped += '\\';
-    if (c == '\n') {
-      escaped += "\\n";
-      continue;
-    }
-    escaped += c;
-  }
-  return escaped;
 }
 
 }  // namespace
@@ -113,7 +101,7 @@ std::string IngestMetrics::RenderPrometheus() const {
   out << "# HELP nlk_ingest_consumer_lag Messages in the partition not yet in the table.\n"
          "# TYPE nlk_ingest_consumer_lag gauge\n";
   for (const auto& [topic_partition, lag] : lag_) {
-    out << "nlk_ingest_consumer_lag{topic=\"" << LabelValue(topic_partition.topic)
+    out << "nlk_ingest_consumer_lag{topic=\"" << PrometheusLabelValue(topic_partition.topic)
         << "\",partition=\"" << topic_partition.partition << "\"} " << lag << '\n';
   }
   return out.str();

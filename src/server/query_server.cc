@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/json_writer.h"
+#include "common/prometheus.h"
 #include "server/api_error.h"
 #include "server/http_server.h"
 #include "server/rest_query.h"
@@ -29,19 +30,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string PrometheusLabel(std::string_view value) {
-  std::string escaped;
-  for (char c : value) {
-    if (c == '\\' || c == '"') escaped += '\\';
-    if (c == '\n') {
-      escaped += "\\n";
-      continue;
-    }
-    escaped += c;
-  }
-  return escaped;
 }
 
 // Skips the first `offset` rows of a reader (REST offset/page without a sort).
@@ -403,7 +391,7 @@ class QueryServer::Impl {
     std::string version, checked_age, commit_age, files, memory, failures;
     for (const auto& table : registry_->tables()) {
       TableStatus status = table->status();
-      const std::string label = "{table=\"" + PrometheusLabel(table->name()) + "\"} ";
+      const std::string label = "{table=\"" + PrometheusLabelValue(table->name()) + "\"} ";
       version += "nlk_table_snapshot_version" + label + std::to_string(status.version) + "\n";
       checked_age += "nlk_table_snapshot_age_seconds" + label +
                      std::to_string((now_ms - status.checked_at_ms) / 1000.0) + "\n";
