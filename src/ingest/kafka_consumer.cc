@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "common/parse_number.h"
 #include "ingest/kafka_client.h"
 
 namespace nlk::ingest {
@@ -146,6 +147,13 @@ arrow::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Open(const Consumer
   for (const auto& [name, value] : properties) {
     ARROW_RETURN_NOT_OK(SetProperty(*conf, name, value));
   }
+  // Accepted by librdkafka just above, so these parse.
+  if (auto it = properties.find("queued.max.messages.kbytes"); it != properties.end()) {
+    consumer->queue_limit_bytes_ = ParseNumber<int64_t>(it->second).value_or(0) * 1024;
+  }
+  if (auto it = properties.find("queued.min.messages"); it != properties.end()) {
+    consumer->queue_limit_messages_ = ParseNumber<int64_t>(it->second).value_or(0);
+  }
   ARROW_RETURN_NOT_OK(SetCallback(*conf, "rebalance_cb",
                                   static_cast<RdKafka::RebalanceCb*>(consumer->callbacks_.get())));
   ARROW_RETURN_NOT_OK(
@@ -179,6 +187,10 @@ void KafkaConsumer::Fail(arrow::Status status) {
 }
 
 void KafkaConsumer::HandleRebalance(int error, std::vector<RdKafka::TopicPartition*>& partitions) {
+  // Assigned partitions have no position from a returned message yet; revoked ones are gone.
+  for (const TopicPartition& partition : ToTopicPartitions(partitions)) {
+    next_offsets_.erase(partition);
+  }
   const bool cooperative = consumer_->rebalance_protocol() == "COOPERATIVE";
   std::vector<TopicPartition> ours = ToTopicPartitions(partitions);
   if (error == RdKafka::ERR__ASSIGN_PARTITIONS) {
@@ -243,7 +255,9 @@ arrow::Result<std::vector<KafkaMessage>> KafkaConsumer::Poll(std::chrono::millis
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (messages.size() < max_messages) {
     int wait_ms = 0;
-    if (messages.empty()) {
+    // After a run that may have filled the queue, first look whether it is empty now, without
+    // waiting: then fetching has to be restarted before waiting makes sense.
+    if (messages.empty() && !QueueMayHaveFilled()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       wait_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
@@ -253,9 +267,15 @@ arrow::Result<std::vector<KafkaMessage>> KafkaConsumer::Poll(std::chrono::millis
     ARROW_RETURN_NOT_OK(callbacks_->FatalError());
     switch (message->err()) {
       case RdKafka::ERR_NO_ERROR:
+        run_bytes_ += static_cast<int64_t>(message->len());
+        ++run_messages_;
+        next_offsets_[{message->topic_name(), message->partition()}] = message->offset() + 1;
         messages.push_back(ToKafkaMessage(std::move(message), consumer_));
         continue;
       case RdKafka::ERR__TIMED_OUT:
+        if (QueueMayHaveFilled()) StartFetching();
+        run_bytes_ = 0;
+        run_messages_ = 0;
         // consume() also returns early after serving a rebalance; wait out the rest.
         if (messages.empty() && std::chrono::steady_clock::now() < deadline) continue;
         return messages;
@@ -284,8 +304,25 @@ arrow::Result<std::vector<KafkaMessage>> KafkaConsumer::Poll(std::chrono::millis
   return messages;
 }
 
+bool KafkaConsumer::QueueMayHaveFilled() const {
+  return 2 * run_bytes_ >= queue_limit_bytes_ || 2 * run_messages_ >= queue_limit_messages_;
+}
+
+void KafkaConsumer::StartFetching() {
+  if (!next_offsets_.empty()) ++fetch_restarts_;
+  for (const auto& [partition, next] : next_offsets_) {
+    std::unique_ptr<RdKafka::TopicPartition> position(
+        RdKafka::TopicPartition::create(partition.topic, partition.partition, next));
+    // Asynchronous (no timeout): a failure costs at most the wait this avoids.
+    (void)consumer_->seek(*position, 0);
+  }
+}
+
 arrow::Status KafkaConsumer::Seek(const PartitionStart& start, std::chrono::milliseconds timeout) {
   if (closed_) return arrow::Status::Invalid("the Kafka consumer is closed");
+  // Until a message from the new position is returned, the offset after the last one returned is
+  // not where this partition goes on; see StartFetching().
+  next_offsets_.erase(start.topic_partition);
   std::unique_ptr<RdKafka::TopicPartition> partition(RdKafka::TopicPartition::create(
       start.topic_partition.topic, start.topic_partition.partition, start.offset));
   RdKafka::ErrorCode code = consumer_->seek(*partition, static_cast<int>(timeout.count()));

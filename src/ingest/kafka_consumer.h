@@ -107,6 +107,9 @@ class KafkaConsumer {
   // The low and high watermark offsets of `partition` as of the last fetch response, without a
   // broker round trip (for lag metrics); nullopt until the partition has been fetched.
   std::optional<std::pair<int64_t, int64_t>> CachedWatermarks(const TopicPartition& partition);
+  // How often Poll() restarted fetching after draining a queue that may have been full (see
+  // StartFetching below).
+  int64_t fetch_restarts() const { return fetch_restarts_; }
   // "COOPERATIVE" normally; "EAGER" if the properties chose an eager assignor.
   std::string RebalanceProtocol();
 
@@ -119,6 +122,16 @@ class KafkaConsumer {
   KafkaConsumer(ConsumerOptions options, RebalanceListener* listener);
   void HandleRebalance(int error, std::vector<RdKafka::TopicPartition*>& partitions);
   void Fail(arrow::Status status);
+  // librdkafka 2.0 stops fetching a partition while its prefetch queue is over
+  // queued.max.messages.kbytes (or queued.min.messages), and looks again only when its broker
+  // thread next wakes: up to a second later. Catching up on a backlog, the queue fills whenever a
+  // flush holds up polling, so ingestion idled most of each second. When Poll() finds the queue
+  // empty after draining a run that may have filled it, StartFetching() seeks each partition of
+  // that run to the offset after the last message returned: a no-op for the data (the queue is
+  // empty, and the position is where fetching would go on anyway) that wakes the broker thread,
+  // which fetches at once.
+  bool QueueMayHaveFilled() const;
+  void StartFetching();
 
   ConsumerOptions options_;
   RebalanceListener* listener_;
@@ -128,6 +141,15 @@ class KafkaConsumer {
   // The first error raised inside a librdkafka callback, reported by the next Poll().
   arrow::Status pending_error_;
   bool closed_ = false;
+  // The prefetch queue's limits in effect (librdkafka's defaults unless set).
+  int64_t queue_limit_bytes_ = int64_t{65536} * 1024;
+  int64_t queue_limit_messages_ = 100000;
+  // What Poll() returned since it last found the queue empty, and for each partition the offset
+  // after the last message returned (dropped when the partition is sought, assigned or revoked).
+  int64_t run_bytes_ = 0;
+  int64_t run_messages_ = 0;
+  std::map<TopicPartition, int64_t> next_offsets_;
+  int64_t fetch_restarts_ = 0;
 };
 
 }  // namespace nlk::ingest
