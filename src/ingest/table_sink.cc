@@ -41,6 +41,7 @@ arrow::Result<std::optional<delta::Metadata>> EvolvedMetadata(const delta::Metad
 delta::data::WriteOptions StreamingWriteOptions() {
   delta::data::WriteOptions options;
   options.dictionary_for_floating_point = false;
+  options.delta_encoding_for_int64 = true;
   options.use_threads = true;
   return options;
 }

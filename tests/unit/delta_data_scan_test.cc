@@ -15,6 +15,7 @@
 #include "delta/data/file_writer.h"
 #include "delta/data/scan.h"
 #include "delta/data/schema.h"
+#include "delta/data/statistics.h"
 #include "delta_data_test_store.h"
 
 namespace nlk::delta::data {
@@ -78,6 +79,37 @@ class ScanTest : public ::testing::Test {
       arrow::schema({arrow::field("id", arrow::int64()), arrow::field("value", arrow::float64()),
                      arrow::field("region", arrow::utf8())});
 };
+
+// The writer takes string bounds from the Parquet footer; they must equal computed ones, also
+// with nulls, a row group of nulls only, multi-byte characters, and a row group holding a value
+// too long for Parquet statistics (measured by the writer itself).
+TEST_F(ScanTest, StringBoundsFromTheParquetFooterEqualComputedOnes) {
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8()),
+                     arrow::field("note", arrow::large_utf8())});
+  const std::string long_value =
+      "m" + std::string(StatisticsCollector::kParquetBoundLimit + 1, 'q');
+  auto table = arrow::Table::Make(
+      schema, {Json(arrow::int64(), "[1, 2, 3, 4, 5, 6, 7, 8, 9]"),
+               Json(arrow::utf8(), R"(["k", null, "bé", null, null, null, "zz", "a", "c"])"),
+               Json(arrow::large_utf8(),
+                    R"(["x", "y", "w", null, null, null, ")" + long_value + R"(", "ÿ", "a"])")});
+  Metadata metadata = MakeMetadata(*schema);
+  for (bool threads : {false, true}) {
+    WriteOptions options;
+    options.row_group_rows = 3;  // [k, null, bé] [nulls] [zz + long, a, c]
+    options.use_threads = threads;
+    auto files = WriteDataFiles(store_, metadata, *table, options);
+    ASSERT_TRUE(files.ok()) << files.status();
+    ASSERT_EQ(files->size(), 1u);
+    auto expected = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_TRUE(files->front().stats.has_value());
+    EXPECT_EQ(*files->front().stats, *expected);
+    EXPECT_NE(expected->find(R"("name":"a")"), std::string::npos) << *expected;
+    EXPECT_NE(expected->find(R"("note":"ÿ")"), std::string::npos) << *expected;
+  }
+}
 
 TEST_F(ScanTest, PartitionedWriteThenPrunedScans) {
   Metadata metadata = MakeMetadata(*schema_, {"region"});

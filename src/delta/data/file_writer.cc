@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <future>
 
 #include "delta/data/array_conform.h"
@@ -18,6 +19,67 @@
 #include "delta/data/uuid.h"
 
 namespace nlk::delta::data {
+namespace {
+
+template <typename T>
+bool AllEqual(const uint8_t* bytes, int64_t length) {
+  T first;
+  std::memcpy(&first, bytes, sizeof(T));
+  for (int64_t i = 1; i < length; ++i) {
+    T value;
+    std::memcpy(&value, bytes + i * sizeof(T), sizeof(T));
+    if (value != first) return false;
+  }
+  return true;
+}
+
+// Whether `array` holds one value in every row, no nulls, for the fixed-width types that
+// partition columns usually have (dates, integers): the common case of a streaming flush, told
+// without hashing every row.
+bool HoldsOneValue(const arrow::Array& array) {
+  if (array.length() == 0 || array.null_count() != 0) return false;
+  const auto* fixed = dynamic_cast<const arrow::FixedWidthType*>(array.type().get());
+  if (fixed == nullptr || array.type_id() == arrow::Type::BOOL) return false;
+  const int width = fixed->bit_width() / 8;
+  const uint8_t* bytes = array.data()->buffers[1]->data() + array.offset() * width;
+  switch (width) {
+    case 1:
+      return AllEqual<uint8_t>(bytes, array.length());
+    case 2:
+      return AllEqual<uint16_t>(bytes, array.length());
+    case 4:
+      return AllEqual<uint32_t>(bytes, array.length());
+    case 8:
+      return AllEqual<uint64_t>(bytes, array.length());
+    default:
+      return false;
+  }
+}
+
+struct PartitionKey {
+  std::string directory;
+  PartitionValues values;
+};
+
+// One partition's directory and values, from its value of each partition column (nullptr for
+// null), in the table's partition column order.
+arrow::Result<PartitionKey> KeyOf(const std::vector<std::string>& physical_names,
+                                  const std::vector<std::shared_ptr<arrow::Scalar>>& scalars) {
+  PartitionKey key;
+  std::vector<std::pair<std::string, std::optional<std::string>>> ordered;
+  for (size_t i = 0; i < scalars.size(); ++i) {
+    std::optional<std::string> text;
+    if (scalars[i] != nullptr) {
+      ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalars[i]));
+    }
+    key.values[physical_names[i]] = text;
+    ordered.emplace_back(physical_names[i], text);
+  }
+  key.directory = HivePartitionDirectory(ordered);
+  return key;
+}
+
+}  // namespace
 
 struct DataFileWriter::OpenFile {
   std::string path;
@@ -91,6 +153,17 @@ arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
   if (partition_indexes_.empty()) return Append("", {}, std::move(data));
   if (batch.num_rows() == 0) return arrow::Status::OK();
 
+  if (std::all_of(partition_indexes_.begin(), partition_indexes_.end(),
+                  [&](int index) { return HoldsOneValue(*conformed->column(index)); })) {
+    std::vector<std::shared_ptr<arrow::Scalar>> scalars;
+    for (int index : partition_indexes_) {
+      ARROW_ASSIGN_OR_RAISE(auto scalar, conformed->column(index)->GetScalar(0));
+      scalars.push_back(std::move(scalar));
+    }
+    ARROW_ASSIGN_OR_RAISE(PartitionKey key, KeyOf(partition_physical_names_, scalars));
+    return Append(key.directory, key.values, std::move(data));
+  }
+
   // Dictionary-encode each partition column so rows group by small integer keys and each
   // distinct value is serialized once.
   const int64_t rows = conformed->num_rows();
@@ -126,26 +199,22 @@ arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
     }
   }
   for (const auto& [group_key, group_rows] : groups) {
-    PartitionValues values;
-    std::vector<std::pair<std::string, std::optional<std::string>>> ordered;
+    std::vector<std::shared_ptr<arrow::Scalar>> scalars(group_key.size());
     for (size_t i = 0; i < group_key.size(); ++i) {
-      std::optional<std::string> text;
       if (group_key[i] >= 0) {
-        ARROW_ASSIGN_OR_RAISE(auto scalar, dictionaries[i]->GetScalar(group_key[i]));
-        ARROW_ASSIGN_OR_RAISE(text, SerializePartitionValue(*scalar));
+        ARROW_ASSIGN_OR_RAISE(scalars[i], dictionaries[i]->GetScalar(group_key[i]));
       }
-      values[partition_physical_names_[i]] = text;
-      ordered.emplace_back(partition_physical_names_[i], text);
     }
+    ARROW_ASSIGN_OR_RAISE(PartitionKey key, KeyOf(partition_physical_names_, scalars));
     if (single_partition) {
-      ARROW_RETURN_NOT_OK(Append(HivePartitionDirectory(ordered), values, data));
+      ARROW_RETURN_NOT_OK(Append(key.directory, key.values, data));
       continue;
     }
     arrow::Int64Builder indices_builder;
     ARROW_RETURN_NOT_OK(indices_builder.AppendValues(group_rows));
     ARROW_ASSIGN_OR_RAISE(auto indices, indices_builder.Finish());
     ARROW_ASSIGN_OR_RAISE(arrow::Datum taken, arrow::compute::Take(data, indices));
-    ARROW_RETURN_NOT_OK(Append(HivePartitionDirectory(ordered), values, taken.record_batch()));
+    ARROW_RETURN_NOT_OK(Append(key.directory, key.values, taken.record_batch()));
   }
   return arrow::Status::OK();
 }
@@ -190,12 +259,16 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     parquet::WriterProperties::Builder builder;
     builder.compression(parquet::Compression::SNAPPY)
         ->max_row_group_length(options_.row_group_rows);
-    if (!options_.dictionary_for_floating_point) {
-      for (const auto& field : physical_data_schema_->fields()) {
-        const arrow::Type::type id = field->type()->id();
-        if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE) {
-          builder.disable_dictionary(field->name());
-        }
+    for (const auto& field : physical_data_schema_->fields()) {
+      const arrow::Type::type id = field->type()->id();
+      if (!options_.dictionary_for_floating_point &&
+          (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE)) {
+        builder.disable_dictionary(field->name());
+      }
+      if (options_.delta_encoding_for_int64 &&
+          (id == arrow::Type::INT64 || id == arrow::Type::TIMESTAMP)) {
+        builder.disable_dictionary(field->name())
+            ->encoding(field->name(), parquet::Encoding::DELTA_BINARY_PACKED);
       }
     }
     auto arrow_properties =
@@ -230,10 +303,7 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   auto physical =
       arrow::Table::Make(physical_data_schema_, std::move(physical_columns), logical->num_rows());
   auto update_statistics = [&file, &partition]() -> arrow::Status {
-    for (const auto& batch : partition->pending) {
-      ARROW_RETURN_NOT_OK(file.statistics->Update(*batch));
-    }
-    return arrow::Status::OK();
+    return file.statistics->UpdateRowGroup(partition->pending);
   };
   if (options_.use_threads) {
     // Both only read the (immutable) arrays, so they may overlap. Parquet encodes columns in
@@ -269,6 +339,7 @@ arrow::Status DataFileWriter::CloseFile(Partition* partition) {
   if (!partition->file) return arrow::Status::OK();
   std::unique_ptr<OpenFile> file = std::move(partition->file);
   ARROW_RETURN_NOT_OK(file->writer->Close());
+  ARROW_RETURN_NOT_OK(file->statistics->ReadParquetBounds(*file->writer->metadata()));
   ARROW_ASSIGN_OR_RAISE(int64_t size, file->stream->Tell());
   ARROW_RETURN_NOT_OK(file->stream->Close());
   ARROW_ASSIGN_OR_RAISE(storage::ObjectInfo info, store_->Head(file->path));

@@ -37,6 +37,10 @@ struct WriteOptions {
   // nearly all distinct, so the dictionary only costs hashing until Parquet falls back to plain
   // encoding; a writer of such data turns it off. Readers see plain pages either way.
   bool dictionary_for_floating_point = true;
+  // DELTA_BINARY_PACKED instead of dictionary encoding for top-level 64-bit integer and timestamp
+  // columns. Time stamps and sequence numbers of a stream are many and mostly increasing, which
+  // delta encoding stores compactly without hashing every value.
+  bool delta_encoding_for_int64 = false;
   // Encodes the columns of a row group on Arrow's CPU thread pool and computes the file
   // statistics on another thread meanwhile. The files are the same; only the elapsed time
   // differs.

@@ -3,6 +3,8 @@
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/decimal.h>
+#include <parquet/schema.h>
+#include <parquet/statistics.h>
 
 #include <charconv>
 #include <cmath>
@@ -154,8 +156,27 @@ struct StatisticsCollector::Leaf {
   std::shared_ptr<arrow::Scalar> min;
   std::shared_ptr<arrow::Scalar> max;
   bool min_max_disabled = false;  // NaN or infinities seen
+  // Row groups whose bounds ReadParquetBounds takes from the Parquet footer (top-level strings).
+  std::vector<int> parquet_row_groups;
 
   bool is_struct() const { return type->id() == arrow::Type::STRUCT; }
+  bool is_string() const {
+    return type->id() == arrow::Type::STRING || type->id() == arrow::Type::LARGE_STRING;
+  }
+
+  void Merge(const std::shared_ptr<arrow::Scalar>& low, const std::shared_ptr<arrow::Scalar>& high,
+             arrow::Status* status) {
+    if (low && low->is_valid) {
+      auto smaller = min ? Less(low, min) : arrow::Result<bool>(true);
+      if (!smaller.ok()) *status = smaller.status();
+      if (smaller.ok() && *smaller) min = low;
+    }
+    if (high && high->is_valid) {
+      auto larger = max ? Less(max, high) : arrow::Result<bool>(true);
+      if (!larger.ok()) *status = larger.status();
+      if (larger.ok() && *larger) max = high;
+    }
+  }
 
   arrow::Status Update(const std::shared_ptr<arrow::Array>& array) {
     if (is_struct()) {
@@ -179,17 +200,9 @@ struct StatisticsCollector::Leaf {
     }
     ARROW_ASSIGN_OR_RAISE(arrow::Datum min_max, arrow::compute::MinMax(array));
     const auto& pair = static_cast<const arrow::StructScalar&>(*min_max.scalar());
-    const auto& batch_min = pair.value[0];
-    const auto& batch_max = pair.value[1];
-    if (batch_min->is_valid) {
-      ARROW_ASSIGN_OR_RAISE(bool smaller, min ? Less(batch_min, min) : arrow::Result<bool>(true));
-      if (smaller) min = batch_min;
-    }
-    if (batch_max->is_valid) {
-      ARROW_ASSIGN_OR_RAISE(bool larger, max ? Less(max, batch_max) : arrow::Result<bool>(true));
-      if (larger) max = batch_max;
-    }
-    return arrow::Status::OK();
+    arrow::Status status;
+    Merge(pair.value[0], pair.value[1], &status);
+    return status;
   }
 
   std::optional<std::string> Json(Section section, const StatisticsOptions& options) const {
@@ -416,6 +429,105 @@ arrow::Status StatisticsCollector::Update(const arrow::RecordBatch& batch) {
   }
   num_records_ += batch.num_rows();
   return arrow::Status::OK();
+}
+
+namespace {
+
+// Whether some string in `batches` (column `index`) is longer than `limit` bytes.
+bool HasLongString(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches, int index,
+                   int64_t limit) {
+  for (const auto& batch : batches) {
+    const arrow::ArrayData& data = *batch->column_data(index);
+    const int64_t count = data.length;
+    if (data.type->id() == arrow::Type::LARGE_STRING) {
+      const int64_t* offsets = data.GetValues<int64_t>(1);
+      for (int64_t i = 0; i < count; ++i) {
+        if (offsets[i + 1] - offsets[i] > limit) return true;
+      }
+    } else {
+      const int32_t* offsets = data.GetValues<int32_t>(1);
+      for (int64_t i = 0; i < count; ++i) {
+        if (offsets[i + 1] - offsets[i] > limit) return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+arrow::Status StatisticsCollector::UpdateRowGroup(
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+  const int row_group = static_cast<int>(row_group_rows_.size());
+  for (const auto& batch : batches) {
+    if (batch->num_columns() != static_cast<int>(roots_.size())) {
+      return arrow::Status::Invalid("statistics: batch has ", batch->num_columns(),
+                                    " columns, the file schema ", roots_.size());
+    }
+  }
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    Leaf& leaf = *roots_[i];
+    const int index = static_cast<int>(i);
+    const bool from_parquet =
+        leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit);
+    for (const auto& batch : batches) {
+      if (from_parquet) {
+        leaf.null_count += batch->column(index)->null_count();
+      } else {
+        ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
+      }
+    }
+    if (from_parquet) leaf.parquet_row_groups.push_back(row_group);
+  }
+  int64_t rows = 0;
+  for (const auto& batch : batches) rows += batch->num_rows();
+  num_records_ += rows;
+  row_group_rows_.push_back(rows);
+  return arrow::Status::OK();
+}
+
+arrow::Status StatisticsCollector::ReadParquetBounds(const parquet::FileMetaData& metadata) {
+  const parquet::SchemaDescriptor& schema = *metadata.schema();
+  bool same_row_groups = metadata.num_row_groups() == static_cast<int>(row_group_rows_.size());
+  for (int i = 0; same_row_groups && i < metadata.num_row_groups(); ++i) {
+    same_row_groups = metadata.RowGroup(i)->num_rows() == row_group_rows_[i];
+  }
+  arrow::Status status;
+  for (const auto& root : roots_) {
+    Leaf& leaf = *root;
+    if (leaf.parquet_row_groups.empty()) continue;
+    std::vector<int> row_groups = std::move(leaf.parquet_row_groups);
+    leaf.parquet_row_groups.clear();
+    const int column = schema.ColumnIndex(leaf.name);
+    const bool found = column >= 0 && schema.Column(column)->path()->ToDotVector() ==
+                                          std::vector<std::string>{leaf.name};
+    for (int row_group : row_groups) {
+      std::shared_ptr<parquet::Statistics> chunk;
+      int64_t values = 0;
+      if (found && same_row_groups) {
+        auto chunk_metadata = metadata.RowGroup(row_group)->ColumnChunk(column);
+        values = chunk_metadata->num_values();
+        if (chunk_metadata->is_stats_set()) chunk = chunk_metadata->statistics();
+      }
+      auto typed = std::dynamic_pointer_cast<parquet::ByteArrayStatistics>(chunk);
+      if (typed == nullptr || (!typed->HasMinMax() && typed->null_count() != values)) {
+        // Without this row group's bounds the file's would be too narrow: none at all.
+        leaf.min_max_disabled = true;
+        leaf.min = leaf.max = nullptr;
+        break;
+      }
+      if (!typed->HasMinMax()) continue;  // only nulls
+      auto scalar = [&](const parquet::ByteArray& bytes) {
+        return arrow::MakeScalar(
+            leaf.type, arrow::Buffer::FromString(
+                           std::string(reinterpret_cast<const char*>(bytes.ptr), bytes.len)));
+      };
+      ARROW_ASSIGN_OR_RAISE(auto low, scalar(typed->min()));
+      ARROW_ASSIGN_OR_RAISE(auto high, scalar(typed->max()));
+      if (!leaf.min_max_disabled) leaf.Merge(low, high, &status);
+    }
+  }
+  return status;
 }
 
 std::string StatisticsCollector::ToJson() const {

@@ -10,6 +10,7 @@
 #include <arrow/result.h>
 #include <arrow/scalar.h>
 #include <arrow/table.h>
+#include <parquet/metadata.h>
 
 #include <cstdint>
 #include <map>
@@ -48,6 +49,18 @@ class StatisticsCollector {
 
   // `batch` must have the schema given to Make.
   arrow::Status Update(const arrow::RecordBatch& batch);
+  // Adds the batches of the next row group of a Parquet file being written, leaving the
+  // bounds of top-level string columns to ReadParquetBounds: the Parquet writer computes the same
+  // byte-wise min/max for its column chunk statistics, and comparing strings is most of the cost
+  // of statistics. A row group holding a string longer than kParquetBoundLimit bytes, for which
+  // Parquet may keep no statistics, is measured here instead.
+  arrow::Status UpdateRowGroup(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches);
+  // Merges in the string bounds of the row groups UpdateRowGroup left to Parquet, from the
+  // written file's footer. A column whose footer lacks them (or names it ambiguously) gets no
+  // bounds at all, never partial ones; so does a footer whose row groups are not the ones given
+  // to UpdateRowGroup.
+  arrow::Status ReadParquetBounds(const parquet::FileMetaData& metadata);
+  static constexpr int64_t kParquetBoundLimit = 1024;
   int64_t num_records() const { return num_records_; }
   // The stats JSON of everything seen so far.
   std::string ToJson() const;
@@ -62,6 +75,8 @@ class StatisticsCollector {
   // Field tree with per-leaf accumulators, in schema order.
   std::vector<std::unique_ptr<Leaf>> roots_;
   int64_t num_records_ = 0;
+  // Rows of each row group given to UpdateRowGroup, in order: the footer must match them.
+  std::vector<int64_t> row_group_rows_;
 };
 
 // Bounds of one leaf column in one file. Each member may be absent.
