@@ -83,6 +83,10 @@ def main():
         "partition.assignment.strategy": "cooperative-sticky",
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
+        # Fetch again 10 ms after the prefetch queue was full instead of librdkafka's default
+        # 1 s, which left this ingester idle while catching up (nlk ingest restarts its fetches
+        # as soon as its queue drains; see src/ingest/kafka_consumer.h).
+        "fetch.queue.backoff.ms": 10,
     })
     buffer = []
     buffered_rows = 0

@@ -81,6 +81,8 @@ class LogWatcher:
         self.prefix = prefix
         self.next_version = 0
         self.offsets = {}  # partition -> last offset recorded
+        self.rows = 0  # rows added so far
+        self.progress = []  # (seen time, rows added up to and including that version)
 
     def poll(self):
         """Returns [(seen_time, {partition: (previous, last)})] for the versions new since the
@@ -98,6 +100,9 @@ class LogWatcher:
             ranges = {}
             for line in text.splitlines():
                 action = json.loads(line)
+                add = action.get("add")
+                if add and add.get("stats"):
+                    self.rows += json.loads(add["stats"]).get("numRecords", 0)
                 txn = action.get("txn")
                 if txn and txn["appId"].startswith(self.prefix):
                     partition = int(txn["appId"].rsplit(":", 1)[1])
@@ -105,8 +110,21 @@ class LogWatcher:
                     ranges[partition] = (previous, txn["version"])
                     self.offsets[partition] = txn["version"]
             found.append((seen, ranges))
+            self.progress.append((seen, self.rows))
             self.next_version += 1
         return found
+
+
+def steady_rate(progress, total):
+    """Rows per second between the commits that first reach 10 % and 90 % of `total`: the rate
+    once running, without starting up, joining the group, or waiting out the last flush's
+    latency limit."""
+    def first_reaching(share):
+        return next(((t, rows) for t, rows in progress if rows >= share * total), None)
+    low, high = first_reaching(0.1), first_reaching(0.9)
+    if low is None or high is None or high[0] <= low[0]:
+        return float("nan")
+    return (high[1] - low[1]) / (high[0] - low[0])
 
 
 def peak_rss_mb(pid):
@@ -167,7 +185,8 @@ def throughput_run(kind, writers, args, topic, marks, work, run_id):
     done = all(watcher.offsets.get(p, -1) >= last for p, last in goal.items())
     rss = stop(processes)
     shutil.rmtree(table, ignore_errors=True)
-    return (elapsed if done else float("nan")), max(rss)
+    steady = steady_rate(watcher.progress, watcher.rows) if done else float("nan")
+    return (elapsed if done else float("nan")), max(rss), steady
 
 
 def freshness_run(kind, args, work, run_id):
@@ -282,12 +301,12 @@ def main():
         for repetition in range(args.repetitions):
             for writers in (1, 2):
                 for kind in ("nlk", "delta-rs"):
-                    seconds, rss = throughput_run(kind, writers, args, topic, marks, work,
-                                                  f"{repetition}-{writers}")
-                    results.setdefault((kind, writers), []).append((seconds, rss))
+                    seconds, rss, steady = throughput_run(kind, writers, args, topic, marks,
+                                                          work, f"{repetition}-{writers}")
+                    results.setdefault((kind, writers), []).append((seconds, rss, steady))
                     print(f"throughput {kind} x{writers} rep {repetition}: {seconds:.2f} s, "
-                          f"{rows / seconds:,.0f} samples/s, peak RSS {rss:.0f} MB",
-                          file=sys.stderr)
+                          f"{rows / seconds:,.0f} samples/s, steady {steady:,.0f} samples/s, "
+                          f"peak RSS {rss:.0f} MB", file=sys.stderr)
         freshness = {}
         for repetition in range(args.repetitions):
             for kind in ("nlk", "delta-rs"):
@@ -312,21 +331,28 @@ def main():
               f"--repetitions {args.repetitions} --seconds-of-data {args.seconds_of_data:g} "
               f"--fresh-seconds {args.fresh_seconds:g}`", ""]
     lines.append(f"Throughput: {rows:,} samples ({payload_mb:.0f} MB of Kafka payload, "
-                 f"{args.partitions} partitions), from launch until the table records every "
-                 f"offset; flush at {args.max_rows:,} rows or 1 s.")
-    lines += ["", "| writers | ingester | seconds | samples/s | MB/s | peak RSS per writer (MB) | "
-              "ours / peer |", "|---|---|---|---|---|---|---|"]
+                 f"{args.partitions} partitions); flush at {args.max_rows:,} rows or 1 s. "
+                 f"*Seconds* run from launching the writers until the table records every "
+                 f"offset, so they include starting up, joining the group and the last flush's "
+                 f"1 s latency limit; *steady* is the rate between the commits that first reach "
+                 f"10 % and 90 % of the rows.")
+    lines += ["", "| writers | ingester | seconds | samples/s | MB/s | steady samples/s | "
+              "peak RSS per writer (MB) | ours / peer, whole run | ours / peer, steady |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for writers in (1, 2):
         medians = {}
         for kind in ("nlk", "delta-rs"):
-            seconds = statistics.median(s for s, _ in results[(kind, writers)])
-            rss = statistics.median(r for _, r in results[(kind, writers)])
-            medians[kind] = seconds
-            ratio = ""
+            seconds = statistics.median(s for s, _, _ in results[(kind, writers)])
+            rss = statistics.median(r for _, r, _ in results[(kind, writers)])
+            steady = statistics.median(v for _, _, v in results[(kind, writers)])
+            medians[kind] = (seconds, steady)
+            ratio = steady_ratio = ""
             if kind == "delta-rs":
-                ratio = f"{medians['delta-rs'] / medians['nlk']:.1f}× the throughput"
+                ratio = f"{medians['delta-rs'][0] / medians['nlk'][0]:.2f}×"
+                steady_ratio = f"{medians['nlk'][1] / medians['delta-rs'][1]:.2f}×"
             lines.append(f"| {writers} | {kind} | {seconds:.2f} | {rows / seconds:,.0f} | "
-                         f"{payload_mb / seconds:.1f} | {rss:.0f} | {ratio} |")
+                         f"{payload_mb / seconds:.1f} | {steady:,.0f} | {rss:.0f} | {ratio} | "
+                         f"{steady_ratio} |")
     lines += ["", f"Freshness: one writer with its default limits (`nlk ingest` flushes at 1 s "
               f"latency; the peer likewise), a producer sending "
               f"{args.fresh_messages_per_second:.0f} messages/s of 3,200 samples for "
