@@ -228,8 +228,11 @@ std::string PyArrowSnippet(const Table& table, const std::string& uri, const Pyt
             ", format=\"parquet\"" +
             (table.partition_columns.empty() ? "" : ", partitioning=\"hive\"") + ")\n";
   }
-  std::string filter_argument = filter.expression.empty() ? "" : "filter=" + filter.expression;
-  code += "rows = dataset.to_table(" + filter_argument + ").slice(0, " +
+  // A threaded scan of a deltalake dataset sometimes aborts the interpreter at exit
+  // ("terminate called without an active exception"), after the rows were printed; a few
+  // example rows need no threads.
+  std::string arguments = filter.expression.empty() ? "" : "filter=" + filter.expression + ", ";
+  code += "rows = dataset.to_table(" + arguments + "use_threads=False).slice(0, " +
           std::to_string(kExampleRows) + ")\nprint(rows)\n";
   return code;
 }
