@@ -164,18 +164,18 @@ struct StatisticsCollector::Leaf {
     return type->id() == arrow::Type::STRING || type->id() == arrow::Type::LARGE_STRING;
   }
 
-  void Merge(const std::shared_ptr<arrow::Scalar>& low, const std::shared_ptr<arrow::Scalar>& high,
-             arrow::Status* status) {
+  // Widens the bounds to take in [low, high]; invalid or absent ends are ignored.
+  arrow::Status Merge(const std::shared_ptr<arrow::Scalar>& low,
+                      const std::shared_ptr<arrow::Scalar>& high) {
     if (low && low->is_valid) {
-      auto smaller = min ? Less(low, min) : arrow::Result<bool>(true);
-      if (!smaller.ok()) *status = smaller.status();
-      if (smaller.ok() && *smaller) min = low;
+      ARROW_ASSIGN_OR_RAISE(bool smaller, min ? Less(low, min) : arrow::Result<bool>(true));
+      if (smaller) min = low;
     }
     if (high && high->is_valid) {
-      auto larger = max ? Less(max, high) : arrow::Result<bool>(true);
-      if (!larger.ok()) *status = larger.status();
-      if (larger.ok() && *larger) max = high;
+      ARROW_ASSIGN_OR_RAISE(bool larger, max ? Less(max, high) : arrow::Result<bool>(true));
+      if (larger) max = high;
     }
+    return arrow::Status::OK();
   }
 
   arrow::Status Update(const std::shared_ptr<arrow::Array>& array) {
@@ -200,9 +200,7 @@ struct StatisticsCollector::Leaf {
     }
     ARROW_ASSIGN_OR_RAISE(arrow::Datum min_max, arrow::compute::MinMax(array));
     const auto& pair = static_cast<const arrow::StructScalar&>(*min_max.scalar());
-    arrow::Status status;
-    Merge(pair.value[0], pair.value[1], &status);
-    return status;
+    return Merge(pair.value[0], pair.value[1]);
   }
 
   std::optional<std::string> Json(Section section, const StatisticsOptions& options) const {
@@ -419,11 +417,16 @@ arrow::Result<std::unique_ptr<StatisticsCollector>> StatisticsCollector::Make(
   return collector;
 }
 
-arrow::Status StatisticsCollector::Update(const arrow::RecordBatch& batch) {
+arrow::Status StatisticsCollector::CheckColumns(const arrow::RecordBatch& batch) const {
   if (batch.num_columns() != static_cast<int>(roots_.size())) {
     return arrow::Status::Invalid("statistics: batch has ", batch.num_columns(),
                                   " columns, the file schema ", roots_.size());
   }
+  return arrow::Status::OK();
+}
+
+arrow::Status StatisticsCollector::Update(const arrow::RecordBatch& batch) {
+  ARROW_RETURN_NOT_OK(CheckColumns(batch));
   for (size_t i = 0; i < roots_.size(); ++i) {
     ARROW_RETURN_NOT_OK(roots_[i]->Update(batch.column(static_cast<int>(i))));
   }
@@ -433,23 +436,23 @@ arrow::Status StatisticsCollector::Update(const arrow::RecordBatch& batch) {
 
 namespace {
 
+template <typename Offset>
+bool AnyLonger(const Offset* offsets, int64_t count, int64_t limit) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (offsets[i + 1] - offsets[i] > limit) return true;
+  }
+  return false;
+}
+
 // Whether some string in `batches` (column `index`) is longer than `limit` bytes.
 bool HasLongString(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches, int index,
                    int64_t limit) {
   for (const auto& batch : batches) {
     const arrow::ArrayData& data = *batch->column_data(index);
-    const int64_t count = data.length;
-    if (data.type->id() == arrow::Type::LARGE_STRING) {
-      const int64_t* offsets = data.GetValues<int64_t>(1);
-      for (int64_t i = 0; i < count; ++i) {
-        if (offsets[i + 1] - offsets[i] > limit) return true;
-      }
-    } else {
-      const int32_t* offsets = data.GetValues<int32_t>(1);
-      for (int64_t i = 0; i < count; ++i) {
-        if (offsets[i + 1] - offsets[i] > limit) return true;
-      }
-    }
+    const bool longer = data.type->id() == arrow::Type::LARGE_STRING
+                            ? AnyLonger(data.GetValues<int64_t>(1), data.length, limit)
+                            : AnyLonger(data.GetValues<int32_t>(1), data.length, limit);
+    if (longer) return true;
   }
   return false;
 }
@@ -459,12 +462,7 @@ bool HasLongString(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batch
 arrow::Status StatisticsCollector::UpdateRowGroup(
     const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
   const int row_group = static_cast<int>(row_group_rows_.size());
-  for (const auto& batch : batches) {
-    if (batch->num_columns() != static_cast<int>(roots_.size())) {
-      return arrow::Status::Invalid("statistics: batch has ", batch->num_columns(),
-                                    " columns, the file schema ", roots_.size());
-    }
-  }
+  for (const auto& batch : batches) ARROW_RETURN_NOT_OK(CheckColumns(*batch));
   for (size_t i = 0; i < roots_.size(); ++i) {
     Leaf& leaf = *roots_[i];
     const int index = static_cast<int>(i);
@@ -492,7 +490,6 @@ arrow::Status StatisticsCollector::ReadParquetBounds(const parquet::FileMetaData
   for (int i = 0; same_row_groups && i < metadata.num_row_groups(); ++i) {
     same_row_groups = metadata.RowGroup(i)->num_rows() == row_group_rows_[i];
   }
-  arrow::Status status;
   for (const auto& root : roots_) {
     Leaf& leaf = *root;
     if (leaf.parquet_row_groups.empty()) continue;
@@ -524,10 +521,10 @@ arrow::Status StatisticsCollector::ReadParquetBounds(const parquet::FileMetaData
       };
       ARROW_ASSIGN_OR_RAISE(auto low, scalar(typed->min()));
       ARROW_ASSIGN_OR_RAISE(auto high, scalar(typed->max()));
-      if (!leaf.min_max_disabled) leaf.Merge(low, high, &status);
+      if (!leaf.min_max_disabled) ARROW_RETURN_NOT_OK(leaf.Merge(low, high));
     }
   }
-  return status;
+  return arrow::Status::OK();
 }
 
 std::string StatisticsCollector::ToJson() const {

@@ -69,6 +69,7 @@ class StatisticsCollector {
 
  private:
   StatisticsCollector() = default;
+  arrow::Status CheckColumns(const arrow::RecordBatch& batch) const;
 
   StatisticsOptions options_;
   std::shared_ptr<arrow::Schema> schema_;
