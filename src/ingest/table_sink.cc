@@ -42,6 +42,7 @@ delta::data::WriteOptions StreamingWriteOptions() {
   delta::data::WriteOptions options;
   options.dictionary_for_floating_point = false;
   options.delta_encoding_for_int64 = true;
+  options.dictionary_strings = true;
   options.use_threads = true;
   return options;
 }

@@ -111,6 +111,69 @@ TEST_F(ScanTest, StringBoundsFromTheParquetFooterEqualComputedOnes) {
   }
 }
 
+// dictionary_strings hands Parquet one dictionary per string column; the files must read back
+// as the same strings with the same statistics, whatever the pieces hold: one value, several,
+// nulls, empty strings, or (column `uid`) more distinct values than one dictionary pays for.
+// Row groups of 250 rows cut the third piece.
+TEST_F(ScanTest, DictionaryStringsReadBackAsTheSameStrings) {
+  auto schema =
+      arrow::schema({arrow::field("device", arrow::utf8()), arrow::field("uid", arrow::utf8()),
+                     arrow::field("n", arrow::int64())});
+  // Four pieces of 100 rows: one value, several with a null, empty strings, another value.
+  arrow::ArrayVector devices, uids, numbers;
+  int64_t n = 0;
+  for (int piece = 0; piece < 4; ++piece) {
+    arrow::StringBuilder device, uid;
+    arrow::Int64Builder number;
+    for (int row = 0; row < 100; ++row, ++n) {
+      if (piece == 1 && row == 2) {
+        ASSERT_TRUE(device.AppendNull().ok());
+      } else {
+        const char* value = piece == 0     ? "dev-1"
+                            : piece == 2   ? ""
+                            : piece == 3   ? "dev-2"
+                            : row % 2 == 0 ? "b"
+                                           : "a";
+        ASSERT_TRUE(device.Append(value).ok());
+      }
+      ASSERT_TRUE(uid.Append("u" + std::to_string(n)).ok());
+      ASSERT_TRUE(number.Append(n).ok());
+    }
+    devices.push_back(device.Finish().ValueOrDie());
+    uids.push_back(uid.Finish().ValueOrDie());
+    numbers.push_back(number.Finish().ValueOrDie());
+  }
+  auto table = arrow::Table::Make(schema, {std::make_shared<arrow::ChunkedArray>(devices),
+                                           std::make_shared<arrow::ChunkedArray>(uids),
+                                           std::make_shared<arrow::ChunkedArray>(numbers)});
+  Metadata metadata = MakeMetadata(*schema);
+  for (bool threads : {false, true}) {
+    WriteOptions options;
+    options.dictionary_strings = true;
+    options.use_threads = threads;
+    options.row_group_rows = 250;
+    auto files = WriteDataFiles(store_, metadata, *table, options);
+    ASSERT_TRUE(files.ok()) << files.status();
+    ASSERT_EQ(files->size(), 1u);
+    auto expected_stats = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
+    ASSERT_TRUE(expected_stats.ok());
+    EXPECT_EQ(files->front().stats.value_or(""), *expected_stats);
+
+    // Plain strings to any Parquet reader (no Arrow schema with dictionary types is stored).
+    auto file = store_->OpenForRead(files->front().path).ValueOrDie();
+    auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
+    auto read_result = reader->ReadTable();
+    ASSERT_TRUE(read_result.ok()) << read_result.status();
+    std::shared_ptr<arrow::Table> read = *read_result;
+    EXPECT_TRUE(read->schema()->field(0)->type()->Equals(arrow::utf8()));
+    auto combined = table->CombineChunks().ValueOrDie();
+    EXPECT_TRUE(read->CombineChunks().ValueOrDie()->Equals(*combined))
+        << read->ToString() << "\nexpected\n"
+        << combined->ToString();
+    EXPECT_GT(reader->parquet_reader()->metadata()->num_row_groups(), 1);
+  }
+}
+
 TEST_F(ScanTest, PartitionedWriteThenPrunedScans) {
   Metadata metadata = MakeMetadata(*schema_, {"region"});
   WriteOptions options;

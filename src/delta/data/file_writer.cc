@@ -1,5 +1,7 @@
 #include "delta/data/file_writer.h"
 
+#include <arrow/array/array_dict.h>
+#include <arrow/array/concatenate.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/byte_size.h>
@@ -54,6 +56,75 @@ bool HoldsOneValue(const arrow::Array& array) {
     default:
       return false;
   }
+}
+
+// Whether every row of `strings` holds the same value (and none is null). With equal lengths
+// L, the values are equal exactly when their bytes repeat with period L, which one memcmp of the
+// data against itself shifted by L tells.
+bool OneString(const arrow::StringArray& strings) {
+  const int64_t count = strings.length();
+  if (count == 0 || strings.null_count() != 0) return false;
+  const int32_t* offsets = strings.raw_value_offsets();
+  const int32_t length = offsets[1] - offsets[0];
+  for (int64_t i = 1; i < count; ++i) {
+    if (offsets[i + 1] - offsets[i] != length) return false;
+  }
+  const uint8_t* data = strings.raw_data() + offsets[0];
+  const int64_t total = static_cast<int64_t>(offsets[count] - offsets[0]);
+  return length == 0 || std::memcmp(data + length, data, static_cast<size_t>(total - length)) == 0;
+}
+
+// `column` (strings) as dictionary<int32, string> chunks that all share one dictionary, so that
+// Parquet writes the dictionary and the indices as they are; nullptr when the dictionary would
+// hold more than half the rows (then hashing buys nothing). See WriteOptions::dictionary_strings.
+arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
+    std::shared_ptr<arrow::ChunkedArray> column) {
+  // Pieces of a few rows each (JSON messages) are cheaper to encode as one.
+  if (column->num_chunks() > 1 && column->length() < 64 * column->num_chunks()) {
+    ARROW_ASSIGN_OR_RAISE(auto combined, arrow::Concatenate(column->chunks()));
+    column = std::make_shared<arrow::ChunkedArray>(std::move(combined));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto unifier, arrow::DictionaryUnifier::Make(arrow::utf8()));
+  struct Piece {
+    std::shared_ptr<arrow::DictionaryArray> encoded;  // null for a one-value piece
+    std::shared_ptr<arrow::Buffer> transpose;
+    int64_t length = 0;
+  };
+  std::vector<Piece> pieces;
+  for (const auto& chunk : column->chunks()) {
+    Piece piece;
+    piece.length = chunk->length();
+    const auto& strings = static_cast<const arrow::StringArray&>(*chunk);
+    if (OneString(strings)) {
+      ARROW_RETURN_NOT_OK(unifier->Unify(*chunk->Slice(0, 1), &piece.transpose));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded, arrow::compute::DictionaryEncode(chunk));
+      piece.encoded = std::static_pointer_cast<arrow::DictionaryArray>(encoded.make_array());
+      ARROW_RETURN_NOT_OK(unifier->Unify(*piece.encoded->dictionary(), &piece.transpose));
+    }
+    pieces.push_back(std::move(piece));
+  }
+  std::shared_ptr<arrow::Array> dictionary;
+  ARROW_RETURN_NOT_OK(unifier->GetResultWithIndexType(arrow::int32(), &dictionary));
+  if (2 * dictionary->length() > column->length()) return nullptr;
+  const auto type = arrow::dictionary(arrow::int32(), arrow::utf8());
+  arrow::ArrayVector chunks;
+  for (const Piece& piece : pieces) {
+    const auto* transpose = reinterpret_cast<const int32_t*>(piece.transpose->data());
+    if (piece.encoded != nullptr) {
+      ARROW_ASSIGN_OR_RAISE(auto transposed, piece.encoded->Transpose(type, dictionary, transpose));
+      chunks.push_back(std::move(transposed));
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto indices, arrow::AllocateBuffer(piece.length * static_cast<int64_t>(sizeof(int32_t))));
+    auto* values = reinterpret_cast<int32_t*>(indices->mutable_data());
+    std::fill(values, values + piece.length, transpose[0]);
+    auto data = arrow::ArrayData::Make(type, piece.length, {nullptr, std::move(indices)}, 0);
+    data->dictionary = dictionary->data();
+    chunks.push_back(arrow::MakeArray(std::move(data)));
+  }
+  return std::make_shared<arrow::ChunkedArray>(std::move(chunks), type);
 }
 
 struct PartitionKey {
@@ -134,6 +205,17 @@ arrow::Result<std::unique_ptr<DataFileWriter>> DataFileWriter::Make(
   writer->data_schema_ = arrow::schema(std::move(data_fields));
   ARROW_ASSIGN_OR_RAISE(writer->physical_data_schema_,
                         PhysicalSchema(*writer->data_schema_, writer->mode_));
+  writer->file_schema_ = writer->physical_data_schema_;
+  if (options.dictionary_strings) {
+    arrow::FieldVector fields;
+    for (const auto& field : writer->physical_data_schema_->fields()) {
+      fields.push_back(field->type()->id() == arrow::Type::STRING
+                           ? field->WithType(arrow::dictionary(arrow::int32(), arrow::utf8()))
+                           : field);
+    }
+    writer->file_schema_ =
+        arrow::schema(std::move(fields), writer->physical_data_schema_->metadata());
+  }
   return writer;
 }
 
@@ -273,10 +355,10 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     }
     auto arrow_properties =
         parquet::ArrowWriterProperties::Builder().set_use_threads(options_.use_threads)->build();
-    ARROW_ASSIGN_OR_RAISE(file->writer,
-                          parquet::arrow::FileWriter::Open(
-                              *physical_data_schema_, arrow::default_memory_pool(), file->stream,
-                              builder.build(), std::move(arrow_properties)));
+    ARROW_ASSIGN_OR_RAISE(
+        file->writer,
+        parquet::arrow::FileWriter::Open(*file_schema_, arrow::default_memory_pool(), file->stream,
+                                         builder.build(), std::move(arrow_properties)));
     ARROW_ASSIGN_OR_RAISE(file->statistics,
                           StatisticsCollector::Make(*data_schema_, mode_, options_.statistics));
     partition->file = std::move(file);
@@ -300,8 +382,25 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     physical_columns.push_back(std::make_shared<arrow::ChunkedArray>(
         std::move(chunks), physical_data_schema_->field(i)->type()));
   }
+  if (file_schema_ != physical_data_schema_) {
+    for (size_t i = 0; i < physical_columns.size(); ++i) {
+      if (!file_schema_->field(static_cast<int>(i))
+               ->type()
+               ->Equals(*physical_data_schema_->field(static_cast<int>(i))->type())) {
+        ARROW_ASSIGN_OR_RAISE(auto encoded, WithOneDictionary(physical_columns[i]));
+        if (encoded == nullptr) {
+          // Too many distinct values for one dictionary to pay: encoded piece by piece, which
+          // Parquet writes densely (the dictionaries differ), as it would the strings.
+          ARROW_ASSIGN_OR_RAISE(arrow::Datum cast,
+                                arrow::compute::DictionaryEncode(physical_columns[i]));
+          encoded = cast.chunked_array();
+        }
+        physical_columns[i] = std::move(encoded);
+      }
+    }
+  }
   auto physical =
-      arrow::Table::Make(physical_data_schema_, std::move(physical_columns), logical->num_rows());
+      arrow::Table::Make(file_schema_, std::move(physical_columns), logical->num_rows());
   auto update_statistics = [&file, &partition]() -> arrow::Status {
     return file.statistics->UpdateRowGroup(partition->pending);
   };

@@ -41,6 +41,12 @@ struct WriteOptions {
   // columns. Time stamps and sequence numbers of a stream are many and mostly increasing, which
   // delta encoding stores compactly without hashing every value.
   bool delta_encoding_for_int64 = false;
+  // Hands Parquet each top-level string column of a row group as one dictionary and its indices,
+  // which Parquet writes as they are, instead of hashing every value itself. Pieces whose rows
+  // all hold one value (a stream's device in one message) are recognised by comparing values.
+  // The files are the same as without it (dictionary-encoded BYTE_ARRAY columns); a column whose
+  // dictionary comes out larger than half its rows is written as before.
+  bool dictionary_strings = false;
   // Encodes the columns of a row group on Arrow's CPU thread pool and computes the file
   // statistics on another thread meanwhile. The files are the same; only the elapsed time
   // differs.
@@ -81,12 +87,15 @@ class DataFileWriter {
   std::shared_ptr<storage::ObjectStore> store_;
   WriteOptions options_;
   ColumnMappingMode mode_ = ColumnMappingMode::kNone;
-  std::shared_ptr<arrow::Schema> table_schema_;                   // logical, all columns
-  std::vector<int> partition_indexes_;                            // into table_schema_
-  std::vector<std::string> partition_physical_names_;             // parallel to partition_indexes_
-  std::vector<int> data_indexes_;                                 // into table_schema_
-  std::shared_ptr<arrow::Schema> data_schema_;                    // logical, stored columns
-  std::shared_ptr<arrow::Schema> physical_data_schema_;           // as written to Parquet
+  std::shared_ptr<arrow::Schema> table_schema_;          // logical, all columns
+  std::vector<int> partition_indexes_;                   // into table_schema_
+  std::vector<std::string> partition_physical_names_;    // parallel to partition_indexes_
+  std::vector<int> data_indexes_;                        // into table_schema_
+  std::shared_ptr<arrow::Schema> data_schema_;           // logical, stored columns
+  std::shared_ptr<arrow::Schema> physical_data_schema_;  // as written to Parquet
+  // physical_data_schema_, with dictionary-typed strings when options_.dictionary_strings is set:
+  // the Arrow schema the Parquet writer is given.
+  std::shared_ptr<arrow::Schema> file_schema_;
   std::map<std::string, std::unique_ptr<Partition>> partitions_;  // by directory
   std::vector<AddFile> added_;
   int file_counter_ = 0;
