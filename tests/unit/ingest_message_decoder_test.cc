@@ -6,6 +6,8 @@
 #include <arrow/json/from_string.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -481,6 +483,94 @@ TEST(Iso8601, ParsesAndRejects) {
     EXPECT_FALSE(ParseIso8601Timestamp(bad).ok()) << bad;
   }
   EXPECT_FALSE(ParseIso8601Date("2026-01-01T00:00:00Z").ok());
+}
+
+// A one-column batch of strings laid out exactly as given: offsets and bytes taken as they are,
+// so the batch may be invalid the way a hostile message's would be.
+std::shared_ptr<arrow::RecordBatch> RawStrings(const std::vector<int32_t>& offsets,
+                                               const std::string& bytes,
+                                               std::shared_ptr<arrow::Buffer> validity = nullptr,
+                                               int64_t null_count = 0) {
+  auto offset_buffer = arrow::Buffer::FromString(
+      std::string(reinterpret_cast<const char*>(offsets.data()), offsets.size() * 4));
+  auto data = arrow::ArrayData::Make(
+      arrow::utf8(), static_cast<int64_t>(offsets.size()) - 1,
+      {std::move(validity), std::move(offset_buffer), arrow::Buffer::FromString(bytes)},
+      null_count);
+  return arrow::RecordBatch::Make(arrow::schema({arrow::field("s", arrow::utf8())}), data->length,
+                                  {arrow::MakeArray(data)});
+}
+
+TEST(UntrustedBatches, StringChecksAgreeWithValidateFull) {
+  const std::string e_acute = "\xc3\xa9";  // one two-byte character
+  struct Case {
+    std::vector<int32_t> offsets;
+    std::string bytes;
+    bool valid;
+  };
+  std::vector<Case> cases = {
+      {{0, 1, 3}, "a" + e_acute, true},
+      {{0, 2, 3}, "a" + e_acute, false},  // the character split between two values
+      {{0, 1, 3}, "a\xff\xfe", false},
+      {{0, 2, 1}, "abc", false},  // offsets decrease
+      {{0, 1, 9}, "abc", false},  // past the end of the bytes
+      {{1, 1, 1}, "x", true},
+      {{0, 0, 0}, "", true},
+  };
+  for (const Case& c : cases) {
+    auto batch = RawStrings(c.offsets, c.bytes);
+    EXPECT_EQ(ValidateUntrustedBatch(*batch).ok(), c.valid) << c.bytes;
+    EXPECT_EQ(batch->ValidateFull().ok(), c.valid) << c.bytes;
+  }
+
+  // Random offsets over random bytes mixing ASCII and the pieces of multi-byte characters.
+  std::mt19937 random(7);
+  const std::vector<std::string> pieces = {
+      "a", "z", e_acute, "\xe2\x82\xac", "\xf0\x9f\xa7\xa0", "\xc3", "\x82", "\xff"};
+  int rejected = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string bytes;
+    int count = static_cast<int>(random() % 12);
+    for (int i = 0; i < count; ++i) bytes += pieces[random() % (trial % 2 ? 5 : pieces.size())];
+    int values = static_cast<int>(random() % 5) + 1;
+    std::vector<int32_t> offsets(values + 1);
+    for (auto& offset : offsets) offset = static_cast<int32_t>(random() % (bytes.size() + 1));
+    if (trial % 3) std::sort(offsets.begin(), offsets.end());
+    auto batch = RawStrings(offsets, bytes);
+    bool expected = batch->ValidateFull().ok();
+    EXPECT_EQ(ValidateUntrustedBatch(*batch).ok(), expected) << "trial " << trial;
+    rejected += expected ? 0 : 1;
+  }
+  EXPECT_GT(rejected, 200);
+  EXPECT_LT(rejected, 1800);
+}
+
+TEST(UntrustedBatches, NullsAreLeftToValidateFull) {
+  // A null count of 0 makes Arrow ignore the bitmap: every value is checked, as ValidateFull does.
+  auto bitmap = arrow::Buffer::FromString(std::string(1, '\x01'));
+  auto ignored_bitmap = RawStrings({0, 1, 2}, "a\xff", bitmap, 0);
+  EXPECT_FALSE(ignored_bitmap->ValidateFull().ok());
+  EXPECT_FALSE(ValidateUntrustedBatch(*ignored_bitmap).ok());
+  // With a null, the bytes under it are ValidateFull's business, whatever they are.
+  auto with_null = RawStrings({0, 1, 2}, "a\xff", bitmap, 1);
+  EXPECT_EQ(ValidateUntrustedBatch(*with_null).ok(), with_null->ValidateFull().ok());
+  auto bad_present = RawStrings({0, 1, 2},
+                                "\xff"
+                                "b",
+                                bitmap, 1);
+  EXPECT_FALSE(bad_present->ValidateFull().ok());
+  EXPECT_FALSE(ValidateUntrustedBatch(*bad_present).ok());
+}
+
+TEST(ArrowDecoding, InvalidStringsInAMessageBecomeADeadLetter) {
+  auto schema = arrow::schema({arrow::field("s", arrow::utf8())});
+  Decoding decoding(schema, {MessageFormat::kArrow});
+  auto split = RawStrings({0, 2, 3}, "a\xc3\xa9");
+  EXPECT_NE(decoding.Decode(Message(IpcStream(split))).find("invalid Arrow record batch"),
+            std::string::npos);
+  EXPECT_EQ(decoding.accumulator().num_rows(), 0);
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(RawStrings({0, 1, 3}, "a\xc3\xa9")))), "");
+  EXPECT_EQ(decoding.Flush()->num_rows(), 2);
 }
 
 }  // namespace
