@@ -6,7 +6,12 @@ on the same Kafka broker and the same messages, in one run, alternating, several
               from the start into a fresh table, by 1 and by 2 writer processes of one group;
               time = from launching the writers until the table records every offset of the
               topic (its txn actions), as a reader would see it. Samples/s and MB/s (Kafka
-              payload bytes) follow. The writers' peak RSS (VmHWM) is reported.
+              payload bytes) follow. The writers' peak RSS (VmHWM) and the CPU time they
+              used up to that moment (user + system, all writers) are reported.
+  read floor  the same topic read from start to end outside any group, payloads untouched, by
+              each ingester's Kafka client: librdkafka through `nlk_bench kafka-read` (NLK_BENCH,
+              default build/bench/nlk_bench) and confluent-kafka in this process. No ingester
+              can finish before its client has fetched the topic.
   freshness   a producer sends timestamped Arrow messages at a steady rate while one writer
               runs with its default flush limits; a reader polls _delta_log every 10 ms and, for
               each new version, matches its txn offsets with the produce time of every message
@@ -36,7 +41,8 @@ import time
 import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
-from confluent_kafka import Consumer, Producer, TopicPartition
+import confluent_kafka
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -137,6 +143,43 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a live process, all threads, from /proc."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return float("nan")
+    # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def read_floor_nlk(args, topic):
+    result = subprocess.run([args.nlk_bench, "kafka-read", "--bootstrap", args.bootstrap,
+                             "--topic", topic], check=True, capture_output=True, text=True)
+    measured = json.loads(result.stdout)
+    return measured["seconds"], measured["cpu_seconds"], measured["librdkafka"]
+
+
+def read_floor_peer(args, topic, partitions):
+    """The peer's client (settings as in bench/deltars_ingester.py) reading the topic."""
+    started, cpu_started = time.time(), time.process_time()
+    consumer = Consumer({"bootstrap.servers": args.bootstrap,
+                         "group.id": f"nlk-bench-floor-{time.time()}",
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         "fetch.queue.backoff.ms": 10})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    at_end = 0
+    while at_end < partitions:
+        for message in consumer.consume(num_messages=10000, timeout=1):
+            if message.error() is not None:
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(f"reading {topic}: {message.error()}")
+                at_end += 1
+    seconds, cpu = time.time() - started, time.process_time() - cpu_started
+    consumer.close()
+    return seconds, cpu, confluent_kafka.libversion()[0]
+
+
 def launch(kind, args, table, topic, group, extra=()):
     if kind == "nlk":
         command = [args.nlk, "ingest", table, "--bootstrap", args.bootstrap, "--topic", topic,
@@ -183,10 +226,11 @@ def throughput_run(kind, writers, args, topic, marks, work, run_id):
         time.sleep(0.02)
     elapsed = time.time() - started
     done = all(watcher.offsets.get(p, -1) >= last for p, last in goal.items())
+    cpu = sum(cpu_seconds(p.pid) for p in processes)
     rss = stop(processes)
     shutil.rmtree(table, ignore_errors=True)
     steady = steady_rate(watcher.progress, watcher.rows) if done else float("nan")
-    return (elapsed if done else float("nan")), max(rss), steady
+    return (elapsed if done else float("nan")), max(rss), steady, (cpu if done else float("nan"))
 
 
 def freshness_run(kind, args, work, run_id):
@@ -265,6 +309,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nlk", default=os.environ.get("NLK_BIN", str(ROOT / "build/tools/nlk")))
+    parser.add_argument("--nlk-bench", default=os.environ.get(
+        "NLK_BENCH", str(ROOT / "build/bench/nlk_bench")))
     parser.add_argument("--bootstrap", default=os.environ.get("NLK_KAFKA_BOOTSTRAP"))
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=4)
@@ -298,15 +344,20 @@ def main():
               f"{payload_mb:.1f} MB", file=sys.stderr)
 
         results = {}
+        floors = {"nlk": [], "delta-rs": []}
         for repetition in range(args.repetitions):
+            floors["nlk"].append(read_floor_nlk(args, topic))
+            floors["delta-rs"].append(read_floor_peer(args, topic, args.partitions))
+            print(f"read floor rep {repetition}: librdkafka {floors['nlk'][-1][0]:.2f} s, "
+                  f"confluent-kafka {floors['delta-rs'][-1][0]:.2f} s", file=sys.stderr)
             for writers in (1, 2):
                 for kind in ("nlk", "delta-rs"):
-                    seconds, rss, steady = throughput_run(kind, writers, args, topic, marks,
-                                                          work, f"{repetition}-{writers}")
-                    results.setdefault((kind, writers), []).append((seconds, rss, steady))
+                    seconds, rss, steady, cpu = throughput_run(
+                        kind, writers, args, topic, marks, work, f"{repetition}-{writers}")
+                    results.setdefault((kind, writers), []).append((seconds, rss, steady, cpu))
                     print(f"throughput {kind} x{writers} rep {repetition}: {seconds:.2f} s, "
                           f"{rows / seconds:,.0f} samples/s, steady {steady:,.0f} samples/s, "
-                          f"peak RSS {rss:.0f} MB", file=sys.stderr)
+                          f"CPU {cpu:.2f} s, peak RSS {rss:.0f} MB", file=sys.stderr)
         freshness = {}
         for repetition in range(args.repetitions):
             for kind in ("nlk", "delta-rs"):
@@ -335,24 +386,37 @@ def main():
                  f"*Seconds* run from launching the writers until the table records every "
                  f"offset, so they include starting up, joining the group and the last flush's "
                  f"1 s latency limit; *steady* is the rate between the commits that first reach "
-                 f"10 % and 90 % of the rows.")
+                 f"10 % and 90 % of the rows; *CPU* is the user + system time the writers had "
+                 f"used by then, all of them together.")
     lines += ["", "| writers | ingester | seconds | samples/s | MB/s | steady samples/s | "
-              "peak RSS per writer (MB) | ours / peer, whole run | ours / peer, steady |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "CPU s | peak RSS per writer (MB) | ours / peer, whole run | ours / peer, steady "
+              "| peer CPU / ours |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for writers in (1, 2):
         medians = {}
         for kind in ("nlk", "delta-rs"):
-            seconds = statistics.median(s for s, _, _ in results[(kind, writers)])
-            rss = statistics.median(r for _, r, _ in results[(kind, writers)])
-            steady = statistics.median(v for _, _, v in results[(kind, writers)])
-            medians[kind] = (seconds, steady)
-            ratio = steady_ratio = ""
+            runs = results[(kind, writers)]
+            seconds = statistics.median(r[0] for r in runs)
+            rss = statistics.median(r[1] for r in runs)
+            steady = statistics.median(r[2] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
+            medians[kind] = (seconds, steady, cpu)
+            ratio = steady_ratio = cpu_ratio = ""
             if kind == "delta-rs":
                 ratio = f"{medians['delta-rs'][0] / medians['nlk'][0]:.2f}×"
                 steady_ratio = f"{medians['nlk'][1] / medians['delta-rs'][1]:.2f}×"
+                cpu_ratio = f"{medians['delta-rs'][2] / medians['nlk'][2]:.2f}×"
             lines.append(f"| {writers} | {kind} | {seconds:.2f} | {rows / seconds:,.0f} | "
-                         f"{payload_mb / seconds:.1f} | {steady:,.0f} | {rss:.0f} | {ratio} | "
-                         f"{steady_ratio} |")
+                         f"{payload_mb / seconds:.1f} | {steady:,.0f} | {cpu:.2f} | {rss:.0f} | "
+                         f"{ratio} | {steady_ratio} | {cpu_ratio} |")
+    floor = {kind: (statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs),
+                    runs[0][2]) for kind, runs in floors.items()}
+    lines += ["", f"Read floor (median): fetching the whole topic, outside any group and without "
+              f"looking at the payloads, takes {floor['nlk'][0]:.2f} s ({floor['nlk'][1]:.2f} s "
+              f"of CPU) with librdkafka {floor['nlk'][2]} as `nlk ingest` configures it "
+              f"(`nlk_bench kafka-read`) and {floor['delta-rs'][0]:.2f} s "
+              f"({floor['delta-rs'][1]:.2f} s of CPU) with the peer's confluent-kafka "
+              f"(librdkafka {floor['delta-rs'][2]})."]
     lines += ["", f"Freshness: one writer with its default limits (`nlk ingest` flushes at 1 s "
               f"latency; the peer likewise), a producer sending "
               f"{args.fresh_messages_per_second:.0f} messages/s of 3,200 samples for "

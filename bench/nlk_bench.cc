@@ -9,6 +9,13 @@
 //   nlk_bench baseline URI          (peak RSS of the process without loading a snapshot)
 //   nlk_bench scan URI --filter PREDICATE --repeat R
 //   nlk_bench write URI --input FILE.parquet [--partition-by COLUMN]
+//   nlk_bench kafka-read --bootstrap HOST:PORT --topic T [--kafka-property NAME=VALUE ...]
+//       reads every partition of T from its first offset to its end with librdkafka, outside
+//       any group and without looking at the payloads, with the prefetch `nlk ingest` uses by
+//       default: how long merely fetching the topic takes, the floor under any ingester that
+//       uses this client on this machine
+#include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -16,6 +23,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -196,6 +204,95 @@ arrow::Status Write(const std::string& uri, const std::string& input,
   return arrow::Status::OK();
 }
 
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+arrow::Status KafkaRead(const std::string& bootstrap, const std::string& topic,
+                        const std::vector<std::string>& properties) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"bootstrap.servers", bootstrap},
+      {"group.id", "nlk-bench-kafka-read"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      // What `nlk ingest` derives from its default --max-bytes (128 MiB).
+      {"queued.max.messages.kbytes", "65536"},
+      {"fetch.max.bytes", "33554432"}};
+  for (const auto& property : properties) {
+    auto equals = property.find('=');
+    if (equals == std::string::npos) return arrow::Status::Invalid("not NAME=VALUE: ", property);
+    settings.emplace_back(property.substr(0, equals), property.substr(equals + 1));
+  }
+  for (const auto& [name, value] : settings) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return arrow::Status::Invalid(name, ": ", error);
+    }
+  }
+  auto start = Clock::now();
+  double cpu_start = CpuSeconds();
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+  if (handle == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return arrow::Status::IOError("rd_kafka_new: ", error);
+  }
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> owner(handle, rd_kafka_destroy);
+  rd_kafka_poll_set_consumer(handle);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(handle, topic.c_str(), nullptr);
+  rd_kafka_resp_err_t status = rd_kafka_metadata(handle, 0, topic_handle, &metadata, 10000);
+  rd_kafka_topic_destroy(topic_handle);
+  if (status != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return arrow::Status::IOError("metadata: ", rd_kafka_err2str(status));
+  }
+  int partitions = 0;
+  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    partitions = metadata->topics[0].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (partitions == 0) return arrow::Status::Invalid("topic ", topic, " has no partitions");
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  status = rd_kafka_assign(handle, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (status != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return arrow::Status::IOError("assign: ", rd_kafka_err2str(status));
+  }
+  int64_t messages = 0, bytes = 0;
+  int at_end = 0;
+  while (at_end < partitions) {
+    if (MillisSince(start) > 600'000) return arrow::Status::IOError("reading took over 600 s");
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(handle, 1000);
+    if (message == nullptr) continue;
+    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      ++at_end;
+    } else if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::string text = rd_kafka_message_errstr(message);
+      rd_kafka_message_destroy(message);
+      return arrow::Status::IOError("consume: ", text);
+    } else {
+      ++messages;
+      bytes += static_cast<int64_t>(message->len);
+    }
+    rd_kafka_message_destroy(message);
+  }
+  double seconds = MillisSince(start) / 1000;
+  double cpu = CpuSeconds() - cpu_start;
+  rd_kafka_consumer_close(handle);
+  PrintResult("\"seconds\":" + std::to_string(seconds) + ",\"cpu_seconds\":" + std::to_string(cpu) +
+              ",\"messages\":" + std::to_string(messages) + ",\"bytes\":" + std::to_string(bytes) +
+              ",\"librdkafka\":\"" + rd_kafka_version_str() + "\"");
+  return arrow::Status::OK();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,6 +344,14 @@ int main(int argc, char** argv) {
   write->add_option("--input", input)->required();
   write->add_option("--partition-by", partition_by)->delimiter(',');
   write->callback([&] { status = Write(uri, input, partition_by); });
+
+  std::string bootstrap, topic;
+  std::vector<std::string> kafka_properties;
+  auto kafka_read = app.add_subcommand("kafka-read");
+  kafka_read->add_option("--bootstrap", bootstrap)->required();
+  kafka_read->add_option("--topic", topic)->required();
+  kafka_read->add_option("--kafka-property", kafka_properties);
+  kafka_read->callback([&] { status = KafkaRead(bootstrap, topic, kafka_properties); });
 
   CLI11_PARSE(app, argc, argv);
   if (!status.ok()) {
