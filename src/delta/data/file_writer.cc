@@ -366,10 +366,6 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   OpenFile& file = *partition->file;
   ARROW_ASSIGN_OR_RAISE(auto logical,
                         arrow::Table::FromRecordBatches(data_schema_, partition->pending));
-  // Buffered row groups (use_threads) take the pieces as they are, without a contiguous copy.
-  if (!options_.use_threads) {
-    ARROW_ASSIGN_OR_RAISE(logical, logical->CombineChunks());
-  }
   arrow::ChunkedArrayVector physical_columns;
   for (int i = 0; i < logical->num_columns(); ++i) {
     arrow::ArrayVector chunks;
@@ -401,6 +397,12 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   }
   auto physical =
       arrow::Table::Make(file_schema_, std::move(physical_columns), logical->num_rows());
+  // Buffered row groups (use_threads) take the pieces as they are, without a contiguous copy.
+  // Otherwise the row group is made contiguous so that Parquet encodes each column in one call,
+  // not one per piece; after the dictionary step, which finds one-value pieces cheaply.
+  if (!options_.use_threads) {
+    ARROW_ASSIGN_OR_RAISE(physical, physical->CombineChunks());
+  }
   auto update_statistics = [&file, &partition]() -> arrow::Status {
     return file.statistics->UpdateRowGroup(partition->pending);
   };
