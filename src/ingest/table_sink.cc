@@ -36,16 +36,14 @@ arrow::Result<std::optional<delta::Metadata>> EvolvedMetadata(const delta::Metad
 }
 
 // Streams carry measured values (voltages, band powers) that are nearly all distinct, so their
-// float columns skip dictionary encoding. A flush encodes its columns on the writer's flush
-// thread alone, while the polling thread keeps consuming: Parquet's parallel column encoding
-// works piece by piece (a message's rows at a time), and waking pool threads for every piece
-// cost more CPU than it saved time.
+// float columns skip dictionary encoding, and a flush encodes its columns in parallel: it runs on
+// the writer's flush thread while the polling thread keeps consuming.
 delta::data::WriteOptions StreamingWriteOptions() {
   delta::data::WriteOptions options;
   options.dictionary_for_floating_point = false;
   options.delta_encoding_for_int64 = true;
   options.dictionary_strings = true;
-  options.use_threads = false;
+  options.use_threads = true;
   return options;
 }
 

@@ -397,12 +397,10 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   }
   auto physical =
       arrow::Table::Make(file_schema_, std::move(physical_columns), logical->num_rows());
-  // Buffered row groups (use_threads) take the pieces as they are, without a contiguous copy.
-  // Otherwise the row group is made contiguous so that Parquet encodes each column in one call,
-  // not one per piece; after the dictionary step, which finds one-value pieces cheaply.
-  if (!options_.use_threads) {
-    ARROW_ASSIGN_OR_RAISE(physical, physical->CombineChunks());
-  }
+  // The row group is made contiguous so that Parquet encodes each column in one call, not one
+  // per piece (with use_threads, one parallel round per call); after the dictionary step, which
+  // finds one-value pieces cheaply.
+  ARROW_ASSIGN_OR_RAISE(auto contiguous, physical->CombineChunksToBatch());
   auto update_statistics = [&file, &partition]() -> arrow::Status {
     return file.statistics->UpdateRowGroup(partition->pending);
   };
@@ -413,18 +411,13 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     std::future<arrow::Status> statistics = std::async(std::launch::async, update_statistics);
     arrow::Status written = [&]() -> arrow::Status {
       ARROW_RETURN_NOT_OK(file.writer->NewBufferedRowGroup());
-      arrow::TableBatchReader pieces(*physical);
-      std::shared_ptr<arrow::RecordBatch> piece;
-      while (true) {
-        ARROW_RETURN_NOT_OK(pieces.ReadNext(&piece));
-        if (piece == nullptr) return arrow::Status::OK();
-        ARROW_RETURN_NOT_OK(file.writer->WriteRecordBatch(*piece));
-      }
+      return file.writer->WriteRecordBatch(*contiguous);
     }();
     arrow::Status updated = statistics.get();
     ARROW_RETURN_NOT_OK(written);
     ARROW_RETURN_NOT_OK(updated);
   } else {
+    ARROW_ASSIGN_OR_RAISE(physical, arrow::Table::FromRecordBatches({contiguous}));
     ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
     ARROW_RETURN_NOT_OK(update_statistics());
   }
