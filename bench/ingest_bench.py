@@ -161,7 +161,8 @@ def read_floor_nlk(args, topic):
 
 
 def read_floor_peer(args, topic, partitions):
-    """The peer's client (settings as in bench/deltars_ingester.py) reading the topic."""
+    """The peer's client reading the topic with the peer's settings and calls (consume() of up
+    to 10,000 messages, waiting at most 0.2 s; see bench/deltars_ingester.py)."""
     started, cpu_started = time.time(), time.process_time()
     consumer = Consumer({"bootstrap.servers": args.bootstrap,
                          "group.id": f"nlk-bench-floor-{time.time()}",
@@ -170,7 +171,7 @@ def read_floor_peer(args, topic, partitions):
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     at_end = 0
     while at_end < partitions:
-        for message in consumer.consume(num_messages=10000, timeout=1):
+        for message in consumer.consume(num_messages=10000, timeout=0.2):
             if message.error() is not None:
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     raise RuntimeError(f"reading {topic}: {message.error()}")
