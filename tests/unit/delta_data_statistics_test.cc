@@ -85,6 +85,51 @@ TEST(Statistics, DecimalsAndNaN) {
   EXPECT_EQ(stats->Find({"d"})->min->ToString(), "-0.50");
 }
 
+// A row group given as pieces (a stream's messages) is measured column by column over all its
+// pieces at once; the result must be what the rows give in one table, whatever each piece holds:
+// only nulls, NaN (which drops the column's bounds), the extremes, a struct.
+TEST(Statistics, RowGroupsOfPiecesMatchTheWholeTable) {
+  auto s_type = arrow::struct_({arrow::field("x", arrow::float32())});
+  auto schema =
+      arrow::schema({arrow::field("i", arrow::int32()), arrow::field("l", arrow::int64()),
+                     arrow::field("d", arrow::float64()), arrow::field("n", arrow::float64()),
+                     arrow::field("day", arrow::date32()),
+                     arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+                     arrow::field("s", s_type)});
+  auto piece = [&](const std::string& i, const std::string& l, const std::string& d,
+                   const std::string& n, const std::string& day, const std::string& ts,
+                   const std::string& st) {
+    return arrow::RecordBatch::Make(
+        schema, 2,
+        {Json(arrow::int32(), i), Json(arrow::int64(), l), Json(arrow::float64(), d),
+         Json(arrow::float64(), n), Json(arrow::date32(), day), Json(schema->field(5)->type(), ts),
+         Json(s_type, st)});
+  };
+  std::vector<std::shared_ptr<arrow::RecordBatch>> first = {
+      piece("[3, null]", "[null, null]", "[0.5, -1]", "[1, 2]", "[10, 11]", "[5, 6]",
+            R"([{"x": 1}, null])"),
+      piece("[-7, 2]", "[9, -9]", "[null, 2.5]", "[NaN, 3]", "[null, 9]", "[7000, 1]",
+            R"([{"x": -2}, {"x": null}])")};
+  std::vector<std::shared_ptr<arrow::RecordBatch>> second = {
+      piece("[null, null]", "[4, 100]", "[-8, 0]", "[0, 0]", "[20, 1]", "[null, 2000001]",
+            R"([null, {"x": 4.5}])")};
+  auto collector = StatisticsCollector::Make(*schema, ColumnMappingMode::kNone);
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  ASSERT_TRUE((*collector)->UpdateRowGroup(first).ok());
+  ASSERT_TRUE((*collector)->UpdateRowGroup(second).ok());
+  std::vector<std::shared_ptr<arrow::RecordBatch>> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  auto whole = arrow::Table::FromRecordBatches(all).ValueOrDie()->CombineChunks().ValueOrDie();
+  auto expected = ComputeStatisticsJson(*whole, ColumnMappingMode::kNone);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_EQ((*collector)->ToJson(), *expected);
+  EXPECT_EQ(*expected,
+            R"({"numRecords":6,"minValues":{"i":-7,"l":-9,"d":-8,"day":"1970-01-02",)"
+            R"("ts":"1970-01-01T00:00:00.000Z","s":{"x":-2}},"maxValues":{"i":3,"l":100,)"
+            R"("d":2.5,"day":"1970-01-21","ts":"1970-01-01T00:00:02.001Z","s":{"x":4.5}},)"
+            R"("nullCount":{"i":3,"l":2,"d":1,"n":0,"day":1,"ts":1,"s":{"x":3}}})");
+}
+
 TEST(DataSkipping, IsConservative) {
   FileStatistics bounds;
   bounds.num_records = 10;
