@@ -1,8 +1,11 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 #include <arrow/compute/expression.h>
+#include <arrow/io/memory.h>
 #include <arrow/json/from_string.h>
 #include <gtest/gtest.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
 
 #include "delta/data/data_skipping.h"
 #include "delta/data/schema.h"
@@ -85,49 +88,85 @@ TEST(Statistics, DecimalsAndNaN) {
   EXPECT_EQ(stats->Find({"d"})->min->ToString(), "-0.50");
 }
 
-// A row group given as pieces (a stream's messages) is measured column by column over all its
-// pieces at once; the result must be what the rows give in one table, whatever each piece holds:
-// only nulls, NaN (which drops the column's bounds), the extremes, a struct.
+// Writes `row_groups` as one Parquet file (one row group each, statistics on or off) and
+// returns its footer.
+std::shared_ptr<parquet::FileMetaData> WriteRowGroups(
+    const std::vector<std::vector<std::shared_ptr<arrow::RecordBatch>>>& row_groups,
+    bool statistics) {
+  auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+  parquet::WriterProperties::Builder properties;
+  if (!statistics) properties.disable_statistics();
+  auto writer =
+      parquet::arrow::FileWriter::Open(*row_groups.front().front()->schema(),
+                                       arrow::default_memory_pool(), sink, properties.build())
+          .ValueOrDie();
+  for (const auto& pieces : row_groups) {
+    auto table = arrow::Table::FromRecordBatches(pieces).ValueOrDie();
+    EXPECT_TRUE(writer->WriteTable(*table, table->num_rows()).ok());
+  }
+  EXPECT_TRUE(writer->Close().ok());
+  return writer->metadata();
+}
+
+// A row group given as pieces (a stream's messages) has its non-string columns measured over
+// all pieces at once and its bounds of strings, integers, dates, floats and micro/millisecond
+// timestamps read from the Parquet footer; the result must be what the rows give in one table,
+// whatever each piece holds: only nulls, NaN (which drops the column's bounds), -0, the
+// extremes, a struct, nanosecond timestamps (measured, not read).
 TEST(Statistics, RowGroupsOfPiecesMatchTheWholeTable) {
   auto s_type = arrow::struct_({arrow::field("x", arrow::float32())});
+  auto ns_type = arrow::timestamp(arrow::TimeUnit::NANO);
   auto schema =
       arrow::schema({arrow::field("i", arrow::int32()), arrow::field("l", arrow::int64()),
                      arrow::field("d", arrow::float64()), arrow::field("n", arrow::float64()),
                      arrow::field("day", arrow::date32()),
                      arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
-                     arrow::field("s", s_type)});
-  auto piece = [&](const std::string& i, const std::string& l, const std::string& d,
-                   const std::string& n, const std::string& day, const std::string& ts,
-                   const std::string& st) {
-    return arrow::RecordBatch::Make(
-        schema, 2,
-        {Json(arrow::int32(), i), Json(arrow::int64(), l), Json(arrow::float64(), d),
-         Json(arrow::float64(), n), Json(arrow::date32(), day), Json(schema->field(5)->type(), ts),
-         Json(s_type, st)});
+                     arrow::field("s", s_type), arrow::field("name", arrow::utf8()),
+                     arrow::field("b", arrow::int8()), arrow::field("ns", ns_type),
+                     arrow::field("z", arrow::float32())});
+  auto piece = [&](std::vector<std::string> values) {
+    arrow::ArrayVector columns;
+    for (int i = 0; i < schema->num_fields(); ++i) {
+      columns.push_back(Json(schema->field(i)->type(), values[i]));
+    }
+    return arrow::RecordBatch::Make(schema, 2, columns);
   };
   std::vector<std::shared_ptr<arrow::RecordBatch>> first = {
-      piece("[3, null]", "[null, null]", "[0.5, -1]", "[1, 2]", "[10, 11]", "[5, 6]",
-            R"([{"x": 1}, null])"),
-      piece("[-7, 2]", "[9, -9]", "[null, 2.5]", "[NaN, 3]", "[null, 9]", "[7000, 1]",
-            R"([{"x": -2}, {"x": null}])")};
-  std::vector<std::shared_ptr<arrow::RecordBatch>> second = {
-      piece("[null, null]", "[4, 100]", "[-8, 0]", "[0, 0]", "[20, 1]", "[null, 2000001]",
-            R"([null, {"x": 4.5}])")};
-  auto collector = StatisticsCollector::Make(*schema, ColumnMappingMode::kNone);
-  ASSERT_TRUE(collector.ok()) << collector.status();
-  ASSERT_TRUE((*collector)->UpdateRowGroup(first).ok());
-  ASSERT_TRUE((*collector)->UpdateRowGroup(second).ok());
+      piece({"[3, null]", "[null, null]", "[0.5, -1]", "[1, 2]", "[10, 11]", "[5, 6]",
+             R"([{"x": 1}, null])", R"(["m", "q"])", "[-128, 5]", "[1, 2]", "[0, 0]"}),
+      piece({"[-7, 2]", "[9, -9]", "[null, 2.5]", "[NaN, 3]", "[null, 9]", "[7000, 1]",
+             R"([{"x": -2}, {"x": null}])", R"([null, "b"])", "[127, 0]", "[1999999, 3]",
+             "[0, -0.0]"})};
+  std::vector<std::shared_ptr<arrow::RecordBatch>> second = {piece(
+      {"[null, null]", "[4, 100]", "[-8, -0.0]", "[0, 0]", "[20, 1]", "[null, 2000001]",
+       R"([null, {"x": 4.5}])", R"(["zz", null])", "[null, 1]", "[null, 7]", "[-0.0, null]"})};
   std::vector<std::shared_ptr<arrow::RecordBatch>> all = first;
   all.insert(all.end(), second.begin(), second.end());
   auto whole = arrow::Table::FromRecordBatches(all).ValueOrDie()->CombineChunks().ValueOrDie();
   auto expected = ComputeStatisticsJson(*whole, ColumnMappingMode::kNone);
   ASSERT_TRUE(expected.ok()) << expected.status();
-  EXPECT_EQ((*collector)->ToJson(), *expected);
   EXPECT_EQ(*expected,
             R"({"numRecords":6,"minValues":{"i":-7,"l":-9,"d":-8,"day":"1970-01-02",)"
-            R"("ts":"1970-01-01T00:00:00.000Z","s":{"x":-2}},"maxValues":{"i":3,"l":100,)"
-            R"("d":2.5,"day":"1970-01-21","ts":"1970-01-01T00:00:02.001Z","s":{"x":4.5}},)"
-            R"("nullCount":{"i":3,"l":2,"d":1,"n":0,"day":1,"ts":1,"s":{"x":3}}})");
+            R"("ts":"1970-01-01T00:00:00.000Z","s":{"x":-2},"name":"b","b":-128,)"
+            R"("ns":"1970-01-01T00:00:00.000","z":0},"maxValues":{"i":3,"l":100,"d":2.5,)"
+            R"("day":"1970-01-21","ts":"1970-01-01T00:00:02.001Z","s":{"x":4.5},"name":"zz",)"
+            R"("b":127,"ns":"1970-01-01T00:00:00.002","z":0},"nullCount":{"i":3,"l":2,"d":1,)"
+            R"("n":0,"day":1,"ts":1,"s":{"x":3},"name":2,"b":1,"ns":1,"z":1}})");
+
+  auto collect = [&](const parquet::FileMetaData& footer) {
+    auto collector = StatisticsCollector::Make(*schema, ColumnMappingMode::kNone).ValueOrDie();
+    EXPECT_TRUE(collector->UpdateRowGroup(first).ok());
+    EXPECT_TRUE(collector->UpdateRowGroup(second).ok());
+    EXPECT_TRUE(collector->ReadParquetBounds(footer).ok());
+    return collector->ToJson();
+  };
+  EXPECT_EQ(collect(*WriteRowGroups({first, second}, true)), *expected);
+
+  // Without footer statistics only the measured columns keep bounds; nothing is made up.
+  EXPECT_EQ(collect(*WriteRowGroups({first, second}, false)),
+            R"({"numRecords":6,"minValues":{"s":{"x":-2},"ns":"1970-01-01T00:00:00.000"},)"
+            R"("maxValues":{"s":{"x":4.5},"ns":"1970-01-01T00:00:00.002"},"nullCount":{"i":3,)"
+            R"("l":2,"d":1,"n":0,"day":1,"ts":1,"s":{"x":3},"name":2,"b":1,"ns":1,"z":1}})");
 }
 
 TEST(DataSkipping, IsConservative) {

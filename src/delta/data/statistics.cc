@@ -65,6 +65,7 @@ size_t Utf8PrefixBytes(std::string_view text, int32_t characters) {
 template <typename Float>
 std::optional<std::string> FloatJson(Float value) {
   if (!std::isfinite(value)) return std::nullopt;
+  if (value == 0) value = 0;  // -0 and +0 bound the same values; Parquet reports either
   char buffer[64];
   auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   return std::string(buffer, result.ptr);
@@ -156,7 +157,7 @@ struct StatisticsCollector::Leaf {
   std::shared_ptr<arrow::Scalar> min;
   std::shared_ptr<arrow::Scalar> max;
   bool min_max_disabled = false;  // NaN or infinities seen
-  // Row groups whose bounds ReadParquetBounds takes from the Parquet footer (top-level strings).
+  // Row groups whose bounds ReadParquetBounds takes from the Parquet footer (top-level columns).
   std::vector<int> parquet_row_groups;
 
   bool is_struct() const { return type->id() == arrow::Type::STRUCT; }
@@ -467,6 +468,98 @@ bool HasLongString(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batch
   return false;
 }
 
+// Top-level columns whose bounds Parquet's column chunk statistics give exactly, as values of
+// the column's own type: integers (Parquet's INT32 and INT64 keep their signed order), dates,
+// floating point (Parquet leaves NaN out; the collector itself drops the bounds of a column
+// with NaN or infinities), and timestamps in units every Parquet version stores unchanged.
+bool BoundsFromParquetFooter(const arrow::DataType& type) {
+  switch (type.id()) {
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::DATE32:
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE:
+      return true;
+    case arrow::Type::TIMESTAMP: {
+      auto unit = static_cast<const arrow::TimestampType&>(type).unit();
+      return unit == arrow::TimeUnit::MILLI || unit == arrow::TimeUnit::MICRO;
+    }
+    default:
+      return false;
+  }
+}
+
+using Bounds = std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>;
+
+template <typename ParquetStatistics, typename MakeValue>
+std::optional<Bounds> TypedBounds(const std::shared_ptr<parquet::Statistics>& statistics,
+                                  MakeValue make) {
+  auto typed = std::dynamic_pointer_cast<ParquetStatistics>(statistics);
+  if (typed == nullptr) return std::nullopt;
+  return Bounds{make(typed->min()), make(typed->max())};
+}
+
+// A column chunk's min and max as scalars of `type`, or nullopt when the chunk's statistics are
+// not of the kind `type` is stored as (or the timestamp unit differs).
+arrow::Result<std::optional<Bounds>> FooterBounds(
+    const std::shared_ptr<parquet::Statistics>& statistics, const parquet::ColumnDescriptor& column,
+    const std::shared_ptr<arrow::DataType>& type) {
+  switch (type->id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::LARGE_STRING: {
+      auto typed = std::dynamic_pointer_cast<parquet::ByteArrayStatistics>(statistics);
+      if (typed == nullptr) return std::nullopt;
+      auto scalar = [&](const parquet::ByteArray& bytes) {
+        return arrow::MakeScalar(type, arrow::Buffer::FromString(std::string(
+                                           reinterpret_cast<const char*>(bytes.ptr), bytes.len)));
+      };
+      ARROW_ASSIGN_OR_RAISE(auto low, scalar(typed->min()));
+      ARROW_ASSIGN_OR_RAISE(auto high, scalar(typed->max()));
+      return Bounds{std::move(low), std::move(high)};
+    }
+    case arrow::Type::INT8:
+      return TypedBounds<parquet::Int32Statistics>(statistics, [](int32_t v) {
+        return std::make_shared<arrow::Int8Scalar>(static_cast<int8_t>(v));
+      });
+    case arrow::Type::INT16:
+      return TypedBounds<parquet::Int32Statistics>(statistics, [](int32_t v) {
+        return std::make_shared<arrow::Int16Scalar>(static_cast<int16_t>(v));
+      });
+    case arrow::Type::INT32:
+      return TypedBounds<parquet::Int32Statistics>(
+          statistics, [](int32_t v) { return std::make_shared<arrow::Int32Scalar>(v); });
+    case arrow::Type::DATE32:
+      return TypedBounds<parquet::Int32Statistics>(
+          statistics, [](int32_t v) { return std::make_shared<arrow::Date32Scalar>(v); });
+    case arrow::Type::INT64:
+      return TypedBounds<parquet::Int64Statistics>(
+          statistics, [](int64_t v) { return std::make_shared<arrow::Int64Scalar>(v); });
+    case arrow::Type::FLOAT:
+      return TypedBounds<parquet::FloatStatistics>(
+          statistics, [](float v) { return std::make_shared<arrow::FloatScalar>(v); });
+    case arrow::Type::DOUBLE:
+      return TypedBounds<parquet::DoubleStatistics>(
+          statistics, [](double v) { return std::make_shared<arrow::DoubleScalar>(v); });
+    case arrow::Type::TIMESTAMP: {
+      const auto* logical =
+          dynamic_cast<const parquet::TimestampLogicalType*>(column.logical_type().get());
+      const auto unit = static_cast<const arrow::TimestampType&>(*type).unit();
+      const bool same_unit =
+          logical != nullptr && ((unit == arrow::TimeUnit::MILLI &&
+                                  logical->time_unit() == parquet::LogicalType::TimeUnit::MILLIS) ||
+                                 (unit == arrow::TimeUnit::MICRO &&
+                                  logical->time_unit() == parquet::LogicalType::TimeUnit::MICROS));
+      if (!same_unit) return std::nullopt;
+      return TypedBounds<parquet::Int64Statistics>(
+          statistics, [&](int64_t v) { return std::make_shared<arrow::TimestampScalar>(v, type); });
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 arrow::Status StatisticsCollector::UpdateRowGroup(
@@ -477,9 +570,24 @@ arrow::Status StatisticsCollector::UpdateRowGroup(
     Leaf& leaf = *roots_[i];
     const int index = static_cast<int>(i);
     const bool from_parquet =
-        leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit);
+        (leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit)) ||
+        BoundsFromParquetFooter(*leaf.type);
     if (from_parquet) {
-      for (const auto& batch : batches) leaf.null_count += batch->column(index)->null_count();
+      arrow::ArrayVector pieces;
+      pieces.reserve(batches.size());
+      for (const auto& batch : batches) {
+        leaf.null_count += batch->column(index)->null_count();
+        pieces.push_back(batch->column(index));
+      }
+      if (!leaf.min_max_disabled && !pieces.empty()) {
+        // Parquet's bounds leave NaN out; the file's must not exist at all then.
+        ARROW_ASSIGN_OR_RAISE(bool non_finite, HasNonFinite(std::make_shared<arrow::ChunkedArray>(
+                                                   std::move(pieces), leaf.type)));
+        if (non_finite) {
+          leaf.min_max_disabled = true;
+          leaf.min = leaf.max = nullptr;
+        }
+      }
       leaf.parquet_row_groups.push_back(row_group);
     } else if (leaf.is_struct()) {
       for (const auto& batch : batches) ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
@@ -520,21 +628,20 @@ arrow::Status StatisticsCollector::ReadParquetBounds(const parquet::FileMetaData
         values = chunk_metadata->num_values();
         if (chunk_metadata->is_stats_set()) chunk = chunk_metadata->statistics();
       }
-      auto typed = std::dynamic_pointer_cast<parquet::ByteArrayStatistics>(chunk);
-      if (typed == nullptr || (!typed->HasMinMax() && typed->null_count() != values)) {
+      std::optional<Bounds> bounds;
+      if (chunk != nullptr && chunk->HasMinMax()) {
+        ARROW_ASSIGN_OR_RAISE(bounds, FooterBounds(chunk, *schema.Column(column), leaf.type));
+      }
+      const bool only_nulls =
+          chunk != nullptr && !chunk->HasMinMax() && chunk->null_count() == values;
+      if (!bounds && !only_nulls) {
         // Without this row group's bounds the file's would be too narrow: none at all.
         leaf.min_max_disabled = true;
         leaf.min = leaf.max = nullptr;
         break;
       }
-      if (!typed->HasMinMax()) continue;  // only nulls
-      auto scalar = [&](const parquet::ByteArray& bytes) {
-        return arrow::MakeScalar(
-            leaf.type, arrow::Buffer::FromString(
-                           std::string(reinterpret_cast<const char*>(bytes.ptr), bytes.len)));
-      };
-      ARROW_ASSIGN_OR_RAISE(auto low, scalar(typed->min()));
-      ARROW_ASSIGN_OR_RAISE(auto high, scalar(typed->max()));
+      if (!bounds) continue;  // only nulls
+      const auto& [low, high] = *bounds;
       if (!leaf.min_max_disabled) ARROW_RETURN_NOT_OK(leaf.Merge(low, high));
     }
   }

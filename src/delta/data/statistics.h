@@ -50,12 +50,14 @@ class StatisticsCollector {
   // `batch` must have the schema given to Make.
   arrow::Status Update(const arrow::RecordBatch& batch);
   // Adds the batches of the next row group of a Parquet file being written, leaving the
-  // bounds of top-level string columns to ReadParquetBounds: the Parquet writer computes the same
-  // byte-wise min/max for its column chunk statistics, and comparing strings is most of the cost
-  // of statistics. A row group holding a string longer than kParquetBoundLimit bytes, for which
-  // Parquet may keep no statistics, is measured here instead.
+  // bounds of top-level string, integer, date, floating-point and millisecond or microsecond
+  // timestamp columns to ReadParquetBounds: the Parquet writer computes the same min/max for its
+  // column chunk statistics, so the values are not compared twice. A row group holding a string
+  // longer than kParquetBoundLimit bytes, for which Parquet may keep no statistics, is measured
+  // here instead, and a floating-point column holding NaN or an infinity gets no bounds, as in
+  // Update.
   arrow::Status UpdateRowGroup(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches);
-  // Merges in the string bounds of the row groups UpdateRowGroup left to Parquet, from the
+  // Merges in the bounds of the row groups UpdateRowGroup left to Parquet, from the
   // written file's footer. A column whose footer lacks them (or names it ambiguously) gets no
   // bounds at all, never partial ones; so does a footer whose row groups are not the ones given
   // to UpdateRowGroup.
