@@ -18,8 +18,9 @@ on the same Kafka broker and the same messages, in one run, alternating, several
               they cover: produce -> visible to a reader, p50 and p99.
 
 Needs a running broker (scripts/kafka.sh start; eval "$(scripts/kafka.sh env)") and the nlk
-binary (NLK_BIN, default build/tools/nlk). Writes the "## Ingest" section of docs/benchmarks.md
-(other sections are left alone) unless --no-write.
+binary (NLK_BIN, default build/tools/nlk). Writes the figures of the "## Ingest" section of
+docs/benchmarks.md, up to its end-of-figures marker, unless --no-write; the discussion after the
+marker and the other sections are left alone.
 
   .venv/bin/python bench/ingest_bench.py --repetitions 3
 """
@@ -141,6 +142,9 @@ def peak_rss_mb(pid):
     except FileNotFoundError:
         pass
     return float("nan")
+
+
+END_OF_FIGURES = "<!-- end of the figures bench/ingest_bench.py writes -->"
 
 
 def cpu_seconds(pid):
@@ -437,11 +441,17 @@ def main():
         path = ROOT / "docs" / "benchmarks.md"
         path.parent.mkdir(exist_ok=True)
         text = path.read_text() if path.exists() else "# Benchmarks\n"
-        pattern = re.compile(r"^## Ingest\n.*?(?=^## |\Z)", re.S | re.M)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: section + "\n", text)
+        # The measured part ends at END_OF_FIGURES; the prose after it, written by hand about
+        # the figures, is kept (and should be checked against the new ones).
+        generated = section + "\n" + END_OF_FIGURES + "\n"
+        marked = re.compile(r"^## Ingest\n.*?^" + re.escape(END_OF_FIGURES) + r"\n", re.S | re.M)
+        whole = re.compile(r"^## Ingest\n.*?(?=^## |\Z)", re.S | re.M)
+        if marked.search(text):
+            text = marked.sub(lambda _: generated, text)
+        elif whole.search(text):
+            text = whole.sub(lambda _: generated + "\n", text)
         else:
-            text = text.rstrip("\n") + "\n\n" + section
+            text = text.rstrip("\n") + "\n\n" + generated
         path.write_text(text)
 
 
