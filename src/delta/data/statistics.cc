@@ -493,12 +493,16 @@ bool BoundsFromParquetFooter(const arrow::DataType& type) {
 
 using Bounds = std::pair<std::shared_ptr<arrow::Scalar>, std::shared_ptr<arrow::Scalar>>;
 
-template <typename ParquetStatistics, typename MakeValue>
-std::optional<Bounds> TypedBounds(const std::shared_ptr<parquet::Statistics>& statistics,
-                                  MakeValue make) {
+// The bounds of Parquet statistics of physical kind ParquetStatistics, as scalars of `type`.
+template <typename ParquetStatistics>
+arrow::Result<std::optional<Bounds>> TypedBounds(
+    const std::shared_ptr<parquet::Statistics>& statistics,
+    const std::shared_ptr<arrow::DataType>& type) {
   auto typed = std::dynamic_pointer_cast<ParquetStatistics>(statistics);
   if (typed == nullptr) return std::nullopt;
-  return Bounds{make(typed->min()), make(typed->max())};
+  ARROW_ASSIGN_OR_RAISE(auto low, arrow::MakeScalar(type, typed->min()));
+  ARROW_ASSIGN_OR_RAISE(auto high, arrow::MakeScalar(type, typed->max()));
+  return Bounds{std::move(low), std::move(high)};
 }
 
 // A column chunk's min and max as scalars of `type`, or nullopt when the chunk's statistics are
@@ -520,28 +524,16 @@ arrow::Result<std::optional<Bounds>> FooterBounds(
       return Bounds{std::move(low), std::move(high)};
     }
     case arrow::Type::INT8:
-      return TypedBounds<parquet::Int32Statistics>(statistics, [](int32_t v) {
-        return std::make_shared<arrow::Int8Scalar>(static_cast<int8_t>(v));
-      });
     case arrow::Type::INT16:
-      return TypedBounds<parquet::Int32Statistics>(statistics, [](int32_t v) {
-        return std::make_shared<arrow::Int16Scalar>(static_cast<int16_t>(v));
-      });
     case arrow::Type::INT32:
-      return TypedBounds<parquet::Int32Statistics>(
-          statistics, [](int32_t v) { return std::make_shared<arrow::Int32Scalar>(v); });
     case arrow::Type::DATE32:
-      return TypedBounds<parquet::Int32Statistics>(
-          statistics, [](int32_t v) { return std::make_shared<arrow::Date32Scalar>(v); });
+      return TypedBounds<parquet::Int32Statistics>(statistics, type);
     case arrow::Type::INT64:
-      return TypedBounds<parquet::Int64Statistics>(
-          statistics, [](int64_t v) { return std::make_shared<arrow::Int64Scalar>(v); });
+      return TypedBounds<parquet::Int64Statistics>(statistics, type);
     case arrow::Type::FLOAT:
-      return TypedBounds<parquet::FloatStatistics>(
-          statistics, [](float v) { return std::make_shared<arrow::FloatScalar>(v); });
+      return TypedBounds<parquet::FloatStatistics>(statistics, type);
     case arrow::Type::DOUBLE:
-      return TypedBounds<parquet::DoubleStatistics>(
-          statistics, [](double v) { return std::make_shared<arrow::DoubleScalar>(v); });
+      return TypedBounds<parquet::DoubleStatistics>(statistics, type);
     case arrow::Type::TIMESTAMP: {
       const auto* logical =
           dynamic_cast<const parquet::TimestampLogicalType*>(column.logical_type().get());
@@ -552,8 +544,7 @@ arrow::Result<std::optional<Bounds>> FooterBounds(
                                  (unit == arrow::TimeUnit::MICRO &&
                                   logical->time_unit() == parquet::LogicalType::TimeUnit::MICROS));
       if (!same_unit) return std::nullopt;
-      return TypedBounds<parquet::Int64Statistics>(
-          statistics, [&](int64_t v) { return std::make_shared<arrow::TimestampScalar>(v, type); });
+      return TypedBounds<parquet::Int64Statistics>(statistics, type);
     }
     default:
       return std::nullopt;
@@ -569,35 +560,31 @@ arrow::Status StatisticsCollector::UpdateRowGroup(
   for (size_t i = 0; i < roots_.size(); ++i) {
     Leaf& leaf = *roots_[i];
     const int index = static_cast<int>(i);
+    if (leaf.is_struct()) {
+      for (const auto& batch : batches) ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
+      continue;
+    }
+    arrow::ArrayVector pieces;
+    pieces.reserve(batches.size());
+    for (const auto& batch : batches) pieces.push_back(batch->column(index));
+    auto column = std::make_shared<arrow::ChunkedArray>(std::move(pieces), leaf.type);
     const bool from_parquet =
         (leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit)) ||
         BoundsFromParquetFooter(*leaf.type);
-    if (from_parquet) {
-      arrow::ArrayVector pieces;
-      pieces.reserve(batches.size());
-      for (const auto& batch : batches) {
-        leaf.null_count += batch->column(index)->null_count();
-        pieces.push_back(batch->column(index));
-      }
-      if (!leaf.min_max_disabled && !pieces.empty()) {
-        // Parquet's bounds leave NaN out; the file's must not exist at all then.
-        ARROW_ASSIGN_OR_RAISE(bool non_finite, HasNonFinite(std::make_shared<arrow::ChunkedArray>(
-                                                   std::move(pieces), leaf.type)));
-        if (non_finite) {
-          leaf.min_max_disabled = true;
-          leaf.min = leaf.max = nullptr;
-        }
-      }
-      leaf.parquet_row_groups.push_back(row_group);
-    } else if (leaf.is_struct()) {
-      for (const auto& batch : batches) ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
-    } else if (!batches.empty()) {
-      arrow::ArrayVector pieces;
-      pieces.reserve(batches.size());
-      for (const auto& batch : batches) pieces.push_back(batch->column(index));
-      ARROW_RETURN_NOT_OK(
-          leaf.Update(std::make_shared<arrow::ChunkedArray>(std::move(pieces), leaf.type)));
+    if (!from_parquet) {
+      ARROW_RETURN_NOT_OK(leaf.Update(column));
+      continue;
     }
+    leaf.null_count += column->null_count();
+    if (!leaf.min_max_disabled) {
+      // Parquet's bounds leave NaN out; the file's must not exist at all then.
+      ARROW_ASSIGN_OR_RAISE(bool non_finite, HasNonFinite(column));
+      if (non_finite) {
+        leaf.min_max_disabled = true;
+        leaf.min = leaf.max = nullptr;
+      }
+    }
+    leaf.parquet_row_groups.push_back(row_group);
   }
   int64_t rows = 0;
   for (const auto& batch : batches) rows += batch->num_rows();
