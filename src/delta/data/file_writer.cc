@@ -23,6 +23,8 @@
 namespace nlk::delta::data {
 namespace {
 
+constexpr int64_t kWriteBatchRows = 16 * 1024;
+
 template <typename T>
 bool AllEqual(const uint8_t* bytes, int64_t length) {
   T first;
@@ -339,8 +341,16 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     file->path = partition->directory.empty() ? name : partition->directory + "/" + name;
     ARROW_ASSIGN_OR_RAISE(file->stream, store_->OpenForWrite(file->path));
     parquet::WriterProperties::Builder builder;
+    // Parquet hands a column to its encoder and statistics in batches of write_batch_size
+    // rows (1,024 by default) and pays a fixed cost per batch: for a dictionary array, a hash
+    // of the batch's indices and a gather of the values they reference, for the page
+    // statistics. Larger batches cut that cost (about a tenth of a streaming writer's CPU)
+    // without changing the values, encodings or row groups written; a page is closed once it
+    // passes the page size limit, which Parquet checks after each batch, so a page may run up
+    // to one batch past it.
     builder.compression(parquet::Compression::SNAPPY)
-        ->max_row_group_length(options_.row_group_rows);
+        ->max_row_group_length(options_.row_group_rows)
+        ->write_batch_size(kWriteBatchRows);
     for (const auto& field : physical_data_schema_->fields()) {
       const arrow::Type::type id = field->type()->id();
       if (!options_.dictionary_for_floating_point &&
