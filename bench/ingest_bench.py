@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.ipc
 import pyarrow.parquet as pq
 import confluent_kafka
+import confluent_kafka.admin
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -50,9 +51,26 @@ PYTHON = sys.executable
 PEER = str(ROOT / "bench" / "deltars_ingester.py")
 
 
+CREATED_TOPICS = []
+
+
 def kafka_topic(name, partitions):
     subprocess.run([str(ROOT / "scripts" / "kafka.sh"), "create-topic", name, str(partitions)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    CREATED_TOPICS.append(name)
+
+
+def delete_created_topics(bootstrap):
+    """The bench's topics hold gigabytes; they go once the figures are taken."""
+    if not CREATED_TOPICS:
+        return
+    admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": bootstrap})
+    for name, future in admin.delete_topics(list(CREATED_TOPICS), operation_timeout=30).items():
+        try:
+            future.result()
+        except confluent_kafka.KafkaException as error:
+            print(f"could not delete topic {name}: {error}", file=sys.stderr)
+    CREATED_TOPICS.clear()
 
 
 def high_watermarks(bootstrap, topic, partitions):
@@ -373,6 +391,7 @@ def main():
                       f"{missing} not seen)", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        delete_created_topics(args.bootstrap)
 
     lines = ["## Ingest", ""]
     lines.append(
