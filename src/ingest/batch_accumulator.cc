@@ -2,10 +2,14 @@
 
 #include <arrow/array.h>
 #include <arrow/builder.h>
+#include <arrow/compute/api.h>
 #include <arrow/type.h>
 #include <arrow/util/byte_size.h>
 
 #include <utility>
+
+#include "delta/data/array_conform.h"
+#include "delta/data/compute_registry.h"
 
 namespace nlk::ingest {
 namespace {
@@ -200,8 +204,24 @@ arrow::Status BatchAccumulator::AppendCell(size_t column, const CellValue& cell)
 }
 
 arrow::Status BatchAccumulator::AppendBatch(std::shared_ptr<arrow::RecordBatch> batch) {
-  if (!batch->schema()->Equals(*schema_, /*check_metadata=*/false)) {
-    return arrow::Status::Invalid("batch schema ", batch->schema()->ToString(),
+  const arrow::Schema& given = *batch->schema();
+  bool same = given.num_fields() == schema_->num_fields();
+  bool dictionaries = false;
+  for (int i = 0; same && i < given.num_fields(); ++i) {
+    const arrow::Field& field = *given.field(i);
+    const arrow::Field& ours = *schema_->field(i);
+    if (field.name() != ours.name() || field.nullable() != ours.nullable()) {
+      same = false;
+    } else if (!field.type()->Equals(*ours.type())) {
+      const bool dictionary = ours.type()->id() == arrow::Type::STRING &&
+                              delta::data::IsStringDictionary(*field.type()) &&
+                              batch->column(i)->data()->dictionary->null_count == 0;
+      same = dictionary;
+      dictionaries = dictionaries || dictionary;
+    }
+  }
+  if (!same) {
+    return arrow::Status::Invalid("batch schema ", given.ToString(),
                                   " differs from the accumulator's ", schema_->ToString());
   }
   if (batch->num_rows() == 0) return arrow::Status::OK();
@@ -210,7 +230,19 @@ arrow::Status BatchAccumulator::AppendBatch(std::shared_ptr<arrow::RecordBatch> 
   buffered_bytes_ += arrow::util::TotalBufferSize(*batch);
   // Rebuilt on our schema object so that field metadata carried by the message cannot make
   // chunks disagree at concatenation.
-  chunks_.push_back(arrow::RecordBatch::Make(schema_, batch->num_rows(), batch->columns()));
+  std::shared_ptr<arrow::Schema> schema = schema_;
+  if (dictionaries) {
+    arrow::FieldVector fields = schema_->fields();
+    for (int i = 0; i < given.num_fields(); ++i) {
+      if (given.field(i)->type()->id() == arrow::Type::DICTIONARY) {
+        fields[static_cast<size_t>(i)] =
+            fields[static_cast<size_t>(i)]->WithType(given.field(i)->type());
+      }
+    }
+    schema = arrow::schema(std::move(fields), schema_->metadata());
+  }
+  chunks_.push_back(
+      arrow::RecordBatch::Make(std::move(schema), batch->num_rows(), batch->columns()));
   return arrow::Status::OK();
 }
 
@@ -241,6 +273,22 @@ arrow::Status BatchAccumulator::FinishBuilders() {
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> BatchAccumulator::Flush() {
   ARROW_ASSIGN_OR_RAISE(auto chunks, TakeBatches());
   if (chunks.empty()) return arrow::RecordBatch::MakeEmpty(schema_, pool_);
+  for (auto& chunk : chunks) {
+    if (chunk->schema() == schema_) continue;
+    // String columns appended dictionary-encoded are decoded to the schema's strings.
+    ARROW_RETURN_NOT_OK(delta::data::EnsureComputeFunctions());
+    std::vector<std::shared_ptr<arrow::Array>> columns = chunk->columns();
+    for (int i = 0; i < chunk->num_columns(); ++i) {
+      if (columns[static_cast<size_t>(i)]->type_id() != arrow::Type::DICTIONARY) continue;
+      arrow::compute::ExecContext context(pool_);
+      ARROW_ASSIGN_OR_RAISE(
+          arrow::Datum decoded,
+          arrow::compute::Cast(columns[static_cast<size_t>(i)], schema_->field(i)->type(),
+                               arrow::compute::CastOptions::Safe(), &context));
+      columns[static_cast<size_t>(i)] = decoded.make_array();
+    }
+    chunk = arrow::RecordBatch::Make(schema_, chunk->num_rows(), std::move(columns));
+  }
   if (chunks.size() == 1) return chunks.front();
   return arrow::ConcatenateRecordBatches(chunks, pool_);
 }
@@ -255,12 +303,17 @@ arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> BatchAccumulator
     if (chunk->num_columns() == schema_->num_fields()) continue;
     // Columns are only ever added at the end, so an older chunk lacks a suffix of them.
     std::vector<std::shared_ptr<arrow::Array>> columns = chunk->columns();
+    arrow::FieldVector fields = chunk->schema()->fields();  // dictionary-encoded ones kept
     for (int i = chunk->num_columns(); i < schema_->num_fields(); ++i) {
       ARROW_ASSIGN_OR_RAISE(
           auto nulls, arrow::MakeArrayOfNull(schema_->field(i)->type(), chunk->num_rows(), pool_));
       columns.push_back(std::move(nulls));
+      fields.push_back(schema_->field(i));
     }
-    chunk = arrow::RecordBatch::Make(schema_, chunk->num_rows(), std::move(columns));
+    chunk = arrow::RecordBatch::Make(fields == schema_->fields()
+                                         ? schema_
+                                         : arrow::schema(std::move(fields), schema_->metadata()),
+                                     chunk->num_rows(), std::move(columns));
   }
   return chunks;
 }

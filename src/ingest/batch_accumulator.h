@@ -47,7 +47,9 @@ class BatchAccumulator {
 
   // Appends one row; `cells` follows schema() order and CellValue's mapping.
   arrow::Status AppendRow(std::span<const CellValue> cells);
-  // Appends a batch whose schema equals schema(), without copying it until Flush.
+  // Appends a batch whose schema equals schema(), without copying it until Flush. A string
+  // column may come as dictionary<int32, string> instead (its dictionary without nulls); it stays
+  // so in the pieces TakeBatches returns, and Flush decodes it.
   arrow::Status AppendBatch(std::shared_ptr<arrow::RecordBatch> batch);
   // Adds a nullable column at the end (schema evolution); rows buffered before read null.
   arrow::Status AddField(std::shared_ptr<arrow::Field> field);
@@ -55,8 +57,9 @@ class BatchAccumulator {
   // Returns everything buffered since the last flush as one batch of schema() (zero rows when
   // nothing was buffered) and starts empty again.
   arrow::Result<std::shared_ptr<arrow::RecordBatch>> Flush();
-  // Like Flush, but leaves the pieces unconcatenated (each of schema(), none when nothing was
-  // buffered), so that whoever writes them pays for the copy, on its own thread.
+  // Like Flush, but leaves the pieces unconcatenated (each of schema(), but for string columns
+  // appended dictionary-encoded; none when nothing was buffered), so that whoever writes them
+  // pays for the copy, on its own thread.
   arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> TakeBatches();
 
  private:

@@ -1,6 +1,7 @@
 #include "ingest/message_decoder.h"
 
 #include <arrow/array.h>
+#include <arrow/compute/api.h>
 #include <arrow/io/memory.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
@@ -13,9 +14,12 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/json_value.h"
+#include "delta/data/array_conform.h"
+#include "delta/data/compute_registry.h"
 #include "ingest/iso8601.h"
 
 namespace nlk::ingest {
@@ -295,6 +299,51 @@ class MessageDecoder::JsonDecoder {
   std::vector<CellValue> cells_;
 };
 
+namespace {
+
+// Whether `type` is a dictionary of strings with any integer index type, as Arrow writers
+// encode repetitive string columns (a message's device and session, a pandas category).
+bool IsStringsInAnyDictionary(const arrow::DataType& type) {
+  if (type.id() != arrow::Type::DICTIONARY) return false;
+  const auto& dictionary = static_cast<const arrow::DictionaryType&>(type);
+  return dictionary.value_type()->id() == arrow::Type::STRING;
+}
+
+arrow::Result<std::variant<std::shared_ptr<arrow::RecordBatch>, std::string>>
+NormalizeStringDictionaries(std::shared_ptr<arrow::RecordBatch> batch) {
+  using delta::data::IsStringDictionary;
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  for (int i = 0; i < batch->num_columns(); ++i) {
+    const auto& column = batch->column(i);
+    if (!IsStringsInAnyDictionary(*column->type())) continue;
+    const auto& encoded = static_cast<const arrow::DictionaryArray&>(*column);
+    const std::string& name = batch->schema()->field(i)->name();
+    if (encoded.dictionary()->null_count() > 0) {
+      return "column '" + name +
+             "': its dictionary holds nulls (a missing value is a null index, not a null entry)";
+    }
+    if (IsStringDictionary(*column->type())) continue;
+    ARROW_RETURN_NOT_OK(delta::data::EnsureComputeFunctions());
+    // Validated already: every index points into the dictionary, which has fewer than 2^31
+    // entries (its offsets are 32-bit), so the narrowing cannot fail.
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum indices,
+                          arrow::compute::Cast(encoded.indices(), arrow::int32()));
+    if (columns.empty()) columns = batch->columns();
+    columns[static_cast<size_t>(i)] =
+        std::make_shared<arrow::DictionaryArray>(arrow::dictionary(arrow::int32(), arrow::utf8()),
+                                                 indices.make_array(), encoded.dictionary());
+  }
+  if (columns.empty()) return batch;
+  arrow::FieldVector fields;
+  for (int i = 0; i < batch->num_columns(); ++i) {
+    fields.push_back(batch->schema()->field(i)->WithType(columns[static_cast<size_t>(i)]->type()));
+  }
+  return arrow::RecordBatch::Make(arrow::schema(std::move(fields)), batch->num_rows(),
+                                  std::move(columns));
+}
+
+}  // namespace
+
 arrow::Result<MessageFormat> ParseMessageFormat(std::string_view name) {
   if (name == "json") return MessageFormat::kJson;
   if (name == "arrow") return MessageFormat::kArrow;
@@ -367,7 +416,11 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
     if (next->batch == nullptr) break;
     arrow::Status valid = ValidateUntrustedBatch(*next->batch);
     if (!valid.ok()) return "an invalid Arrow record batch: " + valid.message();
-    batches.push_back(std::move(next->batch));
+    ARROW_ASSIGN_OR_RAISE(auto normalized, NormalizeStringDictionaries(next->batch));
+    if (std::holds_alternative<std::string>(normalized)) {
+      return std::get<std::string>(std::move(normalized));
+    }
+    batches.push_back(std::get<std::shared_ptr<arrow::RecordBatch>>(std::move(normalized)));
   }
 
   const std::shared_ptr<arrow::Schema> target = accumulator.schema();
@@ -382,14 +435,19 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
         return "unknown column '" + field->name() +
                "': the table has no such column (enable schema evolution to add it)";
       }
-      if (!IsSupportedColumnType(*field->type())) {
+      // A dictionary-encoded string column adds a string column.
+      auto added =
+          IsStringsInAnyDictionary(*field->type()) ? field->WithType(arrow::utf8()) : field;
+      if (!IsSupportedColumnType(*added->type())) {
         return "new column '" + field->name() + "' has type " + field->type()->ToString() +
                ", which cannot be added";
       }
-      new_fields.push_back(field);
+      new_fields.push_back(std::move(added));
       continue;
     }
-    if (!field->type()->Equals(*target_field->type())) {
+    if (!field->type()->Equals(*target_field->type()) &&
+        !(target_field->type()->id() == arrow::Type::STRING &&
+          IsStringsInAnyDictionary(*field->type()))) {
       return "column '" + field->name() + "' has type " + field->type()->ToString() +
              " but the table expects " + target_field->type()->ToString();
     }
@@ -411,6 +469,8 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
   for (const auto& batch : batches) {
     std::vector<std::shared_ptr<arrow::Array>> columns;
     columns.reserve(static_cast<size_t>(schema->num_fields()));
+    arrow::FieldVector fields;  // the schema's, with the types the columns really have
+    fields.reserve(static_cast<size_t>(schema->num_fields()));
     for (const auto& field : schema->fields()) {
       int index = source->GetFieldIndex(field->name());
       if (index >= 0) {
@@ -419,9 +479,12 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
         ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(field->type(), batch->num_rows()));
         columns.push_back(std::move(nulls));
       }
+      fields.push_back(columns.back()->type()->Equals(*field->type())
+                           ? field
+                           : field->WithType(columns.back()->type()));
     }
-    ARROW_RETURN_NOT_OK(accumulator.AppendBatch(
-        arrow::RecordBatch::Make(schema, batch->num_rows(), std::move(columns))));
+    ARROW_RETURN_NOT_OK(accumulator.AppendBatch(arrow::RecordBatch::Make(
+        arrow::schema(std::move(fields)), batch->num_rows(), std::move(columns))));
   }
   return std::nullopt;
 }

@@ -18,7 +18,11 @@
 //          in place (no copy until the flush concatenates batches), and the stream describes
 //          itself, so producers need no schema registry. The same schema check applies as for
 //          JSON: columns by name, types must be equal, required columns present and without
-//          nulls, unknown columns an error unless schema evolution adds them.
+//          nulls, unknown columns an error unless schema evolution adds them. A string column
+//          may also come dictionary-encoded (dictionary<any integer, string>, as `nlk datagen`
+//          and pandas categories write it; nulls as null indices, the dictionary holding none):
+//          its values are then checked once per dictionary entry, not per row, and it reaches
+//          the Parquet writer undecoded.
 //
 // A message that breaks these rules is not an error of the decoder: it comes back as a
 // DeadLetter with the reason, and the accumulator is left exactly as it was.

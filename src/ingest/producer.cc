@@ -141,14 +141,36 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> SerializeStream(const arrow::Recor
   return sink->Finish();
 }
 
+// `batch` with each string column as dictionary<int32, string> (one dictionary per message).
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> WithStringDictionaries(
+    const std::shared_ptr<arrow::RecordBatch>& batch) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
+  arrow::FieldVector fields = batch->schema()->fields();
+  bool changed = false;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i]->type_id() != arrow::Type::STRING) continue;
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded, arrow::compute::DictionaryEncode(columns[i]));
+    columns[i] = encoded.make_array();
+    fields[i] = fields[i]->WithType(columns[i]->type());
+    changed = true;
+  }
+  if (!changed) return batch;
+  return arrow::RecordBatch::Make(arrow::schema(std::move(fields), batch->schema()->metadata()),
+                                  batch->num_rows(), std::move(columns));
+}
+
 // Sends `batch` as one message, or as halves when it is too large for one.
 arrow::Status SendArrow(const std::shared_ptr<arrow::RecordBatch>& batch, const std::string* key,
-                        int64_t max_message_bytes, MessageSender& sender) {
-  ARROW_ASSIGN_OR_RAISE(auto payload, SerializeStream(*batch));
-  if (payload->size() > max_message_bytes && batch->num_rows() > 1) {
+                        const ProducerOptions& options, MessageSender& sender) {
+  std::shared_ptr<arrow::RecordBatch> message = batch;
+  if (options.dictionary_strings) {
+    ARROW_ASSIGN_OR_RAISE(message, WithStringDictionaries(batch));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto payload, SerializeStream(*message));
+  if (payload->size() > options.max_message_bytes && batch->num_rows() > 1) {
     int64_t half = batch->num_rows() / 2;
-    ARROW_RETURN_NOT_OK(SendArrow(batch->Slice(0, half), key, max_message_bytes, sender));
-    return SendArrow(batch->Slice(half), key, max_message_bytes, sender);
+    ARROW_RETURN_NOT_OK(SendArrow(batch->Slice(0, half), key, options, sender));
+    return SendArrow(batch->Slice(half), key, options, sender);
   }
   return sender.Send(std::string_view(reinterpret_cast<const char*>(payload->data()),
                                       static_cast<size_t>(payload->size())),
@@ -177,8 +199,7 @@ arrow::Status ProduceArrowBatches(const std::shared_ptr<arrow::RecordBatch>& bat
   for (const auto& [key, rows] : groups) {
     for (int64_t offset = 0; offset < rows->num_rows(); offset += options.rows_per_message) {
       ARROW_RETURN_NOT_OK(SendArrow(rows->Slice(offset, options.rows_per_message),
-                                    keys.keyed() ? &key : nullptr, options.max_message_bytes,
-                                    sender));
+                                    keys.keyed() ? &key : nullptr, options, sender));
     }
   }
   return arrow::Status::OK();

@@ -111,6 +111,15 @@ TEST_F(ScanTest, StringBoundsFromTheParquetFooterEqualComputedOnes) {
   }
 }
 
+// Row `row` of the device column of piece `piece` in the tests below: one value in piece 0,
+// two and a null in piece 1, `third` in piece 2, another single value in piece 3.
+arrow::Status AppendDevice(arrow::StringBuilder& device, int piece, int row,
+                           const std::string& third) {
+  if (piece == 1 && row == 2) return device.AppendNull();
+  if (piece == 2) return device.Append(third);
+  return device.Append(piece == 0 ? "dev-1" : piece == 3 ? "dev-2" : row % 2 == 0 ? "b" : "a");
+}
+
 // dictionary_strings hands Parquet one dictionary per string column; the files must read back
 // as the same strings with the same statistics, whatever the pieces hold: one value, several,
 // nulls, empty strings, or (column `uid`) more distinct values than one dictionary pays for.
@@ -126,16 +135,7 @@ TEST_F(ScanTest, DictionaryStringsReadBackAsTheSameStrings) {
     arrow::StringBuilder device, uid;
     arrow::Int64Builder number;
     for (int row = 0; row < 100; ++row, ++n) {
-      if (piece == 1 && row == 2) {
-        ASSERT_TRUE(device.AppendNull().ok());
-      } else {
-        const char* value = piece == 0     ? "dev-1"
-                            : piece == 2   ? ""
-                            : piece == 3   ? "dev-2"
-                            : row % 2 == 0 ? "b"
-                                           : "a";
-        ASSERT_TRUE(device.Append(value).ok());
-      }
+      ASSERT_TRUE(AppendDevice(device, piece, row, "").ok());
       ASSERT_TRUE(uid.Append("u" + std::to_string(n)).ok());
       ASSERT_TRUE(number.Append(n).ok());
     }
@@ -171,6 +171,87 @@ TEST_F(ScanTest, DictionaryStringsReadBackAsTheSameStrings) {
         << read->ToString() << "\nexpected\n"
         << combined->ToString();
     EXPECT_GT(reader->parquet_reader()->metadata()->num_row_groups(), 1);
+  }
+}
+
+// A stream's messages may carry string columns dictionary-encoded (dictionary<int32, string>),
+// each piece with its own dictionary, mixed with pieces of plain strings. The files must be the
+// same strings with the same statistics as the plain table gives: for one-value dictionaries
+// (used as they are), several values (renumbered), a null index, a column with more distinct
+// values than one dictionary pays for (`uid`), a value longer than Parquet's bounds keep
+// (measured instead), a dictionary-encoded partition column, and without dictionary_strings
+// (decoded on arrival).
+TEST_F(ScanTest, DictionaryEncodedPiecesWriteTheSameFiles) {
+  auto schema =
+      arrow::schema({arrow::field("device", arrow::utf8()), arrow::field("uid", arrow::utf8()),
+                     arrow::field("n", arrow::int64()), arrow::field("site", arrow::utf8())});
+  const std::string long_value(StatisticsCollector::kParquetBoundLimit + 10, 'z');
+  std::vector<std::shared_ptr<arrow::RecordBatch>> plain;
+  int64_t n = 0;
+  for (int piece = 0; piece < 4; ++piece) {
+    arrow::StringBuilder device, uid, site;
+    arrow::Int64Builder number;
+    for (int row = 0; row < 100; ++row, ++n) {
+      ASSERT_TRUE(AppendDevice(device, piece, row, row == 5 ? long_value : "dev-3").ok());
+      ASSERT_TRUE(uid.Append("u" + std::to_string(n)).ok());
+      ASSERT_TRUE(number.Append(n).ok());
+      ASSERT_TRUE(site.Append(piece < 2 ? "north" : "south").ok());
+    }
+    plain.push_back(
+        arrow::RecordBatch::Make(schema, 100,
+                                 {device.Finish().ValueOrDie(), uid.Finish().ValueOrDie(),
+                                  number.Finish().ValueOrDie(), site.Finish().ValueOrDie()}));
+  }
+  // Pieces 0, 1 and 2 carry `device`, piece 1 `uid` and pieces 0 and 3 `site` as dictionaries.
+  auto encode = [](const std::shared_ptr<arrow::RecordBatch>& batch, std::vector<int> columns) {
+    auto result = batch;
+    for (int column : columns) {
+      auto encoded = arrow::compute::DictionaryEncode(batch->column(column)).ValueOrDie();
+      auto field = batch->schema()->field(column)->WithType(encoded.type());
+      result = result->SetColumn(column, field, encoded.make_array()).ValueOrDie();
+    }
+    return result;
+  };
+  std::vector<std::shared_ptr<arrow::RecordBatch>> mixed = {
+      encode(plain[0], {0, 3}), encode(plain[1], {0, 1}), encode(plain[2], {0}),
+      encode(plain[3], {3})};
+  ASSERT_TRUE(
+      mixed[1]->column(0)->type()->Equals(arrow::dictionary(arrow::int32(), arrow::utf8())));
+  auto table = arrow::Table::FromRecordBatches(plain).ValueOrDie();
+
+  for (bool partitioned : {false, true}) {
+    for (bool dictionary_strings : {true, false}) {
+      SCOPED_TRACE(std::string(partitioned ? "partitioned" : "unpartitioned") +
+                   (dictionary_strings ? ", dictionary strings" : ", plain strings"));
+      Metadata metadata = partitioned ? MakeMetadata(*schema, {"site"}) : MakeMetadata(*schema);
+      WriteOptions options;
+      options.dictionary_strings = dictionary_strings;
+      options.use_threads = true;
+      auto writer = DataFileWriter::Make(store_, metadata, options).ValueOrDie();
+      for (const auto& piece : mixed) ASSERT_TRUE(writer->Write(*piece).ok());
+      auto files = writer->Finish();
+      ASSERT_TRUE(files.ok()) << files.status();
+      ASSERT_EQ(files->size(), partitioned ? 2u : 1u);
+      for (size_t i = 0; i < files->size(); ++i) {
+        const AddFile& add = (*files)[i];
+        std::shared_ptr<arrow::Table> expected = table;
+        if (partitioned) {
+          // Files come in partition order: north (pieces 0, 1), then south (2, 3).
+          EXPECT_EQ(add.partition_values.at("site"), i == 0 ? "north" : "south");
+          expected = table->Slice(i == 0 ? 0 : 200, 200)->RemoveColumn(3).ValueOrDie();
+        }
+        auto expected_stats = ComputeStatisticsJson(*expected, ColumnMappingMode::kNone);
+        ASSERT_TRUE(expected_stats.ok());
+        EXPECT_EQ(add.stats.value_or(""), *expected_stats);
+        auto file = store_->OpenForRead(add.path).ValueOrDie();
+        auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
+        std::shared_ptr<arrow::Table> read = reader->ReadTable().ValueOrDie();
+        EXPECT_TRUE(read->schema()->field(0)->type()->Equals(arrow::utf8()));
+        EXPECT_TRUE(
+            read->CombineChunks().ValueOrDie()->Equals(*expected->CombineChunks().ValueOrDie()))
+            << read->ToString();
+      }
+    }
   }
 }
 

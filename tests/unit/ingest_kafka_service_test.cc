@@ -192,7 +192,8 @@ Consumed ConsumeAll(const std::string& topic, MessageFormat format, int64_t expe
 
 // Returns how often the consumer restarted fetching (see KafkaConsumer::fetch_restarts).
 int64_t ProduceAndConsume(MessageFormat format, int64_t rows_per_message,
-                          const std::map<std::string, std::string>& properties = {}) {
+                          const std::map<std::string, std::string>& properties = {},
+                          bool dictionary_strings = true) {
   const int partitions = 3;
   const std::string topic =
       UniqueName(std::string("nlk-ingest-") + std::string(MessageFormatName(format)));
@@ -204,6 +205,7 @@ int64_t ProduceAndConsume(MessageFormat format, int64_t rows_per_message,
   options.topic = topic;
   options.format = format;
   options.rows_per_message = rows_per_message;
+  options.dictionary_strings = dictionary_strings;
   auto counts = ProduceToKafka(*Samples(3), options);
   EXPECT_TRUE(counts.ok()) << counts.status().ToString();
   if (!counts.ok()) return 0;
@@ -256,6 +258,11 @@ TEST(KafkaService, JsonMessagesArriveExactlyOnce) {
 TEST(KafkaService, ArrowMessagesArriveExactlyOnce) {
   REQUIRE_KAFKA();
   ProduceAndConsume(MessageFormat::kArrow, 150);
+}
+
+TEST(KafkaService, ArrowMessagesWithPlainStringsArriveExactlyOnce) {
+  REQUIRE_KAFKA();
+  ProduceAndConsume(MessageFormat::kArrow, 150, {}, /*dictionary_strings=*/false);
 }
 
 TEST(KafkaService, FetchesRestartedAfterAFullQueueLoseAndRepeatNothing) {

@@ -413,6 +413,115 @@ TEST(ArrowDecoding, SchemaEvolutionAddsColumns) {
       << batch->ToString();
 }
 
+// `strings` as dictionary<index_type, string> with the given dictionary and indices.
+std::shared_ptr<arrow::Array> Dictionary(const std::shared_ptr<arrow::DataType>& index_type,
+                                         const std::string& indices,
+                                         const std::string& dictionary) {
+  auto type = arrow::dictionary(index_type, arrow::utf8());
+  return arrow::DictionaryArray::FromArrays(
+             type, arrow::json::ArrayFromJSONString(index_type, indices).ValueOrDie(),
+             arrow::json::ArrayFromJSONString(arrow::utf8(), dictionary).ValueOrDie())
+      .ValueOrDie();
+}
+
+std::shared_ptr<arrow::RecordBatch> WithColumn(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                               const std::string& name,
+                                               std::shared_ptr<arrow::Array> column) {
+  int index = batch->schema()->GetFieldIndex(name);
+  auto field = batch->schema()->field(index)->WithType(column->type());
+  return batch->SetColumn(index, field, std::move(column)).ValueOrDie();
+}
+
+TEST(ArrowDecoding, DictionaryEncodedStringsAreTakenAsTheyAre) {
+  auto schema = arrow::schema({arrow::field("device_id", arrow::utf8(), false),
+                               arrow::field("channel", arrow::int32(), false),
+                               arrow::field("note", arrow::utf8())});
+  Decoding decoding(schema, {MessageFormat::kArrow});
+  auto plain = BatchFromJson(schema, R"([["d1", 1, "x"], ["d1", 2, null], ["d1", 3, "y"]])");
+  // int32 indices, one value; int8 indices with a null row in a nullable column.
+  auto first = WithColumn(plain, "device_id", Dictionary(arrow::int32(), "[0, 0, 0]", R"(["d1"])"));
+  first = WithColumn(first, "note", Dictionary(arrow::int8(), "[1, null, 0]", R"(["y", "x"])"));
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(first))), "");
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(plain))), "");
+
+  // The pieces keep the dictionaries (indices as int32) for the writer ...
+  auto pieces = decoding.accumulator().TakeBatches().ValueOrDie();
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_TRUE(
+      pieces[0]->column(0)->type()->Equals(arrow::dictionary(arrow::int32(), arrow::utf8())));
+  EXPECT_TRUE(
+      pieces[0]->column(2)->type()->Equals(arrow::dictionary(arrow::int32(), arrow::utf8())));
+  EXPECT_TRUE(pieces[0]->schema()->field(2)->type()->Equals(*pieces[0]->column(2)->type()));
+  EXPECT_TRUE(pieces[1]->schema()->Equals(*schema));
+  EXPECT_TRUE(pieces[0]->ValidateFull().ok());
+
+  // ... and a flush decodes them to the table's strings.
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(first))), "");
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(plain))), "");
+  auto batch = decoding.Flush();
+  EXPECT_TRUE(batch->Equals(*arrow::ConcatenateRecordBatches({plain, plain}).ValueOrDie()))
+      << batch->ToString();
+}
+
+TEST(ArrowDecoding, BadDictionariesBecomeDeadLetters) {
+  auto schema = arrow::schema(
+      {arrow::field("device_id", arrow::utf8(), false), arrow::field("sequence", arrow::int64())});
+  Decoding decoding(schema, {MessageFormat::kArrow});
+  auto plain = BatchFromJson(schema, R"([["d1", 1], ["d2", 2]])");
+
+  // An index past the dictionary's end.
+  auto indices = arrow::json::ArrayFromJSONString(arrow::int32(), "[0, 5]").ValueOrDie();
+  auto values = arrow::json::ArrayFromJSONString(arrow::utf8(), R"(["d1"])").ValueOrDie();
+  auto out_of_range = std::make_shared<arrow::DictionaryArray>(
+      arrow::dictionary(arrow::int32(), arrow::utf8()), indices, values);
+  EXPECT_NE(decoding.Decode(Message(IpcStream(WithColumn(plain, "device_id", out_of_range))))
+                .find("an invalid Arrow record batch"),
+            std::string::npos);
+
+  // A null entry in the dictionary would be a null its null count does not show.
+  EXPECT_NE(decoding
+                .Decode(Message(IpcStream(WithColumn(
+                    plain, "device_id", Dictionary(arrow::int32(), "[0, 1]", R"(["d1", null])")))))
+                .find("column 'device_id': its dictionary holds nulls"),
+            std::string::npos);
+
+  // A null index in a required column.
+  EXPECT_NE(decoding
+                .Decode(Message(IpcStream(WithColumn(
+                    plain, "device_id", Dictionary(arrow::int16(), "[0, null]", R"(["d1"])")))))
+                .find("column 'device_id' is required but holds 1 nulls"),
+            std::string::npos);
+
+  // Only strings may come dictionary-encoded.
+  auto numbers = arrow::DictionaryArray::FromArrays(
+                     arrow::dictionary(arrow::int32(), arrow::int64()),
+                     arrow::json::ArrayFromJSONString(arrow::int32(), "[0, 0]").ValueOrDie(),
+                     arrow::json::ArrayFromJSONString(arrow::int64(), "[7]").ValueOrDie())
+                     .ValueOrDie();
+  EXPECT_NE(decoding.Decode(Message(IpcStream(WithColumn(plain, "sequence", numbers))))
+                .find("column 'sequence' has type dictionary"),
+            std::string::npos);
+
+  EXPECT_EQ(decoding.dead_letters().size(), 4u);
+  EXPECT_EQ(decoding.accumulator().num_rows(), 0);
+}
+
+TEST(ArrowDecoding, SchemaEvolutionAddsADictionaryEncodedColumnAsStrings) {
+  auto schema = arrow::schema({arrow::field("channel", arrow::int32(), false)});
+  Decoding decoding(schema, {MessageFormat::kArrow, /*schema_evolution=*/true});
+  auto wider_schema =
+      arrow::schema({arrow::field("channel", arrow::int32()), arrow::field("site", arrow::utf8())});
+  auto wider = WithColumn(BatchFromJson(wider_schema, R"([[1, "a"], [2, "b"]])"), "site",
+                          Dictionary(arrow::uint8(), "[0, 1]", R"(["a", "b"])"));
+  EXPECT_EQ(decoding.Decode(Message(IpcStream(wider))), "");
+  EXPECT_TRUE(decoding.accumulator().schema()->field(1)->type()->Equals(arrow::utf8()));
+  auto batch = decoding.Flush();
+  auto expected_schema = arrow::schema(
+      {arrow::field("channel", arrow::int32(), false), arrow::field("site", arrow::utf8())});
+  EXPECT_TRUE(batch->Equals(*BatchFromJson(expected_schema, R"([[1, "a"], [2, "b"]])")))
+      << batch->ToString();
+}
+
 TEST(BatchAccumulator, RejectsUnsupportedColumnTypesUpFront) {
   auto made =
       BatchAccumulator::Make(arrow::schema({arrow::field("tags", arrow::list(arrow::utf8()))}));

@@ -26,6 +26,7 @@ struct DatagenArguments {
   std::string kafka;
   std::string topic;
   std::string format = "json";
+  bool arrow_plain_strings = false;
 };
 
 arrow::Result<int64_t> ParseUtcMicros(const std::string& text) {
@@ -76,6 +77,7 @@ arrow::Status Run(DatagenArguments arguments) {
     producer.bootstrap_servers = arguments.kafka;
     producer.topic = arguments.topic;
     ARROW_ASSIGN_OR_RAISE(producer.format, ingest::ParseMessageFormat(arguments.format));
+    producer.dictionary_strings = !arguments.arrow_plain_strings;
     ARROW_ASSIGN_OR_RAISE(auto counts, ingest::ProduceToKafka(*reader, producer));
     std::cout << "produced " << counts.rows << " rows in " << counts.messages << " messages ("
               << counts.bytes << " bytes) to " << arguments.topic << std::endl;
@@ -129,6 +131,8 @@ void AddDatagenCommand(CLI::App& app, int& exit_code) {
   command->add_option("--topic", arguments->topic, "Kafka topic for --kafka");
   command->add_option("--format", arguments->format, "Kafka message format: json or arrow")
       ->capture_default_str();
+  command->add_flag("--arrow-plain-strings", arguments->arrow_plain_strings,
+                    "Arrow messages: string columns as plain strings, not dictionary-encoded");
   command->callback([arguments, &exit_code] {
     arrow::Status status = Run(*arguments);
     if (!status.ok()) exit_code = ReportError(status);

@@ -130,6 +130,13 @@ int FindMatchingField(const arrow::FieldVector& candidates, const arrow::Field& 
   return -1;
 }
 
+bool IsStringDictionary(const arrow::DataType& type) {
+  if (type.id() != arrow::Type::DICTIONARY) return false;
+  const auto& dictionary = static_cast<const arrow::DictionaryType&>(type);
+  return dictionary.index_type()->id() == arrow::Type::INT32 &&
+         dictionary.value_type()->id() == arrow::Type::STRING;
+}
+
 arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
     const std::shared_ptr<arrow::Array>& source, const arrow::Field& target,
     const arrow::Field& lookup, MatchBy match_by, const std::string& column) {

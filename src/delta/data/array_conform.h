@@ -33,4 +33,9 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
     const std::shared_ptr<arrow::Array>& source, const arrow::Field& target,
     const arrow::Field& lookup, MatchBy match_by, const std::string& column);
 
+// Whether `type` is dictionary<int32, string>: the form in which a top-level string column's
+// values may reach a streaming write undecoded (one dictionary and its indices per message),
+// see ConformToTableSchema and WriteOptions::dictionary_strings.
+bool IsStringDictionary(const arrow::DataType& type);
+
 }  // namespace nlk::delta::data

@@ -79,16 +79,23 @@ bool OneString(const arrow::StringArray& strings) {
 // `column` (strings) as dictionary<int32, string> chunks that all share one dictionary, so that
 // Parquet writes the dictionary and the indices as they are; nullptr when the dictionary would
 // hold more than half the rows (then hashing buys nothing). See WriteOptions::dictionary_strings.
+//
+// A piece may also arrive as dictionary<int32, string> (kept from the message it came in, see
+// ConformToTableSchema); its dictionary joins the others and its indices are renumbered, or
+// used as they are when its dictionary is one value that keeps index 0.
 arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
     std::shared_ptr<arrow::ChunkedArray> column) {
+  const bool all_strings =
+      std::all_of(column->chunks().begin(), column->chunks().end(),
+                  [](const auto& chunk) { return chunk->type_id() == arrow::Type::STRING; });
   // Pieces of a few rows each (JSON messages) are cheaper to encode as one.
-  if (column->num_chunks() > 1 && column->length() < 64 * column->num_chunks()) {
+  if (all_strings && column->num_chunks() > 1 && column->length() < 64 * column->num_chunks()) {
     ARROW_ASSIGN_OR_RAISE(auto combined, arrow::Concatenate(column->chunks()));
     column = std::make_shared<arrow::ChunkedArray>(std::move(combined));
   }
   ARROW_ASSIGN_OR_RAISE(auto unifier, arrow::DictionaryUnifier::Make(arrow::utf8()));
   struct Piece {
-    std::shared_ptr<arrow::DictionaryArray> encoded;  // null for a one-value piece
+    std::shared_ptr<arrow::DictionaryArray> encoded;  // null for a one-value piece of strings
     std::shared_ptr<arrow::Buffer> transpose;
     int64_t length = 0;
   };
@@ -96,6 +103,12 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
   for (const auto& chunk : column->chunks()) {
     Piece piece;
     piece.length = chunk->length();
+    if (IsStringDictionary(*chunk->type())) {
+      piece.encoded = std::static_pointer_cast<arrow::DictionaryArray>(chunk);
+      ARROW_RETURN_NOT_OK(unifier->Unify(*piece.encoded->dictionary(), &piece.transpose));
+      pieces.push_back(std::move(piece));
+      continue;
+    }
     const auto& strings = static_cast<const arrow::StringArray&>(*chunk);
     if (OneString(strings)) {
       ARROW_RETURN_NOT_OK(unifier->Unify(*chunk->Slice(0, 1), &piece.transpose));
@@ -113,6 +126,14 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
   arrow::ArrayVector chunks;
   for (const Piece& piece : pieces) {
     const auto* transpose = reinterpret_cast<const int32_t*>(piece.transpose->data());
+    if (piece.encoded != nullptr && piece.encoded->dictionary()->length() == 1 &&
+        transpose[0] == 0) {
+      // Every index is 0 (or null) already: only the dictionary changes.
+      auto data = piece.encoded->data()->Copy();
+      data->dictionary = dictionary->data();
+      chunks.push_back(arrow::MakeArray(std::move(data)));
+      continue;
+    }
     if (piece.encoded != nullptr) {
       ARROW_ASSIGN_OR_RAISE(auto transposed, piece.encoded->Transpose(type, dictionary, transpose));
       chunks.push_back(std::move(transposed));
@@ -232,10 +253,20 @@ arrow::Status DataFileWriter::Write(const arrow::Table& table) {
 }
 
 arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
-  ARROW_ASSIGN_OR_RAISE(auto conformed, ConformToTableSchema(batch, *table_schema_));
+  ARROW_ASSIGN_OR_RAISE(auto conformed,
+                        ConformToTableSchema(batch, *table_schema_, options_.dictionary_strings));
   ARROW_ASSIGN_OR_RAISE(auto data, conformed->SelectColumns(data_indexes_));
   if (partition_indexes_.empty()) return Append("", {}, std::move(data));
   if (batch.num_rows() == 0) return arrow::Status::OK();
+  for (int index : partition_indexes_) {
+    // Partition values are found from plain strings; a partition column is not stored.
+    if (IsStringDictionary(*conformed->column(index)->type())) {
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum decoded,
+                            arrow::compute::Cast(conformed->column(index), arrow::utf8()));
+      ARROW_ASSIGN_OR_RAISE(conformed, conformed->SetColumn(index, table_schema_->field(index),
+                                                            decoded.make_array()));
+    }
+  }
 
   if (std::all_of(partition_indexes_.begin(), partition_indexes_.end(),
                   [&](int index) { return HoldsOneValue(*conformed->column(index)); })) {
@@ -374,12 +405,18 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     partition->file = std::move(file);
   }
   OpenFile& file = *partition->file;
-  ARROW_ASSIGN_OR_RAISE(auto logical,
-                        arrow::Table::FromRecordBatches(data_schema_, partition->pending));
+  // The pending pieces' string columns may be plain or dictionary<int32, string>; the dictionary
+  // step below makes each such column one type again.
   arrow::ChunkedArrayVector physical_columns;
-  for (int i = 0; i < logical->num_columns(); ++i) {
+  for (int i = 0; i < data_schema_->num_fields(); ++i) {
     arrow::ArrayVector chunks;
-    for (const auto& chunk : logical->column(i)->chunks()) {
+    for (const auto& piece : partition->pending) {
+      const std::shared_ptr<arrow::Array>& chunk = piece->column(i);
+      if (chunk->length() == 0) continue;
+      if (IsStringDictionary(*chunk->type())) {
+        chunks.push_back(chunk);  // a top-level string: nothing inside to rename
+        continue;
+      }
       ARROW_ASSIGN_OR_RAISE(auto renamed, ConformArray(chunk, *physical_data_schema_->field(i),
                                                        *data_schema_->field(i), MatchBy::kName,
                                                        data_schema_->field(i)->name()));
@@ -397,16 +434,24 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
         if (encoded == nullptr) {
           // Too many distinct values for one dictionary to pay: encoded piece by piece, which
           // Parquet writes densely (the dictionaries differ), as it would the strings.
-          ARROW_ASSIGN_OR_RAISE(arrow::Datum cast,
-                                arrow::compute::DictionaryEncode(physical_columns[i]));
-          encoded = cast.chunked_array();
+          arrow::ArrayVector pieces;
+          for (const auto& chunk : physical_columns[i]->chunks()) {
+            if (IsStringDictionary(*chunk->type())) {
+              pieces.push_back(chunk);
+              continue;
+            }
+            ARROW_ASSIGN_OR_RAISE(arrow::Datum piece, arrow::compute::DictionaryEncode(chunk));
+            pieces.push_back(piece.make_array());
+          }
+          encoded = std::make_shared<arrow::ChunkedArray>(
+              std::move(pieces), arrow::dictionary(arrow::int32(), arrow::utf8()));
         }
         physical_columns[i] = std::move(encoded);
       }
     }
   }
   auto physical =
-      arrow::Table::Make(file_schema_, std::move(physical_columns), logical->num_rows());
+      arrow::Table::Make(file_schema_, std::move(physical_columns), partition->pending_rows);
   // The row group is made contiguous so that Parquet encodes each column in one call, not one
   // per piece (with use_threads, one parallel round per call); after the dictionary step, which
   // finds one-value pieces cheaply.

@@ -1,5 +1,6 @@
 #include "delta/data/schema_enforcement.h"
 
+#include <arrow/array/array_dict.h>
 #include <arrow/array/util.h>
 
 #include <vector>
@@ -89,6 +90,12 @@ void CompareFields(const arrow::FieldVector& table_fields, const arrow::FieldVec
   }
 }
 
+// Whether a dictionary array's dictionary holds nulls, which its null count does not show.
+bool HasNullValues(const arrow::Array& array) {
+  const auto& dictionary = static_cast<const arrow::DictionaryArray&>(array).dictionary();
+  return dictionary->null_count() > 0;
+}
+
 arrow::Status CheckNullability(const arrow::Array& array, const arrow::Field& field,
                                const std::string& path) {
   if (!field.nullable() && array.null_count() > 0) {
@@ -174,23 +181,31 @@ arrow::Status CheckWriteSchema(const arrow::Schema& table_schema, const arrow::S
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformToTableSchema(
-    const arrow::RecordBatch& batch, const arrow::Schema& table_schema) {
+    const arrow::RecordBatch& batch, const arrow::Schema& table_schema,
+    bool keep_string_dictionaries) {
   ARROW_RETURN_NOT_OK(CheckWriteSchema(table_schema, *batch.schema()));
   arrow::ArrayVector columns;
+  arrow::FieldVector fields;
   for (const auto& field : table_schema.fields()) {
     int index = FindMatchingField(batch.schema()->fields(), *field, MatchBy::kName);
     std::shared_ptr<arrow::Array> column;
     if (index < 0) {
       ARROW_ASSIGN_OR_RAISE(column, arrow::MakeArrayOfNull(field->type(), batch.num_rows()));
+    } else if (keep_string_dictionaries && field->type()->id() == arrow::Type::STRING &&
+               IsStringDictionary(*batch.column(index)->type()) &&
+               !HasNullValues(*batch.column(index))) {
+      column = batch.column(index);
     } else {
       ARROW_ASSIGN_OR_RAISE(
           column, ConformArray(batch.column(index), *field, *field, MatchBy::kName, field->name()));
     }
     ARROW_RETURN_NOT_OK(CheckNullability(*column, *field, field->name()));
+    fields.push_back(column->type()->Equals(*field->type()) ? field
+                                                            : field->WithType(column->type()));
     columns.push_back(std::move(column));
   }
-  return arrow::RecordBatch::Make(std::make_shared<arrow::Schema>(table_schema.fields()),
-                                  batch.num_rows(), std::move(columns));
+  return arrow::RecordBatch::Make(arrow::schema(std::move(fields)), batch.num_rows(),
+                                  std::move(columns));
 }
 
 arrow::Result<std::string> MergeSchemas(const arrow::Schema& table_schema,

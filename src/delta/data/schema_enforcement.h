@@ -20,8 +20,13 @@ arrow::Status CheckWriteSchema(const arrow::Schema& table_schema, const arrow::S
 // Checks `batch` and returns it reshaped to the table schema: columns reordered, missing
 // nullable ones filled with nulls, types cast to the table's (e.g. timestamp units). Nulls in a
 // non-nullable column are an error naming it.
+//
+// With `keep_string_dictionaries`, a top-level string column that arrives as
+// dictionary<int32, string> is passed through undecoded (its field in the result has the
+// dictionary type); otherwise, as any other type, it is cast to the table's.
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformToTableSchema(
-    const arrow::RecordBatch& batch, const arrow::Schema& table_schema);
+    const arrow::RecordBatch& batch, const arrow::Schema& table_schema,
+    bool keep_string_dictionaries = false);
 
 // Schema evolution: the table schema with every column of `incoming` it lacks appended (also
 // inside structs), always nullable since existing files hold no values for them. Type mismatches

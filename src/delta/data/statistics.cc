@@ -459,7 +459,10 @@ bool AnyLonger(const Offset* offsets, int64_t count, int64_t limit) {
 bool HasLongString(const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches, int index,
                    int64_t limit) {
   for (const auto& batch : batches) {
-    const arrow::ArrayData& data = *batch->column_data(index);
+    const arrow::ArrayData* column = batch->column_data(index).get();
+    // A dictionary-encoded piece: its values are the dictionary's.
+    const arrow::ArrayData& data =
+        column->type->id() == arrow::Type::DICTIONARY ? *column->dictionary : *column;
     const bool longer = data.type->id() == arrow::Type::LARGE_STRING
                             ? AnyLonger(data.GetValues<int64_t>(1), data.length, limit)
                             : AnyLonger(data.GetValues<int32_t>(1), data.length, limit);
@@ -564,13 +567,21 @@ arrow::Status StatisticsCollector::UpdateRowGroup(
       for (const auto& batch : batches) ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
       continue;
     }
-    arrow::ArrayVector pieces;
-    pieces.reserve(batches.size());
-    for (const auto& batch : batches) pieces.push_back(batch->column(index));
-    auto column = std::make_shared<arrow::ChunkedArray>(std::move(pieces), leaf.type);
     const bool from_parquet =
         (leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit)) ||
         BoundsFromParquetFooter(*leaf.type);
+    arrow::ArrayVector pieces;
+    pieces.reserve(batches.size());
+    for (const auto& batch : batches) {
+      std::shared_ptr<arrow::Array> piece = batch->column(index);
+      if (!from_parquet && piece->type_id() == arrow::Type::DICTIONARY) {
+        // Strings kept dictionary-encoded (see ConformToTableSchema), measured here as strings.
+        ARROW_ASSIGN_OR_RAISE(arrow::Datum decoded, arrow::compute::Cast(piece, leaf.type));
+        piece = decoded.make_array();
+      }
+      pieces.push_back(std::move(piece));
+    }
+    auto column = std::make_shared<arrow::ChunkedArray>(std::move(pieces), leaf.type);
     if (!from_parquet) {
       ARROW_RETURN_NOT_OK(leaf.Update(column));
       continue;
