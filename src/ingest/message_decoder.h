@@ -60,7 +60,8 @@ struct DecoderOptions {
 // The validation of a record batch decoded from untrusted bytes: accepts exactly what
 // RecordBatch::ValidateFull accepts, but checks UTF-8 string columns without nulls in one pass
 // over their bytes (every value starts on a character boundary and the bytes are valid UTF-8
-// as a whole) instead of one value at a time, which cost more than the rest of decoding.
+// as a whole) instead of one value at a time, which cost more than the rest of decoding, and
+// the indices of dictionary-encoded columns without nulls by their smallest and largest value.
 arrow::Status ValidateUntrustedBatch(const arrow::RecordBatch& batch);
 
 class MessageDecoder {

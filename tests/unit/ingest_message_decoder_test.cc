@@ -654,6 +654,55 @@ TEST(UntrustedBatches, StringChecksAgreeWithValidateFull) {
   EXPECT_LT(rejected, 1800);
 }
 
+// Dictionary indices of every integer type, in and out of their dictionary's range, some with
+// an invalid dictionary value: the bulk check must agree with ValidateFull.
+TEST(UntrustedBatches, DictionaryChecksAgreeWithValidateFull) {
+  const std::vector<std::shared_ptr<arrow::DataType>> index_types = {
+      arrow::int8(),  arrow::uint8(),  arrow::int16(), arrow::uint16(),
+      arrow::int32(), arrow::uint32(), arrow::int64(), arrow::uint64()};
+  std::mt19937 random(11);
+  int rejected = 0;
+  for (int trial = 0; trial < 800; ++trial) {
+    const auto& index_type = index_types[static_cast<size_t>(trial) % index_types.size()];
+    const int size = static_cast<int>(random() % 4);  // 0 to 3 dictionary values
+    std::string indices = "[";
+    const int rows = static_cast<int>(random() % 6) + 1;
+    for (int row = 0; row < rows; ++row) {
+      // Mostly in range; sometimes negative (for signed types) or one past the end.
+      int64_t index = static_cast<int64_t>(random() % (size + 1) + (size == 0 ? 0 : random() % 2)) -
+                      (trial % 4 == 0 ? 1 : 0);
+      if (index < 0 && !arrow::is_signed_integer(index_type->id())) index = 0;
+      indices += (row ? ", " : "") + std::to_string(index);
+    }
+    indices += "]";
+    std::vector<std::string> values = {R"("a")", R"("b")", R"("c")"};
+    std::string dictionary = "[";
+    for (int i = 0; i < size; ++i) dictionary += (i ? ", " : "") + values[static_cast<size_t>(i)];
+    dictionary += "]";
+    auto type = arrow::dictionary(index_type, arrow::utf8());
+    auto column = std::make_shared<arrow::DictionaryArray>(
+        type, arrow::json::ArrayFromJSONString(index_type, indices).ValueOrDie(),
+        arrow::json::ArrayFromJSONString(arrow::utf8(), dictionary).ValueOrDie());
+    auto batch = arrow::RecordBatch::Make(arrow::schema({arrow::field("s", type)}), rows, {column});
+    bool expected = batch->ValidateFull().ok();
+    EXPECT_EQ(ValidateUntrustedBatch(*batch).ok(), expected)
+        << "trial " << trial << ": " << indices << " into " << dictionary;
+    rejected += expected ? 0 : 1;
+  }
+  EXPECT_GT(rejected, 100);
+  EXPECT_LT(rejected, 700);
+
+  // A dictionary value that is not UTF-8 is caught too.
+  auto bad_value = std::make_shared<arrow::DictionaryArray>(
+      arrow::dictionary(arrow::int32(), arrow::utf8()),
+      arrow::json::ArrayFromJSONString(arrow::int32(), "[0]").ValueOrDie(),
+      RawStrings({0, 1}, "\xff")->column(0));
+  auto batch = arrow::RecordBatch::Make(arrow::schema({arrow::field("s", bad_value->type())}), 1,
+                                        {bad_value});
+  EXPECT_FALSE(batch->ValidateFull().ok());
+  EXPECT_FALSE(ValidateUntrustedBatch(*batch).ok());
+}
+
 TEST(UntrustedBatches, NullsAreLeftToValidateFull) {
   // A null count of 0 makes Arrow ignore the bitmap: every value is checked, as ValidateFull does.
   auto bitmap = arrow::Buffer::FromString(std::string(1, '\x01'));
