@@ -268,6 +268,10 @@ def freshness_run(kind, args, work, run_id):
          "--rate", "1000", "--duration", "0.1", "--out", str(work / "template.parquet")],
         check=True, stdout=subprocess.DEVNULL)
     batch = pq.read_table(work / "template.parquet").combine_chunks().to_batches()[0]
+    if not args.arrow_plain_strings:  # as nlk datagen writes them
+        batch = pa.RecordBatch.from_arrays(
+            [c.dictionary_encode() if pa.types.is_string(c.type) else c for c in batch.columns],
+            names=batch.schema.names)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
@@ -348,6 +352,9 @@ def main():
                         help="each message holds 3200 samples")
     parser.add_argument("--join-wait", type=float, default=5)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--arrow-plain-strings", action="store_true",
+                        help="messages with plain string columns instead of nlk datagen's "
+                             "dictionary-encoded ones")
     args = parser.parse_args()
     if not args.bootstrap:
         sys.exit("set NLK_KAFKA_BOOTSTRAP or --bootstrap (scripts/kafka.sh start)")
@@ -359,7 +366,9 @@ def main():
         produced = subprocess.run(
             [args.nlk, "datagen", "--kind", "samples", "--devices", "8", "--channels", "32",
              "--rate", "1000", "--duration", str(args.seconds_of_data), "--kafka", args.bootstrap,
-             "--topic", topic, "--format", "arrow"], check=True, capture_output=True, text=True)
+             "--topic", topic, "--format", "arrow",
+             *(["--arrow-plain-strings"] if args.arrow_plain_strings else [])],
+            check=True, capture_output=True, text=True)
         rows = int(re.search(r"produced (\d+) rows", produced.stdout).group(1))
         marks = high_watermarks(args.bootstrap, topic, args.partitions)
         payload_mb = topic_payload_bytes(args.bootstrap, topic, args.partitions) / 1e6
@@ -398,13 +407,17 @@ def main():
         f"Kafka → Delta, `nlk ingest` against a delta-rs based ingester "
         f"(`bench/deltars_ingester.py`: confluent-kafka + `deltalake.write_deltalake`, txn "
         f"actions per partition, same flush limits) on the same local broker (KRaft, one node) "
-        f"and the same Arrow IPC messages, alternating, {args.repetitions} repetitions, medians. "
+        f"and the same Arrow IPC messages (`nlk datagen --format arrow`: one device's samples per "
+        f"message, string columns "
+        f"{'plain' if args.arrow_plain_strings else 'dictionary-encoded'}, LZ4), alternating, "
+        f"{args.repetitions} repetitions, medians. "
         f"Machine: {os.cpu_count()} cores shared with other work, {platform.machine()}. "
         f"Local-disk tables.")
     lines += ["", "Reproduce: `scripts/kafka.sh start; eval \"$(scripts/kafka.sh env)\"; "
               "NLK_BIN=build/tools/nlk .venv/bin/python bench/ingest_bench.py "
               f"--repetitions {args.repetitions} --seconds-of-data {args.seconds_of_data:g} "
-              f"--fresh-seconds {args.fresh_seconds:g}`", ""]
+              f"--fresh-seconds {args.fresh_seconds:g}"
+              f"{' --arrow-plain-strings' if args.arrow_plain_strings else ''}`", ""]
     lines.append(f"Throughput: {rows:,} samples ({payload_mb:.0f} MB of Kafka payload, "
                  f"{args.partitions} partitions); flush at {args.max_rows:,} rows or 1 s. "
                  f"*Seconds* run from launching the writers until the table records every "
