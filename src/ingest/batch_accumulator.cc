@@ -206,19 +206,13 @@ arrow::Status BatchAccumulator::AppendCell(size_t column, const CellValue& cell)
 arrow::Status BatchAccumulator::AppendBatch(std::shared_ptr<arrow::RecordBatch> batch) {
   const arrow::Schema& given = *batch->schema();
   bool same = given.num_fields() == schema_->num_fields();
-  bool dictionaries = false;
   for (int i = 0; same && i < given.num_fields(); ++i) {
     const arrow::Field& field = *given.field(i);
     const arrow::Field& ours = *schema_->field(i);
-    if (field.name() != ours.name() || field.nullable() != ours.nullable()) {
-      same = false;
-    } else if (!field.type()->Equals(*ours.type())) {
-      const bool dictionary = ours.type()->id() == arrow::Type::STRING &&
-                              delta::data::IsStringDictionary(*field.type()) &&
-                              batch->column(i)->data()->dictionary->null_count == 0;
-      same = dictionary;
-      dictionaries = dictionaries || dictionary;
-    }
+    same = field.name() == ours.name() && field.nullable() == ours.nullable() &&
+           (field.type()->Equals(*ours.type()) ||
+            (ours.type()->id() == arrow::Type::STRING &&
+             delta::data::HoldsStringDictionary(*batch->column(i))));
   }
   if (!same) {
     return arrow::Status::Invalid("batch schema ", given.ToString(),
@@ -230,19 +224,9 @@ arrow::Status BatchAccumulator::AppendBatch(std::shared_ptr<arrow::RecordBatch> 
   buffered_bytes_ += arrow::util::TotalBufferSize(*batch);
   // Rebuilt on our schema object so that field metadata carried by the message cannot make
   // chunks disagree at concatenation.
-  std::shared_ptr<arrow::Schema> schema = schema_;
-  if (dictionaries) {
-    arrow::FieldVector fields = schema_->fields();
-    for (int i = 0; i < given.num_fields(); ++i) {
-      if (given.field(i)->type()->id() == arrow::Type::DICTIONARY) {
-        fields[static_cast<size_t>(i)] =
-            fields[static_cast<size_t>(i)]->WithType(given.field(i)->type());
-      }
-    }
-    schema = arrow::schema(std::move(fields), schema_->metadata());
-  }
   chunks_.push_back(
-      arrow::RecordBatch::Make(std::move(schema), batch->num_rows(), batch->columns()));
+      arrow::RecordBatch::Make(delta::data::WithColumnTypes(schema_, batch->columns()),
+                               batch->num_rows(), batch->columns()));
   return arrow::Status::OK();
 }
 
@@ -303,17 +287,14 @@ arrow::Result<std::vector<std::shared_ptr<arrow::RecordBatch>>> BatchAccumulator
     if (chunk->num_columns() == schema_->num_fields()) continue;
     // Columns are only ever added at the end, so an older chunk lacks a suffix of them.
     std::vector<std::shared_ptr<arrow::Array>> columns = chunk->columns();
-    arrow::FieldVector fields = chunk->schema()->fields();  // dictionary-encoded ones kept
     for (int i = chunk->num_columns(); i < schema_->num_fields(); ++i) {
       ARROW_ASSIGN_OR_RAISE(
           auto nulls, arrow::MakeArrayOfNull(schema_->field(i)->type(), chunk->num_rows(), pool_));
       columns.push_back(std::move(nulls));
-      fields.push_back(schema_->field(i));
     }
-    chunk = arrow::RecordBatch::Make(fields == schema_->fields()
-                                         ? schema_
-                                         : arrow::schema(std::move(fields), schema_->metadata()),
-                                     chunk->num_rows(), std::move(columns));
+    // Dictionary-encoded columns keep their type.
+    auto schema = delta::data::WithColumnTypes(schema_, columns);
+    chunk = arrow::RecordBatch::Make(std::move(schema), chunk->num_rows(), std::move(columns));
   }
   return chunks;
 }

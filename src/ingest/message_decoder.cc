@@ -384,12 +384,8 @@ NormalizeStringDictionaries(std::shared_ptr<arrow::RecordBatch> batch) {
                                                  indices.make_array(), encoded.dictionary());
   }
   if (columns.empty()) return batch;
-  arrow::FieldVector fields;
-  for (int i = 0; i < batch->num_columns(); ++i) {
-    fields.push_back(batch->schema()->field(i)->WithType(columns[static_cast<size_t>(i)]->type()));
-  }
-  return arrow::RecordBatch::Make(arrow::schema(std::move(fields)), batch->num_rows(),
-                                  std::move(columns));
+  auto schema = delta::data::WithColumnTypes(batch->schema(), columns);
+  return arrow::RecordBatch::Make(std::move(schema), batch->num_rows(), std::move(columns));
 }
 
 }  // namespace
@@ -521,8 +517,6 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
   for (const auto& batch : batches) {
     std::vector<std::shared_ptr<arrow::Array>> columns;
     columns.reserve(static_cast<size_t>(schema->num_fields()));
-    arrow::FieldVector fields;  // the schema's, with the types the columns really have
-    fields.reserve(static_cast<size_t>(schema->num_fields()));
     for (const auto& field : schema->fields()) {
       int index = source->GetFieldIndex(field->name());
       if (index >= 0) {
@@ -531,12 +525,11 @@ arrow::Result<std::optional<std::string>> MessageDecoder::DecodeArrow(
         ARROW_ASSIGN_OR_RAISE(auto nulls, arrow::MakeArrayOfNull(field->type(), batch->num_rows()));
         columns.push_back(std::move(nulls));
       }
-      fields.push_back(columns.back()->type()->Equals(*field->type())
-                           ? field
-                           : field->WithType(columns.back()->type()));
     }
-    ARROW_RETURN_NOT_OK(accumulator.AppendBatch(arrow::RecordBatch::Make(
-        arrow::schema(std::move(fields)), batch->num_rows(), std::move(columns))));
+    // The schema's fields, with the types the columns really have (dictionary-encoded strings).
+    auto batch_schema = delta::data::WithColumnTypes(schema, columns);
+    ARROW_RETURN_NOT_OK(accumulator.AppendBatch(
+        arrow::RecordBatch::Make(std::move(batch_schema), batch->num_rows(), std::move(columns))));
   }
   return std::nullopt;
 }

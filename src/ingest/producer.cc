@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/arrow_runtime.h"
+#include "delta/data/array_conform.h"
 #include "format/output_format.h"
 #include "ingest/kafka_client.h"
 
@@ -145,18 +146,13 @@ arrow::Result<std::shared_ptr<arrow::Buffer>> SerializeStream(const arrow::Recor
 arrow::Result<std::shared_ptr<arrow::RecordBatch>> WithStringDictionaries(
     const std::shared_ptr<arrow::RecordBatch>& batch) {
   std::vector<std::shared_ptr<arrow::Array>> columns = batch->columns();
-  arrow::FieldVector fields = batch->schema()->fields();
-  bool changed = false;
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i]->type_id() != arrow::Type::STRING) continue;
-    ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded, arrow::compute::DictionaryEncode(columns[i]));
-    columns[i] = encoded.make_array();
-    fields[i] = fields[i]->WithType(columns[i]->type());
-    changed = true;
+  for (auto& column : columns) {
+    if (column->type_id() != arrow::Type::STRING) continue;
+    ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded, arrow::compute::DictionaryEncode(column));
+    column = encoded.make_array();
   }
-  if (!changed) return batch;
-  return arrow::RecordBatch::Make(arrow::schema(std::move(fields), batch->schema()->metadata()),
-                                  batch->num_rows(), std::move(columns));
+  auto schema = delta::data::WithColumnTypes(batch->schema(), columns);
+  return arrow::RecordBatch::Make(std::move(schema), batch->num_rows(), std::move(columns));
 }
 
 // Sends `batch` as one message, or as halves when it is too large for one.

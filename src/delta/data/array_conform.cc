@@ -137,6 +137,22 @@ bool IsStringDictionary(const arrow::DataType& type) {
          dictionary.value_type()->id() == arrow::Type::STRING;
 }
 
+bool HoldsStringDictionary(const arrow::Array& array) {
+  return IsStringDictionary(*array.type()) && array.data()->dictionary->null_count == 0;
+}
+
+std::shared_ptr<arrow::Schema> WithColumnTypes(const std::shared_ptr<arrow::Schema>& schema,
+                                               const arrow::ArrayVector& columns) {
+  arrow::FieldVector fields = schema->fields();
+  bool changed = false;
+  for (size_t i = 0; i < columns.size() && i < fields.size(); ++i) {
+    if (fields[i]->type()->Equals(*columns[i]->type())) continue;
+    fields[i] = fields[i]->WithType(columns[i]->type());
+    changed = true;
+  }
+  return changed ? arrow::schema(std::move(fields), schema->metadata()) : schema;
+}
+
 arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
     const std::shared_ptr<arrow::Array>& source, const arrow::Field& target,
     const arrow::Field& lookup, MatchBy match_by, const std::string& column) {

@@ -38,4 +38,14 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
 // see ConformToTableSchema and WriteOptions::dictionary_strings.
 bool IsStringDictionary(const arrow::DataType& type);
 
+// Whether `array` is dictionary<int32, string> without null entries in its dictionary (a null
+// there would be a null that the array's null count does not show).
+bool HoldsStringDictionary(const arrow::Array& array);
+
+// `schema` with each field's type replaced by the type of its column in `columns` (the first
+// columns.size() fields), as a batch of dictionary-encoded strings needs; `schema` itself when
+// every type already matches.
+std::shared_ptr<arrow::Schema> WithColumnTypes(const std::shared_ptr<arrow::Schema>& schema,
+                                               const arrow::ArrayVector& columns);
+
 }  // namespace nlk::delta::data

@@ -1,6 +1,5 @@
 #include "delta/data/schema_enforcement.h"
 
-#include <arrow/array/array_dict.h>
 #include <arrow/array/util.h>
 
 #include <vector>
@@ -88,12 +87,6 @@ void CompareFields(const arrow::FieldVector& table_fields, const arrow::FieldVec
       problems->extra.push_back(Join(parent, field->name()));
     }
   }
-}
-
-// Whether a dictionary array's dictionary holds nulls, which its null count does not show.
-bool HasNullValues(const arrow::Array& array) {
-  const auto& dictionary = static_cast<const arrow::DictionaryArray&>(array).dictionary();
-  return dictionary->null_count() > 0;
 }
 
 arrow::Status CheckNullability(const arrow::Array& array, const arrow::Field& field,
@@ -185,27 +178,23 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> ConformToTableSchema(
     bool keep_string_dictionaries) {
   ARROW_RETURN_NOT_OK(CheckWriteSchema(table_schema, *batch.schema()));
   arrow::ArrayVector columns;
-  arrow::FieldVector fields;
   for (const auto& field : table_schema.fields()) {
     int index = FindMatchingField(batch.schema()->fields(), *field, MatchBy::kName);
     std::shared_ptr<arrow::Array> column;
     if (index < 0) {
       ARROW_ASSIGN_OR_RAISE(column, arrow::MakeArrayOfNull(field->type(), batch.num_rows()));
     } else if (keep_string_dictionaries && field->type()->id() == arrow::Type::STRING &&
-               IsStringDictionary(*batch.column(index)->type()) &&
-               !HasNullValues(*batch.column(index))) {
+               HoldsStringDictionary(*batch.column(index))) {
       column = batch.column(index);
     } else {
       ARROW_ASSIGN_OR_RAISE(
           column, ConformArray(batch.column(index), *field, *field, MatchBy::kName, field->name()));
     }
     ARROW_RETURN_NOT_OK(CheckNullability(*column, *field, field->name()));
-    fields.push_back(column->type()->Equals(*field->type()) ? field
-                                                            : field->WithType(column->type()));
     columns.push_back(std::move(column));
   }
-  return arrow::RecordBatch::Make(arrow::schema(std::move(fields)), batch.num_rows(),
-                                  std::move(columns));
+  auto schema = WithColumnTypes(arrow::schema(table_schema.fields()), columns);
+  return arrow::RecordBatch::Make(std::move(schema), batch.num_rows(), std::move(columns));
 }
 
 arrow::Result<std::string> MergeSchemas(const arrow::Schema& table_schema,
