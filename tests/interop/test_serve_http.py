@@ -430,7 +430,9 @@ def test_huge_result_query_is_cut_by_limits(limited):
     response = limited.sql("SELECT * FROM samples a CROSS JOIN samples b CROSS JOIN samples c")
     assert response.status in (408, 413), response.body[:300]
     assert response.json()["error"] in ("query_timeout", "result_too_large")
-    assert time.monotonic() - started < 20
+    # A hang guard, not a latency bound: the answer waits for the join's in-flight Acero tasks
+    # to end (docs/serve.md), which took 1-26 s on two busy cores.
+    assert time.monotonic() - started < 60
     assert limited.get("/health").status == 200
 
 
