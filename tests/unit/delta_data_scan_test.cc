@@ -219,14 +219,20 @@ TEST_F(ScanTest, DictionaryEncodedPiecesWriteTheSameFiles) {
       mixed[1]->column(0)->type()->Equals(arrow::dictionary(arrow::int32(), arrow::utf8())));
   auto table = arrow::Table::FromRecordBatches(plain).ValueOrDie();
 
-  for (bool partitioned : {false, true}) {
+  // Row groups of 130 rows cut pieces, one-value dictionaries among them, at an offset.
+  for (auto [partitioned, row_group_rows] : {std::pair{false, int64_t{1} << 20},
+                                             {true, int64_t{1} << 20},
+                                             {false, int64_t{130}},
+                                             {true, int64_t{130}}}) {
     for (bool dictionary_strings : {true, false}) {
       SCOPED_TRACE(std::string(partitioned ? "partitioned" : "unpartitioned") +
-                   (dictionary_strings ? ", dictionary strings" : ", plain strings"));
+                   (dictionary_strings ? ", dictionary strings" : ", plain strings") +
+                   ", row groups of " + std::to_string(row_group_rows));
       Metadata metadata = partitioned ? MakeMetadata(*schema, {"site"}) : MakeMetadata(*schema);
       WriteOptions options;
       options.dictionary_strings = dictionary_strings;
       options.use_threads = true;
+      options.row_group_rows = row_group_rows;
       auto writer = DataFileWriter::Make(store_, metadata, options).ValueOrDie();
       for (const auto& piece : mixed) ASSERT_TRUE(writer->Write(*piece).ok());
       auto files = writer->Finish();

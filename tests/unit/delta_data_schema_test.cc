@@ -1,6 +1,10 @@
+#include <arrow/api.h>
+#include <arrow/json/from_string.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 #include <gtest/gtest.h>
 
+#include "delta/data/array_conform.h"
 #include "delta/data/column_mapping.h"
 #include "delta/data/schema.h"
 #include "delta/data/schema_enforcement.h"
@@ -164,6 +168,51 @@ TEST(SchemaEnforcement, MergesNewColumns) {
             "id: int64 not null\ns: struct<a: int32, b: string>\nadded: timestamp[us, tz=UTC]");
   auto conflicting = arrow::schema({arrow::field("id", arrow::utf8())});
   EXPECT_FALSE(MergeSchemas(*table, *conflicting, ColumnMappingMode::kNone, nullptr).ok());
+}
+
+// RowBytes must count what Arrow's walk of the referenced buffer ranges counts, for whole arrays
+// and for slices that start and end mid-byte, since a writer's row groups are cut by it.
+TEST(RowBytes, AgreesWithArrowsReferencedBufferSize) {
+  auto from_json = [](const std::shared_ptr<arrow::DataType>& type, const std::string& text) {
+    return arrow::json::ArrayFromJSONString(type, text).ValueOrDie();
+  };
+  auto dictionary_type = arrow::dictionary(arrow::int8(), arrow::utf8());
+  auto dictionary =
+      arrow::DictionaryArray::FromArrays(
+          dictionary_type, from_json(arrow::int8(), "[0, 1, null, 1, 0, 2, 2, 1, 0, 1, 0]"),
+          from_json(arrow::utf8(), R"(["left", "right", "a much longer value"])"))
+          .ValueOrDie();
+  std::vector<std::shared_ptr<arrow::Array>> arrays = {
+      from_json(arrow::int64(), "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"),
+      from_json(arrow::int32(), "[1, null, 3, 4, null, 6, 7, 8, 9, null, 11]"),
+      from_json(arrow::float32(), "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]"),
+      from_json(arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"),
+                "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, null]"),
+      from_json(arrow::utf8(),
+                R"(["a", "bb", null, "dddd", "", "ffffff", "g", "hh", "i", "j", "k"])"),
+      from_json(arrow::large_binary(),
+                R"(["a", "bb", "ccc", null, "", "f", "g", "h", "i", "j", "k"])"),
+      from_json(arrow::boolean(),
+                "[true, false, null, true, true, false, true, false, true, true, false]"),
+      from_json(arrow::list(arrow::int32()),
+                "[[1], [2, 3], null, [], [4], [5], [6], [7], [8], [9], [10]]"),
+      dictionary};
+  for (const auto& array : arrays) {
+    for (auto [offset, length] : {std::pair<int64_t, int64_t>{0, 11}, {3, 5}, {9, 2}, {4, 0}}) {
+      auto slice = array->Slice(offset, length);
+      auto expected = arrow::util::ReferencedBufferSize(*slice->data());
+      ASSERT_TRUE(expected.ok()) << expected.status();
+      auto counted = RowBytes(*slice->data());
+      ASSERT_TRUE(counted.ok()) << counted.status();
+      EXPECT_EQ(*counted, *expected)
+          << array->type()->ToString() << " rows " << offset << "+" << length;
+    }
+  }
+  auto batch = arrow::RecordBatch::Make(
+      arrow::schema({arrow::field("a", arrow::int64()), arrow::field("s", arrow::utf8())}), 11,
+      {arrays[0], arrays[4]});
+  EXPECT_EQ(*RowBytes(*batch->Slice(2, 7)),
+            *arrow::util::ReferencedBufferSize(*batch->Slice(2, 7)));
 }
 
 }  // namespace

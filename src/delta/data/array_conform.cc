@@ -2,6 +2,7 @@
 
 #include <arrow/array/util.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 
 #include "delta/data/column_mapping.h"
@@ -159,6 +160,49 @@ arrow::Result<std::shared_ptr<arrow::Array>> ConformArray(
   ARROW_RETURN_NOT_OK(EnsureComputeFunctions());
   ARROW_ASSIGN_OR_RAISE(auto data, ConformData(source->data(), target, lookup, match_by, column));
   return arrow::MakeArray(data);
+}
+
+arrow::Result<int64_t> RowBytes(const arrow::ArrayData& data) {
+  const int64_t validity = data.buffers.empty() || data.buffers[0] == nullptr
+                               ? 0
+                               : (data.offset + data.length + 7) / 8 - data.offset / 8;
+  const arrow::DataType& type = *data.type;
+  if (type.id() != arrow::Type::BOOL) {
+    if (const auto* fixed = dynamic_cast<const arrow::FixedWidthType*>(&type);
+        fixed != nullptr && fixed->bit_width() % 8 == 0 && type.num_fields() == 0 &&
+        type.id() != arrow::Type::DICTIONARY) {
+      return validity + data.length * (fixed->bit_width() / 8);
+    }
+  }
+  switch (type.id()) {
+    case arrow::Type::STRING:
+    case arrow::Type::BINARY: {
+      const int32_t* offsets = data.GetValues<int32_t>(1);
+      return validity + data.length * int64_t{4} + (offsets[data.length] - offsets[0]);
+    }
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::LARGE_BINARY: {
+      const int64_t* offsets = data.GetValues<int64_t>(1);
+      return validity + data.length * int64_t{8} + (offsets[data.length] - offsets[0]);
+    }
+    case arrow::Type::DICTIONARY: {
+      const auto& index = static_cast<const arrow::FixedWidthType&>(
+          *static_cast<const arrow::DictionaryType&>(type).index_type());
+      ARROW_ASSIGN_OR_RAISE(int64_t dictionary, RowBytes(*data.dictionary));
+      return validity + data.length * (index.bit_width() / 8) + dictionary;
+    }
+    default:
+      return arrow::util::ReferencedBufferSize(data);
+  }
+}
+
+arrow::Result<int64_t> RowBytes(const arrow::RecordBatch& batch) {
+  int64_t total = 0;
+  for (const auto& column : batch.column_data()) {
+    ARROW_ASSIGN_OR_RAISE(int64_t bytes, RowBytes(*column));
+    total += bytes;
+  }
+  return total;
 }
 
 }  // namespace nlk::delta::data

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <arrow/array.h>
+#include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/type.h>
 
@@ -47,5 +48,14 @@ bool HoldsStringDictionary(const arrow::Array& array);
 // every type already matches.
 std::shared_ptr<arrow::Schema> WithColumnTypes(const std::shared_ptr<arrow::Schema>& schema,
                                                const arrow::ArrayVector& columns);
+
+// Bytes that the rows of `data` (of `batch`) take in its buffers, as
+// arrow::util::ReferencedBufferSize counts them: validity bitmaps and values for the rows'
+// range, dictionaries in full. Computed from lengths and offsets for the flat types a streaming
+// writer sees (fixed width, strings and binaries, dictionaries of them), without Arrow's walk of
+// every referenced buffer range, which costs a few builders per call; other types take that
+// walk.
+arrow::Result<int64_t> RowBytes(const arrow::ArrayData& data);
+arrow::Result<int64_t> RowBytes(const arrow::RecordBatch& batch);
 
 }  // namespace nlk::delta::data

@@ -4,7 +4,6 @@
 #include <arrow/array/concatenate.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api.h>
-#include <arrow/util/byte_size.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
@@ -12,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <unordered_map>
 
 #include "delta/data/array_conform.h"
 #include "delta/data/compute_registry.h"
@@ -24,6 +24,8 @@ namespace nlk::delta::data {
 namespace {
 
 constexpr int64_t kWriteBatchRows = 16 * 1024;
+// Rows handed to Parquet per call when a row group is encoded column-parallel, see FlushRowGroup.
+constexpr int64_t kEncodeRows = 64 * 1024;
 
 template <typename T>
 bool AllEqual(const uint8_t* bytes, int64_t length) {
@@ -82,7 +84,7 @@ bool OneString(const arrow::StringArray& strings) {
 //
 // A piece may also arrive as dictionary<int32, string> (kept from the message it came in, see
 // ConformToTableSchema); its dictionary joins the others and its indices are renumbered, or
-// used as they are when its dictionary is one value that keeps index 0.
+// replaced by the repeated index of its one value.
 arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
     std::shared_ptr<arrow::ChunkedArray> column) {
   const bool all_strings =
@@ -123,27 +125,47 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
   ARROW_RETURN_NOT_OK(unifier->GetResultWithIndexType(arrow::int32(), &dictionary));
   if (2 * dictionary->length() > column->length()) return nullptr;
   const auto type = arrow::dictionary(arrow::int32(), arrow::utf8());
+  // A one-value piece's indices are one index repeated: all the pieces with the same value share
+  // (a prefix of) one buffer of it, rather than each getting a fresh buffer to fill.
+  auto one_value = [](const Piece& piece) {
+    return piece.encoded == nullptr || piece.encoded->dictionary()->length() == 1;
+  };
+  int64_t longest = 0;
+  for (const Piece& piece : pieces) {
+    if (one_value(piece)) {
+      longest = std::max(longest, piece.length + (piece.encoded ? piece.encoded->offset() : 0));
+    }
+  }
+  std::unordered_map<int32_t, std::shared_ptr<arrow::Buffer>> repeated;
+  auto repeated_index = [&](int32_t value) -> arrow::Result<std::shared_ptr<arrow::Buffer>> {
+    auto& buffer = repeated[value];
+    if (buffer == nullptr) {
+      ARROW_ASSIGN_OR_RAISE(auto filled,
+                            arrow::AllocateBuffer(longest * static_cast<int64_t>(sizeof(int32_t))));
+      auto* values = reinterpret_cast<int32_t*>(filled->mutable_data());
+      std::fill(values, values + longest, value);
+      buffer = std::move(filled);
+    }
+    return buffer;
+  };
   arrow::ArrayVector chunks;
   for (const Piece& piece : pieces) {
     const auto* transpose = reinterpret_cast<const int32_t*>(piece.transpose->data());
-    if (piece.encoded != nullptr && piece.encoded->dictionary()->length() == 1 &&
-        transpose[0] == 0) {
-      // Every index is 0 (or null) already: only the dictionary changes.
-      auto data = piece.encoded->data()->Copy();
-      data->dictionary = dictionary->data();
-      chunks.push_back(arrow::MakeArray(std::move(data)));
-      continue;
-    }
-    if (piece.encoded != nullptr) {
+    if (piece.encoded != nullptr && !one_value(piece)) {
       ARROW_ASSIGN_OR_RAISE(auto transposed, piece.encoded->Transpose(type, dictionary, transpose));
       chunks.push_back(std::move(transposed));
       continue;
     }
-    ARROW_ASSIGN_OR_RAISE(
-        auto indices, arrow::AllocateBuffer(piece.length * static_cast<int64_t>(sizeof(int32_t))));
-    auto* values = reinterpret_cast<int32_t*>(indices->mutable_data());
-    std::fill(values, values + piece.length, transpose[0]);
-    auto data = arrow::ArrayData::Make(type, piece.length, {nullptr, std::move(indices)}, 0);
+    ARROW_ASSIGN_OR_RAISE(auto indices, repeated_index(transpose[0]));
+    std::shared_ptr<arrow::ArrayData> data;
+    if (piece.encoded != nullptr) {
+      // Its validity (and offset) as they are; its index of every valid row is 0.
+      data = piece.encoded->data()->Copy();
+      data->type = type;
+      data->buffers[1] = std::move(indices);
+    } else {
+      data = arrow::ArrayData::Make(type, piece.length, {nullptr, std::move(indices)}, 0);
+    }
     data->dictionary = dictionary->data();
     chunks.push_back(arrow::MakeArray(std::move(data)));
   }
@@ -350,7 +372,7 @@ arrow::Status DataFileWriter::Append(const std::string& directory, const Partiti
     auto slice = rows->Slice(offset, take);
     offset += take;
     partition->pending_rows += take;
-    ARROW_ASSIGN_OR_RAISE(int64_t bytes, arrow::util::ReferencedBufferSize(*slice));
+    ARROW_ASSIGN_OR_RAISE(int64_t bytes, RowBytes(*slice));
     partition->pending_bytes += bytes;
     partition->pending.push_back(std::move(slice));
     if (partition->pending_rows >= options_.row_group_rows ||
@@ -452,10 +474,6 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   }
   auto physical =
       arrow::Table::Make(file_schema_, std::move(physical_columns), partition->pending_rows);
-  // The row group is made contiguous so that Parquet encodes each column in one call, not one
-  // per piece (with use_threads, one parallel round per call); after the dictionary step, which
-  // finds one-value pieces cheaply.
-  ARROW_ASSIGN_OR_RAISE(auto contiguous, physical->CombineChunksToBatch());
   auto update_statistics = [&file, &partition]() -> arrow::Status {
     return file.statistics->UpdateRowGroup(partition->pending);
   };
@@ -464,14 +482,26 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     // parallel only for buffered row groups, which reach the stream when the next one starts or
     // the file closes (so the size check below sees one row group late).
     std::future<arrow::Status> statistics = std::async(std::launch::async, update_statistics);
+    // Parquet takes the row group in stretches of kEncodeRows, each made contiguous (pieces are
+    // a message's few thousand rows): one call, and with use_threads one parallel round, per
+    // stretch rather than per piece, while each copy is small enough to be encoded from the
+    // cache and to reuse the memory of the one before, where one contiguous copy of the row
+    // group would be tens of megabytes of fresh pages. After the dictionary step, which finds
+    // one-value pieces cheaply.
     arrow::Status written = [&]() -> arrow::Status {
       ARROW_RETURN_NOT_OK(file.writer->NewBufferedRowGroup());
-      return file.writer->WriteRecordBatch(*contiguous);
+      for (int64_t offset = 0; offset < physical->num_rows(); offset += kEncodeRows) {
+        ARROW_ASSIGN_OR_RAISE(auto stretch,
+                              physical->Slice(offset, kEncodeRows)->CombineChunksToBatch());
+        ARROW_RETURN_NOT_OK(file.writer->WriteRecordBatch(*stretch));
+      }
+      return arrow::Status::OK();
     }();
     arrow::Status updated = statistics.get();
     ARROW_RETURN_NOT_OK(written);
     ARROW_RETURN_NOT_OK(updated);
   } else {
+    ARROW_ASSIGN_OR_RAISE(auto contiguous, physical->CombineChunksToBatch());
     ARROW_ASSIGN_OR_RAISE(physical, arrow::Table::FromRecordBatches({contiguous}));
     ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
     ARROW_RETURN_NOT_OK(update_statistics());
