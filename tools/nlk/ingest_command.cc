@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli_error.h"
+#include "common/arrow_runtime.h"
 #include "datagen/neural_generator.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/stream_writer.h"
@@ -108,7 +109,7 @@ arrow::Status Run(const IngestArguments& arguments) {
             << (options.consumer.topics.size() > 1 ? ",..." : "") << " -> " << options.table_uri
             << " (group " << options.consumer.group_id << ")"
             << (endpoint ? ", metrics on port " + std::to_string(endpoint->port()) : "")
-            << std::endl;
+            << ", memory pool " << nlk::DefaultMemoryPoolName() << std::endl;
   arrow::Status status = writer->Run(stop_requested);
   const ingest::StreamWriterTotals& totals = writer->totals();
   std::cout << "ingested " << totals.rows << " rows in " << totals.commits << " commits ("

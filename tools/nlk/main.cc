@@ -13,6 +13,7 @@
 #include "table_commands.h"
 
 int main(int argc, char** argv) {
+  nlk::PreferJemallocMemoryPool();  // before anything allocates through Arrow
   CLI::App app{"Neuralake: Delta Lake tables for neural data"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "nlk 0.1.0");
