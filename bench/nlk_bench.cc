@@ -9,11 +9,14 @@
 //   nlk_bench baseline URI          (peak RSS of the process without loading a snapshot)
 //   nlk_bench scan URI --filter PREDICATE --repeat R
 //   nlk_bench write URI --input FILE.parquet [--partition-by COLUMN]
-//   nlk_bench kafka-read --bootstrap HOST:PORT --topic T [--kafka-property NAME=VALUE ...]
-//       reads every partition of T from its first offset to its end with librdkafka, outside
-//       any group and without looking at the payloads, with the prefetch `nlk ingest` uses by
-//       default: how long merely fetching the topic takes, the floor under any ingester that
-//       uses this client on this machine
+//   nlk_bench kafka-read --bootstrap HOST:PORT --topic T [--partition P ...]
+//                        [--kafka-property NAME=VALUE ...]
+//       reads every partition of T (or the ones named) from its first offset to its end with
+//       librdkafka, outside any group and without looking at the payloads, with the prefetch
+//       `nlk ingest` uses by default: how long merely fetching the topic takes, the floor under
+//       any ingester that uses this client on this machine. "arrivals" lists [unix time,
+//       messages read so far] every 64 messages, so that concurrent readers' progress can be
+//       added up
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
 #include <CLI/CLI.hpp>
@@ -212,6 +215,7 @@ double CpuSeconds() {
 }
 
 arrow::Status KafkaRead(const std::string& bootstrap, const std::string& topic,
+                        const std::vector<int>& only_partitions,
                         const std::vector<std::string>& properties) {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -257,10 +261,21 @@ arrow::Status KafkaRead(const std::string& bootstrap, const std::string& topic,
   }
   rd_kafka_metadata_destroy(metadata);
   if (partitions == 0) return arrow::Status::Invalid("topic ", topic, " has no partitions");
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
+  std::vector<int> chosen = only_partitions;
+  if (chosen.empty()) {
+    for (int p = 0; p < partitions; ++p) chosen.push_back(p);
+  }
+  for (int p : chosen) {
+    if (p < 0 || p >= partitions) {
+      return arrow::Status::Invalid("topic ", topic, " has no partition ", p);
+    }
+  }
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(chosen.size()));
+  for (int p : chosen) {
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }
+  partitions = static_cast<int>(chosen.size());
   status = rd_kafka_assign(handle, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (status != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -268,6 +283,13 @@ arrow::Status KafkaRead(const std::string& bootstrap, const std::string& topic,
   }
   int64_t messages = 0, bytes = 0;
   int at_end = 0;
+  std::string arrivals;
+  auto note_arrival = [&] {
+    double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    arrivals += (arrivals.empty() ? "[" : ",[") + std::to_string(now) + "," +
+                std::to_string(messages) + "]";
+  };
   while (at_end < partitions) {
     if (MillisSince(start) > 600'000) return arrow::Status::IOError("reading took over 600 s");
     rd_kafka_message_t* message = rd_kafka_consumer_poll(handle, 1000);
@@ -281,15 +303,17 @@ arrow::Status KafkaRead(const std::string& bootstrap, const std::string& topic,
     } else {
       ++messages;
       bytes += static_cast<int64_t>(message->len);
+      if (messages % 64 == 0) note_arrival();
     }
     rd_kafka_message_destroy(message);
   }
   double seconds = MillisSince(start) / 1000;
   double cpu = CpuSeconds() - cpu_start;
+  note_arrival();
   rd_kafka_consumer_close(handle);
   PrintResult("\"seconds\":" + std::to_string(seconds) + ",\"cpu_seconds\":" + std::to_string(cpu) +
               ",\"messages\":" + std::to_string(messages) + ",\"bytes\":" + std::to_string(bytes) +
-              ",\"librdkafka\":\"" + rd_kafka_version_str() + "\"");
+              ",\"librdkafka\":\"" + rd_kafka_version_str() + "\",\"arrivals\":[" + arrivals + "]");
   return arrow::Status::OK();
 }
 
@@ -347,11 +371,14 @@ int main(int argc, char** argv) {
 
   std::string bootstrap, topic;
   std::vector<std::string> kafka_properties;
+  std::vector<int> kafka_partitions;
   auto kafka_read = app.add_subcommand("kafka-read");
   kafka_read->add_option("--bootstrap", bootstrap)->required();
   kafka_read->add_option("--topic", topic)->required();
+  kafka_read->add_option("--partition", kafka_partitions);
   kafka_read->add_option("--kafka-property", kafka_properties);
-  kafka_read->callback([&] { status = KafkaRead(bootstrap, topic, kafka_properties); });
+  kafka_read->callback(
+      [&] { status = KafkaRead(bootstrap, topic, kafka_partitions, kafka_properties); });
 
   CLI11_PARSE(app, argc, argv);
   if (!status.ok()) {
