@@ -36,12 +36,26 @@ std::string_view FlushReasonName(FlushReason reason) {
       return "bytes";
     case FlushReason::kLatency:
       return "latency";
+    case FlushReason::kCaughtUp:
+      return "caught_up";
   }
   return "none";
 }
 
-FlushPolicy::FlushPolicy(FlushLimits limits, Clock clock)
-    : limits_(limits), clock_(std::move(clock)) {}
+int64_t FlushPolicy::SystemMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+FlushPolicy::FlushPolicy(FlushLimits limits, Clock clock, EpochClock epoch_clock)
+    : limits_(limits), clock_(std::move(clock)), epoch_clock_(std::move(epoch_clock)) {}
+
+void FlushPolicy::OnProduced(int64_t timestamp_ms) {
+  if (!oldest_produced_ms_ || timestamp_ms < *oldest_produced_ms_) {
+    oldest_produced_ms_ = timestamp_ms;
+  }
+}
 
 void FlushPolicy::OnBuffered(int64_t rows, int64_t bytes) {
   if (!first_buffered_) {
@@ -81,19 +95,34 @@ FlushReason FlushPolicy::ShouldFlush() const {
   return FlushReason::kNone;
 }
 
+bool FlushPolicy::CaughtUpWhenIdle() const {
+  return first_buffered_ && reading_backlog_ && oldest_produced_ms_ &&
+         epoch_clock_() - *oldest_produced_ms_ >= limits_.max_latency.count();
+}
+
+FlushReason FlushPolicy::ShouldFlushWhenIdle() const {
+  return CaughtUpWhenIdle() ? FlushReason::kCaughtUp : FlushReason::kNone;
+}
+
 std::chrono::milliseconds FlushPolicy::TimeUntilDue() const {
   if (!first_buffered_) return limits_.max_latency;
   auto due = first_buffered_at_ + limits_.max_latency;
   auto now = clock_();
   if (now >= due) return std::chrono::milliseconds(0);
   // Rounded up: waking a little late is harmless, waking early would spin.
-  return std::chrono::ceil<std::chrono::milliseconds>(due - now);
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+  return CaughtUpWhenIdle() ? std::min(wait, kCaughtUpProbe) : wait;
 }
 
-void FlushPolicy::OnFlushed() {
+void FlushPolicy::OnFlushed(FlushReason reason) {
   rows_ = 0;
   bytes_ = 0;
   first_buffered_ = false;
+  oldest_produced_ms_.reset();
+  if (reason == FlushReason::kRows || reason == FlushReason::kBytes) reading_backlog_ = true;
+  if (reason == FlushReason::kLatency || reason == FlushReason::kCaughtUp) {
+    reading_backlog_ = false;
+  }
 }
 
 }  // namespace nlk::ingest

@@ -1,5 +1,6 @@
 // When the writer turns its buffered rows into a Delta commit: at a row count, a byte size or an
-// age of the oldest buffered message, whichever comes first.
+// age of the oldest buffered message, whichever comes first; and, after reading a backlog, as
+// soon as it has caught up (below).
 //
 // The defaults serve the freshness target (a sample queryable within 2 s, p99, of being produced)
 // while keeping files as large as that allows. A commit becomes visible about
@@ -9,7 +10,18 @@
 // files before the second is up: 1M rows (about 15-30 MiB of samples once encoded) or 128 MiB of
 // buffered Arrow memory, which also bounds the writer's memory.
 //
-// Pure logic: time comes from an injected clock, so tests need no sleeping.
+// Catching up. A writer reading a backlog (since it started, or since its last flush was cut by
+// rows or bytes) that polls and finds nothing more, while its oldest buffered message was
+// produced (by its Kafka timestamp) max_latency or longer ago, flushes then and there: that
+// message is already as late as the latency limit allows, and waiting out the limit would only
+// delay it further. It polls briefly (kCaughtUpProbe) rather than for the rest of the limit to
+// find out. A live stream, whose messages are younger than the limit, is not affected; neither
+// is a writer whose flushes are cut by the latency limit. A producer clock running behind the
+// writer's by more than max_latency makes live messages look overdue, so a writer that cut a
+// flush by rows may cut the next one short at a pause in the stream; that costs a smaller file,
+// which compaction merges, never a sample.
+//
+// Pure logic: time comes from injected clocks, so tests need no sleeping.
 //
 // Thread-safety: not thread-safe; the writer's polling thread owns it.
 #pragma once
@@ -20,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace nlk::ingest {
@@ -45,14 +58,21 @@ arrow::Status ValidateFlushLimits(const FlushLimits& limits);
 // plus one fetch response of up to prefetch / 2 on its way in.
 int64_t PrefetchBytesFor(const FlushLimits& limits);
 
-enum class FlushReason { kNone, kRows, kBytes, kLatency };
+enum class FlushReason { kNone, kRows, kBytes, kLatency, kCaughtUp };
 std::string_view FlushReasonName(FlushReason reason);
 
 class FlushPolicy {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // Wall-clock time in milliseconds since the epoch, to compare with Kafka timestamps.
+  using EpochClock = std::function<int64_t()>;
+  static int64_t SystemMillis();
 
-  explicit FlushPolicy(FlushLimits limits, Clock clock = &std::chrono::steady_clock::now);
+  // How long a poll waits to tell whether a writer that read a backlog has caught up.
+  static constexpr std::chrono::milliseconds kCaughtUpProbe{50};
+
+  explicit FlushPolicy(FlushLimits limits, Clock clock = &std::chrono::steady_clock::now,
+                       EpochClock epoch_clock = &FlushPolicy::SystemMillis);
 
   const FlushLimits& limits() const { return limits_; }
 
@@ -60,6 +80,8 @@ class FlushPolicy {
   // Called after every consumed message, rejected ones too (their offsets need a commit as
   // well); the first call after a flush starts the latency clock.
   void OnBuffered(int64_t rows, int64_t bytes);
+  // Records the Kafka timestamp (milliseconds since the epoch) of a buffered message.
+  void OnProduced(int64_t timestamp_ms);
   // Records that `messages` more messages were buffered (their rows and bytes come through
   // OnBuffered), for MessagesThatFit's estimate.
   void OnMessages(int64_t messages);
@@ -70,17 +92,28 @@ class FlushPolicy {
   size_t MessagesThatFit(size_t max_messages) const;
   // Whether to flush now, and why; kNone while every limit holds.
   FlushReason ShouldFlush() const;
+  // After a poll that brought no message: kCaughtUp when the writer has caught up with a backlog
+  // (see above), else kNone.
+  FlushReason ShouldFlushWhenIdle() const;
   // How long the writer may block waiting for messages before the latency limit is due; the
-  // whole latency limit when nothing is buffered, zero when it is already due.
+  // whole latency limit when nothing is buffered, zero when it is already due; at most
+  // kCaughtUpProbe while a poll that finds nothing would flush.
   std::chrono::milliseconds TimeUntilDue() const;
-  // The buffer was committed (or dropped): start over.
-  void OnFlushed();
+  // The buffer was committed, or dropped (kNone): start over. A flush for rows or bytes means
+  // the writer is reading a backlog, one for latency or on catching up that it is not.
+  void OnFlushed(FlushReason reason = FlushReason::kNone);
 
   bool empty() const { return !first_buffered_; }
 
  private:
+  // Whether a poll that finds nothing would flush the buffer (kCaughtUp).
+  bool CaughtUpWhenIdle() const;
+
   FlushLimits limits_;
   Clock clock_;
+  EpochClock epoch_clock_;
+  bool reading_backlog_ = true;  // until a flush says otherwise
+  std::optional<int64_t> oldest_produced_ms_;
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
   bool first_buffered_ = false;

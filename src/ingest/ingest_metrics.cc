@@ -57,6 +57,13 @@ void IngestMetrics::SetBuffered(int64_t rows, int64_t bytes) {
   buffered_bytes_ = bytes;
 }
 
+void IngestMetrics::AddFlushStarted(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  auto it = flushes_by_reason_.find(reason);
+  if (it == flushes_by_reason_.end()) it = flushes_by_reason_.emplace(reason, 0).first;
+  ++it->second;
+}
+
 void IngestMetrics::SetLag(std::map<TopicPartition, int64_t> lag) {
   std::lock_guard lock(mutex_);
   lag_ = std::move(lag);
@@ -97,6 +104,13 @@ std::string IngestMetrics::RenderPrometheus() const {
   out << "nlk_ingest_flush_duration_seconds_bucket{le=\"+Inf\"} " << flush_count_ << '\n'
       << "nlk_ingest_flush_duration_seconds_sum " << flush_seconds_sum_ << '\n'
       << "nlk_ingest_flush_duration_seconds_count " << flush_count_ << '\n';
+
+  out << "# HELP nlk_ingest_flushes_total Flushes started, by what cut them: rows, bytes, "
+         "latency, caught_up (a backlog read to its end), none (a rebalance or stopping).\n"
+         "# TYPE nlk_ingest_flushes_total counter\n";
+  for (const auto& [reason, count] : flushes_by_reason_) {
+    out << "nlk_ingest_flushes_total{reason=\"" << reason << "\"} " << count << '\n';
+  }
 
   out << "# HELP nlk_ingest_consumer_lag Messages in the partition not yet in the table.\n"
          "# TYPE nlk_ingest_consumer_lag gauge\n";

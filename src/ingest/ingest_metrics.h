@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "ingest/kafka_message.h"
 
@@ -22,6 +23,9 @@ class IngestMetrics {
   void AddDeadLetters(int64_t count);
   // One committed flush: rows and data-file bytes written, and how long the flush took.
   void AddCommit(int64_t rows, int64_t file_bytes, int64_t version, double flush_seconds);
+  // A flush handed to the flush thread, by why (FlushReasonName: rows, bytes, latency,
+  // caught_up; none for a rebalance or stopping).
+  void AddFlushStarted(std::string_view reason);
   // A commit lost to another writer of the same partition; its buffer was dropped.
   void AddCommitConflict();
   // A flush whose rows were dropped (lost partitions, conflicts), so they are consumed again.
@@ -52,6 +56,7 @@ class IngestMetrics {
   int64_t buffered_bytes_ = 0;
   std::array<int64_t, kFlushBuckets.size()> flush_bucket_counts_{};
   int64_t flush_count_ = 0;
+  std::map<std::string, int64_t, std::less<>> flushes_by_reason_;
   double flush_seconds_sum_ = 0;
   std::map<TopicPartition, int64_t> lag_;
 };

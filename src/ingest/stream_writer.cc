@@ -152,8 +152,10 @@ arrow::Status StreamWriter::Run(const std::atomic<bool>& stop) {
     if (!polled->empty()) last_message = steady_clock::now();
     status = Buffer(*polled);
     if (!status.ok()) break;
-    if (policy_.ShouldFlush() != FlushReason::kNone) {
-      status = StartFlush();
+    FlushReason reason = policy_.ShouldFlush();
+    if (reason == FlushReason::kNone && polled->empty()) reason = policy_.ShouldFlushWhenIdle();
+    if (reason != FlushReason::kNone) {
+      status = StartFlush(reason);
       if (!status.ok()) break;
       // Time spent waiting for room in the pipeline is not idle time.
       last_message = steady_clock::now();
@@ -191,6 +193,7 @@ arrow::Status StreamWriter::Buffer(const std::vector<KafkaMessage>& messages) {
     // Redeliveries around seeks and rebalances, and partitions no longer ours, are skipped.
     if (!offsets_.Accept(message.topic_partition(), message.offset)) continue;
     ++accepted;
+    if (message.timestamp_ms) policy_.OnProduced(*message.timestamp_ms);
     ARROW_ASSIGN_OR_RAISE(std::optional<DeadLetter> dead_letter,
                           decoder_->Decode(message, *accumulator_));
     if (dead_letter) {
@@ -210,9 +213,10 @@ arrow::Status StreamWriter::Buffer(const std::vector<KafkaMessage>& messages) {
   return arrow::Status::OK();
 }
 
-arrow::Status StreamWriter::StartFlush() {
-  policy_.OnFlushed();
+arrow::Status StreamWriter::StartFlush(FlushReason reason) {
+  policy_.OnFlushed(reason);
   if (!offsets_.has_pending()) return arrow::Status::OK();
+  if (metrics_ != nullptr) metrics_->AddFlushStarted(FlushReasonName(reason));
   auto job = std::make_shared<FlushJob>();
   job->rows = accumulator_->num_rows();
   ARROW_ASSIGN_OR_RAISE(job->batches, accumulator_->TakeBatches());

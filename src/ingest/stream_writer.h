@@ -165,8 +165,8 @@ class StreamWriter : private RebalanceListener {
   // Decodes and buffers the messages of one poll.
   arrow::Status Buffer(const std::vector<KafkaMessage>& messages);
   // Hands the buffer to the flush thread (waiting while the pipeline is full). Nothing to do when
-  // nothing is buffered.
-  arrow::Status StartFlush();
+  // nothing is buffered. `reason` is why, for the flush policy (kNone: a rebalance or stopping).
+  arrow::Status StartFlush(FlushReason reason = FlushReason::kNone);
   // Applies the outcome of the flushes that finished, without waiting.
   arrow::Status CollectFlushes();
   // Waits for every flush in flight and applies their outcome.

@@ -107,6 +107,66 @@ TEST(FlushPolicy, StartsOverAfterAFlush) {
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(100));
 }
 
+// After reading a backlog, a poll that finds nothing flushes a buffer whose oldest message was
+// produced a latency limit or more ago, instead of waiting out the limit; a live stream's young
+// messages, and a writer whose flushes are cut by the latency limit, keep the limit.
+TEST(FlushPolicy, FlushesOnCatchingUpWithABacklogOfOverdueMessages) {
+  ManualClock clock;
+  int64_t epoch_ms = 1'800'000'000'000;
+  FlushPolicy policy({10, 1 << 20, milliseconds(1000)}, clock.AsClock(),
+                     [&epoch_ms] { return epoch_ms; });
+  // A fresh writer is reading whatever backlog there is.
+  policy.OnBuffered(3, 30);
+  policy.OnProduced(epoch_ms - 5000);
+  policy.OnProduced(epoch_ms - 4000);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
+  EXPECT_EQ(FlushReasonName(FlushReason::kCaughtUp), "caught_up");
+  EXPECT_EQ(policy.TimeUntilDue(), FlushPolicy::kCaughtUpProbe);
+  policy.OnFlushed(FlushReason::kCaughtUp);
+
+  // Caught up: overdue messages now wait for the latency limit like any others.
+  policy.OnBuffered(1, 10);
+  policy.OnProduced(epoch_ms - 5000);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
+  // A flush cut by rows means a backlog again.
+  policy.OnBuffered(10, 100);
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kRows);
+  policy.OnFlushed(FlushReason::kRows);
+
+  // Messages younger than the limit: a live stream, which keeps the limit.
+  policy.OnBuffered(2, 20);
+  policy.OnProduced(epoch_ms - 999);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
+  // Until the oldest of them is a limit old.
+  epoch_ms += 1;
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
+  // A flush for a rebalance or stop (no reason) leaves the backlog state as it was.
+  policy.OnFlushed();
+  policy.OnBuffered(1, 10);
+  policy.OnProduced(epoch_ms - 2000);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
+  policy.OnFlushed(FlushReason::kLatency);
+  policy.OnBuffered(1, 10);
+  policy.OnProduced(epoch_ms - 2000);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+}
+
+TEST(FlushPolicy, MessagesWithoutTimestampsKeepTheLatencyLimit) {
+  ManualClock clock;
+  FlushPolicy policy({10, 1 << 20, milliseconds(1000)}, clock.AsClock(),
+                     [] { return int64_t{1'800'000'000'000}; });
+  policy.OnBuffered(3, 30);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
+  // Nothing buffered: nothing to flush, whatever the timestamps said before.
+  policy.OnProduced(0);
+  policy.OnFlushed();
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+}
+
 // A poll takes no more messages than the room left holds, judged by the rows and bytes per
 // message so far, so a flush overshoots its limits by about a message, not by a whole poll.
 TEST(FlushPolicy, PollsOnlyWhatFitsUnderTheLimits) {

@@ -173,8 +173,10 @@ class StreamWriterTest : public ::testing::Test {
   }
 
   // Runs one writer until it has been idle for the options' idle time.
-  StreamWriterTotals RunWriter(const StreamWriterOptions& options) {
-    IngestMetrics metrics;
+  StreamWriterTotals RunWriter(const StreamWriterOptions& options,
+                               IngestMetrics* metrics_out = nullptr) {
+    IngestMetrics own_metrics;
+    IngestMetrics& metrics = metrics_out != nullptr ? *metrics_out : own_metrics;
     auto writer = StreamWriter::Open(options, &metrics);
     EXPECT_TRUE(writer.ok()) << writer.status().ToString();
     if (!writer.ok()) return {};
@@ -252,6 +254,45 @@ TEST_F(StreamWriterTest, ArrowSamplesLandExactlyOnce) {
   auto table = delta::Table::Open(options.table_uri).ValueOrDie();
   EXPECT_EQ(table->log()->Latest().ValueOrDie()->metadata().partition_columns,
             std::vector<std::string>{"date"});
+}
+
+// A backlog whose messages were produced longer ago than the latency limit is committed as soon
+// as the writer has read it all (a "caught_up" flush), not a latency limit later; messages
+// younger than the limit wait for it (here, until the writer stops).
+TEST_F(StreamWriterTest, ABacklogOfOverdueMessagesIsCommittedOnCatchingUp) {
+  REQUIRE_KAFKA();
+  const std::string topic = UniqueName("nlk-writer-backlog");
+  CreateTopic(topic, 2);
+  std::multiset<SampleKey> expected = Produce(topic, SampleOptions(2, 2), MessageFormat::kArrow);
+  StreamWriterOptions options = Options(topic, MessageFormat::kArrow, UniqueName("group"));
+  options.flush_limits.max_rows = 1'000'000;
+  options.max_poll_messages = 10'000;
+  options.exit_when_idle = milliseconds(2000);
+
+  // Fresh messages and a 60 s limit: nothing is overdue, so only stopping flushes.
+  options.flush_limits.max_latency = milliseconds(60'000);
+  IngestMetrics fresh;
+  EXPECT_EQ(RunWriter(options, &fresh).rows, static_cast<int64_t>(expected.size()));
+  std::string rendered = fresh.RenderPrometheus();
+  EXPECT_EQ(rendered.find("reason=\"caught_up\""), std::string::npos) << rendered;
+  EXPECT_NE(rendered.find("nlk_ingest_flushes_total{reason=\"none\"} 1"), std::string::npos)
+      << rendered;
+  ExpectExactly(expected, options.table_uri);
+
+  // More of them, older than a 300 ms limit by the time a writer in another table reads them.
+  std::multiset<SampleKey> more =
+      Produce(topic, SampleOptions(2, 1, 10'000'000), MessageFormat::kArrow);
+  expected.insert(more.begin(), more.end());
+  std::this_thread::sleep_for(milliseconds(600));
+  options.table_uri = (directory_ / "backlog").string();
+  options.consumer.group_id = UniqueName("group");
+  options.flush_limits.max_latency = milliseconds(300);
+  IngestMetrics backlog;
+  EXPECT_EQ(RunWriter(options, &backlog).rows, static_cast<int64_t>(expected.size()));
+  rendered = backlog.RenderPrometheus();
+  EXPECT_NE(rendered.find("nlk_ingest_flushes_total{reason=\"caught_up\"}"), std::string::npos)
+      << rendered;
+  ExpectExactly(expected, options.table_uri);
 }
 
 TEST_F(StreamWriterTest, TwoWritersInOneGroupShareTheTopicWithoutDuplicates) {
