@@ -2,7 +2,8 @@
 """The peer of `nlk ingest` in bench/ingest_bench.py: a Kafka -> Delta ingester on delta-rs.
 
 A confluent-kafka consumer-group member that decodes the same messages (Arrow IPC streams, the
-format of the benchmark), buffers them, and on the same flush limits (rows, latency) appends
+format of the benchmark), buffers them, and on the same flush rules as `nlk ingest` (rows,
+latency, and committing a drained backlog of overdue messages at once: see the README) appends
 them with deltalake.write_deltalake, recording one txn action per topic-partition (version = last
 offset) in the same commit, as kafka-delta-ingest does. Resume positions come from those txn
 actions, so it is exactly-once in the same way as ours. Runs until SIGTERM or --exit-when-idle.
@@ -14,7 +15,7 @@ import time
 
 import pyarrow as pa
 import pyarrow.ipc
-from confluent_kafka import OFFSET_BEGINNING, Consumer
+from confluent_kafka import OFFSET_BEGINNING, TIMESTAMP_NOT_AVAILABLE, Consumer
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 APP_PREFIX = "deltars-ingest:"
@@ -92,9 +93,17 @@ def main():
     buffered_rows = 0
     pending = {}  # partition -> last offset buffered
     first_buffered = None
+    oldest_produced_ms = None  # Kafka timestamp of the oldest buffered message
+    reading_backlog = True  # since starting, or since a flush cut by rows
+
+    def overdue():
+        """Whether a poll that finds nothing should flush: reading a backlog, and the oldest
+        buffered message produced a latency limit or more ago."""
+        return (first_buffered is not None and reading_backlog and oldest_produced_ms is not None
+                and time.time() * 1000 - oldest_produced_ms >= args.max_latency_ms)
 
     def flush():
-        nonlocal buffer, buffered_rows, pending, first_buffered
+        nonlocal buffer, buffered_rows, pending, first_buffered, oldest_produced_ms
         if not pending:
             return
         data = pa.Table.from_batches(buffer) if buffer else None
@@ -106,6 +115,7 @@ def main():
                             commit_properties=CommitProperties(app_transactions=transactions))
         committed.update(pending)
         buffer, buffered_rows, pending, first_buffered = [], 0, {}, None
+        oldest_produced_ms = None
 
     consumer.subscribe([args.topic], on_assign=on_assign, on_revoke=on_revoke)
     last_message = time.monotonic()
@@ -115,6 +125,8 @@ def main():
             if first_buffered is not None:
                 due = first_buffered + args.max_latency_ms / 1000
                 timeout = max(0.0, min(timeout, due - time.monotonic()))
+                if overdue():
+                    timeout = min(timeout, 0.05)
             messages = consumer.consume(num_messages=10000, timeout=timeout)
             for message in messages:
                 if message.error():
@@ -130,12 +142,20 @@ def main():
                 pending[partition] = offset
                 if first_buffered is None:
                     first_buffered = time.monotonic()
+                kind, produced_ms = message.timestamp()
+                if kind != TIMESTAMP_NOT_AVAILABLE and (oldest_produced_ms is None or
+                                                        produced_ms < oldest_produced_ms):
+                    oldest_produced_ms = produced_ms
             if messages:
                 last_message = time.monotonic()
-            if first_buffered is not None and (
-                    buffered_rows >= args.max_rows or
-                    time.monotonic() - first_buffered >= args.max_latency_ms / 1000):
+            if first_buffered is not None and buffered_rows >= args.max_rows:
                 flush()
+                reading_backlog = True
+            elif first_buffered is not None and (
+                    time.monotonic() - first_buffered >= args.max_latency_ms / 1000 or
+                    (not messages and overdue())):
+                flush()
+                reading_backlog = False
             if args.exit_when_idle and time.monotonic() - last_message >= args.exit_when_idle:
                 break
         flush()
