@@ -94,12 +94,14 @@ def main():
     pending = {}  # partition -> last offset buffered
     first_buffered = None
     oldest_produced_ms = None  # Kafka timestamp of the oldest buffered message
-    reading_backlog = True  # since starting, or since a flush cut by rows
+    reading_backlog = True  # since starting or a flush cut by rows, until one cut by latency
 
     def overdue():
-        """Whether a poll that finds nothing should flush: reading a backlog, and the oldest
-        buffered message produced a latency limit or more ago."""
+        """Whether a poll that finds nothing should flush: reading a backlog, a tenth of
+        max_rows buffered, and the oldest buffered message produced a latency limit or more
+        ago."""
         return (first_buffered is not None and reading_backlog and oldest_produced_ms is not None
+                and buffered_rows * 10 >= args.max_rows
                 and time.time() * 1000 - oldest_produced_ms >= args.max_latency_ms)
 
     def flush():
@@ -151,11 +153,12 @@ def main():
             if first_buffered is not None and buffered_rows >= args.max_rows:
                 flush()
                 reading_backlog = True
-            elif first_buffered is not None and (
-                    time.monotonic() - first_buffered >= args.max_latency_ms / 1000 or
-                    (not messages and overdue())):
+            elif first_buffered is not None and \
+                    time.monotonic() - first_buffered >= args.max_latency_ms / 1000:
                 flush()
                 reading_backlog = False
+            elif not messages and overdue():
+                flush()
             if args.exit_when_idle and time.monotonic() - last_message >= args.exit_when_idle:
                 break
         flush()

@@ -96,7 +96,8 @@ FlushReason FlushPolicy::ShouldFlush() const {
 }
 
 bool FlushPolicy::CaughtUpWhenIdle() const {
-  return first_buffered_ && reading_backlog_ && oldest_produced_ms_ &&
+  return first_buffered_ && reading_backlog_ && rows_ * kCaughtUpFileShare >= limits_.max_rows &&
+         oldest_produced_ms_ &&
          epoch_clock_() - *oldest_produced_ms_ >= limits_.max_latency.count();
 }
 
@@ -120,9 +121,7 @@ void FlushPolicy::OnFlushed(FlushReason reason) {
   first_buffered_ = false;
   oldest_produced_ms_.reset();
   if (reason == FlushReason::kRows || reason == FlushReason::kBytes) reading_backlog_ = true;
-  if (reason == FlushReason::kLatency || reason == FlushReason::kCaughtUp) {
-    reading_backlog_ = false;
-  }
+  if (reason == FlushReason::kLatency) reading_backlog_ = false;
 }
 
 }  // namespace nlk::ingest

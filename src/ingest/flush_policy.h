@@ -10,16 +10,17 @@
 // files before the second is up: 1M rows (about 15-30 MiB of samples once encoded) or 128 MiB of
 // buffered Arrow memory, which also bounds the writer's memory.
 //
-// Catching up. A writer reading a backlog (since it started, or since its last flush was cut by
-// rows or bytes) that polls and finds nothing more, while its oldest buffered message was
-// produced (by its Kafka timestamp) max_latency or longer ago, flushes then and there: that
-// message is already as late as the latency limit allows, and waiting out the limit would only
-// delay it further. It polls briefly (kCaughtUpProbe) rather than for the rest of the limit to
-// find out. A live stream, whose messages are younger than the limit, is not affected; neither
-// is a writer whose flushes are cut by the latency limit. A producer clock running behind the
-// writer's by more than max_latency makes live messages look overdue, so a writer that cut a
-// flush by rows may cut the next one short at a pause in the stream; that costs a smaller file,
-// which compaction merges, never a sample.
+// Catching up. A writer reading a backlog (since it started, or since a flush was cut by rows or
+// bytes, until one is cut by the latency limit) that polls and finds nothing more, while its
+// buffer holds at least a tenth of max_rows and its oldest buffered message was produced (by its
+// Kafka timestamp) max_latency or longer ago, flushes then and there: that message is already
+// as late as the latency limit allows, and waiting out the limit would only delay it further.
+// It polls briefly (kCaughtUpProbe) rather than for the rest of the limit to find out. A live
+// stream, whose messages are younger than the limit, is not affected, nor is a writer whose
+// flushes are cut by the latency limit. A producer clock running behind the writer's by more
+// than max_latency makes live messages look overdue; then a fast stream's files may be cut at
+// a pause in the stream, though never below a tenth of max_rows, and a slow one reaches the
+// latency limit first and keeps it.
 //
 // Pure logic: time comes from injected clocks, so tests need no sleeping.
 //
@@ -70,6 +71,8 @@ class FlushPolicy {
 
   // How long a poll waits to tell whether a writer that read a backlog has caught up.
   static constexpr std::chrono::milliseconds kCaughtUpProbe{50};
+  // A buffer flushed on catching up holds at least max_rows / kCaughtUpFileShare rows.
+  static constexpr int64_t kCaughtUpFileShare = 10;
 
   explicit FlushPolicy(FlushLimits limits, Clock clock = &std::chrono::steady_clock::now,
                        EpochClock epoch_clock = &FlushPolicy::SystemMillis);
@@ -100,7 +103,7 @@ class FlushPolicy {
   // kCaughtUpProbe while a poll that finds nothing would flush.
   std::chrono::milliseconds TimeUntilDue() const;
   // The buffer was committed, or dropped (kNone): start over. A flush for rows or bytes means
-  // the writer is reading a backlog, one for latency or on catching up that it is not.
+  // the writer is reading a backlog, one for latency that it is not.
   void OnFlushed(FlushReason reason = FlushReason::kNone);
 
   bool empty() const { return !first_buffered_; }

@@ -107,16 +107,17 @@ TEST(FlushPolicy, StartsOverAfterAFlush) {
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(100));
 }
 
-// After reading a backlog, a poll that finds nothing flushes a buffer whose oldest message was
-// produced a latency limit or more ago, instead of waiting out the limit; a live stream's young
-// messages, and a writer whose flushes are cut by the latency limit, keep the limit.
+// After reading a backlog, a poll that finds nothing flushes a buffer of at least a tenth of
+// max_rows whose oldest message was produced a latency limit or more ago, instead of waiting out
+// the limit; a live stream's young messages, a small buffer, and a writer whose last flush was
+// cut by the latency limit keep the limit.
 TEST(FlushPolicy, FlushesOnCatchingUpWithABacklogOfOverdueMessages) {
   ManualClock clock;
   int64_t epoch_ms = 1'800'000'000'000;
-  FlushPolicy policy({10, 1 << 20, milliseconds(1000)}, clock.AsClock(),
+  FlushPolicy policy({100, 1 << 20, milliseconds(1000)}, clock.AsClock(),
                      [&epoch_ms] { return epoch_ms; });
   // A fresh writer is reading whatever backlog there is.
-  policy.OnBuffered(3, 30);
+  policy.OnBuffered(10, 30);
   policy.OnProduced(epoch_ms - 5000);
   policy.OnProduced(epoch_ms - 4000);
   EXPECT_EQ(policy.ShouldFlush(), FlushReason::kNone);
@@ -125,18 +126,28 @@ TEST(FlushPolicy, FlushesOnCatchingUpWithABacklogOfOverdueMessages) {
   EXPECT_EQ(policy.TimeUntilDue(), FlushPolicy::kCaughtUpProbe);
   policy.OnFlushed(FlushReason::kCaughtUp);
 
-  // Caught up: overdue messages now wait for the latency limit like any others.
-  policy.OnBuffered(1, 10);
+  // Still a backlog: the next overdue buffer goes the same way, once it holds 10 rows.
+  policy.OnBuffered(9, 10);
+  policy.OnProduced(epoch_ms - 5000);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
+  EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
+  policy.OnBuffered(10, 10);
+  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
+  // Cut by the latency limit: no longer a backlog.
+  clock.Advance(milliseconds(1000));
+  EXPECT_EQ(policy.ShouldFlush(), FlushReason::kLatency);
+  policy.OnFlushed(FlushReason::kLatency);
+  policy.OnBuffered(50, 10);
   policy.OnProduced(epoch_ms - 5000);
   EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
   // A flush cut by rows means a backlog again.
-  policy.OnBuffered(10, 100);
+  policy.OnBuffered(100, 100);
   EXPECT_EQ(policy.ShouldFlush(), FlushReason::kRows);
   policy.OnFlushed(FlushReason::kRows);
 
   // Messages younger than the limit: a live stream, which keeps the limit.
-  policy.OnBuffered(2, 20);
+  policy.OnBuffered(20, 20);
   policy.OnProduced(epoch_ms - 999);
   EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
@@ -145,20 +156,16 @@ TEST(FlushPolicy, FlushesOnCatchingUpWithABacklogOfOverdueMessages) {
   EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
   // A flush for a rebalance or stop (no reason) leaves the backlog state as it was.
   policy.OnFlushed();
-  policy.OnBuffered(1, 10);
+  policy.OnBuffered(10, 10);
   policy.OnProduced(epoch_ms - 2000);
   EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kCaughtUp);
-  policy.OnFlushed(FlushReason::kLatency);
-  policy.OnBuffered(1, 10);
-  policy.OnProduced(epoch_ms - 2000);
-  EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
 }
 
 TEST(FlushPolicy, MessagesWithoutTimestampsKeepTheLatencyLimit) {
   ManualClock clock;
   FlushPolicy policy({10, 1 << 20, milliseconds(1000)}, clock.AsClock(),
                      [] { return int64_t{1'800'000'000'000}; });
-  policy.OnBuffered(3, 30);
+  policy.OnBuffered(9, 30);
   EXPECT_EQ(policy.ShouldFlushWhenIdle(), FlushReason::kNone);
   EXPECT_EQ(policy.TimeUntilDue(), milliseconds(1000));
   // Nothing buffered: nothing to flush, whatever the timestamps said before.
