@@ -11,7 +11,15 @@ on the same Kafka broker and the same messages, in one run, alternating, several
   read floor  the same topic read from start to end outside any group, payloads untouched, by
               each ingester's Kafka client: librdkafka through `nlk_bench kafka-read` (NLK_BENCH,
               default build/bench/nlk_bench) and confluent-kafka in this process. No ingester
-              can finish before its client has fetched the topic.
+              can finish before its client has fetched the topic. librdkafka also reads it as
+              two processes side by side, half the partitions each, as two writers do; the
+              steady rate of each, and the broker's CPU meanwhile, are reported.
+  encode floor  the rows of the first `nlk ingest` run's table, rewritten by pyarrow (the same
+              Arrow C++ Parquet writer) into in-memory files of --max-rows rows with the
+              encodings `nlk ingest` uses, single-threaded: the CPU that writing Parquet alone
+              takes. With the read floor and the broker's share it gives the CPU ceiling: the
+              highest rate any ingester could reach on this machine's cores with this client and
+              this Parquet writer.
   freshness   a producer sends timestamped Arrow messages at a steady rate while one writer
               runs with its default flush limits; a reader polls _delta_log every 10 ms and, for
               each new version, matches its txn offsets with the produce time of every message
@@ -175,11 +183,74 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def read_floor_nlk(args, topic):
-    result = subprocess.run([args.nlk_bench, "kafka-read", "--bootstrap", args.bootstrap,
-                             "--topic", topic], check=True, capture_output=True, text=True)
-    measured = json.loads(result.stdout)
-    return measured["seconds"], measured["cpu_seconds"], measured["librdkafka"]
+def broker_cpu_seconds():
+    """CPU time of the broker scripts/kafka.sh started, or NaN when its pid is unknown."""
+    pid_file = pathlib.Path(os.environ.get("NLK_KAFKA_DIR", ROOT / "var" / "kafka")) / "kafka.pid"
+    try:
+        return cpu_seconds(int(pid_file.read_text().strip()))
+    except (FileNotFoundError, ValueError):
+        return float("nan")
+
+
+def read_floor_nlk(args, topic, rows, partition_groups, expected_messages=None):
+    """librdkafka reading `topic` as one `nlk_bench kafka-read` process per partition group, all
+    at once: (seconds until the last ends, their CPU, librdkafka version, steady samples/s of
+    them all between 10 % and 90 % of the messages, the broker's CPU meanwhile)."""
+    broker_started = broker_cpu_seconds()
+    processes = [subprocess.Popen(
+        [args.nlk_bench, "kafka-read", "--bootstrap", args.bootstrap, "--topic", topic,
+         *[flag for p in group for flag in ("--partition", str(p))]],
+        stdout=subprocess.PIPE, text=True) for group in partition_groups]
+    measured = []
+    for process in processes:
+        output, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"nlk_bench kafka-read exited {process.returncode}")
+        measured.append(json.loads(output))
+    broker = broker_cpu_seconds() - broker_started
+    # Every reader's arrivals ([unix time, messages so far]) as increments, merged in time.
+    events = []
+    for reader in measured:
+        before = 0
+        for at, count in reader["arrivals"]:
+            events.append((at, count - before))
+            before = count
+    events.sort()
+    messages = sum(reader["messages"] for reader in measured)
+    if expected_messages is not None and messages != expected_messages:
+        raise RuntimeError(f"the read floor read {messages} messages of {expected_messages}")
+    progress, read = [], 0
+    for at, count in events:
+        read += count
+        progress.append((at, read * rows / messages))
+    return (max(r["seconds"] for r in measured), sum(r["cpu_seconds"] for r in measured),
+            measured[0]["librdkafka"], steady_rate(progress, rows), broker)
+
+
+def encode_floor(table_path, max_rows):
+    """CPU seconds (median of 3) for pyarrow to write the rows of the Delta table at table_path
+    as in-memory Parquet files of max_rows rows, with the settings of `nlk ingest`: snappy,
+    dictionary-encoded strings, DELTA_BINARY_PACKED 64-bit integers and timestamps, no
+    dictionary for floats, write batches of 16,384 rows."""
+    import pyarrow.dataset
+    table = pyarrow.dataset.dataset(table_path, format="parquet", partitioning="hive",
+                                    exclude_invalid_files=True).to_table()
+    table = table.select([f.name for f in table.schema if f.name != "date"])
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    deltas = [f.name for f in table.schema
+              if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)]
+    table = pa.table([table[c].dictionary_encode() if c in strings else table[c]
+                      for c in table.column_names], names=table.column_names).combine_chunks()
+    timings = []
+    for _ in range(3):
+        started = time.process_time()
+        for batch in table.to_batches(max_chunksize=max_rows):
+            pq.write_table(pa.Table.from_batches([batch]), pa.BufferOutputStream(),
+                           compression="snappy", use_dictionary=strings,
+                           column_encoding={c: "DELTA_BINARY_PACKED" for c in deltas},
+                           write_batch_size=16384, row_group_size=max_rows)
+        timings.append(time.process_time() - started)
+    return statistics.median(timings), table.num_rows
 
 
 def read_floor_peer(args, topic, partitions):
@@ -230,7 +301,7 @@ def stop(processes):
     return rss
 
 
-def throughput_run(kind, writers, args, topic, marks, work, run_id):
+def throughput_run(kind, writers, args, topic, marks, work, run_id, before_removal=None):
     table = str(work / f"{kind}-{writers}-{run_id}")
     prefix = "nlk-ingest:" if kind == "nlk" else "deltars-ingest:"
     extra = ["--max-rows", str(args.max_rows), "--max-latency-ms", "1000"]
@@ -251,6 +322,8 @@ def throughput_run(kind, writers, args, topic, marks, work, run_id):
     done = all(watcher.offsets.get(p, -1) >= last for p, last in goal.items())
     cpu = sum(cpu_seconds(p.pid) for p in processes)
     rss = stop(processes)
+    if before_removal is not None and done:
+        before_removal(table)
     shutil.rmtree(table, ignore_errors=True)
     steady = steady_rate(watcher.progress, watcher.rows) if done else float("nan")
     return (elapsed if done else float("nan")), max(rss), steady, (cpu if done else float("nan"))
@@ -376,16 +449,26 @@ def main():
               f"{payload_mb:.1f} MB", file=sys.stderr)
 
         results = {}
-        floors = {"nlk": [], "delta-rs": []}
+        floors = {"nlk": [], "nlk x2": [], "delta-rs": []}
+        encoded = []
+        halves = [list(range(0, args.partitions, 2)), list(range(1, args.partitions, 2))]
         for repetition in range(args.repetitions):
-            floors["nlk"].append(read_floor_nlk(args, topic))
+            messages = sum(marks.values())
+            floors["nlk"].append(
+                read_floor_nlk(args, topic, rows, [range(args.partitions)], messages))
+            floors["nlk x2"].append(read_floor_nlk(args, topic, rows, halves, messages))
             floors["delta-rs"].append(read_floor_peer(args, topic, args.partitions))
-            print(f"read floor rep {repetition}: librdkafka {floors['nlk'][-1][0]:.2f} s, "
-                  f"confluent-kafka {floors['delta-rs'][-1][0]:.2f} s", file=sys.stderr)
+            print(f"read floor rep {repetition}: librdkafka {floors['nlk'][-1][0]:.2f} s "
+                  f"(steady {floors['nlk'][-1][3]:,.0f} samples/s, two readers "
+                  f"{floors['nlk x2'][-1][3]:,.0f}), confluent-kafka "
+                  f"{floors['delta-rs'][-1][0]:.2f} s", file=sys.stderr)
             for writers in (1, 2):
                 for kind in ("nlk", "delta-rs"):
+                    keep = None
+                    if kind == "nlk" and writers == 1 and not encoded:
+                        keep = lambda table: encoded.append(encode_floor(table, args.max_rows))
                     seconds, rss, steady, cpu = throughput_run(
-                        kind, writers, args, topic, marks, work, f"{repetition}-{writers}")
+                        kind, writers, args, topic, marks, work, f"{repetition}-{writers}", keep)
                     results.setdefault((kind, writers), []).append((seconds, rss, steady, cpu))
                     print(f"throughput {kind} x{writers} rep {repetition}: {seconds:.2f} s, "
                           f"{rows / seconds:,.0f} samples/s, steady {steady:,.0f} samples/s, "
@@ -421,8 +504,8 @@ def main():
     lines.append(f"Throughput: {rows:,} samples ({payload_mb:.0f} MB of Kafka payload, "
                  f"{args.partitions} partitions); flush at {args.max_rows:,} rows or 1 s. "
                  f"*Seconds* run from launching the writers until the table records every "
-                 f"offset, so they include starting up, joining the group and the last flush's "
-                 f"1 s latency limit; *steady* is the rate between the commits that first reach "
+                 f"offset, so they include starting up, joining the group and committing the "
+                 f"last rows; *steady* is the rate between the commits that first reach "
                  f"10 % and 90 % of the rows; *CPU* is the user + system time the writers had "
                  f"used by then, all of them together.")
     lines += ["", "| writers | ingester | seconds | samples/s | MB/s | steady samples/s | "
@@ -448,12 +531,31 @@ def main():
                          f"{ratio} | {steady_ratio} | {cpu_ratio} |")
     floor = {kind: (statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs),
                     runs[0][2]) for kind, runs in floors.items()}
+    steady_floor = {kind: statistics.median(f[3] for f in floors[kind])
+                    for kind in ("nlk", "nlk x2")}
+    broker = statistics.median(f[4] for f in floors["nlk"])
     lines += ["", f"Read floor (median): fetching the whole topic, outside any group and without "
               f"looking at the payloads, takes {floor['nlk'][0]:.2f} s ({floor['nlk'][1]:.2f} s "
               f"of CPU) with librdkafka {floor['nlk'][2]} as `nlk ingest` configures it "
-              f"(`nlk_bench kafka-read`) and {floor['delta-rs'][0]:.2f} s "
-              f"({floor['delta-rs'][1]:.2f} s of CPU) with the peer's confluent-kafka "
-              f"(librdkafka {floor['delta-rs'][2]})."]
+              f"(`nlk_bench kafka-read`), a steady {steady_floor['nlk']:,.0f} samples/s, "
+              f"while the broker uses {broker:.2f} s of CPU; two readers side by side (half the "
+              f"partitions each) take {floor['nlk x2'][0]:.2f} s, "
+              f"{steady_floor['nlk x2']:,.0f} samples/s steady; and "
+              f"{floor['delta-rs'][0]:.2f} s ({floor['delta-rs'][1]:.2f} s of CPU) with the "
+              f"peer's confluent-kafka (librdkafka {floor['delta-rs'][2]})."]
+    if encoded:
+        encode_cpu, encoded_rows = encoded[0]
+        per_sample = (floor["nlk"][1] + broker + encode_cpu) / rows
+        ceiling = os.cpu_count() / per_sample
+        peer_two = statistics.median(r[2] for r in results[("delta-rs", 2)])
+        lines += ["", f"Encode floor: pyarrow (the same Arrow C++ Parquet writer) writes the "
+                  f"{encoded_rows:,} rows of the first `nlk ingest` run's table, in files of "
+                  f"{args.max_rows:,} rows with its encodings, in {encode_cpu:.2f} s of CPU. "
+                  f"Fetching, serving and encoding alone thus take "
+                  f"{per_sample * 1e9:.0f} ns of CPU per sample, so no ingester can pass "
+                  f"{ceiling:,.0f} samples/s on this machine's {os.cpu_count()} cores "
+                  f"(the CPU ceiling), {ceiling / peer_two:.2f}× the peer's two-writer steady "
+                  f"rate."]
     lines += ["", f"Freshness: one writer with its default limits (`nlk ingest` flushes at 1 s "
               f"latency; the peer likewise), a producer sending "
               f"{args.fresh_messages_per_second:.0f} messages/s of 3,200 samples for "
