@@ -20,7 +20,8 @@ arrow::Status InitializeArrowCompute();
 // transparent huge pages as they grow and leaves the kernel to zero them; for the streaming
 // writer, whose Parquet encoders allocate anew for every row group, that zeroing was about a
 // tenth of its CPU, and jemalloc (Arrow's own default where it builds it) reuses its memory
-// instead (docs/benchmarks.md).
+// instead (docs/benchmarks.md). `nlk optimize`, by contrast, took 0.70 s on jemalloc against
+// 0.49 s on mimalloc for the compaction bench, so only `nlk ingest` asks for it.
 void PreferJemallocMemoryPool();
 
 // The name of Arrow's default memory pool (its backend), e.g. for a startup line.

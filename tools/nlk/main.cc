@@ -2,6 +2,8 @@
 // them together.
 #include <CLI/CLI.hpp>
 
+#include <string_view>
+
 #include "catalog_commands.h"
 #include "cli_error.h"
 #include "common/arrow_runtime.h"
@@ -13,7 +15,9 @@
 #include "table_commands.h"
 
 int main(int argc, char** argv) {
-  nlk::PreferJemallocMemoryPool();  // before anything allocates through Arrow
+  // The streaming writer runs best on jemalloc, compaction on the default pool (mimalloc in
+  // pyarrow's builds): chosen before anything allocates through Arrow. See arrow_runtime.h.
+  if (argc > 1 && std::string_view(argv[1]) == "ingest") nlk::PreferJemallocMemoryPool();
   CLI::App app{"Neuralake: Delta Lake tables for neural data"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "nlk 0.1.0");
