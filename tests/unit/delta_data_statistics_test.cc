@@ -88,6 +88,33 @@ TEST(Statistics, DecimalsAndNaN) {
   EXPECT_EQ(stats->Find({"d"})->min->ToString(), "-0.50");
 }
 
+// Bounds are dropped for a float column holding NaN or an infinity in a valid row, of either
+// width, in any slice, and kept when such bits sit only under a null.
+TEST(Statistics, NonFiniteValuesDropFloatBoundsButNullSlotsDoNot) {
+  auto bounds_of = [](const std::shared_ptr<arrow::Array>& values) {
+    auto schema = arrow::schema({arrow::field("f", values->type())});
+    auto table = arrow::Table::Make(schema, {values});
+    return ComputeStatisticsJson(*table, ColumnMappingMode::kNone).ValueOrDie();
+  };
+  for (const auto& type : {arrow::float32(), arrow::float64()}) {
+    SCOPED_TRACE(type->ToString());
+    EXPECT_EQ(bounds_of(Json(type, "[1, Inf, 2]")).find("minValues\":{\"f"), std::string::npos);
+    EXPECT_EQ(bounds_of(Json(type, "[1, -Inf, 2]")).find("minValues\":{\"f"), std::string::npos);
+    EXPECT_EQ(bounds_of(Json(type, "[1, null, NaN]")).find("minValues\":{\"f"), std::string::npos);
+    // Sliced past the infinity: finite again.
+    EXPECT_NE(bounds_of(Json(type, "[Inf, 1, 2]")->Slice(1)).find("minValues\":{\"f\":1"),
+              std::string::npos);
+    // An infinity under a null is no value at all.
+    auto values = Json(type, "[1, Inf, 2]")->data()->Copy();
+    values->buffers[0] = arrow::AllocateBitmap(3).ValueOrDie();
+    uint8_t* validity = values->buffers[0]->mutable_data();
+    validity[0] = 0b101;
+    values->null_count = 1;
+    std::string json = bounds_of(arrow::MakeArray(values));
+    EXPECT_NE(json.find("\"maxValues\":{\"f\":2"), std::string::npos) << json;
+  }
+}
+
 // Writes `row_groups` as one Parquet file (one row group each, statistics on or off) and
 // returns its footer.
 std::shared_ptr<parquet::FileMetaData> WriteRowGroups(

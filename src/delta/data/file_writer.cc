@@ -27,18 +27,6 @@ constexpr int64_t kWriteBatchRows = 16 * 1024;
 // Rows handed to Parquet per call when a row group is encoded column-parallel, see FlushRowGroup.
 constexpr int64_t kEncodeRows = 64 * 1024;
 
-template <typename T>
-bool AllEqual(const uint8_t* bytes, int64_t length) {
-  T first;
-  std::memcpy(&first, bytes, sizeof(T));
-  for (int64_t i = 1; i < length; ++i) {
-    T value;
-    std::memcpy(&value, bytes + i * sizeof(T), sizeof(T));
-    if (value != first) return false;
-  }
-  return true;
-}
-
 // Whether `array` holds one value in every row, no nulls, for the fixed-width types that
 // partition columns usually have (dates, integers): the common case of a streaming flush, told
 // without hashing every row.
@@ -46,20 +34,12 @@ bool HoldsOneValue(const arrow::Array& array) {
   if (array.length() == 0 || array.null_count() != 0) return false;
   const auto* fixed = dynamic_cast<const arrow::FixedWidthType*>(array.type().get());
   if (fixed == nullptr || array.type_id() == arrow::Type::BOOL) return false;
-  const int width = fixed->bit_width() / 8;
+  const int64_t width = fixed->bit_width() / 8;
+  if (width == 0) return false;
   const uint8_t* bytes = array.data()->buffers[1]->data() + array.offset() * width;
-  switch (width) {
-    case 1:
-      return AllEqual<uint8_t>(bytes, array.length());
-    case 2:
-      return AllEqual<uint16_t>(bytes, array.length());
-    case 4:
-      return AllEqual<uint32_t>(bytes, array.length());
-    case 8:
-      return AllEqual<uint64_t>(bytes, array.length());
-    default:
-      return false;
-  }
+  // Every value equals the first exactly when the bytes repeat with period `width`: one memcmp
+  // of the values against themselves shifted by one value.
+  return std::memcmp(bytes + width, bytes, static_cast<size_t>((array.length() - 1) * width)) == 0;
 }
 
 // Whether every row of `strings` holds the same value (and none is null). With equal lengths

@@ -2,6 +2,7 @@
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/bit_util.h>
 #include <arrow/util/decimal.h>
 #include <parquet/schema.h>
 #include <parquet/statistics.h>
@@ -130,8 +131,45 @@ std::optional<std::string> BoundJson(const arrow::Scalar& scalar, bool is_max,
   }
 }
 
+// Whether a non-null value of `data` (float bits as Bits) is NaN or infinite. A float is finite
+// exactly when its exponent bits are not all ones, which one branch-free pass over the bits
+// tells for arrays without nulls.
+template <typename Bits, Bits kExponent>
+bool AnyNonFinite(const arrow::ArrayData& data) {
+  const Bits* bits = data.GetValues<Bits>(1);
+  if (data.GetNullCount() == 0) {
+    int found = 0;
+    for (int64_t i = 0; i < data.length; ++i) found |= (bits[i] & kExponent) == kExponent;
+    return found != 0;
+  }
+  const uint8_t* validity = data.buffers[0]->data();
+  for (int64_t i = 0; i < data.length; ++i) {
+    if (arrow::bit_util::GetBit(validity, data.offset + i) && (bits[i] & kExponent) == kExponent) {
+      return true;
+    }
+  }
+  return false;
+}
+
 arrow::Result<bool> HasNonFinite(const arrow::Datum& column) {
-  if (!arrow::is_floating(column.type()->id())) return false;
+  const arrow::Type::type id = column.type()->id();
+  if (!arrow::is_floating(id)) return false;
+  if ((id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE) &&
+      (column.is_array() || column.is_chunked_array())) {
+    arrow::ArrayDataVector pieces;
+    if (column.is_array()) {
+      pieces.push_back(column.array());
+    } else {
+      for (const auto& chunk : column.chunked_array()->chunks()) pieces.push_back(chunk->data());
+    }
+    for (const auto& piece : pieces) {
+      if (id == arrow::Type::FLOAT ? AnyNonFinite<uint32_t, 0x7f800000U>(*piece)
+                                   : AnyNonFinite<uint64_t, 0x7ff0000000000000ULL>(*piece)) {
+        return true;
+      }
+    }
+    return false;
+  }
   ARROW_ASSIGN_OR_RAISE(arrow::Datum finite, arrow::compute::CallFunction("is_finite", {column}));
   ARROW_ASSIGN_OR_RAISE(arrow::Datum all_finite, arrow::compute::CallFunction("all", {finite}));
   const auto& scalar = static_cast<const arrow::BooleanScalar&>(*all_finite.scalar());
