@@ -48,6 +48,7 @@ import threading
 import time
 
 import pyarrow as pa
+import pyarrow.dataset
 import pyarrow.ipc
 import pyarrow.parquet as pq
 import confluent_kafka
@@ -232,7 +233,6 @@ def encode_floor(table_path, max_rows):
     as in-memory Parquet files of max_rows rows, with the settings of `nlk ingest`: snappy,
     dictionary-encoded strings, DELTA_BINARY_PACKED 64-bit integers and timestamps, no
     dictionary for floats, write batches of 16,384 rows."""
-    import pyarrow.dataset
     table = pyarrow.dataset.dataset(table_path, format="parquet", partitioning="hive",
                                     exclude_invalid_files=True).to_table()
     table = table.select([f.name for f in table.schema if f.name != "date"])

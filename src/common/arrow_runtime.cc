@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-
 #include <mutex>
 #include <string>
 #include <vector>
