@@ -230,15 +230,13 @@ def read_floor_nlk(args, topic, rows, partition_groups, expected_messages=None):
 
 def encode_floor(table_path, max_rows):
     """CPU seconds (median of 3) for pyarrow to write the rows of the Delta table at table_path
-    as in-memory Parquet files of max_rows rows, with the settings of `nlk ingest`: snappy,
-    dictionary-encoded strings, DELTA_BINARY_PACKED 64-bit integers and timestamps, no
-    dictionary for floats, write batches of 16,384 rows."""
+    as in-memory Parquet files of max_rows rows, with the settings of `nlk ingest`: LZ4_RAW,
+    dictionary-encoded strings without Parquet statistics, everything else plain, write batches
+    of 16,384 rows."""
     table = pyarrow.dataset.dataset(table_path, format="parquet", partitioning="hive",
                                     exclude_invalid_files=True).to_table()
     table = table.select([f.name for f in table.schema if f.name != "date"])
     strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
-    deltas = [f.name for f in table.schema
-              if pa.types.is_timestamp(f.type) or pa.types.is_int64(f.type)]
     table = pa.table([table[c].dictionary_encode() if c in strings else table[c]
                       for c in table.column_names], names=table.column_names).combine_chunks()
     timings = []
@@ -246,8 +244,8 @@ def encode_floor(table_path, max_rows):
         started = time.process_time()
         for batch in table.to_batches(max_chunksize=max_rows):
             pq.write_table(pa.Table.from_batches([batch]), pa.BufferOutputStream(),
-                           compression="snappy", use_dictionary=strings,
-                           column_encoding={c: "DELTA_BINARY_PACKED" for c in deltas},
+                           compression="lz4", use_dictionary=strings,
+                           write_statistics=[c for c in table.column_names if c not in strings],
                            write_batch_size=16384, row_group_size=max_rows)
         timings.append(time.process_time() - started)
     return statistics.median(timings), table.num_rows

@@ -6,13 +6,19 @@ CLI contract (tools/nlk):
   nlk table overwrite URI --input FILE.parquet [--where "EXPR"]
   nlk table checkpoint URI
   nlk datagen --kind samples|spikes|band_power --devices N --channels N --duration S --seed N --out F
+  nlk ingest URI --bootstrap HOST:PORT --topic T --group G --format arrow --schema-from-datagen samples
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import random
 import shutil
+import signal
+import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Callable
@@ -24,6 +30,7 @@ import pytest
 
 from compare import assert_same_rows
 from deltalog import read_log
+from nlkcli import REPO_ROOT
 from producers import PARTITION_STRINGS, UTC, read_deltars, read_spark, sample_rows
 
 
@@ -281,3 +288,62 @@ def test_spark_appends_to_nlk_table(spark, run_nlk, tmp_path):
     run_nlk("table", "append", uri, "--input", write_parquet(sample_rows(10, seed=7, first_id=2000),
                                                              tmp_path / "c.parquet"))
     assert read_spark(spark, uri).num_rows == expected.num_rows + 10
+
+
+@pytest.fixture(scope="module")
+def ingested_table(tmp_path_factory, run_nlk, nlk) -> tuple[str, pa.Table]:
+    """A table `nlk ingest` wrote from Kafka, left as the writer wrote it (no compaction): its
+    files have the writer's layout (LZ4_RAW, plain integers, strings without Parquet
+    statistics). Needs the broker of scripts/kafka.sh (NLK_KAFKA_BOOTSTRAP), which
+    scripts/run-integration-tests.sh starts."""
+    bootstrap = os.environ.get("NLK_KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        pytest.skip("no Kafka broker: run `scripts/kafka.sh start` and `eval \"$(scripts/kafka.sh env)\"`")
+    base = tmp_path_factory.mktemp("ingested")
+    topic = f"nlk-interop-ingest-{os.getpid()}-{time.time_ns()}"
+    subprocess.run([str(REPO_ROOT / "scripts" / "kafka.sh"), "create-topic", topic, "2"], check=True,
+                   capture_output=True, timeout=120)
+    datagen = ["datagen", "--kind", "samples", "--devices", 3, "--channels", 4, "--rate", 500,
+               "--duration", 2, "--batch-rows", 200, "--seed", 11]
+    run_nlk(*datagen, "--out", base / "expected.parquet")
+    run_nlk(*datagen, "--kafka", bootstrap, "--topic", topic, "--format", "arrow")
+    expected = pq.read_table(base / "expected.parquet")
+    uri = str(base / "samples")
+    writer = subprocess.Popen(
+        [str(nlk), "ingest", uri, "--bootstrap", bootstrap, "--topic", topic, "--group", topic,
+         "--format", "arrow", "--schema-from-datagen", "samples", "--partition-by", "date",
+         "--max-rows", "3000", "--max-latency-ms", "200"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while read_deltars_pyarrow(uri, None).num_rows < expected.num_rows if \
+                (Path(uri) / "_delta_log").exists() else True:
+            assert writer.poll() is None, f"nlk ingest exited {writer.returncode}: {writer.stderr.read()}"
+            assert time.monotonic() < deadline, "nlk ingest did not write every sample in 60 s"
+            time.sleep(0.2)
+    finally:
+        writer.send_signal(signal.SIGTERM)
+        _, errors = writer.communicate(timeout=60)
+    assert writer.returncode == 0, errors
+    return uri, expected
+
+
+def test_ingested_table(reader, ingested_table):
+    uri, expected = ingested_table
+    data_files = sorted(Path(uri).glob("date=*/*.parquet"))
+    assert data_files
+    for path in data_files:
+        # The writer's layout, so that every reader here is shown to read it.
+        assert path.name.endswith(".c000.lz4raw.parquet"), path
+        footer = pq.read_metadata(path)
+        for column in range(footer.num_columns):
+            chunk = footer.row_group(0).column(column)
+            assert chunk.compression == "LZ4", (path, chunk)
+            assert chunk.is_stats_set == (chunk.physical_type != "BYTE_ARRAY"), (path, chunk)
+    for commit in sorted((Path(uri) / "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            add = json.loads(line).get("add")
+            if add:  # the strings' bounds are in the log instead
+                stats = json.loads(add["stats"])
+                assert {"device_id", "session_id"} <= stats["minValues"].keys(), stats
+    check(reader, uri, expected, what="a table nlk ingest wrote from Kafka")

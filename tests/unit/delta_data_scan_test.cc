@@ -251,6 +251,18 @@ TEST_F(ScanTest, DictionaryEncodedPiecesWriteTheSameFiles) {
         EXPECT_EQ(add.stats.value_or(""), *expected_stats);
         auto file = store_->OpenForRead(add.path).ValueOrDie();
         auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
+        // Strings handed over as dictionaries carry no Parquet statistics (their bounds above
+        // were measured from the dictionaries, or for `uid`'s many values from the rows).
+        auto footer = reader->parquet_reader()->metadata();
+        for (int column = 0; column < footer->num_columns(); ++column) {
+          const bool handed_over =
+              dictionary_strings &&
+              footer->schema()->Column(column)->physical_type() == parquet::Type::BYTE_ARRAY;
+          for (int group = 0; group < footer->num_row_groups(); ++group) {
+            EXPECT_EQ(footer->RowGroup(group)->ColumnChunk(column)->is_stats_set(), !handed_over)
+                << "column " << column << ", row group " << group;
+          }
+        }
         std::shared_ptr<arrow::Table> read = reader->ReadTable().ValueOrDie();
         EXPECT_TRUE(read->schema()->field(0)->type()->Equals(arrow::utf8()));
         EXPECT_TRUE(
@@ -258,6 +270,59 @@ TEST_F(ScanTest, DictionaryEncodedPiecesWriteTheSameFiles) {
             << read->ToString();
       }
     }
+  }
+}
+
+// A streaming writer's settings: integers, dates and timestamps in plain pages instead of
+// dictionaries, LZ4 (LZ4_RAW in the file, named as Spark names it) instead of snappy; the rows
+// and statistics read back the same.
+TEST_F(ScanTest, PlainIntegersUnderLz4ReadBackTheSame) {
+  auto schema = arrow::schema({arrow::field("n", arrow::int64()), arrow::field("c", arrow::int32()),
+                               arrow::field("day", arrow::date32()),
+                               arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+                               arrow::field("v", arrow::float32())});
+  arrow::Int64Builder n;
+  arrow::Int32Builder c;
+  arrow::Date32Builder day;
+  arrow::TimestampBuilder ts(schema->field(3)->type(), arrow::default_memory_pool());
+  arrow::FloatBuilder v;
+  for (int row = 0; row < 1000; ++row) {
+    ASSERT_TRUE(n.Append(row).ok());
+    ASSERT_TRUE(row % 7 == 3 ? c.AppendNull().ok() : c.Append(row % 32).ok());
+    ASSERT_TRUE(day.Append(20000 + row / 500).ok());
+    ASSERT_TRUE(ts.Append(int64_t{1'700'000'000'000'000} + row * 1000).ok());
+    ASSERT_TRUE(v.Append(static_cast<float>(row) / 3).ok());
+  }
+  auto table = arrow::Table::Make(
+      schema, {n.Finish().ValueOrDie(), c.Finish().ValueOrDie(), day.Finish().ValueOrDie(),
+               ts.Finish().ValueOrDie(), v.Finish().ValueOrDie()});
+  Metadata metadata = MakeMetadata(*schema);
+  for (bool streaming : {false, true}) {
+    SCOPED_TRACE(streaming ? "streaming" : "defaults");
+    WriteOptions options;
+    if (streaming) {
+      options.dictionary_for_integers = false;
+      options.compression = parquet::Compression::LZ4;
+    }
+    auto files = WriteDataFiles(store_, metadata, *table, options);
+    ASSERT_TRUE(files.ok()) << files.status();
+    ASSERT_EQ(files->size(), 1u);
+    const AddFile& add = files->front();
+    EXPECT_TRUE(add.path.ends_with(streaming ? ".c000.lz4raw.parquet" : ".c000.snappy.parquet"))
+        << add.path;
+    EXPECT_EQ(add.stats.value_or(""), *ComputeStatisticsJson(*table, ColumnMappingMode::kNone));
+    auto file = store_->OpenForRead(add.path).ValueOrDie();
+    auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
+    auto footer = reader->parquet_reader()->metadata();
+    for (int column = 0; column < 4; ++column) {
+      auto chunk = footer->RowGroup(0)->ColumnChunk(column);
+      EXPECT_EQ(chunk->compression(),
+                streaming ? parquet::Compression::LZ4 : parquet::Compression::SNAPPY);
+      EXPECT_EQ(chunk->has_dictionary_page(), !streaming) << "column " << column;
+      EXPECT_TRUE(chunk->is_stats_set());
+    }
+    std::shared_ptr<arrow::Table> read = reader->ReadTable().ValueOrDie();
+    EXPECT_TRUE(read->Equals(*table)) << read->ToString();
   }
 }
 

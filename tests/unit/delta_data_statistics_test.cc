@@ -196,6 +196,57 @@ TEST(Statistics, RowGroupsOfPiecesMatchTheWholeTable) {
             R"("l":2,"d":1,"n":0,"day":1,"ts":1,"s":{"x":3},"name":2,"b":1,"ns":1,"z":1}})");
 }
 
+// A string column whose footer has no statistics is measured from its pieces: strings, one-value
+// strings, and dictionaries, where only the entries that valid rows reference count: not "zzz",
+// the index under a null row, nor "a", referenced only beyond the piece's slice, nor the entries
+// of an all-null piece. Without MeasureStringBounds the same footer leaves no bounds.
+TEST(Statistics, StringsWithoutFooterStatisticsAreMeasuredFromTheirDictionaries) {
+  auto schema = arrow::schema({arrow::field("name", arrow::utf8())});
+  auto dictionary_type = arrow::dictionary(arrow::int32(), arrow::utf8());
+  auto encoded = [&](const std::string& indices, const std::string& dictionary) {
+    auto array = arrow::DictionaryArray::FromArrays(dictionary_type, Json(arrow::int32(), indices),
+                                                    Json(arrow::utf8(), dictionary))
+                     .ValueOrDie();
+    return arrow::RecordBatch::Make(schema, array->length(), {array});
+  };
+  auto strings = [&](const std::string& values) {
+    auto array = Json(arrow::utf8(), values);
+    return arrow::RecordBatch::Make(schema, array->length(), {array});
+  };
+  std::vector<std::shared_ptr<arrow::RecordBatch>> row_group = {
+      encoded("[1, null, 2, 3]", R"(["zzz", "c", "m", "a"])")->Slice(0, 3),
+      encoded("[0, 0, null]", R"(["k"])"), strings(R"(["j", "j"])"), strings(R"(["p", null, "d"])"),
+      encoded("[null, null]", R"(["0", "~"])")};
+  // The same rows decoded, for a footer (without statistics) of the row group.
+  std::vector<std::shared_ptr<arrow::RecordBatch>> decoded;
+  for (const auto& piece : row_group) {
+    std::shared_ptr<arrow::Array> column =
+        arrow::compute::Cast(*piece->column(0), arrow::utf8()).ValueOrDie();
+    decoded.push_back(arrow::RecordBatch::Make(schema, piece->num_rows(), {column}));
+  }
+  auto footer = WriteRowGroups({decoded}, false);
+  auto collect = [&](bool measure) {
+    auto collector = StatisticsCollector::Make(*schema, ColumnMappingMode::kNone).ValueOrDie();
+    if (measure) {
+      EXPECT_TRUE(collector->MeasureStringBounds("name").ok());
+    }
+    EXPECT_TRUE(collector->UpdateRowGroup(row_group).ok());
+    EXPECT_TRUE(collector->ReadParquetBounds(*footer).ok());
+    return collector->ToJson();
+  };
+  EXPECT_EQ(collect(true), R"({"numRecords":13,"minValues":{"name":"c"},"maxValues":{"name":"p"},)"
+                           R"("nullCount":{"name":5}})");
+  EXPECT_EQ(collect(false), R"({"numRecords":13,"minValues":{},"maxValues":{},)"
+                            R"("nullCount":{"name":5}})");
+
+  auto collector = StatisticsCollector::Make(*schema, ColumnMappingMode::kNone).ValueOrDie();
+  EXPECT_EQ(collector->MeasureStringBounds("other").code(), arrow::StatusCode::KeyError);
+  auto numbers = StatisticsCollector::Make(*arrow::schema({arrow::field("n", arrow::int64())}),
+                                           ColumnMappingMode::kNone)
+                     .ValueOrDie();
+  EXPECT_EQ(numbers->MeasureStringBounds("n").code(), arrow::StatusCode::TypeError);
+}
+
 TEST(DataSkipping, IsConservative) {
   FileStatistics bounds;
   bounds.num_records = 10;

@@ -5,6 +5,8 @@
 #include <arrow/util/byte_size.h>
 #include <arrow/util/key_value_metadata.h>
 
+#include <cstring>
+
 #include "delta/data/column_mapping.h"
 #include "delta/data/compute_registry.h"
 
@@ -140,6 +142,21 @@ bool IsStringDictionary(const arrow::DataType& type) {
 
 bool HoldsStringDictionary(const arrow::Array& array) {
   return IsStringDictionary(*array.type()) && array.data()->dictionary->null_count == 0;
+}
+
+bool HoldsOneString(const arrow::StringArray& strings) {
+  const int64_t count = strings.length();
+  if (count == 0 || strings.null_count() != 0) return false;
+  // With equal lengths L, the values are equal exactly when their bytes repeat with period L:
+  // the data against itself shifted by L.
+  const int32_t* offsets = strings.raw_value_offsets();
+  const int32_t length = offsets[1] - offsets[0];
+  for (int64_t i = 1; i < count; ++i) {
+    if (offsets[i + 1] - offsets[i] != length) return false;
+  }
+  const uint8_t* data = strings.raw_data() + offsets[0];
+  const int64_t total = static_cast<int64_t>(offsets[count] - offsets[0]);
+  return length == 0 || std::memcmp(data + length, data, static_cast<size_t>(total - length)) == 0;
 }
 
 std::shared_ptr<arrow::Schema> WithColumnTypes(const std::shared_ptr<arrow::Schema>& schema,

@@ -43,6 +43,11 @@ bool IsStringDictionary(const arrow::DataType& type);
 // there would be a null that the array's null count does not show).
 bool HoldsStringDictionary(const arrow::Array& array);
 
+// Whether every row of `strings` holds the same value (and none is null), told with one memcmp
+// rather than a comparison per row: the common case of a stream's device or session column
+// within one message.
+bool HoldsOneString(const arrow::StringArray& strings);
+
 // `schema` with each field's type replaced by the type of its column in `columns` (the first
 // columns.size() fields), as a batch of dictionary-encoded strings needs; `schema` itself when
 // every type already matches.

@@ -27,6 +27,26 @@ constexpr int64_t kWriteBatchRows = 16 * 1024;
 // Rows handed to Parquet per call when a row group is encoded column-parallel, see FlushRowGroup.
 constexpr int64_t kEncodeRows = 64 * 1024;
 
+// The codec in a data file's name, as Spark names its files (".c000.snappy.parquet").
+std::string CodecSuffix(parquet::Compression::type codec) {
+  switch (codec) {
+    case parquet::Compression::UNCOMPRESSED:
+      return "";
+    case parquet::Compression::SNAPPY:
+      return ".snappy";
+    case parquet::Compression::GZIP:
+      return ".gz";
+    case parquet::Compression::LZ4:
+      return ".lz4raw";
+    case parquet::Compression::ZSTD:
+      return ".zstd";
+    case parquet::Compression::BROTLI:
+      return ".br";
+    default:
+      return "";
+  }
+}
+
 // Whether `array` holds one value in every row, no nulls, for the fixed-width types that
 // partition columns usually have (dates, integers): the common case of a streaming flush, told
 // without hashing every row.
@@ -40,22 +60,6 @@ bool HoldsOneValue(const arrow::Array& array) {
   // Every value equals the first exactly when the bytes repeat with period `width`: one memcmp
   // of the values against themselves shifted by one value.
   return std::memcmp(bytes + width, bytes, static_cast<size_t>((array.length() - 1) * width)) == 0;
-}
-
-// Whether every row of `strings` holds the same value (and none is null). With equal lengths
-// L, the values are equal exactly when their bytes repeat with period L, which one memcmp of the
-// data against itself shifted by L tells.
-bool OneString(const arrow::StringArray& strings) {
-  const int64_t count = strings.length();
-  if (count == 0 || strings.null_count() != 0) return false;
-  const int32_t* offsets = strings.raw_value_offsets();
-  const int32_t length = offsets[1] - offsets[0];
-  for (int64_t i = 1; i < count; ++i) {
-    if (offsets[i + 1] - offsets[i] != length) return false;
-  }
-  const uint8_t* data = strings.raw_data() + offsets[0];
-  const int64_t total = static_cast<int64_t>(offsets[count] - offsets[0]);
-  return length == 0 || std::memcmp(data + length, data, static_cast<size_t>(total - length)) == 0;
 }
 
 // `column` (strings) as dictionary<int32, string> chunks that all share one dictionary, so that
@@ -92,7 +96,7 @@ arrow::Result<std::shared_ptr<arrow::ChunkedArray>> WithOneDictionary(
       continue;
     }
     const auto& strings = static_cast<const arrow::StringArray&>(*chunk);
-    if (OneString(strings)) {
+    if (HoldsOneString(strings)) {
       ARROW_RETURN_NOT_OK(unifier->Unify(*chunk->Slice(0, 1), &piece.transpose));
     } else {
       ARROW_ASSIGN_OR_RAISE(arrow::Datum encoded, arrow::compute::DictionaryEncode(chunk));
@@ -369,8 +373,8 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     auto file = std::make_unique<OpenFile>();
     char counter[16];
     std::snprintf(counter, sizeof(counter), "%05d", file_counter_++);
-    std::string name =
-        std::string("part-") + counter + "-" + UuidToString(RandomUuid()) + ".c000.snappy.parquet";
+    std::string name = std::string("part-") + counter + "-" + UuidToString(RandomUuid()) + ".c000" +
+                       CodecSuffix(options_.compression) + ".parquet";
     file->path = partition->directory.empty() ? name : partition->directory + "/" + name;
     ARROW_ASSIGN_OR_RAISE(file->stream, store_->OpenForWrite(file->path));
     parquet::WriterProperties::Builder builder;
@@ -381,19 +385,25 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     // without changing the values, encodings or row groups written; a page is closed once it
     // passes the page size limit, which Parquet checks after each batch, so a page may run up
     // to one batch past it.
-    builder.compression(parquet::Compression::SNAPPY)
+    builder.compression(options_.compression)
         ->max_row_group_length(options_.row_group_rows)
         ->write_batch_size(kWriteBatchRows);
-    for (const auto& field : physical_data_schema_->fields()) {
+    std::vector<std::string> strings_without_statistics;
+    for (int i = 0; i < physical_data_schema_->num_fields(); ++i) {
+      const auto& field = physical_data_schema_->field(i);
       const arrow::Type::type id = field->type()->id();
-      if (!options_.dictionary_for_floating_point &&
-          (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE)) {
+      if (!options_.dictionary_for_floating_point && arrow::is_floating(id)) {
         builder.disable_dictionary(field->name());
       }
-      if (options_.delta_encoding_for_int64 &&
-          (id == arrow::Type::INT64 || id == arrow::Type::TIMESTAMP)) {
-        builder.disable_dictionary(field->name())
-            ->encoding(field->name(), parquet::Encoding::DELTA_BINARY_PACKED);
+      if (!options_.dictionary_for_integers &&
+          (arrow::is_integer(id) || id == arrow::Type::DATE32 || id == arrow::Type::DATE64 ||
+           id == arrow::Type::TIMESTAMP)) {
+        builder.disable_dictionary(field->name());
+      }
+      if (file_schema_->field(i)->type()->id() == arrow::Type::DICTIONARY) {
+        // Handed over as one dictionary (see WriteOptions::dictionary_strings).
+        builder.disable_statistics(field->name());
+        strings_without_statistics.push_back(field->name());
       }
     }
     auto arrow_properties =
@@ -404,6 +414,9 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
                                          builder.build(), std::move(arrow_properties)));
     ARROW_ASSIGN_OR_RAISE(file->statistics,
                           StatisticsCollector::Make(*data_schema_, mode_, options_.statistics));
+    for (const auto& name : strings_without_statistics) {
+      ARROW_RETURN_NOT_OK(file->statistics->MeasureStringBounds(name));
+    }
     partition->file = std::move(file);
   }
   OpenFile& file = *partition->file;

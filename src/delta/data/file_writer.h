@@ -2,14 +2,15 @@
 // actions, ready for a commit (which is the log layer's job: nothing here touches _delta_log).
 //
 // Files are laid out Hive-style under the table root ("col=value/part-00000-<uuid>.c000.snappy
-// .parquet"), partition columns are not stored in the files, and with column mapping the files
-// use physical names and carry field ids. Each AddFile gets partition values and statistics keyed
-// by physical names.
+// .parquet", the codec named as Spark names it), partition columns are not stored in the files, and
+// with column mapping the files use physical names and carry field ids. Each AddFile gets partition
+// values and statistics keyed by physical names.
 #pragma once
 
 #include <arrow/record_batch.h>
 #include <arrow/result.h>
 #include <arrow/table.h>
+#include <parquet/types.h>
 
 #include <cstdint>
 #include <map>
@@ -37,15 +38,23 @@ struct WriteOptions {
   // nearly all distinct, so the dictionary only costs hashing until Parquet falls back to plain
   // encoding; a writer of such data turns it off. Readers see plain pages either way.
   bool dictionary_for_floating_point = true;
-  // DELTA_BINARY_PACKED instead of dictionary encoding for top-level 64-bit integer and timestamp
-  // columns. Time stamps and sequence numbers of a stream are many and mostly increasing, which
-  // delta encoding stores compactly without hashing every value.
-  bool delta_encoding_for_int64 = false;
+  // Dictionary encoding of top-level integer, date and timestamp columns. A stream's time
+  // stamps, sequence numbers and channel numbers take little more room as plain values under
+  // the codec than as dictionary indices, and are encoded several times faster: a writer of
+  // such data turns it off.
+  bool dictionary_for_integers = true;
+  // The codec of every column. LZ4 is LZ4_RAW in the file (read by Spark with Parquet 1.13+,
+  // delta-rs, Polars, DuckDB and Arrow): faster than snappy on plain integers, which it also
+  // compresses tighter.
+  parquet::Compression::type compression = parquet::Compression::SNAPPY;
   // Hands Parquet each top-level string column of a row group as one dictionary and its indices,
   // which Parquet writes as they are, instead of hashing every value itself. Pieces whose rows
   // all hold one value (a stream's device in one message) are recognised by comparing values.
-  // The files are the same as without it (dictionary-encoded BYTE_ARRAY columns); a column whose
-  // dictionary comes out larger than half its rows is written as before.
+  // The values and encodings in the files are the same as without it (dictionary-encoded
+  // BYTE_ARRAY columns; a column whose dictionary comes out larger than half its rows is written
+  // as before), but these columns carry no Parquet statistics: Parquet would hash the indices of
+  // every write batch to find the values they reference. The file's Delta statistics hold their
+  // bounds, read from the pieces' dictionaries, which is what Delta readers skip files by.
   bool dictionary_strings = false;
   // Encodes the columns of a row group on Arrow's CPU thread pool and computes the file
   // statistics on another thread meanwhile. The files are the same; only the elapsed time

@@ -12,6 +12,7 @@
 
 #include "common/json_value.h"
 #include "common/json_writer.h"
+#include "delta/data/array_conform.h"
 #include "delta/data/compute_registry.h"
 #include "delta/data/time_format.h"
 
@@ -185,6 +186,74 @@ arrow::Result<bool> Less(const std::shared_ptr<arrow::Scalar>& left,
 
 enum class Section { kMin, kMax, kNullCount };
 
+// The smallest and largest of the values seen, as views into arrays the caller keeps alive.
+struct StringRange {
+  std::string_view min;
+  std::string_view max;
+  bool any = false;
+
+  void Add(std::string_view value) {
+    if (!any) {
+      min = max = value;
+      any = true;
+    } else if (value < min) {
+      min = value;
+    } else if (max < value) {
+      max = value;
+    }
+  }
+};
+
+// The range of the valid values of `pieces`, each strings or dictionary<int32, string>. A
+// dictionary piece adds the dictionary entries its valid rows reference, each once: its one
+// entry if it has only one, else those marked in one pass over the indices. A piece of strings
+// that repeats one value adds that value; other pieces of strings add every valid row.
+arrow::Result<StringRange> StringRangeOf(const arrow::ArrayVector& pieces) {
+  StringRange range;
+  std::vector<uint8_t> referenced;
+  for (const auto& piece : pieces) {
+    if (piece->null_count() == piece->length()) continue;
+    if (piece->type_id() == arrow::Type::STRING) {
+      const auto& strings = static_cast<const arrow::StringArray&>(*piece);
+      if (HoldsOneString(strings)) {
+        range.Add(strings.GetView(0));
+        continue;
+      }
+      for (int64_t i = 0; i < strings.length(); ++i) {
+        if (strings.IsValid(i)) range.Add(strings.GetView(i));
+      }
+      continue;
+    }
+    if (!IsStringDictionary(*piece->type())) {
+      return arrow::Status::TypeError("string statistics: a piece of type ",
+                                      piece->type()->ToString());
+    }
+    const auto& encoded = static_cast<const arrow::DictionaryArray&>(*piece);
+    const auto& dictionary = static_cast<const arrow::StringArray&>(*encoded.dictionary());
+    const int64_t entries = dictionary.length();
+    if (entries == 1) {
+      if (dictionary.IsValid(0)) range.Add(dictionary.GetView(0));
+      continue;
+    }
+    referenced.assign(static_cast<size_t>(entries), 0);
+    const auto* indices = encoded.data()->GetValues<int32_t>(1);
+    for (int64_t i = 0; i < encoded.length(); ++i) {
+      if (!encoded.IsValid(i)) continue;
+      if (indices[i] < 0 || indices[i] >= entries) {
+        return arrow::Status::Invalid("string statistics: dictionary index ", indices[i],
+                                      " out of ", entries, " entries");
+      }
+      referenced[static_cast<size_t>(indices[i])] = 1;
+    }
+    for (int64_t entry = 0; entry < entries; ++entry) {
+      if (referenced[static_cast<size_t>(entry)] && dictionary.IsValid(entry)) {
+        range.Add(dictionary.GetView(entry));
+      }
+    }
+  }
+  return range;
+}
+
 }  // namespace
 
 struct StatisticsCollector::Leaf {
@@ -197,6 +266,9 @@ struct StatisticsCollector::Leaf {
   bool min_max_disabled = false;  // NaN or infinities seen
   // Row groups whose bounds ReadParquetBounds takes from the Parquet footer (top-level columns).
   std::vector<int> parquet_row_groups;
+  // A top-level string column that the Parquet footer has no statistics for (see
+  // MeasureStringBounds).
+  bool strings_measured_here = false;
 
   bool is_struct() const { return type->id() == arrow::Type::STRUCT; }
   bool is_string() const {
@@ -605,6 +677,24 @@ arrow::Status StatisticsCollector::UpdateRowGroup(
       for (const auto& batch : batches) ARROW_RETURN_NOT_OK(leaf.Update(batch->column(index)));
       continue;
     }
+    if (leaf.strings_measured_here) {
+      arrow::ArrayVector pieces;
+      pieces.reserve(batches.size());
+      for (const auto& batch : batches) {
+        leaf.null_count += batch->column(index)->null_count();
+        pieces.push_back(batch->column(index));
+      }
+      ARROW_ASSIGN_OR_RAISE(StringRange range, StringRangeOf(pieces));
+      if (range.any) {
+        auto scalar = [&](std::string_view value) {
+          return arrow::MakeScalar(leaf.type, arrow::Buffer::FromString(std::string(value)));
+        };
+        ARROW_ASSIGN_OR_RAISE(auto low, scalar(range.min));
+        ARROW_ASSIGN_OR_RAISE(auto high, scalar(range.max));
+        ARROW_RETURN_NOT_OK(leaf.Merge(low, high));
+      }
+      continue;
+    }
     const bool from_parquet =
         (leaf.is_string() && !HasLongString(batches, index, kParquetBoundLimit)) ||
         BoundsFromParquetFooter(*leaf.type);
@@ -682,6 +772,19 @@ arrow::Status StatisticsCollector::ReadParquetBounds(const parquet::FileMetaData
     }
   }
   return arrow::Status::OK();
+}
+
+arrow::Status StatisticsCollector::MeasureStringBounds(const std::string& physical_name) {
+  for (const auto& root : roots_) {
+    if (root->name != physical_name) continue;
+    if (root->type->id() != arrow::Type::STRING) {
+      return arrow::Status::TypeError("statistics: column '", physical_name, "' is ",
+                                      root->type->ToString(), ", not string");
+    }
+    root->strings_measured_here = true;
+    return arrow::Status::OK();
+  }
+  return arrow::Status::KeyError("statistics: no top-level column '", physical_name, "'");
 }
 
 std::string StatisticsCollector::ToJson() const {

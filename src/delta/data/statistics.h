@@ -62,6 +62,10 @@ class StatisticsCollector {
   // bounds at all, never partial ones; so does a footer whose row groups are not the ones given
   // to UpdateRowGroup.
   arrow::Status ReadParquetBounds(const parquet::FileMetaData& metadata);
+  // Marks the top-level string column `physical_name` as one whose Parquet statistics the writer
+  // turned off (see WriteOptions::dictionary_strings): UpdateRowGroup then measures its bounds
+  // itself, from each dictionary-encoded piece's dictionary rather than its rows.
+  arrow::Status MeasureStringBounds(const std::string& physical_name);
   static constexpr int64_t kParquetBoundLimit = 1024;
   int64_t num_records() const { return num_records_; }
   // The stats JSON of everything seen so far.
