@@ -123,54 +123,60 @@ arrow::Status AppendDevice(arrow::StringBuilder& device, int piece, int row,
 // dictionary_strings hands Parquet one dictionary per string column; the files must read back
 // as the same strings with the same statistics, whatever the pieces hold: one value, several,
 // nulls, empty strings, or (column `uid`) more distinct values than one dictionary pays for.
-// Row groups of 250 rows cut the third piece.
+// Row groups cut the third piece. Pieces of 100 rows are made contiguous before Parquet sees
+// them; pieces of 3,000 rows go as they are into a row group of two of them, and are made
+// contiguous again in a row group of three.
 TEST_F(ScanTest, DictionaryStringsReadBackAsTheSameStrings) {
   auto schema =
       arrow::schema({arrow::field("device", arrow::utf8()), arrow::field("uid", arrow::utf8()),
                      arrow::field("n", arrow::int64())});
-  // Four pieces of 100 rows: one value, several with a null, empty strings, another value.
-  arrow::ArrayVector devices, uids, numbers;
-  int64_t n = 0;
-  for (int piece = 0; piece < 4; ++piece) {
-    arrow::StringBuilder device, uid;
-    arrow::Int64Builder number;
-    for (int row = 0; row < 100; ++row, ++n) {
-      ASSERT_TRUE(AppendDevice(device, piece, row, "").ok());
-      ASSERT_TRUE(uid.Append("u" + std::to_string(n)).ok());
-      ASSERT_TRUE(number.Append(n).ok());
+  for (auto [piece_rows, row_group_rows] : {std::pair{100, 250}, {3000, 5000}}) {
+    SCOPED_TRACE("pieces of " + std::to_string(piece_rows) + " rows");
+    // Four pieces: one value, several with a null, empty strings, another value.
+    arrow::ArrayVector devices, uids, numbers;
+    int64_t n = 0;
+    for (int piece = 0; piece < 4; ++piece) {
+      arrow::StringBuilder device, uid;
+      arrow::Int64Builder number;
+      for (int row = 0; row < piece_rows; ++row, ++n) {
+        ASSERT_TRUE(AppendDevice(device, piece, row, "").ok());
+        ASSERT_TRUE(uid.Append("u" + std::to_string(n)).ok());
+        ASSERT_TRUE(number.Append(n).ok());
+      }
+      devices.push_back(device.Finish().ValueOrDie());
+      uids.push_back(uid.Finish().ValueOrDie());
+      numbers.push_back(number.Finish().ValueOrDie());
     }
-    devices.push_back(device.Finish().ValueOrDie());
-    uids.push_back(uid.Finish().ValueOrDie());
-    numbers.push_back(number.Finish().ValueOrDie());
-  }
-  auto table = arrow::Table::Make(schema, {std::make_shared<arrow::ChunkedArray>(devices),
-                                           std::make_shared<arrow::ChunkedArray>(uids),
-                                           std::make_shared<arrow::ChunkedArray>(numbers)});
-  Metadata metadata = MakeMetadata(*schema);
-  for (bool threads : {false, true}) {
-    WriteOptions options;
-    options.dictionary_strings = true;
-    options.use_threads = threads;
-    options.row_group_rows = 250;
-    auto files = WriteDataFiles(store_, metadata, *table, options);
-    ASSERT_TRUE(files.ok()) << files.status();
-    ASSERT_EQ(files->size(), 1u);
-    auto expected_stats = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
-    ASSERT_TRUE(expected_stats.ok());
-    EXPECT_EQ(files->front().stats.value_or(""), *expected_stats);
+    auto table = arrow::Table::Make(schema, {std::make_shared<arrow::ChunkedArray>(devices),
+                                             std::make_shared<arrow::ChunkedArray>(uids),
+                                             std::make_shared<arrow::ChunkedArray>(numbers)});
+    Metadata metadata = MakeMetadata(*schema);
+    for (bool threads : {false, true}) {
+      WriteOptions options;
+      options.dictionary_strings = true;
+      options.use_threads = threads;
+      options.row_group_rows = row_group_rows;
+      auto files = WriteDataFiles(store_, metadata, *table, options);
+      ASSERT_TRUE(files.ok()) << files.status();
+      ASSERT_EQ(files->size(), 1u);
+      auto expected_stats = ComputeStatisticsJson(*table, ColumnMappingMode::kNone);
+      ASSERT_TRUE(expected_stats.ok());
+      EXPECT_EQ(files->front().stats.value_or(""), *expected_stats);
 
-    // Plain strings to any Parquet reader (no Arrow schema with dictionary types is stored).
-    auto file = store_->OpenForRead(files->front().path).ValueOrDie();
-    auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
-    auto read_result = reader->ReadTable();
-    ASSERT_TRUE(read_result.ok()) << read_result.status();
-    std::shared_ptr<arrow::Table> read = *read_result;
-    EXPECT_TRUE(read->schema()->field(0)->type()->Equals(arrow::utf8()));
-    auto combined = table->CombineChunks().ValueOrDie();
-    EXPECT_TRUE(read->CombineChunks().ValueOrDie()->Equals(*combined))
-        << read->ToString() << "\nexpected\n"
-        << combined->ToString();
-    EXPECT_GT(reader->parquet_reader()->metadata()->num_row_groups(), 1);
+      // Plain strings to any Parquet reader (no Arrow schema with dictionary types is stored).
+      auto file = store_->OpenForRead(files->front().path).ValueOrDie();
+      auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie();
+      auto read_result = reader->ReadTable();
+      ASSERT_TRUE(read_result.ok()) << read_result.status();
+      std::shared_ptr<arrow::Table> read = *read_result;
+      EXPECT_TRUE(read->schema()->field(0)->type()->Equals(arrow::utf8()));
+      auto combined = table->CombineChunks().ValueOrDie();
+      EXPECT_TRUE(read->CombineChunks().ValueOrDie()->Equals(*combined))
+          << read->ToString() << "\nexpected\n"
+          << combined->ToString();
+      EXPECT_EQ(reader->parquet_reader()->metadata()->num_row_groups(),
+                (4 * piece_rows + row_group_rows - 1) / row_group_rows);
+    }
   }
 }
 

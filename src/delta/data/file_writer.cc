@@ -24,7 +24,9 @@ namespace nlk::delta::data {
 namespace {
 
 constexpr int64_t kWriteBatchRows = 16 * 1024;
-// Rows handed to Parquet per call when a row group is encoded column-parallel, see FlushRowGroup.
+// Pieces of this many rows or more on average go to Parquet as they are; smaller ones are first
+// made contiguous in stretches of kEncodeRows. See FlushRowGroup.
+constexpr int64_t kDirectPieceRows = 2 * 1024;
 constexpr int64_t kEncodeRows = 64 * 1024;
 
 // The codec in a data file's name, as Spark names its files (".c000.snappy.parquet").
@@ -470,33 +472,37 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
   auto update_statistics = [&file, &partition]() -> arrow::Status {
     return file.statistics->UpdateRowGroup(partition->pending);
   };
+  // Parquet pays about a microsecond per call and column, so pieces of a few thousand rows (a
+  // stream's Arrow messages, a scan's batches) are handed over as they are, one column after
+  // the other, rather than copied. Smaller pieces are first made contiguous in stretches of
+  // kEncodeRows, each small enough to be encoded from the cache and to reuse the memory of the
+  // one before (one contiguous copy of the row group would be tens of megabytes of fresh pages
+  // that the kernel zeroes); with use_threads Parquet encodes each stretch's columns in
+  // parallel, in a buffered row group, which reaches the stream when the next one starts or the
+  // file closes (so the size check below sees it one row group late).
+  int chunks = 1;
+  for (const auto& column : physical->columns()) chunks = std::max(chunks, column->num_chunks());
+  auto encode = [&]() -> arrow::Status {
+    if (physical->num_rows() >= kDirectPieceRows * chunks) {
+      return file.writer->WriteTable(*physical, physical->num_rows());
+    }
+    ARROW_RETURN_NOT_OK(file.writer->NewBufferedRowGroup());
+    for (int64_t offset = 0; offset < physical->num_rows(); offset += kEncodeRows) {
+      ARROW_ASSIGN_OR_RAISE(auto stretch,
+                            physical->Slice(offset, kEncodeRows)->CombineChunksToBatch());
+      ARROW_RETURN_NOT_OK(file.writer->WriteRecordBatch(*stretch));
+    }
+    return arrow::Status::OK();
+  };
   if (options_.use_threads) {
-    // Both only read the (immutable) arrays, so they may overlap. Parquet encodes columns in
-    // parallel only for buffered row groups, which reach the stream when the next one starts or
-    // the file closes (so the size check below sees one row group late).
+    // Both only read the (immutable) arrays, so they may overlap.
     std::future<arrow::Status> statistics = std::async(std::launch::async, update_statistics);
-    // Parquet takes the row group in stretches of kEncodeRows, each made contiguous (pieces are
-    // a message's few thousand rows): one call, and with use_threads one parallel round, per
-    // stretch rather than per piece, while each copy is small enough to be encoded from the
-    // cache and to reuse the memory of the one before, where one contiguous copy of the row
-    // group would be tens of megabytes of fresh pages. After the dictionary step, which finds
-    // one-value pieces cheaply.
-    arrow::Status written = [&]() -> arrow::Status {
-      ARROW_RETURN_NOT_OK(file.writer->NewBufferedRowGroup());
-      for (int64_t offset = 0; offset < physical->num_rows(); offset += kEncodeRows) {
-        ARROW_ASSIGN_OR_RAISE(auto stretch,
-                              physical->Slice(offset, kEncodeRows)->CombineChunksToBatch());
-        ARROW_RETURN_NOT_OK(file.writer->WriteRecordBatch(*stretch));
-      }
-      return arrow::Status::OK();
-    }();
+    arrow::Status written = encode();
     arrow::Status updated = statistics.get();
     ARROW_RETURN_NOT_OK(written);
     ARROW_RETURN_NOT_OK(updated);
   } else {
-    ARROW_ASSIGN_OR_RAISE(auto contiguous, physical->CombineChunksToBatch());
-    ARROW_ASSIGN_OR_RAISE(physical, arrow::Table::FromRecordBatches({contiguous}));
-    ARROW_RETURN_NOT_OK(file.writer->WriteTable(*physical, options_.row_group_rows));
+    ARROW_RETURN_NOT_OK(encode());
     ARROW_RETURN_NOT_OK(update_statistics());
   }
   partition->pending.clear();

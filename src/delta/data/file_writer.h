@@ -56,9 +56,9 @@ struct WriteOptions {
   // every write batch to find the values they reference. The file's Delta statistics hold their
   // bounds, read from the pieces' dictionaries, which is what Delta readers skip files by.
   bool dictionary_strings = false;
-  // Encodes the columns of a row group on Arrow's CPU thread pool and computes the file
-  // statistics on another thread meanwhile. The files are the same; only the elapsed time
-  // differs.
+  // Computes a row group's statistics on another thread while Parquet encodes it, and lets
+  // Parquet encode the columns of row groups made of small pieces on Arrow's CPU thread pool.
+  // The files are the same; only the elapsed time differs.
   bool use_threads = false;
   StatisticsOptions statistics;
 };
