@@ -10,7 +10,8 @@ on the same Kafka broker and the same messages, in one run, alternating, several
               used up to that moment (user + system, all writers) are reported.
   read floor  the same topic read from start to end outside any group, payloads untouched, by
               each ingester's Kafka client: librdkafka through `nlk_bench kafka-read` (NLK_BENCH,
-              default build/bench/nlk_bench) and confluent-kafka in this process. No ingester
+              default build/bench/nlk_bench; see there what it leaves out) and confluent-kafka in
+              this process. No ingester
               can finish before its client has fetched the topic. librdkafka also reads it as
               two processes side by side, half the partitions each, as two writers do; the
               steady rate of each, and the broker's CPU meanwhile, are reported.
@@ -411,11 +412,13 @@ def main():
         "NLK_BENCH", str(ROOT / "build/bench/nlk_bench")))
     parser.add_argument("--bootstrap", default=os.environ.get("NLK_KAFKA_BOOTSTRAP"))
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--seconds-of-data", type=float, default=80,
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--seconds-of-data", type=float, default=360,
                         help="throughput topic: 8 devices x 32 channels x 1 kHz for this long "
-                             "(80 s: 20.48 M samples, long enough that joining the group and "
-                             "the first rebalance do not dominate)")
+                             "(360 s: 92.16 M samples, long enough that starting up and "
+                             "joining the group are under a tenth of a writer's run, and that "
+                             "the peer, which commits up to 15 M rows at a time, commits "
+                             "several times between 10 and 90 %% of the rows)")
     parser.add_argument("--max-rows", type=int, default=1_000_000)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--fresh-seconds", type=float, default=20)
@@ -497,7 +500,7 @@ def main():
     lines += ["", "Reproduce: `scripts/kafka.sh start; eval \"$(scripts/kafka.sh env)\"; "
               "NLK_BIN=build/tools/nlk .venv/bin/python bench/ingest_bench.py "
               f"--repetitions {args.repetitions} --seconds-of-data {args.seconds_of_data:g} "
-              f"--fresh-seconds {args.fresh_seconds:g}"
+              f"--partitions {args.partitions} --fresh-seconds {args.fresh_seconds:g}"
               f"{' --arrow-plain-strings' if args.arrow_plain_strings else ''}`", ""]
     lines.append(f"Throughput: {rows:,} samples ({payload_mb:.0f} MB of Kafka payload, "
                  f"{args.partitions} partitions); flush at {args.max_rows:,} rows or 1 s. "
@@ -534,8 +537,9 @@ def main():
     broker = statistics.median(f[4] for f in floors["nlk"])
     lines += ["", f"Read floor (median): fetching the whole topic, outside any group and without "
               f"looking at the payloads, takes {floor['nlk'][0]:.2f} s ({floor['nlk'][1]:.2f} s "
-              f"of CPU) with librdkafka {floor['nlk'][2]} as `nlk ingest` configures it "
-              f"(`nlk_bench kafka-read`), a steady {steady_floor['nlk']:,.0f} samples/s, "
+              f"of CPU) with librdkafka {floor['nlk'][2]} and the prefetch `nlk ingest` uses "
+              f"(`nlk_bench kafka-read`, which reuses freed buffers and does not hold a fetch "
+              f"at the broker for partitions at their end), a steady {steady_floor['nlk']:,.0f} samples/s, "
               f"while the broker uses {broker:.2f} s of CPU; two readers side by side (half the "
               f"partitions each) take {floor['nlk x2'][0]:.2f} s, "
               f"{steady_floor['nlk x2']:,.0f} samples/s steady; and "
