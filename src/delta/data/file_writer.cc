@@ -383,10 +383,10 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     // Parquet hands a column to its encoder and statistics in batches of write_batch_size
     // rows (1,024 by default) and pays a fixed cost per batch: for a dictionary array, a hash
     // of the batch's indices and a gather of the values they reference, for the page
-    // statistics. Larger batches cut that cost (about a tenth of a streaming writer's CPU)
-    // without changing the values, encodings or row groups written; a page is closed once it
-    // passes the page size limit, which Parquet checks after each batch, so a page may run up
-    // to one batch past it.
+    // statistics (for columns that keep them, see WriteOptions::dictionary_strings). Larger
+    // batches cut that cost without changing the values, encodings or row groups written; a
+    // page is closed once it passes the page size limit, which Parquet checks after each batch,
+    // so a page may run up to one batch past it.
     builder.compression(options_.compression)
         ->max_row_group_length(options_.row_group_rows)
         ->write_batch_size(kWriteBatchRows);

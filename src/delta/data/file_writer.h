@@ -40,8 +40,8 @@ struct WriteOptions {
   bool dictionary_for_floating_point = true;
   // Dictionary encoding of top-level integer, date and timestamp columns. A stream's time
   // stamps, sequence numbers and channel numbers take little more room as plain values under
-  // the codec than as dictionary indices, and are encoded several times faster: a writer of
-  // such data turns it off.
+  // the codec than as dictionary indices, and are encoded two to four times faster: a writer
+  // of such data turns it off.
   bool dictionary_for_integers = true;
   // The codec of every column. LZ4 is LZ4_RAW in the file (read by Spark with Parquet 1.13+,
   // delta-rs, Polars, DuckDB and Arrow): faster than snappy on plain integers, which it also
