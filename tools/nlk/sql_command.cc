@@ -10,6 +10,7 @@
 
 #include "cli_error.h"
 #include "format/output_format.h"
+#include "format/text_table.h"
 #include "sql/sql_engine.h"
 #include "table_printer.h"
 
@@ -51,7 +52,7 @@ arrow::Status RunSql(const SqlArguments& arguments) {
   sql::SqlEngine engine(provider);
   ARROW_ASSIGN_OR_RAISE(auto result, engine.Execute(arguments.query, {}));
   if (arguments.format == "table") {
-    ARROW_RETURN_NOT_OK(PrintTable(*result.reader, std::cout));
+    ARROW_RETURN_NOT_OK(format::WriteTextTable(*result.reader, std::cout));
   } else {
     ARROW_ASSIGN_OR_RAISE(format::OutputFormat format, format::ParseOutputFormat(arguments.format));
     std::shared_ptr<arrow::io::OutputStream> out;

@@ -15,6 +15,7 @@
 #include "cli_error.h"
 #include "delta/table.h"
 #include "format/output_format.h"
+#include "format/text_table.h"
 #include "input_files.h"
 #include "table_printer.h"
 
@@ -161,7 +162,7 @@ arrow::Status RunRead(const TableArguments& arguments) {
     std::cout << rows << std::endl;
     return arrow::Status::OK();
   }
-  if (arguments.format == "table") return PrintTable(*reader, std::cout);
+  if (arguments.format == "table") return format::WriteTextTable(*reader, std::cout);
   ARROW_ASSIGN_OR_RAISE(format::OutputFormat format, format::ParseOutputFormat(arguments.format));
   std::shared_ptr<arrow::io::OutputStream> out;
   if (arguments.out.empty() || arguments.out == "-") {

@@ -1,7 +1,6 @@
 // Human- and machine-readable views of tables for the command line.
 #pragma once
 
-#include <arrow/record_batch.h>
 #include <arrow/status.h>
 
 #include <cstdint>
@@ -12,8 +11,6 @@
 
 namespace nlk::cli {
 
-// Rows as an aligned text table, followed by the row count.
-arrow::Status PrintTable(arrow::RecordBatchReader& reader, std::ostream& out);
 arrow::Status PrintHistory(delta::Table& table, std::optional<int64_t> limit, bool json,
                            std::ostream& out);
 arrow::Status PrintDescription(delta::Table& table, const delta::Snapshot& snapshot, bool json,
