@@ -412,6 +412,11 @@ arrow::Result<std::shared_ptr<const Snapshot>> Table::SnapshotFor(const ReadOpti
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Read(const ReadOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto scan, PlanRead(options));
+  return scan->ToRecordBatchReader();
+}
+
+arrow::Result<std::shared_ptr<data::Scan>> Table::PlanRead(const ReadOptions& options) {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, SnapshotFor(options));
   const Metadata& metadata = snapshot->metadata();
   data::ScanBuilder builder(store_, metadata, snapshot->files());
@@ -422,8 +427,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Table::Read(const ReadO
     builder.Filter(std::move(filter));
   }
   if (options.limit) builder.Limit(*options.limit);
-  ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
-  return scan->ToRecordBatchReader();
+  return builder.Build();
 }
 
 arrow::Result<int64_t> Table::Checkpoint() {

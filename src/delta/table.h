@@ -25,6 +25,10 @@
 
 namespace nlk::delta {
 
+namespace data {
+class Scan;
+}  // namespace data
+
 struct CreateOptions {
   std::vector<std::string> partition_columns;
   std::map<std::string, std::string> properties;  // delta.* table properties and user ones
@@ -80,6 +84,9 @@ class Table {
   // Writes a checkpoint at the latest version and returns that version.
   arrow::Result<int64_t> Checkpoint();
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Read(const ReadOptions& options);
+  // The scan Read runs, planned (files pruned and skipped) but not started: for callers that
+  // also want its figures (Scan::metrics) once they have read the rows.
+  arrow::Result<std::shared_ptr<data::Scan>> PlanRead(const ReadOptions& options);
 
   const std::shared_ptr<DeltaLog>& log() const { return log_; }
   const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }

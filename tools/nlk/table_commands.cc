@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli_error.h"
+#include "delta/data/scan.h"
 #include "delta/table.h"
 #include "format/output_format.h"
 #include "format/text_table.h"
@@ -43,6 +44,7 @@ struct TableArguments {
   std::optional<int64_t> limit;
   std::string format = "table";
   std::string out;
+  bool metrics = false;
   bool json = false;
 };
 
@@ -146,23 +148,19 @@ arrow::Result<delta::ReadOptions> MakeReadOptions(const TableArguments& argument
   return options;
 }
 
-arrow::Status RunRead(const TableArguments& arguments) {
-  ARROW_ASSIGN_OR_RAISE(delta::ReadOptions options, MakeReadOptions(arguments));
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
-  if (arguments.format == "table" && !options.limit) options.limit = 20;
-  ARROW_ASSIGN_OR_RAISE(auto reader, table->Read(options));
+arrow::Status WriteRows(const TableArguments& arguments, arrow::RecordBatchReader& reader) {
   if (arguments.format == "count") {
     int64_t rows = 0;
     std::shared_ptr<arrow::RecordBatch> batch;
     while (true) {
-      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+      ARROW_RETURN_NOT_OK(reader.ReadNext(&batch));
       if (!batch) break;
       rows += batch->num_rows();
     }
     std::cout << rows << std::endl;
     return arrow::Status::OK();
   }
-  if (arguments.format == "table") return format::WriteTextTable(*reader, std::cout);
+  if (arguments.format == "table") return format::WriteTextTable(reader, std::cout);
   ARROW_ASSIGN_OR_RAISE(format::OutputFormat format, format::ParseOutputFormat(arguments.format));
   std::shared_ptr<arrow::io::OutputStream> out;
   if (arguments.out.empty() || arguments.out == "-") {
@@ -170,8 +168,29 @@ arrow::Status RunRead(const TableArguments& arguments) {
   } else {
     ARROW_ASSIGN_OR_RAISE(out, arrow::io::FileOutputStream::Open(arguments.out));
   }
-  ARROW_RETURN_NOT_OK(format::WriteBatches(*reader, format, out).status());
+  ARROW_RETURN_NOT_OK(format::WriteBatches(reader, format, out).status());
   return out->Close();
+}
+
+// One line, in the words of `nlk sql --metrics`.
+void PrintScanMetrics(const delta::data::ScanMetrics& metrics) {
+  std::cerr << "files: " << metrics.files_total << " total, " << metrics.files_pruned_by_partition
+            << " pruned by partition, " << metrics.files_skipped_by_stats << " skipped by stats, "
+            << metrics.files_skipped_by_limit << " skipped by limit, " << metrics.files_read
+            << " read; row groups: " << metrics.row_groups_total << " total, "
+            << metrics.row_groups_pruned << " pruned; rows scanned: " << metrics.rows_read
+            << "; bytes scanned: " << metrics.bytes_read << std::endl;
+}
+
+arrow::Status RunRead(const TableArguments& arguments) {
+  ARROW_ASSIGN_OR_RAISE(delta::ReadOptions options, MakeReadOptions(arguments));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
+  if (arguments.format == "table" && !options.limit) options.limit = 20;
+  ARROW_ASSIGN_OR_RAISE(auto scan, table->PlanRead(options));
+  ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToRecordBatchReader());
+  ARROW_RETURN_NOT_OK(WriteRows(arguments, *reader));
+  if (arguments.metrics) PrintScanMetrics(scan->metrics());
+  return arrow::Status::OK();
 }
 
 arrow::Status RunHistory(const TableArguments& arguments) {
@@ -262,6 +281,8 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
                    "table, count, json, ndjson, csv, arrow, arrow-file or parquet")
       ->capture_default_str();
   read->add_option("--out", arguments->out, "Output file (default: standard output)");
+  read->add_flag("--metrics", arguments->metrics,
+                 "Print the files and row groups pruned, skipped and read to stderr");
 
   CLI::App* history =
       AddCommand(*table, "history", "List commits", RunHistory, arguments, exit_code);
