@@ -40,4 +40,5 @@ tests/service/ingest_maintenance.sh e2e s3
 tests/service/ingest_maintenance.sh chaos local
 tests/service/ingest_maintenance.sh chaos s3
 tests/service/kafka_smoke.sh
-.venv/bin/python -m pytest -q tests/interop
+# The test tables live under the state directory, which goes when this script ends.
+.venv/bin/python -m pytest -q --basetemp "$state/pytest" tests/interop

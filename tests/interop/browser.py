@@ -1,8 +1,8 @@
 """A headless Chromium driven over the Chrome DevTools Protocol, for tests of static pages.
 
-Debian's `chromium` package plus the `websocket-client` wheel (scripts/requirements.txt) are all
-it needs: no browser download, no driver binary, nothing from the network. The browser runs with
-a fresh profile in a temporary directory and is killed when the context manager exits.
+Debian's `chromium` package plus the `websocket-client` wheel (scripts/requirements-tests.txt)
+are all it needs: no browser download, no driver binary, nothing from the network. The browser
+runs with a fresh profile in a temporary directory and is killed when the context manager exits.
 """
 
 from __future__ import annotations
@@ -50,9 +50,14 @@ class Browser:
         executable = chromium_path()
         if executable is None:
             raise BrowserError("chromium not found: apt-get install -y chromium (scripts/bootstrap.sh)")
+        # Chromium keeps its singleton socket in a temporary directory that a killed browser
+        # leaves behind: keep it inside the profile, which __exit__ removes.
+        scratch = self._profile / "tmp"
+        scratch.mkdir()
         self._process = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": str(scratch)})
         port = self._wait_for_port()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout) as r:
             targets = json.load(r)

@@ -13,6 +13,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -42,11 +43,11 @@ def get_spark():
     if _spark_state["session"] is None and _spark_state["error"] is None:
         import tempfile
         work = Path(tempfile.mkdtemp(prefix="nlk-interop-spark-"))
+        _spark_state["dir"] = work
         t0 = time.monotonic()
         try:
             _spark_state["session"] = make_spark_session(work)
             _spark_state["start_seconds"] = time.monotonic() - t0
-            _spark_state["dir"] = work
         except SparkUnavailable as e:
             _spark_state["error"] = str(e)
     if _spark_state["error"] is not None:
@@ -68,6 +69,10 @@ def pytest_sessionfinish(session, exitstatus):
     if spark is not None:
         spark.stop()
         _spark_state["session"] = None
+    # The session's warehouse and scratch directory, made whether or not Spark started.
+    if _spark_state.get("dir") is not None:
+        shutil.rmtree(_spark_state["dir"], ignore_errors=True)
+        _spark_state["dir"] = None
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -77,6 +77,13 @@ class SqlEnvironment {
   fs::path root;
 
  private:
+  // The tables live as long as the process: ctest runs each test in a process of its own, and
+  // each removes its directory when it exits.
+  ~SqlEnvironment() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+
   SqlEnvironment() {
     root = fs::temp_directory_path() / ("nlk_sql_test_" + std::to_string(::getpid()));
     fs::remove_all(root);
