@@ -1,11 +1,14 @@
 # Entry points. Each target installs what it needs (idempotently) before it runs.
+#   make demo   build nlk (bin/nlk) and run the demo: base packages only, no tests
+#   make test   build everything and run every test
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 
-.PHONY: demo test build bootstrap unit-tests asan-tests integration-tests format format-check clean
+.PHONY: demo test nlk build bootstrap bootstrap-tests configure unit-tests asan-tests \
+	integration-tests format format-check clean
 
-demo: build
+demo: nlk
 	scripts/demo.sh
 
 test: format-check build unit-tests asan-tests integration-tests
@@ -13,8 +16,20 @@ test: format-check build unit-tests asan-tests integration-tests
 bootstrap:
 	scripts/bootstrap.sh
 
-build: bootstrap
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+bootstrap-tests:
+	scripts/bootstrap.sh --tests
+
+configure: bootstrap
+	scripts/phase.sh cmake-configure "cmake: configuring $(BUILD_DIR)" \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# The command line alone, linked at bin/nlk (a symbolic link into the build, ignored by git).
+nlk: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target nlk
+	@mkdir -p bin && ln -sfn "$(abspath $(BUILD_DIR))/tools/nlk" bin/nlk
+	@echo "nlk is at bin/nlk"
+
+build: bootstrap-tests nlk
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
 # Each suite runs with a temporary directory of its own that must be empty when it ends.
@@ -22,8 +37,9 @@ unit-tests: build
 	scripts/in-clean-tmp.sh ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure -j$(JOBS)
 
 # The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan-tests: bootstrap
-	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNLK_SANITIZE=ON >/dev/null
+asan-tests: bootstrap-tests
+	scripts/phase.sh cmake-configure-asan "cmake: configuring $(ASAN_BUILD_DIR)" \
+	  cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNLK_SANITIZE=ON
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=0 scripts/in-clean-tmp.sh \
 	  ctest --test-dir $(ASAN_BUILD_DIR) -L unit --output-on-failure -j$(JOBS)
@@ -40,4 +56,4 @@ format-check: bootstrap
 	clang-format --dry-run --Werror $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) bin

@@ -168,7 +168,7 @@ def write_roapi_config(path: Path, tables: list[dict], http_port: int) -> Path:
 def start_roapi(config: Path, port: int, log_dir: Path) -> Server:
     binary = roapi_path()
     if binary is None:
-        raise AssertionError("roapi not installed: .venv/bin/pip install -r scripts/requirements.txt")
+        raise AssertionError("roapi not installed: scripts/bootstrap.sh --tests")
     log = log_dir / f"roapi-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([binary, "-c", str(config)], stdout=out,
