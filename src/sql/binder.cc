@@ -9,7 +9,6 @@
 #include <set>
 #include <utility>
 
-#include "common/parse_number.h"
 #include "sql/expression_factory.h"
 #include "sql/sql_error.h"
 
@@ -516,15 +515,8 @@ class Binder::Implementation {
   arrow::Result<TypedExpression> Constant(const ParsedExpression& node) {
     switch (node.constant_kind) {
       case ParsedExpression::ConstantKind::kInteger:
-        return factory_.Literal(arrow::MakeScalar(static_cast<int64_t>(std::stoll(node.text))));
-      case ParsedExpression::ConstantKind::kFloat: {
-        std::optional<double> value = ParseNumber<double>(node.text);
-        if (!value) {
-          return SqlError(sql_, node.location,
-                          "numeric constant " + node.text + " is out of range for double");
-        }
-        return factory_.Literal(arrow::MakeScalar(*value));
-      }
+      case ParsedExpression::ConstantKind::kFloat:
+        return Located(ExpressionFactory::NumberLiteral(node.text), node.location);
       case ParsedExpression::ConstantKind::kString:
         return factory_.Literal(arrow::MakeScalar(node.text));
       case ParsedExpression::ConstantKind::kBoolean:
@@ -613,15 +605,6 @@ class Binder::Implementation {
     ARROW_ASSIGN_OR_RAISE(auto type,
                           Located(ExpressionFactory::TypeFromName(node.type_name), node.location));
     ARROW_ASSIGN_OR_RAISE(auto value, BindExpression(argument, context));
-    if (value.constant && value.constant->is_valid && arrow::is_floating(value.type->id()) &&
-        arrow::is_integer(type->id())) {
-      // PostgreSQL rounds (half away from zero): CAST(1.7 AS integer) is 2.
-      ARROW_ASSIGN_OR_RAISE(
-          auto rounded,
-          compute::Round(arrow::Datum(value.constant),
-                         compute::RoundOptions(0, compute::RoundMode::HALF_TOWARDS_INFINITY)));
-      value = factory_.Literal(rounded.scalar());
-    }
     return Located(factory_.Cast(std::move(value), type), node.location);
   }
 
@@ -924,6 +907,8 @@ class Binder::Implementation {
           return SqlError(sql_, node.arguments[1]->location,
                           "the offset must be an integer constant");
         }
+        ARROW_ASSIGN_OR_RAISE(
+            offset, Located(factory_.Cast(offset, arrow::int64()), node.arguments[1]->location));
         call.offset = static_cast<const arrow::Int64Scalar&>(*offset.constant).value;
       }
       if (node.arguments.size() >= 3) {
@@ -1008,6 +993,7 @@ class Binder::Implementation {
       if (if_null) return *if_null;
       return SqlError(sql_, node->location, std::string(clause) + " must not be NULL");
     }
+    ARROW_ASSIGN_OR_RAISE(value, Located(factory_.Cast(value, arrow::int64()), node->location));
     int64_t count = static_cast<const arrow::Int64Scalar&>(*value.constant).value;
     if (count < 0)
       return SqlError(sql_, node->location, std::string(clause) + " must not be negative");
