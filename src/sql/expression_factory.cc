@@ -289,7 +289,21 @@ arrow::Result<TypedExpression> ExpressionFactory::Make(
     return arrow::Status::TypeError("no variant of ", function, " takes (", list, ")");
   }
   result.type = *type;
+  bool constant = std::all_of(arguments.begin(), arguments.end(), [](const TypedExpression& value) {
+    return value.expression.literal() != nullptr;
+  });
+  if (constant) return Fold(std::move(result));
   return result;
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Fold(TypedExpression value) {
+  if (!compute::FieldsInExpression(value.expression).empty()) return value;
+  static const auto kNoColumns = arrow::schema(arrow::FieldVector{});
+  ARROW_ASSIGN_OR_RAISE(auto bound, value.expression.Bind(*kNoColumns));
+  ARROW_ASSIGN_OR_RAISE(auto folded, compute::FoldConstants(std::move(bound)));
+  const arrow::Datum* literal = folded.literal();
+  if (literal == nullptr || !literal->is_scalar()) return value;
+  return Literal(literal->scalar());
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CommonType(
@@ -356,6 +370,13 @@ arrow::Status ExpressionFactory::Harmonize(TypedExpression* left, TypedExpressio
   }
   if (left->type->id() == arrow::Type::TIMESTAMP && right->type->id() == arrow::Type::TIMESTAMP &&
       !left->type->Equals(*right->type)) {
+    // A constant takes the other side's type, which keeps a column bare for pruning.
+    for (auto [constant, other] : {std::pair{left, right}, std::pair{right, left}}) {
+      if (constant->constant && !other->constant &&
+          Cast(*constant, other->type).Value(constant).ok()) {
+        return arrow::Status::OK();
+      }
+    }
     const auto& left_zone = static_cast<const arrow::TimestampType&>(*left->type).timezone();
     if (left_zone.empty()) return convert(left, right->type);
     return convert(right, left->type);
@@ -453,7 +474,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
   }
   auto result = Make("cast", {value},
                      std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type)));
-  if (!result.ok()) {
+  if (result.status().IsTypeError()) {
     return arrow::Status::TypeError("cannot cast ", value.type->ToString(), " to ",
                                     type->ToString());
   }
@@ -559,7 +580,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
   ARROW_RETURN_NOT_OK(Harmonize(&left, &right));
   if (auto found = kComparisons.find(name); found != kComparisons.end()) {
     auto result = Make(found->second, {left, right});
-    if (!result.ok()) {
+    if (result.status().IsTypeError()) {
       return arrow::Status::TypeError("cannot compare ", left.type->ToString(), " with ",
                                       right.type->ToString());
     }
@@ -576,10 +597,13 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
   }
   if (auto found = kArithmetic.find(name); found != kArithmetic.end()) {
     auto result = Make(found->second, {left, right});
-    if (!result.ok()) {
+    if (result.status().IsTypeError()) {
       return arrow::Status::TypeError("operator ", name, " cannot be applied to ",
                                       left.type->ToString(), " and ", right.type->ToString());
     }
+    // Constants are computed now: 2147483647 + 1 fails here, naming the operator.
+    if (!result.ok())
+      return result.status().WithMessage("operator ", name, ": ", result.status().message());
     return result;
   }
   return arrow::Status::NotImplemented("operator ", name, " is not supported");
@@ -617,7 +641,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Case(std::vector<TypedExpressi
   }
   TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr};
   ARROW_ASSIGN_OR_RAISE(result.type, TypeOf(result.expression));
-  return result;
+  return Fold(std::move(result));
 }
 
 arrow::Result<TypedExpression> ExpressionFactory::InList(TypedExpression value,

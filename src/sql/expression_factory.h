@@ -76,6 +76,10 @@ class ExpressionFactory {
   arrow::Result<TypedExpression> Make(
       const std::string& function, std::vector<TypedExpression> arguments,
       std::shared_ptr<arrow::compute::FunctionOptions> options = nullptr);
+  // `value` as a literal when it reads no column (now() - INTERVAL '1 hour', 2 * 3, casts of
+  // constants), so pruning and EXPLAIN see the value; errors (overflow, division by zero) are
+  // raised now, as PostgreSQL's planner raises them.
+  arrow::Result<TypedExpression> Fold(TypedExpression value);
   // Makes two operands comparable or combinable (literal conversions, time zones, NULL).
   arrow::Status Harmonize(TypedExpression* left, TypedExpression* right);
   // `value <function> number` for an integer `value` and a numeric constant, decided exactly and

@@ -650,6 +650,68 @@ TEST(SqlEngine, ScalarSubqueryBecomesAPrunableConstant) {
   EXPECT_EQ(result->metrics().rows_returned, 2);
 }
 
+// Filters written against now() are folded to literals before they reach the scan, so files are
+// skipped by their statistics as with a timestamp literal. The table's three files hold times
+// relative to the current time: about 3 hours ago, 2 hours ago and a minute ago.
+TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
+  fs::path root = fs::temp_directory_path() / ("nlk_sql_now_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()),
+                     arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
+  auto table = delta::Table::Create(root.string(), schema, {});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t minute = 60000000;
+  int64_t id = 0;
+  for (int64_t age : {180 * minute, 120 * minute, minute}) {
+    std::string rows = "[";
+    for (int64_t second = 0; second < 3; ++second) {
+      rows += std::string(second > 0 ? "," : "") + "{\"id\":" + std::to_string(++id) +
+              ",\"ts\":" + std::to_string(now - age + second * 1000000) + "}";
+    }
+    auto reader = arrow::RecordBatchReader::Make({Rows(schema, rows + "]")}, schema).ValueOrDie();
+    ASSERT_TRUE((*table)->Append(reader).ok());
+  }
+  auto provider = std::make_shared<MapTableProvider>();
+  ASSERT_TRUE(provider->RegisterDelta("recent", root.string()).ok());
+  SqlEngine engine(provider);
+
+  const std::vector<std::tuple<std::string, int64_t, int64_t>> cases = {
+      // filter, rows, files skipped by statistics (of 3)
+      {"ts > now() - INTERVAL '1 hour'", 3, 2},
+      {"ts > current_timestamp - INTERVAL '90 minutes'", 3, 2},
+      {"ts < now() - INTERVAL '150 minutes'", 3, 2},
+      {"ts BETWEEN now() - INTERVAL '150 minutes' AND now() - INTERVAL '90 minutes'", 3, 2},
+      {"ts > date_trunc('second', now() + INTERVAL '1 day')", 0, 3},
+      {"ts > CAST(now() AS timestamp) - INTERVAL '1 hour'", 3, 2},
+      {"id > 2 * 3 + 1", 2, 2},
+  };
+  for (const auto& [filter, rows, skipped] : cases) {
+    std::string sql = "SELECT id FROM recent WHERE " + filter;
+    auto result = engine.Execute(sql, {});
+    ASSERT_TRUE(result.ok()) << sql << ": " << result.status().ToString();
+    auto read = result->reader->ToTable();
+    ASSERT_TRUE(read.ok()) << sql << ": " << read.status().ToString();
+    EXPECT_EQ((*read)->num_rows(), rows) << sql;
+    EXPECT_EQ(result->metrics().files_total, 3) << sql;
+    EXPECT_EQ(result->metrics().files_skipped_by_stats, skipped) << sql;
+
+    // EXPLAIN shows the folded value: a timestamp literal, no arithmetic left.
+    auto plan = Lines(engine, "EXPLAIN " + sql);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    std::string text = Joined(*plan);
+    for (const char* function :
+         {"subtract_checked", "add_checked", "multiply_checked", "floor_temporal", "cast("}) {
+      EXPECT_EQ(text.find(function), std::string::npos) << text;
+    }
+    EXPECT_NE(text.find(std::to_string(skipped) + " skipped by stats"), std::string::npos) << text;
+  }
+  fs::remove_all(root);
+}
+
 INSTANTIATE_TEST_SUITE_P(Files, SqlLogicTest, ::testing::ValuesIn(TestFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param.substr(0, info.param.find('.'));
