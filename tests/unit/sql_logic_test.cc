@@ -652,13 +652,14 @@ TEST(SqlEngine, ScalarSubqueryBecomesAPrunableConstant) {
 
 // Filters written against now() are folded to literals before they reach the scan, so files are
 // skipped by their statistics as with a timestamp literal. The table's three files hold times
-// relative to the current time: about 3 hours ago, 2 hours ago and a minute ago.
+// relative to the current time: about 3 hours ago, 2 hours ago and a minute ago (ts with a zone,
+// local_ts without).
 TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
   fs::path root = fs::temp_directory_path() / ("nlk_sql_now_" + std::to_string(::getpid()));
   fs::remove_all(root);
-  auto schema =
-      arrow::schema({arrow::field("id", arrow::int64()),
-                     arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"))});
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("ts", arrow::timestamp(arrow::TimeUnit::MICRO, "UTC")),
+                               arrow::field("local_ts", arrow::timestamp(arrow::TimeUnit::MICRO))});
   auto table = delta::Table::Create(root.string(), schema, {});
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -669,8 +670,9 @@ TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
   for (int64_t age : {180 * minute, 120 * minute, minute}) {
     std::string rows = "[";
     for (int64_t second = 0; second < 3; ++second) {
+      std::string time = std::to_string(now - age + second * 1000000);
       rows += std::string(second > 0 ? "," : "") + "{\"id\":" + std::to_string(++id) +
-              ",\"ts\":" + std::to_string(now - age + second * 1000000) + "}";
+              ",\"ts\":" + time + ",\"local_ts\":" + time + "}";
     }
     auto reader = arrow::RecordBatchReader::Make({Rows(schema, rows + "]")}, schema).ValueOrDie();
     ASSERT_TRUE((*table)->Append(reader).ok());
@@ -687,6 +689,8 @@ TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
       {"ts BETWEEN now() - INTERVAL '150 minutes' AND now() - INTERVAL '90 minutes'", 3, 2},
       {"ts > date_trunc('second', now() + INTERVAL '1 day')", 0, 3},
       {"ts > CAST(now() AS timestamp) - INTERVAL '1 hour'", 3, 2},
+      // A zone-less column meets the zoned now() in UTC, with the literal converted.
+      {"local_ts > now() - INTERVAL '1 hour'", 3, 2},
       {"id > 2 * 3 + 1", 2, 2},
   };
   for (const auto& [filter, rows, skipped] : cases) {
