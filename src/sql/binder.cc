@@ -7,6 +7,7 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "sql/expression_factory.h"
@@ -636,9 +637,92 @@ class Binder::Implementation {
                    node.location);
   }
 
+  // a OR b OR c ... (AND alike) as one list of terms however the parser nested them, each term
+  // bound once; in an OR, equality tests of one expression against constants become one IN.
+  arrow::Result<TypedExpression> BindConnective(const ParsedExpression& node,
+                                                ExpressionContext& context) {
+    std::vector<const ParsedExpression*> pending = {&node};
+    std::vector<TypedExpression> terms;
+    while (!pending.empty()) {
+      const ParsedExpression* next = pending.back();
+      pending.pop_back();
+      if (next->kind == Kind::kOperator && next->name == node.name) {
+        for (auto argument = next->arguments.rbegin(); argument != next->arguments.rend();
+             ++argument) {
+          pending.push_back(argument->get());
+        }
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto term, BindExpression(*next, context));
+      terms.push_back(std::move(term));
+    }
+    if (node.name == "OR") {
+      ARROW_ASSIGN_OR_RAISE(terms, Located(EqualitiesAsIn(std::move(terms)), node.location));
+    }
+    return Located(factory_.Operator(node.name, std::move(terms)), node.location);
+  }
+
+  // OR terms `x = c1`, `x = c2`, ... (x the same expression, c constants of x's type) as one
+  // `x IN (c1, c2, ...)` in the place of the first; the others are kept in order.
+  arrow::Result<std::vector<TypedExpression>> EqualitiesAsIn(std::vector<TypedExpression> terms) {
+    struct Group {
+      size_t position;
+      compute::Expression tested;
+      std::vector<TypedExpression> constants;
+      size_t size = 0;  // constants.size() until they move into the IN
+    };
+    std::vector<Group> groups;
+    std::unordered_multimap<size_t, size_t> groups_by_hash;
+    std::vector<std::optional<size_t>> group_of(terms.size());
+    for (size_t index = 0; index < terms.size(); ++index) {
+      const compute::Expression::Call* call = terms[index].expression.call();
+      if (call == nullptr || call->function_name != "equal" || call->arguments.size() != 2) {
+        continue;
+      }
+      int constant_side = call->arguments[1].literal() != nullptr   ? 1
+                          : call->arguments[0].literal() != nullptr ? 0
+                                                                    : -1;
+      if (constant_side < 0 || call->arguments[1 - constant_side].literal() != nullptr) continue;
+      const compute::Expression& tested = call->arguments[1 - constant_side];
+      const arrow::Datum& constant = *call->arguments[constant_side].literal();
+      if (!constant.is_scalar()) continue;
+      ARROW_ASSIGN_OR_RAISE(auto tested_type, factory_.TypeOf(tested));
+      if (!constant.type()->Equals(*tested_type)) continue;
+      std::optional<size_t> found;
+      auto [first, last] = groups_by_hash.equal_range(tested.hash());
+      for (auto candidate = first; candidate != last; ++candidate) {
+        if (groups[candidate->second].tested.Equals(tested)) found = candidate->second;
+      }
+      if (!found) {
+        found = groups.size();
+        groups.push_back({index, tested, {}, 0});
+        groups_by_hash.emplace(tested.hash(), *found);
+      }
+      groups[*found].constants.push_back(factory_.Literal(constant.scalar()));
+      ++groups[*found].size;
+      group_of[index] = found;
+    }
+    std::vector<TypedExpression> rewritten;
+    for (size_t index = 0; index < terms.size(); ++index) {
+      if (!group_of[index] || groups[*group_of[index]].size < 2) {
+        rewritten.push_back(std::move(terms[index]));
+        continue;
+      }
+      Group& group = groups[*group_of[index]];
+      if (group.position != index) continue;
+      ARROW_ASSIGN_OR_RAISE(auto type, factory_.TypeOf(group.tested));
+      ARROW_ASSIGN_OR_RAISE(auto in,
+                            factory_.InList(TypedExpression{group.tested, type, nullptr, nullptr},
+                                            std::move(group.constants)));
+      rewritten.push_back(std::move(in));
+    }
+    return rewritten;
+  }
+
   arrow::Result<TypedExpression> BindOperator(const ParsedExpression& node,
                                               ExpressionContext& context) {
     const std::string& name = node.name;
+    if (name == "AND" || name == "OR") return BindConnective(node, context);
     if (name == "IN" || name == "NOT IN") {
       const ParsedExpression& list = *node.arguments[1];
       if (list.kind != Kind::kList) return SqlError(sql_, node.location, "IN expects a list");

@@ -280,20 +280,56 @@ arrow::Result<TypedExpression> ExpressionFactory::Make(
     expressions.push_back(argument.expression);
     type_names.push_back(argument.type->ToString());
   }
-  TypedExpression result;
-  result.expression = compute::call(function, std::move(expressions), std::move(options));
-  auto type = TypeOf(result.expression);
+  auto type = CallType(function, arguments, options);
   if (!type.ok()) {
     std::string list;
     for (const auto& name : type_names) list += (list.empty() ? "" : ", ") + name;
     return arrow::Status::TypeError("no variant of ", function, " takes (", list, ")");
   }
+  TypedExpression result;
+  result.expression = compute::call(function, std::move(expressions), std::move(options));
   result.type = *type;
   bool constant = std::all_of(arguments.begin(), arguments.end(), [](const TypedExpression& value) {
     return value.expression.literal() != nullptr;
   });
   if (constant) return Fold(std::move(result));
   return result;
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CallType(
+    const std::string& function, const std::vector<TypedExpression>& arguments,
+    const std::shared_ptr<compute::FunctionOptions>& options) {
+  // Arrow types a call by its arguments' types and the values of its literal arguments, so the
+  // call is bound over placeholders of the arguments' types: binding the whole tree at every
+  // level made binding quadratic in the expression's depth.
+  arrow::FieldVector placeholders;
+  std::vector<compute::Expression> shallow;
+  for (const auto& argument : arguments) {
+    if (argument.expression.literal() != nullptr) {
+      shallow.push_back(argument.expression);
+      continue;
+    }
+    std::string name = std::to_string(placeholders.size());
+    placeholders.push_back(arrow::field(name, argument.type));
+    shallow.push_back(compute::field_ref(name));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto bound, compute::call(function, std::move(shallow), options)
+                                        .Bind(arrow::Schema(std::move(placeholders))));
+  return bound.type()->GetSharedPtr();
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Connect(const std::string& function,
+                                                          std::vector<TypedExpression> terms) {
+  if (terms.size() == 1) return std::move(terms.front());
+  // Halves joined recursively: the tree is log2(n) deep, so evaluating and pruning it recurse
+  // little even for thousands of terms.
+  size_t middle = terms.size() / 2;
+  std::vector<TypedExpression> second(std::make_move_iterator(terms.begin() + middle),
+                                      std::make_move_iterator(terms.end()));
+  terms.resize(middle);
+  ARROW_ASSIGN_OR_RAISE(auto left, Connect(function, std::move(terms)));
+  ARROW_ASSIGN_OR_RAISE(auto right, Connect(function, std::move(second)));
+  return Make(function, {std::move(left), std::move(right)});
 }
 
 arrow::Result<TypedExpression> ExpressionFactory::Fold(TypedExpression value) {
@@ -512,12 +548,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
     for (auto& argument : arguments) {
       ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, arrow::boolean()));
     }
-    TypedExpression result = arguments.front();
-    for (size_t index = 1; index < arguments.size(); ++index) {
-      ARROW_ASSIGN_OR_RAISE(
-          result, Make(name == "AND" ? "and_kleene" : "or_kleene", {result, arguments[index]}));
-    }
-    return result;
+    return Connect(name == "AND" ? "and_kleene" : "or_kleene", std::move(arguments));
   }
   if (name == "NOT") {
     ARROW_ASSIGN_OR_RAISE(auto value, Cast(arguments[0], arrow::boolean()));
@@ -639,8 +670,8 @@ arrow::Result<TypedExpression> ExpressionFactory::Case(std::vector<TypedExpressi
   } else {
     arguments.push_back(compute::literal(arrow::MakeNullScalar(type)));
   }
-  TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr};
-  ARROW_ASSIGN_OR_RAISE(result.type, TypeOf(result.expression));
+  // Every value was cast to `type`, which case_when returns.
+  TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr, nullptr};
   return Fold(std::move(result));
 }
 
@@ -680,16 +711,12 @@ arrow::Result<TypedExpression> ExpressionFactory::InList(TypedExpression value,
                 std::make_shared<compute::SetLookupOptions>(
                     set, compute::SetLookupOptions::NullMatchingBehavior::INCONCLUSIVE));
   }
-  std::optional<TypedExpression> any;
+  std::vector<TypedExpression> equals;
   for (auto& item : list) {
     ARROW_ASSIGN_OR_RAISE(auto equal, Operator("=", {value, item}));
-    if (any) {
-      ARROW_ASSIGN_OR_RAISE(any, Make("or_kleene", {*any, equal}));
-    } else {
-      any = equal;
-    }
+    equals.push_back(std::move(equal));
   }
-  return *any;
+  return Connect("or_kleene", std::move(equals));
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::TypeFromName(

@@ -76,6 +76,13 @@ class ExpressionFactory {
   arrow::Result<TypedExpression> Make(
       const std::string& function, std::vector<TypedExpression> arguments,
       std::shared_ptr<arrow::compute::FunctionOptions> options = nullptr);
+  // The type `function` returns for `arguments`.
+  arrow::Result<std::shared_ptr<arrow::DataType>> CallType(
+      const std::string& function, const std::vector<TypedExpression>& arguments,
+      const std::shared_ptr<arrow::compute::FunctionOptions>& options);
+  // and_kleene/or_kleene of one or more boolean terms, as a balanced tree.
+  arrow::Result<TypedExpression> Connect(const std::string& function,
+                                         std::vector<TypedExpression> terms);
   // `value` as a literal when it reads no column (now() - INTERVAL '1 hour', 2 * 3, casts of
   // constants), so pruning and EXPLAIN see the value; errors (overflow, division by zero) are
   // raised now, as PostgreSQL's planner raises them.
