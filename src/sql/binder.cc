@@ -12,6 +12,7 @@
 
 #include "sql/expression_factory.h"
 #include "sql/sql_error.h"
+#include "sql/sql_functions.h"
 
 namespace nlk::sql {
 
@@ -864,6 +865,9 @@ class Binder::Implementation {
       if (input.type->id() == arrow::Type::NA) {
         ARROW_ASSIGN_OR_RAISE(input, factory_.Cast(input, arrow::int64()));
       }
+      // Arrow's sum wraps around past the int64 range; ours fails there, as PostgreSQL's
+      // integer arithmetic does.
+      if (function == "sum" && arrow::is_signed_integer(input.type->id())) function = kCheckedSum;
     }
     if (node.filter != nullptr) {
       ExpressionContext filter_context{aggregation->input, "FILTER"};
