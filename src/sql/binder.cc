@@ -134,6 +134,24 @@ std::string DefaultName(const ParsedExpression& node) {
   }
 }
 
+// The first column of a name keeps it; a later one gets the first suffix _1, _2, ... that no
+// column of the result has.
+std::vector<std::string> UniqueNames(const std::vector<std::string>& names) {
+  std::set<std::string> taken(names.begin(), names.end());
+  std::set<std::string> used;
+  std::vector<std::string> unique;
+  for (const auto& name : names) {
+    std::string chosen = name;
+    for (int suffix = 1; used.count(chosen) > 0; ++suffix) {
+      chosen = name + "_" + std::to_string(suffix);
+      if (taken.count(chosen) > 0) chosen = name;
+    }
+    used.insert(chosen);
+    unique.push_back(std::move(chosen));
+  }
+  return unique;
+}
+
 void SplitAnd(const ExpressionPointer& node, std::vector<ExpressionPointer>* terms) {
   if (node == nullptr) return;
   if (node->kind == Kind::kOperator && node->name == "AND") {
@@ -465,6 +483,9 @@ class Binder::Implementation {
 
   arrow::Result<TypedExpression> ResolveColumn(const ParsedExpression& node,
                                                const ExpressionContext& context) {
+    if (auto star = star_columns_.find(&node); star != star_columns_.end()) {
+      return factory_.Column(star->second.second);
+    }
     std::string written = Join(node.names);
     std::replace(written.begin(), written.end(), ',', '.');
     written.erase(std::remove(written.begin(), written.end(), ' '), written.end());
@@ -1472,6 +1493,9 @@ class Binder::Implementation {
         reference->kind = Kind::kColumn;
         reference->location = item.expression->location;
         reference->names = {column.qualifier, column.name};
+        // Bound to this very column: a subquery may yield two columns of one name, which a
+        // lookup by name would call ambiguous.
+        star_columns_[reference.get()] = {reference, column.internal};
         items.push_back({reference, column.name});
         any = true;
       }
@@ -1636,6 +1660,9 @@ class Binder::Implementation {
   SubqueryRunner run_subquery_;
   int64_t next_column_ = 0;
   std::vector<std::map<std::string, const CommonTableExpression*>> common_tables_;
+  // The column references * expanded to, with the column each stands for (the node is held so
+  // its address is not reused).
+  std::map<const ParsedExpression*, std::pair<ExpressionPointer, std::string>> star_columns_;
 };
 
 Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
@@ -1646,7 +1673,9 @@ Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_micros
 Binder::~Binder() = default;
 
 arrow::Result<BoundQuery> Binder::Bind(const SelectStatement& select) {
-  return implementation_->BindQuery(select, nullptr);
+  ARROW_ASSIGN_OR_RAISE(BoundQuery query, implementation_->BindQuery(select, nullptr));
+  query.names = UniqueNames(query.names);
+  return query;
 }
 
 }  // namespace nlk::sql

@@ -13,6 +13,7 @@ import random
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
@@ -275,3 +276,23 @@ def test_literal_arithmetic_matches_duckdb(numbers, expression):
     ours = json.loads(proc.stdout)[0]["v"]
     theirs = numbers["duckdb"].execute(query).fetchone()[0]
     assert ours == theirs, f"{expression}: {ours!r} vs DuckDB's {theirs!r}"
+
+
+def test_unnamed_and_duplicate_columns_are_named_uniquely_in_every_format(tables, tmp_path):
+    """Two count(*) columns would be two "count" keys, of which JSON readers keep one."""
+    query = ("SELECT count(*), count(DISTINCT device_id), min(channel) AS count, 1, 2 "
+             "FROM samples")
+    expected = ["count", "count_1", "count_2", "?column?", "?column?_1"]
+    table = f"samples={tables['samples']}"
+    for fmt in ("json", "ndjson"):
+        proc = nlkcli.run_nlk("sql", "--table", table, query, "--format", fmt)
+        text = proc.stdout.strip()
+        record = json.loads(text)[0] if fmt == "json" else json.loads(text.splitlines()[0])
+        assert list(record.keys()) == expected, fmt
+    proc = nlkcli.run_nlk("sql", "--table", table, query, "--format", "csv")
+    assert proc.stdout.splitlines()[0] == ",".join(f'"{name}"' for name in expected)
+    for fmt, read in (("arrow-file", lambda path: pa.ipc.open_file(path).schema),
+                      ("parquet", pq.read_schema)):
+        path = tmp_path / f"out.{fmt}"
+        nlkcli.run_nlk("sql", "--table", table, query, "--format", fmt, "--out", str(path))
+        assert read(str(path)).names == expected, fmt

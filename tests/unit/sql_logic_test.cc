@@ -788,6 +788,34 @@ TEST(SqlEngine, DeepNestingIsAClearError) {
   EXPECT_EQ(Joined(*deep), "2|400\n");
 }
 
+// Result columns have unique names (JSON objects cannot hold two "count" keys): the first
+// column with a name keeps it, later ones get the first free suffix _1, _2, ...
+TEST(SqlEngine, ResultColumnNamesAreUnique) {
+  SqlEngine engine(SqlEnvironment::Get().provider);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"SELECT count(*), count(DISTINCT site) FROM readings", "count,count_1"},
+      {"SELECT id AS x, value AS x, name AS x FROM readings", "x,x_1,x_2"},
+      {"SELECT 1, 2", "?column?,?column?_1"},
+      {"SELECT count(*), count(*), 5 AS count_1 FROM readings", "count,count_2,count_1"},
+      {"SELECT sum(id), sum(value), max(id) AS sum FROM readings", "sum,sum_1,sum_2"},
+      {"SELECT * FROM readings JOIN sites ON readings.site = sites.site",
+       "id,site,name,value,ts,site_1,region"},
+      {"SELECT * FROM (SELECT count(*), min(id) AS count FROM readings) AS t", "count,count_1"},
+      {"SELECT count(*), count(*) FROM readings UNION ALL SELECT 1, 2", "count,count_1"},
+      {"SELECT \"Count\", count FROM (SELECT 1 AS \"Count\", 2 AS count) AS t", "Count,count"},
+  };
+  for (const auto& [sql, expected] : cases) {
+    auto result = engine.Execute(sql, {});
+    ASSERT_TRUE(result.ok()) << sql << ": " << result.status().ToString();
+    std::string names;
+    for (const auto& field : result->schema->fields()) {
+      names += (names.empty() ? "" : ",") + field->name();
+    }
+    EXPECT_EQ(names, expected) << sql;
+    ASSERT_TRUE(result->reader->ToTable().ok()) << sql;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Files, SqlLogicTest, ::testing::ValuesIn(TestFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param.substr(0, info.param.find('.'));
