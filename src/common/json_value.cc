@@ -7,10 +7,6 @@
 
 namespace nlk {
 
-namespace {
-constexpr int kMaxDepth = 256;
-}
-
 const JsonValue* JsonValue::Find(std::string_view key) const {
   for (const auto& [name, value] : object_) {
     if (name == key) return &value;
@@ -63,7 +59,7 @@ const char* JsonValue::TypeName() const {
 
 class JsonParser {
  public:
-  explicit JsonParser(std::string_view text) : text_(text) {}
+  JsonParser(std::string_view text, int max_depth) : text_(text), max_depth_(max_depth) {}
 
   arrow::Result<JsonValue> ParseDocument() {
     JsonValue value;
@@ -93,7 +89,7 @@ class JsonParser {
   }
 
   arrow::Status ParseValue(JsonValue* value, int depth) {
-    if (depth > kMaxDepth) return Error("JSON nested too deeply");
+    if (depth > max_depth_) return Error("JSON nested too deeply");
     SkipWhitespace();
     if (position_ >= text_.size()) return Error("unexpected end of input (truncated JSON?)");
     const size_t start = position_;
@@ -296,11 +292,12 @@ class JsonParser {
   }
 
   std::string_view text_;
+  const int max_depth_;
   size_t position_ = 0;
 };
 
-arrow::Result<JsonValue> ParseJson(std::string_view text) {
-  return JsonParser(text).ParseDocument();
+arrow::Result<JsonValue> ParseJson(std::string_view text, int max_depth) {
+  return JsonParser(text, max_depth).ParseDocument();
 }
 
 }  // namespace nlk

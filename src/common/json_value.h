@@ -56,8 +56,11 @@ class JsonValue {
   std::string_view raw_;
 };
 
+// Documents nested deeper than this are refused: the parser recurses once per level.
+constexpr int kDefaultMaxJsonDepth = 256;
+
 // Parses one complete JSON document; trailing whitespace is allowed, anything else is not.
 // Errors say what was expected and at which byte offset.
-arrow::Result<JsonValue> ParseJson(std::string_view text);
+arrow::Result<JsonValue> ParseJson(std::string_view text, int max_depth = kDefaultMaxJsonDepth);
 
 }  // namespace nlk

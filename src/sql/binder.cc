@@ -7,11 +7,12 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
-#include "common/parse_number.h"
 #include "sql/expression_factory.h"
 #include "sql/sql_error.h"
+#include "sql/sql_functions.h"
 
 namespace nlk::sql {
 
@@ -131,6 +132,24 @@ std::string DefaultName(const ParsedExpression& node) {
     default:
       return "?column?";
   }
+}
+
+// The first column of a name keeps it; a later one gets the first suffix _1, _2, ... that no
+// column of the result has.
+std::vector<std::string> UniqueNames(const std::vector<std::string>& names) {
+  std::set<std::string> taken(names.begin(), names.end());
+  std::set<std::string> used;
+  std::vector<std::string> unique;
+  for (const auto& name : names) {
+    std::string chosen = name;
+    for (int suffix = 1; used.count(chosen) > 0; ++suffix) {
+      chosen = name + "_" + std::to_string(suffix);
+      if (taken.count(chosen) > 0) chosen = name;
+    }
+    used.insert(chosen);
+    unique.push_back(std::move(chosen));
+  }
+  return unique;
 }
 
 void SplitAnd(const ExpressionPointer& node, std::vector<ExpressionPointer>* terms) {
@@ -464,6 +483,9 @@ class Binder::Implementation {
 
   arrow::Result<TypedExpression> ResolveColumn(const ParsedExpression& node,
                                                const ExpressionContext& context) {
+    if (auto star = star_columns_.find(&node); star != star_columns_.end()) {
+      return factory_.Column(star->second.second);
+    }
     std::string written = Join(node.names);
     std::replace(written.begin(), written.end(), ',', '.');
     written.erase(std::remove(written.begin(), written.end(), ' '), written.end());
@@ -516,15 +538,8 @@ class Binder::Implementation {
   arrow::Result<TypedExpression> Constant(const ParsedExpression& node) {
     switch (node.constant_kind) {
       case ParsedExpression::ConstantKind::kInteger:
-        return factory_.Literal(arrow::MakeScalar(static_cast<int64_t>(std::stoll(node.text))));
-      case ParsedExpression::ConstantKind::kFloat: {
-        std::optional<double> value = ParseNumber<double>(node.text);
-        if (!value) {
-          return SqlError(sql_, node.location,
-                          "numeric constant " + node.text + " is out of range for double");
-        }
-        return factory_.Literal(arrow::MakeScalar(*value));
-      }
+      case ParsedExpression::ConstantKind::kFloat:
+        return Located(ExpressionFactory::NumberLiteral(node.text), node.location);
       case ParsedExpression::ConstantKind::kString:
         return factory_.Literal(arrow::MakeScalar(node.text));
       case ParsedExpression::ConstantKind::kBoolean:
@@ -613,15 +628,6 @@ class Binder::Implementation {
     ARROW_ASSIGN_OR_RAISE(auto type,
                           Located(ExpressionFactory::TypeFromName(node.type_name), node.location));
     ARROW_ASSIGN_OR_RAISE(auto value, BindExpression(argument, context));
-    if (value.constant && value.constant->is_valid && arrow::is_floating(value.type->id()) &&
-        arrow::is_integer(type->id())) {
-      // PostgreSQL rounds (half away from zero): CAST(1.7 AS integer) is 2.
-      ARROW_ASSIGN_OR_RAISE(
-          auto rounded,
-          compute::Round(arrow::Datum(value.constant),
-                         compute::RoundOptions(0, compute::RoundMode::HALF_TOWARDS_INFINITY)));
-      value = factory_.Literal(rounded.scalar());
-    }
     return Located(factory_.Cast(std::move(value), type), node.location);
   }
 
@@ -653,9 +659,92 @@ class Binder::Implementation {
                    node.location);
   }
 
+  // a OR b OR c ... (AND alike) as one list of terms however the parser nested them, each term
+  // bound once; in an OR, equality tests of one expression against constants become one IN.
+  arrow::Result<TypedExpression> BindConnective(const ParsedExpression& node,
+                                                ExpressionContext& context) {
+    std::vector<const ParsedExpression*> pending = {&node};
+    std::vector<TypedExpression> terms;
+    while (!pending.empty()) {
+      const ParsedExpression* next = pending.back();
+      pending.pop_back();
+      if (next->kind == Kind::kOperator && next->name == node.name) {
+        for (auto argument = next->arguments.rbegin(); argument != next->arguments.rend();
+             ++argument) {
+          pending.push_back(argument->get());
+        }
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto term, BindExpression(*next, context));
+      terms.push_back(std::move(term));
+    }
+    if (node.name == "OR") {
+      ARROW_ASSIGN_OR_RAISE(terms, Located(EqualitiesAsIn(std::move(terms)), node.location));
+    }
+    return Located(factory_.Operator(node.name, std::move(terms)), node.location);
+  }
+
+  // OR terms `x = c1`, `x = c2`, ... (x the same expression, c constants of x's type) as one
+  // `x IN (c1, c2, ...)` in the place of the first; the others are kept in order.
+  arrow::Result<std::vector<TypedExpression>> EqualitiesAsIn(std::vector<TypedExpression> terms) {
+    struct Group {
+      size_t position;
+      compute::Expression tested;
+      std::vector<TypedExpression> constants;
+      size_t size = 0;  // constants.size() until they move into the IN
+    };
+    std::vector<Group> groups;
+    std::unordered_multimap<size_t, size_t> groups_by_hash;
+    std::vector<std::optional<size_t>> group_of(terms.size());
+    for (size_t index = 0; index < terms.size(); ++index) {
+      const compute::Expression::Call* call = terms[index].expression.call();
+      if (call == nullptr || call->function_name != "equal" || call->arguments.size() != 2) {
+        continue;
+      }
+      int constant_side = call->arguments[1].literal() != nullptr   ? 1
+                          : call->arguments[0].literal() != nullptr ? 0
+                                                                    : -1;
+      if (constant_side < 0 || call->arguments[1 - constant_side].literal() != nullptr) continue;
+      const compute::Expression& tested = call->arguments[1 - constant_side];
+      const arrow::Datum& constant = *call->arguments[constant_side].literal();
+      if (!constant.is_scalar()) continue;
+      ARROW_ASSIGN_OR_RAISE(auto tested_type, factory_.TypeOf(tested));
+      if (!constant.type()->Equals(*tested_type)) continue;
+      std::optional<size_t> found;
+      auto [first, last] = groups_by_hash.equal_range(tested.hash());
+      for (auto candidate = first; candidate != last; ++candidate) {
+        if (groups[candidate->second].tested.Equals(tested)) found = candidate->second;
+      }
+      if (!found) {
+        found = groups.size();
+        groups.push_back({index, tested, {}, 0});
+        groups_by_hash.emplace(tested.hash(), *found);
+      }
+      groups[*found].constants.push_back(factory_.Literal(constant.scalar()));
+      ++groups[*found].size;
+      group_of[index] = found;
+    }
+    std::vector<TypedExpression> rewritten;
+    for (size_t index = 0; index < terms.size(); ++index) {
+      if (!group_of[index] || groups[*group_of[index]].size < 2) {
+        rewritten.push_back(std::move(terms[index]));
+        continue;
+      }
+      Group& group = groups[*group_of[index]];
+      if (group.position != index) continue;
+      ARROW_ASSIGN_OR_RAISE(auto type, factory_.TypeOf(group.tested));
+      ARROW_ASSIGN_OR_RAISE(auto in,
+                            factory_.InList(TypedExpression{group.tested, type, nullptr, nullptr},
+                                            std::move(group.constants)));
+      rewritten.push_back(std::move(in));
+    }
+    return rewritten;
+  }
+
   arrow::Result<TypedExpression> BindOperator(const ParsedExpression& node,
                                               ExpressionContext& context) {
     const std::string& name = node.name;
+    if (name == "AND" || name == "OR") return BindConnective(node, context);
     if (name == "IN" || name == "NOT IN") {
       const ParsedExpression& list = *node.arguments[1];
       if (list.kind != Kind::kList) return SqlError(sql_, node.location, "IN expects a list");
@@ -797,6 +886,9 @@ class Binder::Implementation {
       if (input.type->id() == arrow::Type::NA) {
         ARROW_ASSIGN_OR_RAISE(input, factory_.Cast(input, arrow::int64()));
       }
+      // Arrow's sum wraps around past the int64 range; ours fails there, as PostgreSQL's
+      // integer arithmetic does.
+      if (function == "sum" && arrow::is_signed_integer(input.type->id())) function = kCheckedSum;
     }
     if (node.filter != nullptr) {
       ExpressionContext filter_context{aggregation->input, "FILTER"};
@@ -924,6 +1016,8 @@ class Binder::Implementation {
           return SqlError(sql_, node.arguments[1]->location,
                           "the offset must be an integer constant");
         }
+        ARROW_ASSIGN_OR_RAISE(
+            offset, Located(factory_.Cast(offset, arrow::int64()), node.arguments[1]->location));
         call.offset = static_cast<const arrow::Int64Scalar&>(*offset.constant).value;
       }
       if (node.arguments.size() >= 3) {
@@ -1008,6 +1102,7 @@ class Binder::Implementation {
       if (if_null) return *if_null;
       return SqlError(sql_, node->location, std::string(clause) + " must not be NULL");
     }
+    ARROW_ASSIGN_OR_RAISE(value, Located(factory_.Cast(value, arrow::int64()), node->location));
     int64_t count = static_cast<const arrow::Int64Scalar&>(*value.constant).value;
     if (count < 0)
       return SqlError(sql_, node->location, std::string(clause) + " must not be negative");
@@ -1398,6 +1493,9 @@ class Binder::Implementation {
         reference->kind = Kind::kColumn;
         reference->location = item.expression->location;
         reference->names = {column.qualifier, column.name};
+        // Bound to this very column: a subquery may yield two columns of one name, which a
+        // lookup by name would call ambiguous.
+        star_columns_[reference.get()] = {reference, column.internal};
         items.push_back({reference, column.name});
         any = true;
       }
@@ -1562,6 +1660,9 @@ class Binder::Implementation {
   SubqueryRunner run_subquery_;
   int64_t next_column_ = 0;
   std::vector<std::map<std::string, const CommonTableExpression*>> common_tables_;
+  // The column references * expanded to, with the column each stands for (the node is held so
+  // its address is not reused).
+  std::map<const ParsedExpression*, std::pair<ExpressionPointer, std::string>> star_columns_;
 };
 
 Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
@@ -1572,7 +1673,9 @@ Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_micros
 Binder::~Binder() = default;
 
 arrow::Result<BoundQuery> Binder::Bind(const SelectStatement& select) {
-  return implementation_->BindQuery(select, nullptr);
+  ARROW_ASSIGN_OR_RAISE(BoundQuery query, implementation_->BindQuery(select, nullptr));
+  query.names = UniqueNames(query.names);
+  return query;
 }
 
 }  // namespace nlk::sql

@@ -25,7 +25,9 @@ namespace nlk::sql {
 
 struct BoundQuery {
   PlanPointer plan;
-  // The output column names, one per field of plan->schema (whose names are internal).
+  // The output column names, one per field of plan->schema (whose names are internal). Bind
+  // makes them unique: the first column of a name keeps it, later ones get the first suffix
+  // _1, _2, ... that no other column of the result has (count, count_1).
   std::vector<std::string> names;
 };
 

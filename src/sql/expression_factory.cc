@@ -2,12 +2,17 @@
 
 #include <arrow/array/builder_base.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/decimal.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <utility>
+
+#include "common/parse_number.h"
 
 namespace nlk::sql {
 
@@ -27,6 +32,153 @@ bool IsTemporal(const arrow::DataType& type) {
 
 std::shared_ptr<arrow::DataType> TimestampMicros() {
   return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+}
+
+bool IsNumber(const arrow::DataType& type) {
+  return arrow::is_integer(type.id()) || arrow::is_floating(type.id()) ||
+         arrow::is_decimal(type.id());
+}
+
+bool IsNumberConstant(const TypedExpression& value) {
+  return value.constant && value.constant->is_valid && IsNumber(*value.type);
+}
+
+// The smallest and largest value of an integer type.
+std::pair<arrow::Decimal128, arrow::Decimal128> IntegerRange(const arrow::DataType& type) {
+  const int bits = type.bit_width();
+  if (arrow::is_signed_integer(type.id())) {
+    arrow::Decimal128 largest = (arrow::Decimal128(1) << (bits - 1)) - 1;
+    return {-largest - 1, largest};
+  }
+  return {arrow::Decimal128(0), (arrow::Decimal128(1) << bits) - 1};
+}
+
+// The integers next to a number, below (or at) and above (or at) it; equal when the number is
+// an integer. Numbers beyond every integer type's range count as +-10^20.
+struct IntegerNeighbours {
+  arrow::Decimal128 floor;
+  arrow::Decimal128 ceiling;
+  bool integral() const { return floor == ceiling; }
+};
+
+// Nullopt for NaN and for anything that is not a valid number.
+std::optional<IntegerNeighbours> NeighboursOf(const TypedExpression& number) {
+  const std::shared_ptr<arrow::Scalar>& scalar = number.written ? number.written : number.constant;
+  if (!scalar || !scalar->is_valid) return std::nullopt;
+  const arrow::DataType& type = *scalar->type;
+  if (arrow::is_signed_integer(type.id())) {
+    auto value = scalar->CastTo(arrow::int64());
+    if (!value.ok()) return std::nullopt;
+    arrow::Decimal128 exact(static_cast<const arrow::Int64Scalar&>(**value).value);
+    return IntegerNeighbours{exact, exact};
+  }
+  if (arrow::is_unsigned_integer(type.id())) {
+    auto value = scalar->CastTo(arrow::uint64());
+    if (!value.ok()) return std::nullopt;
+    arrow::Decimal128 exact(0, static_cast<const arrow::UInt64Scalar&>(**value).value);
+    return IntegerNeighbours{exact, exact};
+  }
+  if (type.id() == arrow::Type::DECIMAL128) {
+    const auto& decimal = static_cast<const arrow::Decimal128Scalar&>(*scalar);
+    const int32_t scale = static_cast<const arrow::Decimal128Type&>(type).scale();
+    if (scale <= 0) return IntegerNeighbours{decimal.value, decimal.value};
+    arrow::BasicDecimal128 whole;
+    arrow::BasicDecimal128 fraction;
+    decimal.value.GetWholeAndFraction(scale, &whole, &fraction);
+    IntegerNeighbours neighbours{whole, whole};
+    if (fraction < 0) neighbours.floor -= 1;
+    if (fraction > 0) neighbours.ceiling += 1;
+    return neighbours;
+  }
+  if (arrow::is_floating(type.id())) {
+    auto value = scalar->CastTo(arrow::float64());
+    if (!value.ok()) return std::nullopt;
+    double real = static_cast<const arrow::DoubleScalar&>(**value).value;
+    if (std::isnan(real)) return std::nullopt;
+    const arrow::Decimal128 beyond = arrow::Decimal128::GetScaleMultiplier(20);
+    if (real >= 1e20) return IntegerNeighbours{beyond, beyond};
+    if (real <= -1e20) return IntegerNeighbours{-beyond, -beyond};
+    // Integral doubles below 10^20 convert exactly.
+    auto floor = arrow::Decimal128::FromReal(std::floor(real), 38, 0);
+    auto ceiling = arrow::Decimal128::FromReal(std::ceil(real), 38, 0);
+    if (!floor.ok() || !ceiling.ok()) return std::nullopt;
+    return IntegerNeighbours{*floor, *ceiling};
+  }
+  return std::nullopt;
+}
+
+// The type two numbers meet in: the wider integer (for a signed and an unsigned one, a signed
+// type that holds both, up to int8), or the floating-point side's type (the wider of two).
+std::shared_ptr<arrow::DataType> WiderNumber(const std::shared_ptr<arrow::DataType>& left,
+                                             const std::shared_ptr<arrow::DataType>& right) {
+  bool left_floating = arrow::is_floating(left->id());
+  bool right_floating = arrow::is_floating(right->id());
+  if (left_floating || right_floating) {
+    if (left_floating && right_floating)
+      return left->bit_width() >= right->bit_width() ? left : right;
+    return left_floating ? left : right;
+  }
+  bool left_signed = arrow::is_signed_integer(left->id());
+  bool right_signed = arrow::is_signed_integer(right->id());
+  if (left_signed == right_signed) return left->bit_width() >= right->bit_width() ? left : right;
+  const auto& signed_type = left_signed ? left : right;
+  const auto& unsigned_type = left_signed ? right : left;
+  if (signed_type->bit_width() > unsigned_type->bit_width()) return signed_type;
+  switch (unsigned_type->bit_width()) {
+    case 8:
+      return arrow::int16();
+    case 16:
+      return arrow::int32();
+    default:
+      return arrow::int64();
+  }
+}
+
+// `a op b` as `b op' a`.
+const std::string& Mirrored(const std::string& function) {
+  static const std::map<std::string, std::string> kMirrored = {
+      {"equal", "equal"},  {"not_equal", "not_equal"},      {"less", "greater"},
+      {"greater", "less"}, {"less_equal", "greater_equal"}, {"greater_equal", "less_equal"}};
+  return kMirrored.at(function);
+}
+
+// A number rounded to an integer, half away from zero as PostgreSQL rounds; for a number written
+// with a fraction, its value as written. Values beyond every integer type count as +-10^20.
+arrow::Result<arrow::Decimal128> RoundToInteger(const TypedExpression& number) {
+  const std::shared_ptr<arrow::Scalar>& scalar = number.written ? number.written : number.constant;
+  if (scalar->type->id() == arrow::Type::DECIMAL128) {
+    const auto& decimal = static_cast<const arrow::Decimal128Scalar&>(*scalar);
+    const int32_t scale = static_cast<const arrow::Decimal128Type&>(*scalar->type).scale();
+    return scale <= 0 ? decimal.value : arrow::Decimal128(decimal.value.ReduceScaleBy(scale));
+  }
+  if (arrow::is_floating(scalar->type->id())) {
+    ARROW_ASSIGN_OR_RAISE(auto value, scalar->CastTo(arrow::float64()));
+    double real = static_cast<const arrow::DoubleScalar&>(*value).value;
+    if (std::isnan(real)) return arrow::Status::Invalid("NaN has no integer value");
+    const arrow::Decimal128 beyond = arrow::Decimal128::GetScaleMultiplier(20);
+    if (real >= 1e20) return beyond;
+    if (real <= -1e20) return -beyond;
+    return arrow::Decimal128::FromReal(std::round(real), 38, 0);
+  }
+  std::optional<IntegerNeighbours> neighbours = NeighboursOf(number);
+  if (!neighbours) return arrow::Status::Invalid(scalar->ToString(), " is not a number");
+  return neighbours->floor;
+}
+
+// An integer of `type` known to be within its range.
+arrow::Result<std::shared_ptr<arrow::Scalar>> IntegerScalar(
+    const arrow::Decimal128& value, const std::shared_ptr<arrow::DataType>& type) {
+  if (arrow::is_unsigned_integer(type->id())) return arrow::MakeScalar(type, value.low_bits());
+  return arrow::MakeScalar(type, static_cast<int64_t>(value.low_bits()));
+}
+
+// A number as a float4/float8, rounded to the nearest (Arrow's safe cast refuses integers that
+// float4 cannot hold exactly, but a comparison or sum in float4 rounds anyway).
+arrow::Result<std::shared_ptr<arrow::Scalar>> ToFloating(
+    const std::shared_ptr<arrow::Scalar>& value, const std::shared_ptr<arrow::DataType>& type) {
+  ARROW_ASSIGN_OR_RAISE(auto cast,
+                        compute::Cast(arrow::Datum(value), compute::CastOptions::Unsafe(type)));
+  return cast.scalar();
 }
 
 // Casts a scalar now, so bad literals fail while binding. Strings become zoned timestamps in
@@ -68,7 +220,48 @@ TypedExpression ExpressionFactory::Column(const std::string& name) const {
 }
 
 TypedExpression ExpressionFactory::Literal(std::shared_ptr<arrow::Scalar> value) const {
-  return {compute::literal(value), value->type, value};
+  return {compute::literal(value), value->type, value, nullptr};
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::NumberLiteral(const std::string& text) {
+  bool negative = !text.empty() && text[0] == '-';
+  std::string_view digits = std::string_view(text).substr(negative ? 1 : 0);
+  bool integer = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+  if (integer) {
+    if (std::optional<int64_t> value = ParseNumber<int64_t>(text)) {
+      if (*value >= std::numeric_limits<int32_t>::min() &&
+          *value <= std::numeric_limits<int32_t>::max()) {
+        return TypedExpression{compute::literal(static_cast<int32_t>(*value)), arrow::int32(),
+                               arrow::MakeScalar(static_cast<int32_t>(*value)), nullptr};
+      }
+      auto scalar = arrow::MakeScalar(*value);
+      return TypedExpression{compute::literal(scalar), scalar->type, scalar, nullptr};
+    }
+    size_t significant = digits.find_first_not_of('0');
+    int32_t precision = static_cast<int32_t>(digits.size() - significant);
+    if (precision <= arrow::Decimal128Type::kMaxPrecision) {
+      ARROW_ASSIGN_OR_RAISE(auto value, arrow::Decimal128::FromString(text));
+      auto scalar =
+          std::make_shared<arrow::Decimal128Scalar>(value, arrow::decimal128(precision, 0));
+      return TypedExpression{compute::literal(scalar), scalar->type, scalar, nullptr};
+    }
+  }
+  std::optional<double> value = ParseNumber<double>(text);
+  if (!value) {
+    return arrow::Status::Invalid("numeric constant ", text, " is out of range for double");
+  }
+  auto scalar = arrow::MakeScalar(*value);
+  TypedExpression number{compute::literal(scalar), scalar->type, scalar, nullptr};
+  arrow::Decimal128 exact;
+  int32_t precision = 0;
+  int32_t scale = 0;
+  if (arrow::Decimal128::FromString(text, &exact, &precision, &scale).ok() && scale >= 0) {
+    number.written = std::make_shared<arrow::Decimal128Scalar>(
+        exact, arrow::decimal128(std::max(precision, scale), scale));
+  }
+  return number;
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::TypeOf(
@@ -87,16 +280,66 @@ arrow::Result<TypedExpression> ExpressionFactory::Make(
     expressions.push_back(argument.expression);
     type_names.push_back(argument.type->ToString());
   }
-  TypedExpression result;
-  result.expression = compute::call(function, std::move(expressions), std::move(options));
-  auto type = TypeOf(result.expression);
+  auto type = CallType(function, arguments, options);
   if (!type.ok()) {
     std::string list;
     for (const auto& name : type_names) list += (list.empty() ? "" : ", ") + name;
     return arrow::Status::TypeError("no variant of ", function, " takes (", list, ")");
   }
+  TypedExpression result;
+  result.expression = compute::call(function, std::move(expressions), std::move(options));
   result.type = *type;
+  bool constant = std::all_of(arguments.begin(), arguments.end(), [](const TypedExpression& value) {
+    return value.expression.literal() != nullptr;
+  });
+  if (constant) return Fold(std::move(result));
   return result;
+}
+
+arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CallType(
+    const std::string& function, const std::vector<TypedExpression>& arguments,
+    const std::shared_ptr<compute::FunctionOptions>& options) {
+  // Arrow types a call by its arguments' types and the values of its literal arguments, so the
+  // call is bound over placeholders of the arguments' types: binding the whole tree at every
+  // level made binding quadratic in the expression's depth.
+  arrow::FieldVector placeholders;
+  std::vector<compute::Expression> shallow;
+  for (const auto& argument : arguments) {
+    if (argument.expression.literal() != nullptr) {
+      shallow.push_back(argument.expression);
+      continue;
+    }
+    std::string name = std::to_string(placeholders.size());
+    placeholders.push_back(arrow::field(name, argument.type));
+    shallow.push_back(compute::field_ref(name));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto bound, compute::call(function, std::move(shallow), options)
+                                        .Bind(arrow::Schema(std::move(placeholders))));
+  return bound.type()->GetSharedPtr();
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Connect(const std::string& function,
+                                                          std::vector<TypedExpression> terms) {
+  if (terms.size() == 1) return std::move(terms.front());
+  // Halves joined recursively: the tree is log2(n) deep, so evaluating and pruning it recurse
+  // little even for thousands of terms.
+  size_t middle = terms.size() / 2;
+  std::vector<TypedExpression> second(std::make_move_iterator(terms.begin() + middle),
+                                      std::make_move_iterator(terms.end()));
+  terms.resize(middle);
+  ARROW_ASSIGN_OR_RAISE(auto left, Connect(function, std::move(terms)));
+  ARROW_ASSIGN_OR_RAISE(auto right, Connect(function, std::move(second)));
+  return Make(function, {std::move(left), std::move(right)});
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::Fold(TypedExpression value) {
+  if (!compute::FieldsInExpression(value.expression).empty()) return value;
+  static const auto kNoColumns = arrow::schema(arrow::FieldVector{});
+  ARROW_ASSIGN_OR_RAISE(auto bound, value.expression.Bind(*kNoColumns));
+  ARROW_ASSIGN_OR_RAISE(auto folded, compute::FoldConstants(std::move(bound)));
+  const arrow::Datum* literal = folded.literal();
+  if (literal == nullptr || !literal->is_scalar()) return value;
+  return Literal(literal->scalar());
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CommonType(
@@ -106,10 +349,7 @@ arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::CommonType(
   if (right->id() == arrow::Type::NA) return left;
   bool left_number = arrow::is_integer(left->id()) || arrow::is_floating(left->id());
   bool right_number = arrow::is_integer(right->id()) || arrow::is_floating(right->id());
-  if (left_number && right_number) {
-    if (arrow::is_floating(left->id()) || arrow::is_floating(right->id())) return arrow::float64();
-    return arrow::int64();
-  }
+  if (left_number && right_number) return WiderNumber(left, right);
   if (IsString(*left) && IsString(*right)) return arrow::utf8();
   if (IsTemporal(*left) && IsTemporal(*right)) {
     if (left->id() == arrow::Type::TIMESTAMP) return left;
@@ -136,8 +376,43 @@ arrow::Status ExpressionFactory::Harmonize(TypedExpression* left, TypedExpressio
   if (right->constant && IsString(*right->type) && !IsString(*left->type)) {
     return convert(right, left->type);
   }
+  // A number next to a float4/float8 expression takes its type, as a column's type decides a
+  // comparison with a literal.
+  for (auto [number, other] : {std::pair{left, right}, std::pair{right, left}}) {
+    if (IsNumberConstant(*number) && !other->constant && arrow::is_floating(other->type->id()) &&
+        !number->type->Equals(*other->type)) {
+      ARROW_ASSIGN_OR_RAISE(auto converted, ToFloating(number->constant, other->type));
+      *number = Literal(std::move(converted));
+      return arrow::Status::OK();
+    }
+  }
+  // A numeric (decimal) next to an integer: the integer becomes a decimal wide enough for its
+  // type (Arrow's own choice of casts fails for decimal literals next to integer literals).
+  for (auto [decimal, integer] : {std::pair{left, right}, std::pair{right, left}}) {
+    if (decimal->type->id() == arrow::Type::DECIMAL128 && arrow::is_integer(integer->type->id())) {
+      auto [smallest, largest] = IntegerRange(*integer->type);
+      int32_t digits = static_cast<int32_t>(largest.ToIntegerString().size());
+      return convert(integer, arrow::decimal128(digits, 0));
+    }
+  }
+  // Numbers of two types meet in the wider one, decided here: Arrow would first shrink literals
+  // to their smallest type (2147483647 + 1::bigint overflowing int4, 16777217 * 1.0 refused as
+  // float4).
+  if (IsNumber(*left->type) && IsNumber(*right->type) && !left->type->Equals(*right->type) &&
+      !arrow::is_decimal(left->type->id()) && !arrow::is_decimal(right->type->id())) {
+    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(left->type, right->type));
+    ARROW_RETURN_NOT_OK(convert(left, common));
+    return convert(right, common);
+  }
   if (left->type->id() == arrow::Type::TIMESTAMP && right->type->id() == arrow::Type::TIMESTAMP &&
       !left->type->Equals(*right->type)) {
+    // A constant takes the other side's type, which keeps a column bare for pruning.
+    for (auto [constant, other] : {std::pair{left, right}, std::pair{right, left}}) {
+      if (constant->constant && !other->constant &&
+          Cast(*constant, other->type).Value(constant).ok()) {
+        return arrow::Status::OK();
+      }
+    }
     const auto& left_zone = static_cast<const arrow::TimestampType&>(*left->type).timezone();
     if (left_zone.empty()) return convert(left, right->type);
     return convert(right, left->type);
@@ -151,9 +426,70 @@ arrow::Status ExpressionFactory::Harmonize(TypedExpression* left, TypedExpressio
   return arrow::Status::OK();
 }
 
+arrow::Result<TypedExpression> ExpressionFactory::KnownUnlessNull(const TypedExpression& value,
+                                                                  bool result) {
+  // Kleene logic keeps NULL rows NULL: (valid OR NULL) is true or NULL, (null AND NULL) false or
+  // NULL. Both forms stay visible to pruning by statistics.
+  TypedExpression unknown = Literal(arrow::MakeNullScalar(arrow::boolean()));
+  if (result) {
+    ARROW_ASSIGN_OR_RAISE(auto valid, Make("is_valid", {value}));
+    return Make("or_kleene", {valid, unknown});
+  }
+  ARROW_ASSIGN_OR_RAISE(auto missing, Make("is_null", {value}));
+  return Make("and_kleene", {missing, unknown});
+}
+
+arrow::Result<std::optional<TypedExpression>> ExpressionFactory::CompareIntegerWithNumber(
+    const std::string& function, const TypedExpression& value, const TypedExpression& number) {
+  if (!arrow::is_integer(value.type->id()) || !IsNumberConstant(number)) return std::nullopt;
+  std::optional<IntegerNeighbours> neighbours = NeighboursOf(number);
+  if (!neighbours) return std::nullopt;
+  auto [smallest, largest] = IntegerRange(*value.type);
+  auto compare = [&](const std::string& compared,
+                     const arrow::Decimal128& bound) -> arrow::Result<TypedExpression> {
+    ARROW_ASSIGN_OR_RAISE(auto literal, IntegerScalar(bound, value.type));
+    return Make(compared, {value, Literal(std::move(literal))});
+  };
+  const arrow::Decimal128& floor = neighbours->floor;
+  const arrow::Decimal128& ceiling = neighbours->ceiling;
+  bool equal_possible = neighbours->integral() && floor >= smallest && floor <= largest;
+  if (function == "equal") {
+    if (!equal_possible) return KnownUnlessNull(value, false);
+    return compare(function, floor);
+  }
+  if (function == "not_equal") {
+    if (!equal_possible) return KnownUnlessNull(value, true);
+    return compare(function, floor);
+  }
+  // value > x is value > floor(x); value >= x is value >= ceiling(x); likewise below.
+  if (function == "greater" || function == "less_equal") {
+    bool greater = function == "greater";
+    if (floor >= largest) return KnownUnlessNull(value, !greater);
+    if (floor < smallest) return KnownUnlessNull(value, greater);
+    return compare(function, floor);
+  }
+  if (function == "greater_equal" || function == "less") {
+    bool greater = function == "greater_equal";
+    if (ceiling > largest) return KnownUnlessNull(value, !greater);
+    if (ceiling <= smallest) return KnownUnlessNull(value, greater);
+    return compare(function, ceiling);
+  }
+  return std::nullopt;
+}
+
 arrow::Result<TypedExpression> ExpressionFactory::Cast(
     TypedExpression value, const std::shared_ptr<arrow::DataType>& type) {
   if (value.type->Equals(*type)) return value;
+  if (IsNumberConstant(value) && arrow::is_integer(type->id())) {
+    ARROW_ASSIGN_OR_RAISE(arrow::Decimal128 rounded, RoundToInteger(value));
+    auto [smallest, largest] = IntegerRange(*type);
+    if (rounded < smallest || rounded > largest) {
+      return arrow::Status::Invalid((value.written ? value.written : value.constant)->ToString(),
+                                    " is out of range for ", type->ToString());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto integer, IntegerScalar(rounded, type));
+    return Literal(std::move(integer));
+  }
   if (value.constant) {
     auto cast = CastScalar(value.constant, type);
     if (!cast.ok()) {
@@ -174,7 +510,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
   }
   auto result = Make("cast", {value},
                      std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type)));
-  if (!result.ok()) {
+  if (result.status().IsTypeError()) {
     return arrow::Status::TypeError("cannot cast ", value.type->ToString(), " to ",
                                     type->ToString());
   }
@@ -212,12 +548,7 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
     for (auto& argument : arguments) {
       ARROW_ASSIGN_OR_RAISE(argument, Cast(argument, arrow::boolean()));
     }
-    TypedExpression result = arguments.front();
-    for (size_t index = 1; index < arguments.size(); ++index) {
-      ARROW_ASSIGN_OR_RAISE(
-          result, Make(name == "AND" ? "and_kleene" : "or_kleene", {result, arguments[index]}));
-    }
-    return result;
+    return Connect(name == "AND" ? "and_kleene" : "or_kleene", std::move(arguments));
   }
   if (name == "NOT") {
     ARROW_ASSIGN_OR_RAISE(auto value, Cast(arguments[0], arrow::boolean()));
@@ -268,10 +599,19 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
     return name[0] == '!' ? Make("invert", {match}) : match;
   }
   if (name == "||") return Function("concat_strict", {left, right});
+  if (auto found = kComparisons.find(name); found != kComparisons.end()) {
+    // The integer side decides: the expression when only one side is a constant.
+    bool left_decides = !left.constant || right.constant;
+    const std::string& function = left_decides ? found->second : Mirrored(found->second);
+    ARROW_ASSIGN_OR_RAISE(auto exact,
+                          CompareIntegerWithNumber(function, left_decides ? left : right,
+                                                   left_decides ? right : left));
+    if (exact) return std::move(*exact);
+  }
   ARROW_RETURN_NOT_OK(Harmonize(&left, &right));
   if (auto found = kComparisons.find(name); found != kComparisons.end()) {
     auto result = Make(found->second, {left, right});
-    if (!result.ok()) {
+    if (result.status().IsTypeError()) {
       return arrow::Status::TypeError("cannot compare ", left.type->ToString(), " with ",
                                       right.type->ToString());
     }
@@ -288,10 +628,13 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
   }
   if (auto found = kArithmetic.find(name); found != kArithmetic.end()) {
     auto result = Make(found->second, {left, right});
-    if (!result.ok()) {
+    if (result.status().IsTypeError()) {
       return arrow::Status::TypeError("operator ", name, " cannot be applied to ",
                                       left.type->ToString(), " and ", right.type->ToString());
     }
+    // Constants are computed now: 2147483647 + 1 fails here, naming the operator.
+    if (!result.ok())
+      return result.status().WithMessage("operator ", name, ": ", result.status().message());
     return result;
   }
   return arrow::Status::NotImplemented("operator ", name, " is not supported");
@@ -327,22 +670,38 @@ arrow::Result<TypedExpression> ExpressionFactory::Case(std::vector<TypedExpressi
   } else {
     arguments.push_back(compute::literal(arrow::MakeNullScalar(type)));
   }
-  TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr};
-  ARROW_ASSIGN_OR_RAISE(result.type, TypeOf(result.expression));
-  return result;
+  // Every value was cast to `type`, which case_when returns.
+  TypedExpression result{compute::call("case_when", std::move(arguments)), type, nullptr, nullptr};
+  return Fold(std::move(result));
 }
 
 arrow::Result<TypedExpression> ExpressionFactory::InList(TypedExpression value,
                                                          std::vector<TypedExpression> list) {
   bool all_constant = true;
+  std::vector<TypedExpression> kept;
   for (auto& item : list) {
+    if (!value.constant && arrow::is_integer(value.type->id()) && IsNumberConstant(item)) {
+      // A number an integer can never equal (2.5, or beyond the type's range) drops out.
+      std::optional<IntegerNeighbours> neighbours = NeighboursOf(item);
+      if (neighbours) {
+        auto [smallest, largest] = IntegerRange(*value.type);
+        const arrow::Decimal128& integer = neighbours->floor;
+        if (!neighbours->integral() || integer < smallest || integer > largest) continue;
+        ARROW_ASSIGN_OR_RAISE(auto literal, IntegerScalar(integer, value.type));
+        kept.push_back(Literal(std::move(literal)));
+        continue;
+      }
+    }
     TypedExpression left = value;
     ARROW_RETURN_NOT_OK(Harmonize(&left, &item));
     if (!item.constant) all_constant = false;
     if (!item.type->Equals(*value.type) && item.constant) {
       ARROW_ASSIGN_OR_RAISE(item, Cast(item, value.type));
     }
+    kept.push_back(std::move(item));
   }
+  list = std::move(kept);
+  if (list.empty()) return KnownUnlessNull(value, false);
   if (all_constant && value.type->id() != arrow::Type::NA) {
     std::unique_ptr<arrow::ArrayBuilder> builder;
     ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), value.type, &builder));
@@ -352,16 +711,12 @@ arrow::Result<TypedExpression> ExpressionFactory::InList(TypedExpression value,
                 std::make_shared<compute::SetLookupOptions>(
                     set, compute::SetLookupOptions::NullMatchingBehavior::INCONCLUSIVE));
   }
-  std::optional<TypedExpression> any;
+  std::vector<TypedExpression> equals;
   for (auto& item : list) {
     ARROW_ASSIGN_OR_RAISE(auto equal, Operator("=", {value, item}));
-    if (any) {
-      ARROW_ASSIGN_OR_RAISE(any, Make("or_kleene", {*any, equal}));
-    } else {
-      any = equal;
-    }
+    equals.push_back(std::move(equal));
   }
-  return *any;
+  return Connect("or_kleene", std::move(equals));
 }
 
 arrow::Result<std::shared_ptr<arrow::DataType>> ExpressionFactory::TypeFromName(

@@ -1,6 +1,7 @@
 // Builds Arrow compute expressions for SQL operators, scalar functions and casts, with
 // PostgreSQL-like implicit coercions (a string literal compared with a timestamp is a timestamp,
-// NULL takes the other side's type, naive timestamps meet zoned ones in UTC).
+// NULL takes the other side's type, naive timestamps meet zoned ones in UTC, a number compared
+// with a column is compared in the column's type).
 //
 // Errors carry no position; the binder adds the location of the syntax node.
 // Not thread-safe; one per binder.
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,10 @@ struct TypedExpression {
   std::shared_ptr<arrow::DataType> type;
   // Set for literals (after folding casts of literals), e.g. to use them as function options.
   std::shared_ptr<arrow::Scalar> constant;
+  // For a number written with a fraction or an exponent, whose `constant` is the nearest double:
+  // the value as written (a decimal), so comparisons with integers and casts to integers are
+  // exact. Null otherwise.
+  std::shared_ptr<arrow::Scalar> written;
 };
 
 class ExpressionFactory {
@@ -34,6 +40,10 @@ class ExpressionFactory {
   void DeclareColumn(const std::string& name, std::shared_ptr<arrow::DataType> type);
   TypedExpression Column(const std::string& name) const;
   TypedExpression Literal(std::shared_ptr<arrow::Scalar> value) const;
+  // A numeric constant as written in SQL, typed as PostgreSQL does: an integer is int4 if it
+  // fits, else int8, else numeric (decimal, up to 38 digits; double beyond); a number with a
+  // fraction or an exponent is a double that remembers its exact value (`written`).
+  static arrow::Result<TypedExpression> NumberLiteral(const std::string& text);
 
   // Operators by their SQL spelling: + - * / % = <> != < <= > >= || ~ ~* !~ !~* AND OR NOT
   // NEGATE, "IS NULL", "IS NOT NULL", "IS TRUE", "IS DISTINCT FROM", LIKE, ILIKE, ...
@@ -66,8 +76,26 @@ class ExpressionFactory {
   arrow::Result<TypedExpression> Make(
       const std::string& function, std::vector<TypedExpression> arguments,
       std::shared_ptr<arrow::compute::FunctionOptions> options = nullptr);
+  // The type `function` returns for `arguments`.
+  arrow::Result<std::shared_ptr<arrow::DataType>> CallType(
+      const std::string& function, const std::vector<TypedExpression>& arguments,
+      const std::shared_ptr<arrow::compute::FunctionOptions>& options);
+  // and_kleene/or_kleene of one or more boolean terms, as a balanced tree.
+  arrow::Result<TypedExpression> Connect(const std::string& function,
+                                         std::vector<TypedExpression> terms);
+  // `value` as a literal when it reads no column (now() - INTERVAL '1 hour', 2 * 3, casts of
+  // constants), so pruning and EXPLAIN see the value; errors (overflow, division by zero) are
+  // raised now, as PostgreSQL's planner raises them.
+  arrow::Result<TypedExpression> Fold(TypedExpression value);
   // Makes two operands comparable or combinable (literal conversions, time zones, NULL).
   arrow::Status Harmonize(TypedExpression* left, TypedExpression* right);
+  // `value <function> number` for an integer `value` and a numeric constant, decided exactly and
+  // in value's type (e.g. int_column > 2.5 is int_column >= 3; int_column = 2.5 is false unless
+  // the column is NULL); nullopt when the operands are not of that shape.
+  arrow::Result<std::optional<TypedExpression>> CompareIntegerWithNumber(
+      const std::string& function, const TypedExpression& value, const TypedExpression& number);
+  // The expression that is `result` for every non-NULL `value`, and NULL where value is NULL.
+  arrow::Result<TypedExpression> KnownUnlessNull(const TypedExpression& value, bool result);
   arrow::Result<TypedExpression> Extract(const std::string& field, TypedExpression value);
   arrow::Result<std::string> ConstantString(const TypedExpression& value, const char* what) const;
   arrow::Result<int64_t> ConstantInteger(const TypedExpression& value, const char* what) const;

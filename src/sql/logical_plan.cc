@@ -73,13 +73,22 @@ std::vector<compute::Expression> SplitConjunction(const compute::Expression& pre
   return {predicate};
 }
 
+namespace {
+
+// and_kleene of terms[begin, end) as a balanced tree, log2(n) deep.
+compute::Expression JoinRange(const std::vector<compute::Expression>& terms, size_t begin,
+                              size_t end) {
+  if (end - begin == 1) return terms[begin];
+  size_t middle = begin + (end - begin) / 2;
+  return compute::call("and_kleene",
+                       {JoinRange(terms, begin, middle), JoinRange(terms, middle, end)});
+}
+
+}  // namespace
+
 compute::Expression JoinConjunction(const std::vector<compute::Expression>& terms) {
   if (terms.empty()) return compute::literal(true);
-  compute::Expression joined = terms.front();
-  for (size_t index = 1; index < terms.size(); ++index) {
-    joined = compute::call("and_kleene", {joined, terms[index]});
-  }
-  return joined;
+  return JoinRange(terms, 0, terms.size());
 }
 
 }  // namespace nlk::sql

@@ -28,6 +28,14 @@ constexpr int64_t kFrameStartOffsetFollowing = 0x2000;
 constexpr int64_t kFrameEndOffsetFollowing = 0x4000;
 constexpr int64_t kFrameNonDefault = 0x1;
 
+// Expressions, subqueries and joins nest at most this deep. libpg_query, the parser, the binder
+// and Arrow's expression evaluation recurse once (or a few times) per level, about 1.5 KB of
+// stack per level in all, so the bound turns a pathological query into an error instead of a
+// stack overflow, with room to spare on a 2 MB thread stack (glibc's default without a limit).
+constexpr int kMaxNestingDepth = 500;
+// libpg_query's JSON nests each level of a query a few objects deep (a CASE branch: 5).
+constexpr int kJsonLevelsPerNesting = 8;
+
 const JsonValue kNull;
 
 // A JSON node of the pg_query tree is {"NodeType": {...fields}}.
@@ -128,6 +136,26 @@ class Parser {
   }
 
  private:
+  // One level of nesting while it is parsed.
+  class Nesting {
+   public:
+    explicit Nesting(Parser* parser) : parser_(parser) { ++parser_->depth_; }
+    ~Nesting() { --parser_->depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+    arrow::Status Check(int location) const {
+      if (parser_->depth_ <= kMaxNestingDepth) return arrow::Status::OK();
+      return SqlError(parser_->sql_, location,
+                      "the query is nested too deeply (more than " +
+                          std::to_string(kMaxNestingDepth) + " levels of expressions, " +
+                          "subqueries or joins)");
+    }
+
+   private:
+    Parser* parser_;
+  };
+
   arrow::Status ReadOnly(std::string_view type) {
     return arrow::Status::Invalid("read-only: ", StatementVerb(type),
                                   " statements are not allowed; only SELECT and EXPLAIN are");
@@ -138,6 +166,8 @@ class Parser {
   }
 
   arrow::Result<SelectPointer> ParseSelect(const JsonValue& node) {
+    Nesting nesting(this);
+    ARROW_RETURN_NOT_OK(nesting.Check(Location(node)));
     auto select = std::make_shared<SelectStatement>();
     if (!ArrayField(node, "valuesLists").empty()) return Unsupported(node, "VALUES");
     if (node.Find("intoClause") != nullptr) return ReadOnly("SelectIntoStmt");
@@ -226,6 +256,8 @@ class Parser {
   }
 
   arrow::Result<TableReferencePointer> ParseTableReference(const JsonValue& item) {
+    Nesting nesting(this);
+    ARROW_RETURN_NOT_OK(nesting.Check(Location(*Unwrap(item).second)));
     auto [type, node] = Unwrap(item);
     auto reference = std::make_shared<TableReference>();
     reference->location = Location(*node);
@@ -320,6 +352,8 @@ class Parser {
   arrow::Result<ExpressionPointer> ParseExpression(const JsonValue& item) {
     auto [type, node] = Unwrap(item);
     int location = Location(*node);
+    Nesting nesting(this);
+    ARROW_RETURN_NOT_OK(nesting.Check(location));
     if (type == "ColumnRef") {
       auto names = Names(ArrayField(*node, "fields"));
       if (!names.empty() && names.back() == "*") {
@@ -576,6 +610,7 @@ class Parser {
   }
 
   std::string_view sql_;
+  int depth_ = 0;
 };
 
 }  // namespace
@@ -593,8 +628,13 @@ arrow::Result<Statement> ParseStatement(std::string_view sql) {
         result.error->cursorpos > 0 ? result.error->cursorpos - 1 : static_cast<int>(sql.size());
     return SqlError(sql, location, result.error->message);
   }
-  ARROW_ASSIGN_OR_RAISE(JsonValue root, ParseJson(result.parse_tree));
-  return Parser(sql).ParseRoot(root);
+  auto root = ParseJson(result.parse_tree, kJsonLevelsPerNesting * kMaxNestingDepth);
+  if (!root.ok()) {
+    return arrow::Status::Invalid("SQL error: the query is nested too deeply (more than ",
+                                  kMaxNestingDepth,
+                                  " levels) or cannot be read: ", root.status().message());
+  }
+  return Parser(sql).ParseRoot(*root);
 }
 
 }  // namespace nlk::sql

@@ -11,6 +11,7 @@
 #include "sql/executor.h"
 #include "sql/optimizer.h"
 #include "sql/parser.h"
+#include "sql/sql_functions.h"
 
 namespace nlk::sql {
 
@@ -93,6 +94,7 @@ SqlEngine::SqlEngine(std::shared_ptr<TableProvider> provider) : provider_(std::m
 arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
                                               const QueryOptions& options) const {
   ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  ARROW_RETURN_NOT_OK(RegisterSqlFunctions());
   ExecutionGuard guard;
   guard.stop_token = options.stop_token;
   if (options.timeout) guard.deadline = std::chrono::steady_clock::now() + *options.timeout;
