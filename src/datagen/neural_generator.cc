@@ -54,11 +54,6 @@ std::vector<ChannelProfile> MakeProfiles(const GeneratorOptions& options) {
   return profiles;
 }
 
-std::string DeviceName(int32_t device) {
-  std::string digits = std::to_string(device + 1);
-  return "device-" + std::string(digits.size() < 3 ? 3 - digits.size() : 0, '0') + digits;
-}
-
 arrow::Status Validate(const GeneratorOptions& options) {
   if (options.devices <= 0) return arrow::Status::Invalid("devices must be positive");
   if (options.channels <= 0) return arrow::Status::Invalid("channels must be positive");
@@ -325,6 +320,11 @@ class BandPowerReader final : public SteppedReader {
 };
 
 }  // namespace
+
+std::string DeviceName(int32_t device) {
+  std::string digits = std::to_string(device + 1);
+  return "device-" + std::string(digits.size() < 3 ? 3 - digits.size() : 0, '0') + digits;
+}
 
 arrow::Result<StreamKind> ParseStreamKind(std::string_view name) {
   if (name == "samples") return StreamKind::kSamples;

@@ -43,6 +43,9 @@ struct GeneratorOptions {
   std::string session_id = "session-0001";
 };
 
+// The device_id of device `device` (0-based): device-001, device-002, ...
+std::string DeviceName(int32_t device);
+
 // Schemas of the three streams (timestamps are UTC microseconds; `date` is the UTC day of the
 // timestamp, meant as a partition column).
 std::shared_ptr<arrow::Schema> SchemaFor(StreamKind kind);
