@@ -1,9 +1,7 @@
 #include "maintenance_commands.h"
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -17,30 +15,10 @@
 #include "delta/optimize.h"
 #include "delta/table.h"
 #include "delta/vacuum.h"
+#include "stop_signal.h"
 
 namespace nlk::cli {
 namespace {
-
-// Set by the SIGTERM/SIGINT handler. A signal handler can only reach static storage, so this is
-// the one piece of process-wide state; it is lock-free and only ever goes from 0 to a signal.
-std::atomic<int> stop_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free);
-
-extern "C" void HandleStopSignal(int signal_number) { stop_signal.store(signal_number); }
-
-bool StopRequested() { return stop_signal.load() != 0; }
-
-// A maintenance pass stops between bins (optimize) or between deletions (vacuum) on the first
-// signal, so the table is never left mid-commit and the exit status is 0. A second signal
-// restores the default action, for a user who really wants it dead now.
-void InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = HandleStopSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-}
 
 struct MaintenanceArguments {
   std::string uri;
@@ -239,6 +217,8 @@ arrow::Status RunPasses(const MaintenanceArguments& arguments,
     return arrow::Status::Invalid("--every must be a positive number of seconds, not ",
                                   *arguments.every_seconds);
   }
+  // On a stop signal a pass stops between bins (optimize) or between deletions (vacuum), so the
+  // table is never left mid-commit and the exit status is 0.
   InstallStopHandlers();
   ARROW_RETURN_NOT_OK(pass());
   if (!arguments.every_seconds) return arrow::Status::OK();
@@ -258,7 +238,7 @@ arrow::Status RunPasses(const MaintenanceArguments& arguments,
     }
     next_pass = std::chrono::steady_clock::now() + period;
   }
-  std::cerr << "nlk: stopping on signal " << stop_signal.load() << std::endl;
+  std::cerr << "nlk: stopping on signal " << StopSignal() << std::endl;
   return arrow::Status::OK();
 }
 
