@@ -10,6 +10,8 @@ cd "$root"
 scripts/minio.sh install
 scripts/spark.sh install
 scripts/kafka.sh install
+# promtool checks deploy/prometheus in the interop suite (tests/interop/test_deploy.py).
+scripts/promtool.sh install
 
 state="$(mktemp -d)"
 export NLK_MINIO_DIR="$state/minio"

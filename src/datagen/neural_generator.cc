@@ -4,40 +4,25 @@
 #include <arrow/status.h>
 #include <arrow/type.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
 #include <vector>
+
+#include "datagen/random.h"
 
 namespace nlk::datagen {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1000000;
 constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
-
-// splitmix64: tiny, fast, and identical on every platform (std:: distributions are not), which
-// keeps a seed's output stable across compilers.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-  double Gaussian() {
-    // Box-Muller; the spare value is dropped for simplicity of state.
-    double u1 = Uniform();
-    double u2 = Uniform();
-    if (u1 < 1e-300) u1 = 1e-300;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
-
- private:
-  uint64_t state_;
-};
+// Bursts: how much faster a channel fires, up to a ceiling a refractory period allows, and how
+// long a burst lasts.
+constexpr double kBurstRateFactor = 10.0;
+constexpr double kMaxBurstSpikeRateHz = 200.0;
+constexpr double kMinBurstSeconds = 0.05;
+constexpr double kMaxBurstSeconds = 0.3;
 
 // Fixed per-channel character: how strongly it oscillates, how often it fires, its units.
 struct ChannelProfile {
@@ -69,11 +54,6 @@ std::vector<ChannelProfile> MakeProfiles(const GeneratorOptions& options) {
   return profiles;
 }
 
-std::string DeviceName(int32_t device) {
-  std::string digits = std::to_string(device + 1);
-  return "device-" + std::string(digits.size() < 3 ? 3 - digits.size() : 0, '0') + digits;
-}
-
 arrow::Status Validate(const GeneratorOptions& options) {
   if (options.devices <= 0) return arrow::Status::Invalid("devices must be positive");
   if (options.channels <= 0) return arrow::Status::Invalid("channels must be positive");
@@ -83,6 +63,9 @@ arrow::Status Validate(const GeneratorOptions& options) {
     return arrow::Status::Invalid("band window must be positive");
   }
   if (options.batch_rows <= 0) return arrow::Status::Invalid("batch rows must be positive");
+  if (!(options.burst_rate_hz >= 0) || !std::isfinite(options.burst_rate_hz)) {
+    return arrow::Status::Invalid("burst rate must be a finite number of bursts per second >= 0");
+  }
   return arrow::Status::OK();
 }
 
@@ -133,7 +116,8 @@ class SteppedReader : public arrow::RecordBatchReader {
         profiles_(MakeProfiles(options_)),
         random_(options_.seed),
         step_us_(step_seconds * kMicrosPerSecond),
-        total_steps_(static_cast<int64_t>(std::llround(options_.duration_seconds / step_seconds))) {
+        total_steps_(static_cast<int64_t>(std::llround(options_.duration_seconds / step_seconds))),
+        burst_remaining_seconds_(profiles_.size(), 0.0) {
     for (int32_t device = 0; device < options_.devices; ++device) {
       device_names_.push_back(DeviceName(device));
     }
@@ -165,6 +149,24 @@ class SteppedReader : public arrow::RecordBatchReader {
                                             CommonBuilders* common) = 0;
   virtual arrow::Status FinishExtra(std::vector<std::shared_ptr<arrow::Array>>* columns) = 0;
 
+  // The chance that channel `index` (device * channels + channel) fires within the next `dt`
+  // seconds, advancing its burst state by that step. Draws nothing when bursts are off, so their
+  // absence leaves the random sequence, and the output, as it was.
+  double SpikeProbability(size_t index, double dt) {
+    double rate = profiles_[index].spike_rate_hz;
+    if (options_.burst_rate_hz > 0) {
+      double& remaining = burst_remaining_seconds_[index];
+      if (remaining <= 0 && random_.Uniform() < options_.burst_rate_hz * dt) {
+        remaining = kMinBurstSeconds + (kMaxBurstSeconds - kMinBurstSeconds) * random_.Uniform();
+      }
+      if (remaining > 0) {
+        remaining -= dt;
+        rate = std::max(rate, std::min(rate * kBurstRateFactor, kMaxBurstSpikeRateHz));
+      }
+    }
+    return rate * dt;
+  }
+
   GeneratorOptions options_;
   std::shared_ptr<arrow::Schema> schema_;
   std::vector<ChannelProfile> profiles_;
@@ -173,6 +175,7 @@ class SteppedReader : public arrow::RecordBatchReader {
   double step_us_;
   int64_t total_steps_;
   int64_t step_ = 0;
+  std::vector<double> burst_remaining_seconds_;  // per channel; > 0 while it bursts
 };
 
 class SamplesReader final : public SteppedReader {
@@ -195,7 +198,7 @@ class SamplesReader final : public SteppedReader {
                        profile.beta_amplitude_uv *
                            std::sin(2 * std::numbers::pi * 21.0 * seconds + 2 * profile.phase) +
                        profile.noise_uv * random_.Gaussian();
-        if (random_.Uniform() < profile.spike_rate_hz * dt) {
+        if (random_.Uniform() < SpikeProbability(index, dt)) {
           spike_decay_[index] = profile.unit_amplitudes_uv[random_.Next() % profile.unit_count];
         }
         value += spike_decay_[index];
@@ -223,19 +226,21 @@ class SamplesReader final : public SteppedReader {
   arrow::FloatBuilder voltage_;
 };
 
+// Spike times are resolved to 1 ms: finer than any unit's refractory period.
+constexpr double kSpikeStepSeconds = 0.001;
+
 class SpikesReader final : public SteppedReader {
  public:
-  // Spike times are resolved to 1 ms: finer than any unit's refractory period.
-  explicit SpikesReader(GeneratorOptions options) : SteppedReader(options, 0.001) {}
+  explicit SpikesReader(GeneratorOptions options) : SteppedReader(options, kSpikeStepSeconds) {}
 
  private:
   arrow::Result<int64_t> AppendStep(int64_t, int64_t time_us, CommonBuilders* common) override {
     int64_t rows = 0;
     for (int32_t device = 0; device < options_.devices; ++device) {
       for (int32_t channel = 0; channel < options_.channels; ++channel) {
-        const ChannelProfile& profile =
-            profiles_[static_cast<size_t>(device) * options_.channels + channel];
-        if (random_.Uniform() >= profile.spike_rate_hz * 0.001) continue;
+        size_t index = static_cast<size_t>(device) * options_.channels + channel;
+        const ChannelProfile& profile = profiles_[index];
+        if (random_.Uniform() >= SpikeProbability(index, kSpikeStepSeconds)) continue;
         int32_t unit = static_cast<int32_t>(random_.Next() % profile.unit_count);
         int64_t jitter_us = static_cast<int64_t>(random_.Uniform() * 1000);
         float amplitude =
@@ -315,6 +320,11 @@ class BandPowerReader final : public SteppedReader {
 };
 
 }  // namespace
+
+std::string DeviceName(int32_t device) {
+  std::string digits = std::to_string(device + 1);
+  return "device-" + std::string(digits.size() < 3 ? 3 - digits.size() : 0, '0') + digits;
+}
 
 arrow::Result<StreamKind> ParseStreamKind(std::string_view name) {
   if (name == "samples") return StreamKind::kSamples;

@@ -228,6 +228,9 @@ arrow::Result<OptimizeMetrics> Optimize(DeltaLog& log, const OptimizeOptions& op
 
   OptimizeMetrics metrics;
   metrics.read_version = snapshot->version();
+  metrics.small_files =
+      std::count_if(candidates.begin(), candidates.end(),
+                    [&](const AddFile& file) { return file.size < options.target_file_size; });
   metrics.bins_planned = static_cast<int64_t>(bins.size());
   std::set<PartitionValues> optimized_partitions;
   const StringMap parameters = OperationParameters(options);

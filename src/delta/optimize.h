@@ -51,6 +51,10 @@ struct AbandonedBin {
 
 struct OptimizeMetrics {
   int64_t read_version = -1;  // the snapshot the bins were planned from
+  // Files below the target size, in the partitions the pass covers, when it planned its bins:
+  // the compaction backlog (lone small files of a partition included). A daemon whose passes
+  // find it ever larger is falling behind its writers.
+  int64_t small_files = 0;
   int64_t partitions_optimized = 0;
   int64_t bins_planned = 0;
   int64_t bins_committed = 0;

@@ -6,16 +6,6 @@
 #include "common/prometheus.h"
 
 namespace nlk::ingest {
-namespace {
-
-void Metric(std::ostringstream& out, const char* name, const char* type, const char* help,
-            int64_t value) {
-  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
-      << name << ' ' << value << '\n';
-}
-
-}  // namespace
-
 void IngestMetrics::AddConsumed(int64_t messages, int64_t payload_bytes) {
   std::lock_guard lock(mutex_);
   messages_ += messages;
@@ -72,28 +62,32 @@ void IngestMetrics::SetLag(std::map<TopicPartition, int64_t> lag) {
 std::string IngestMetrics::RenderPrometheus() const {
   std::lock_guard lock(mutex_);
   std::ostringstream out;
-  Metric(out, "nlk_ingest_messages_total", "counter", "Kafka messages consumed.", messages_);
-  Metric(out, "nlk_ingest_message_bytes_total", "counter",
-         "Payload bytes of the Kafka messages consumed.", payload_bytes_);
-  Metric(out, "nlk_ingest_rows_committed_total", "counter", "Rows committed to the Delta table.",
-         rows_committed_);
-  Metric(out, "nlk_ingest_file_bytes_written_total", "counter",
-         "Bytes of the Parquet files committed.", file_bytes_);
-  Metric(out, "nlk_ingest_commits_total", "counter", "Delta commits of the data table.", commits_);
-  Metric(out, "nlk_ingest_commit_conflicts_total", "counter",
-         "Commits lost to another writer of the same partition (buffer dropped, consumed again).",
-         conflicts_);
-  Metric(out, "nlk_ingest_dropped_rows_total", "counter",
-         "Buffered rows dropped after conflicts or lost partitions, to be consumed again.",
-         dropped_rows_);
-  Metric(out, "nlk_ingest_dead_letters_total", "counter",
-         "Messages rejected into the dead-letter table.", dead_letters_);
-  Metric(out, "nlk_ingest_table_version", "gauge", "Version of the writer's last commit.",
-         last_version_);
-  Metric(out, "nlk_ingest_buffered_rows", "gauge", "Rows buffered for the next flush.",
-         buffered_rows_);
-  Metric(out, "nlk_ingest_buffered_bytes", "gauge", "Bytes buffered for the next flush.",
-         buffered_bytes_);
+  out << PrometheusMetric("nlk_ingest_messages_total", "counter", "Kafka messages consumed.",
+                          messages_);
+  out << PrometheusMetric("nlk_ingest_message_bytes_total", "counter",
+                          "Payload bytes of the Kafka messages consumed.", payload_bytes_);
+  out << PrometheusMetric("nlk_ingest_rows_committed_total", "counter",
+                          "Rows committed to the Delta table.", rows_committed_);
+  out << PrometheusMetric("nlk_ingest_file_bytes_written_total", "counter",
+                          "Bytes of the Parquet files committed.", file_bytes_);
+  out << PrometheusMetric("nlk_ingest_commits_total", "counter", "Delta commits of the data table.",
+                          commits_);
+  out << PrometheusMetric(
+      "nlk_ingest_commit_conflicts_total", "counter",
+      "Commits lost to another writer of the same partition (buffer dropped, consumed again).",
+      conflicts_);
+  out << PrometheusMetric(
+      "nlk_ingest_dropped_rows_total", "counter",
+      "Buffered rows dropped after conflicts or lost partitions, to be consumed again.",
+      dropped_rows_);
+  out << PrometheusMetric("nlk_ingest_dead_letters_total", "counter",
+                          "Messages rejected into the dead-letter table.", dead_letters_);
+  out << PrometheusMetric("nlk_ingest_table_version", "gauge",
+                          "Version of the writer's last commit.", last_version_);
+  out << PrometheusMetric("nlk_ingest_buffered_rows", "gauge", "Rows buffered for the next flush.",
+                          buffered_rows_);
+  out << PrometheusMetric("nlk_ingest_buffered_bytes", "gauge",
+                          "Bytes buffered for the next flush.", buffered_bytes_);
 
   out << "# HELP nlk_ingest_flush_duration_seconds Time to write and commit one flush.\n"
          "# TYPE nlk_ingest_flush_duration_seconds histogram\n";

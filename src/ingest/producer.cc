@@ -20,13 +20,18 @@
 namespace nlk::ingest {
 namespace {
 
-// Counts acknowledgements and keeps the first failure. librdkafka calls it from poll() and
+// Counts acknowledgements, fills in the positions callers asked for (a message's opaque is its
+// DeliveredPosition, if any) and keeps the first failure. librdkafka calls it from poll() and
 // flush() on the producing thread, so it needs no lock.
 class DeliveryReports : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& message) override {
     if (message.err() == RdKafka::ERR_NO_ERROR) {
       ++delivered_;
+      if (auto* position = static_cast<DeliveredPosition*>(message.msg_opaque())) {
+        position->partition = message.partition();
+        position->offset = message.offset();
+      }
       return;
     }
     if (failed_++ == 0) first_failure_ = message.errstr();
@@ -83,12 +88,13 @@ class MessageSender {
   MessageSender(RdKafka::Producer& producer, const std::string& topic)
       : producer_(producer), topic_(topic) {}
 
-  arrow::Status Send(std::string_view payload, const std::string* key) {
+  arrow::Status Send(std::string_view payload, const std::string* key,
+                     DeliveredPosition* position = nullptr) {
     while (true) {
       RdKafka::ErrorCode code = producer_.produce(
           topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
           const_cast<char*>(payload.data()), payload.size(), key ? key->data() : nullptr,
-          key ? key->size() : 0, /*timestamp=*/0, /*msg_opaque=*/nullptr);
+          key ? key->size() : 0, /*timestamp=*/0, position);
       if (code == RdKafka::ERR_NO_ERROR) break;
       if (code != RdKafka::ERR__QUEUE_FULL) {
         return arrow::Status::IOError("cannot produce to Kafka topic '", topic_,
@@ -109,7 +115,7 @@ class MessageSender {
 
  private:
   RdKafka::Producer& producer_;
-  const std::string& topic_;
+  std::string topic_;
   int64_t messages_ = 0;
   int64_t bytes_ = 0;
 };
@@ -201,10 +207,7 @@ arrow::Status ProduceArrowBatches(const std::shared_ptr<arrow::RecordBatch>& bat
   return arrow::Status::OK();
 }
 
-}  // namespace
-
-arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
-                                            const ProducerOptions& options) {
+arrow::Status CheckOptions(const ProducerOptions& options) {
   if (options.bootstrap_servers.empty()) {
     return arrow::Status::Invalid("no Kafka bootstrap servers given (host:port[,host:port...])");
   }
@@ -217,71 +220,152 @@ arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
     return arrow::Status::Invalid("the maximum message size must be positive, not ",
                                   options.max_message_bytes);
   }
-  if (options.format == MessageFormat::kArrow) ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  return arrow::Status::OK();
+}
 
-  DeliveryReports reports;
-  ClientErrorLog errors;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::map<std::string, std::string> properties = {
-      {"bootstrap.servers", options.bootstrap_servers},
-      {"client.id", options.client_id},
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      {"compression.codec", "lz4"},
-      {"linger.ms", "10"},
-      {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
-  };
-  for (const auto& [name, value] : options.properties) properties[name] = value;
-  for (const auto& [name, value] : properties) {
-    ARROW_RETURN_NOT_OK(SetProperty(*conf, name, value));
-  }
-  ARROW_RETURN_NOT_OK(
-      SetCallback(*conf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&reports)));
-  ARROW_RETURN_NOT_OK(SetCallback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&errors)));
-  std::string error;
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
-  if (producer == nullptr) {
-    return arrow::Status::Invalid("cannot create the Kafka producer: ", error);
-  }
-  ARROW_RETURN_NOT_OK(CheckTopicsExist(*producer, options.bootstrap_servers, {options.topic},
-                                       options.connect_timeout, errors)
-                          .status());
+}  // namespace
 
-  MessageSender sender(*producer, options.topic);
-  ProduceCounts counts;
+class KafkaProducer::Impl {
+ public:
+  explicit Impl(ProducerOptions options) : options_(std::move(options)) {}
+
+  arrow::Status Open() {
+    if (options_.format == MessageFormat::kArrow) ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::map<std::string, std::string> properties = {
+        {"bootstrap.servers", options_.bootstrap_servers},
+        {"client.id", options_.client_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"compression.codec", "lz4"},
+        {"linger.ms", "10"},
+        {"message.timeout.ms", std::to_string(options_.delivery_timeout.count())},
+    };
+    for (const auto& [name, value] : options_.properties) properties[name] = value;
+    for (const auto& [name, value] : properties) {
+      ARROW_RETURN_NOT_OK(SetProperty(*conf, name, value));
+    }
+    ARROW_RETURN_NOT_OK(
+        SetCallback(*conf, "dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&reports_)));
+    ARROW_RETURN_NOT_OK(SetCallback(*conf, "event_cb", static_cast<RdKafka::EventCb*>(&errors_)));
+    std::string error;
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (producer_ == nullptr) {
+      return arrow::Status::Invalid("cannot create the Kafka producer: ", error);
+    }
+    ARROW_RETURN_NOT_OK(CheckTopicsExist(*producer_, options_.bootstrap_servers, {options_.topic},
+                                         options_.connect_timeout, errors_)
+                            .status());
+    sender_ = std::make_unique<MessageSender>(*producer_, options_.topic);
+    return arrow::Status::OK();
+  }
+
+  arrow::Status SendRows(const std::shared_ptr<arrow::RecordBatch>& batch) {
+    ARROW_ASSIGN_OR_RAISE(RowKeys keys, RowKeys::Make(*batch, options_.key_column));
+    if (options_.format == MessageFormat::kJson) {
+      ARROW_RETURN_NOT_OK(ProduceJsonRows(*batch, keys, *sender_));
+    } else {
+      ARROW_RETURN_NOT_OK(ProduceArrowBatches(batch, keys, options_, *sender_));
+    }
+    rows_ += batch->num_rows();
+    return errors_.FatalError();
+  }
+
+  arrow::Status SendPayload(std::string_view payload, const std::string* key,
+                            DeliveredPosition* position) {
+    ARROW_RETURN_NOT_OK(sender_->Send(payload, key, position));
+    return errors_.FatalError();
+  }
+
+  arrow::Result<ProduceCounts> Flush() {
+    RdKafka::ErrorCode flushed =
+        producer_->flush(static_cast<int>(options_.delivery_timeout.count()));
+    ProduceCounts counts;
+    counts.rows = rows_;
+    counts.messages = sender_->messages();
+    counts.bytes = sender_->bytes();
+    if (reports_.failed() > 0) {
+      return arrow::Status::IOError(
+          reports_.failed(), " of ", counts.messages, " messages to Kafka topic '", options_.topic,
+          "' were not delivered; the first failure: ", reports_.first_failure());
+    }
+    if (flushed != RdKafka::ERR_NO_ERROR || reports_.delivered() != counts.messages) {
+      std::string last = errors_.LastError();
+      return arrow::Status::IOError(counts.messages - reports_.delivered(), " of ", counts.messages,
+                                    " messages to Kafka topic '", options_.topic,
+                                    "' were not acknowledged within ",
+                                    options_.delivery_timeout.count(), " ms",
+                                    last.empty() ? "" : " (last client error: " + last + ")");
+    }
+    return counts;
+  }
+
+ private:
+  ProducerOptions options_;
+  // The callbacks outlive the client that calls them.
+  DeliveryReports reports_;
+  ClientErrorLog errors_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::unique_ptr<MessageSender> sender_;
+  int64_t rows_ = 0;
+};
+
+KafkaProducer::KafkaProducer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaProducer::~KafkaProducer() = default;
+
+arrow::Result<std::unique_ptr<KafkaProducer>> KafkaProducer::Open(const ProducerOptions& options) {
+  ARROW_RETURN_NOT_OK(CheckOptions(options));
+  auto impl = std::make_unique<Impl>(options);
+  ARROW_RETURN_NOT_OK(impl->Open());
+  return std::unique_ptr<KafkaProducer>(new KafkaProducer(std::move(impl)));
+}
+
+arrow::Status KafkaProducer::SendRows(const std::shared_ptr<arrow::RecordBatch>& batch) {
+  return impl_->SendRows(batch);
+}
+
+arrow::Status KafkaProducer::SendPayload(std::string_view payload, const std::string* key,
+                                         DeliveredPosition* position) {
+  return impl_->SendPayload(payload, key, position);
+}
+
+arrow::Result<ProduceCounts> KafkaProducer::Flush() { return impl_->Flush(); }
+
+arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
+                                            const ProducerOptions& options) {
+  ARROW_ASSIGN_OR_RAISE(auto producer, KafkaProducer::Open(options));
   arrow::Status produced = [&]() -> arrow::Status {
     while (true) {
       ARROW_ASSIGN_OR_RAISE(auto batch, reader.Next());
       if (batch == nullptr) return arrow::Status::OK();
-      ARROW_ASSIGN_OR_RAISE(RowKeys keys, RowKeys::Make(*batch, options.key_column));
-      if (options.format == MessageFormat::kJson) {
-        ARROW_RETURN_NOT_OK(ProduceJsonRows(*batch, keys, sender));
-      } else {
-        ARROW_RETURN_NOT_OK(ProduceArrowBatches(batch, keys, options, sender));
-      }
-      counts.rows += batch->num_rows();
-      ARROW_RETURN_NOT_OK(errors.FatalError());
+      ARROW_RETURN_NOT_OK(producer->SendRows(batch));
     }
   }();
   // Even after a failure, wait for what was queued, so the caller learns what was delivered.
-  RdKafka::ErrorCode flushed = producer->flush(static_cast<int>(options.delivery_timeout.count()));
+  auto flushed = producer->Flush();
   ARROW_RETURN_NOT_OK(produced);
-  counts.messages = sender.messages();
-  counts.bytes = sender.bytes();
-  if (reports.failed() > 0) {
-    return arrow::Status::IOError(
-        reports.failed(), " of ", counts.messages, " messages to Kafka topic '", options.topic,
-        "' were not delivered; the first failure: ", reports.first_failure());
+  return flushed;
+}
+
+arrow::Result<std::string> EncodeMessage(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                         const ProducerOptions& options) {
+  if (options.format == MessageFormat::kJson) {
+    if (batch->num_rows() != 1) {
+      return arrow::Status::Invalid("a JSON message holds one row, not ", batch->num_rows());
+    }
+    std::string row;
+    ARROW_RETURN_NOT_OK(format::AppendJsonRows(*batch, &row));
+    if (!row.empty() && row.back() == '\n') row.pop_back();
+    return row;
   }
-  if (flushed != RdKafka::ERR_NO_ERROR || reports.delivered() != counts.messages) {
-    std::string last = errors.LastError();
-    return arrow::Status::IOError(counts.messages - reports.delivered(), " of ", counts.messages,
-                                  " messages to Kafka topic '", options.topic,
-                                  "' were not acknowledged within ",
-                                  options.delivery_timeout.count(), " ms",
-                                  last.empty() ? "" : " (last client error: " + last + ")");
+  std::shared_ptr<arrow::RecordBatch> message = batch;
+  if (options.dictionary_strings) {
+    ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+    ARROW_ASSIGN_OR_RAISE(message, WithStringDictionaries(batch));
   }
-  return counts;
+  ARROW_ASSIGN_OR_RAISE(auto payload, SerializeStream(*message));
+  return payload->ToString();
 }
 
 }  // namespace nlk::ingest

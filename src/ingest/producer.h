@@ -18,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "ingest/message_decoder.h"
 
@@ -60,5 +62,46 @@ struct ProduceCounts {
 // message was not delivered.
 arrow::Result<ProduceCounts> ProduceToKafka(arrow::RecordBatchReader& reader,
                                             const ProducerOptions& options);
+
+// Where the broker stored an acknowledged message.
+struct DeliveredPosition {
+  int32_t partition = -1;
+  int64_t offset = -1;  // -1 until the message is acknowledged
+};
+
+// One idempotent producer to one topic, for callers that produce as they go rather than from a
+// reader (the live device simulator); ProduceToKafka is this over a whole reader.
+//
+// Thread-safety: not thread-safe; use it from one thread.
+class KafkaProducer {
+ public:
+  // Connects and checks that the topic exists, failing within options.connect_timeout when the
+  // cluster does not answer. Invalid options are an Invalid status.
+  static arrow::Result<std::unique_ptr<KafkaProducer>> Open(const ProducerOptions& options);
+  ~KafkaProducer();
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  // Queues the rows of `batch` as messages in options.format, each keyed by options.key_column.
+  arrow::Status SendRows(const std::shared_ptr<arrow::RecordBatch>& batch);
+  // Queues one message with exactly these bytes. When `position` is given it receives where the
+  // message was stored once the broker acknowledges it; it must stay valid until Flush returns.
+  arrow::Status SendPayload(std::string_view payload, const std::string* key,
+                            DeliveredPosition* position = nullptr);
+  // Waits until every message queued so far is acknowledged, at most options.delivery_timeout,
+  // and returns the counts of everything sent. Fails when any message was not delivered.
+  arrow::Result<ProduceCounts> Flush();
+
+ private:
+  class Impl;
+  explicit KafkaProducer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The payload of one message holding the rows of `batch` in `options.format`, exactly as
+// KafkaProducer sends them: an Arrow IPC stream, or for JSON, which carries one row per
+// message, the object of its one row (another row count is Invalid).
+arrow::Result<std::string> EncodeMessage(const std::shared_ptr<arrow::RecordBatch>& batch,
+                                         const ProducerOptions& options);
 
 }  // namespace nlk::ingest

@@ -3,6 +3,8 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace nlk::datagen {
 namespace {
 
@@ -54,6 +56,43 @@ TEST(NeuralGenerator, SpikesAreInTimeWindowAndNegative) {
   }
 }
 
+// Bursts raise the firing rate for a while: the same seed fires far more often with them, and
+// the extra spikes come close together (a burst fires at up to 200 Hz, so 5-10 ms apart).
+TEST(NeuralGenerator, BurstsAddSpikesInQuickSuccession) {
+  GeneratorOptions options;
+  options.kind = StreamKind::kSpikes;
+  options.devices = 1;
+  options.channels = 8;
+  options.duration_seconds = 20;
+  auto CloseSpikes = [](const arrow::Table& table) {
+    auto combined = table.CombineChunksToBatch().ValueOrDie();
+    auto channels =
+        std::static_pointer_cast<arrow::Int32Array>(combined->GetColumnByName("channel"));
+    auto timestamps =
+        std::static_pointer_cast<arrow::TimestampArray>(combined->GetColumnByName("timestamp"));
+    std::map<int32_t, int64_t> last_spike;
+    int64_t close = 0;
+    for (int64_t row = 0; row < combined->num_rows(); ++row) {
+      auto [it, first] = last_spike.emplace(channels->Value(row), timestamps->Value(row));
+      if (!first && timestamps->Value(row) - it->second < 10'000) ++close;
+      it->second = timestamps->Value(row);
+    }
+    return close;
+  };
+  auto steady = Generate(options);
+  options.burst_rate_hz = 1;
+  auto bursting = Generate(options);
+  EXPECT_GT(bursting->num_rows(), steady->num_rows() * 3 / 2);
+  EXPECT_GT(CloseSpikes(*bursting), 2 * CloseSpikes(*steady));
+
+  options.kind = StreamKind::kSamples;
+  options.duration_seconds = 1;
+  options.burst_rate_hz = 0;
+  auto samples = Generate(options);
+  options.burst_rate_hz = 2;
+  EXPECT_FALSE(samples->Equals(*Generate(options)));
+}
+
 TEST(NeuralGenerator, BandPowerHasFiveBandsPerWindow) {
   GeneratorOptions options;
   options.kind = StreamKind::kBandPower;
@@ -71,6 +110,11 @@ TEST(NeuralGenerator, RejectsInvalidOptions) {
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("channels"), std::string::npos);
   EXPECT_FALSE(ParseStreamKind("eeg").ok());
+  options.channels = 4;
+  options.burst_rate_hz = -1;
+  result = MakeNeuralReader(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("burst rate"), std::string::npos);
 }
 
 }  // namespace

@@ -141,6 +141,7 @@ TEST_F(OptimizeTest, CompactsSmallFilesKeepingEveryRow) {
   ASSERT_EQ(snapshot->files().size(), 12u);
 
   ASSERT_OK_AND_ASSIGN(OptimizeMetrics metrics, Optimize(*table->log(), {}));
+  EXPECT_EQ(metrics.small_files, 12);
   EXPECT_EQ(metrics.bins_planned, 2);
   EXPECT_EQ(metrics.bins_committed, 2);
   EXPECT_EQ(metrics.files_removed, 12);
@@ -178,6 +179,8 @@ TEST_F(OptimizeTest, CompactsSmallFilesKeepingEveryRow) {
   // A second pass finds nothing left to do.
   ASSERT_OK_AND_ASSIGN(metrics, Optimize(*table->log(), {}));
   EXPECT_EQ(metrics.bins_planned, 0);
+  // Its two files are still small, but each is alone in its partition.
+  EXPECT_EQ(metrics.small_files, 2);
   // Time travel to before the compaction still reads the small files.
   EXPECT_TRUE(SortedRows(*table, 12)->Equals(*before));
 }
@@ -215,6 +218,7 @@ TEST_F(OptimizeTest, WhereLimitsTheRewriteToMatchingPartitions) {
   options.where = "device = 'a'";
   ASSERT_OK_AND_ASSIGN(OptimizeMetrics metrics, Optimize(*table->log(), options));
   EXPECT_EQ(metrics.bins_committed, 1);
+  EXPECT_EQ(metrics.small_files, 4) << "the backlog counts the partitions the pass covers";
   ASSERT_OK_AND_ASSIGN(auto snapshot, table->log()->Latest());
   int a_files = 0;
   int b_files = 0;

@@ -4,15 +4,12 @@
 //
 // Needs NLK_KAFKA_BOOTSTRAP (scripts/kafka.sh start; eval "$(scripts/kafka.sh env)"); skipped
 // without it, except the checks that need no broker.
-#include <librdkafka/rdkafka.h>
 
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <tuple>
@@ -24,52 +21,16 @@
 #include "ingest/message_decoder.h"
 #include "ingest/partition_offsets.h"
 #include "ingest/producer.h"
+#include "kafka_test_broker.h"
 
 namespace nlk::ingest {
 namespace {
 
 using std::chrono::milliseconds;
 
-std::string Bootstrap() {
-  const char* value = std::getenv("NLK_KAFKA_BOOTSTRAP");
-  return value == nullptr ? "" : value;
-}
-
-#define REQUIRE_KAFKA()                                                      \
-  if (Bootstrap().empty()) {                                                 \
-    GTEST_SKIP() << "NLK_KAFKA_BOOTSTRAP is unset (scripts/kafka.sh start)"; \
-  }
-
-std::string UniqueName(const std::string& prefix) {
-  std::random_device random;
-  return prefix + "-" + std::to_string(random()) + std::to_string(random());
-}
-
-// Creates a topic with the admin API and waits for the result.
-void CreateTopic(const std::string& name, int partitions) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", Bootstrap().c_str(), error, sizeof error),
-            RD_KAFKA_CONF_OK);
-  rd_kafka_t* client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  ASSERT_NE(client, nullptr) << error;
-  rd_kafka_NewTopic_t* topic =
-      rd_kafka_NewTopic_new(name.c_str(), partitions, 1, error, sizeof error);
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(client);
-  rd_kafka_CreateTopics(client, &topic, 1, nullptr, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
-  ASSERT_NE(event, nullptr) << "no answer to CreateTopics";
-  const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event);
-  size_t count = 0;
-  const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-  ASSERT_EQ(count, 1u);
-  EXPECT_EQ(rd_kafka_topic_result_error(topics[0]), RD_KAFKA_RESP_ERR_NO_ERROR)
-      << rd_kafka_topic_result_error_string(topics[0]);
-  rd_kafka_event_destroy(event);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_NewTopic_destroy(topic);
-  rd_kafka_destroy(client);
-}
+using nlk::kafka_test::CreateTopic;
+using nlk::kafka_test::KafkaBootstrap;
+using nlk::kafka_test::UniqueName;
 
 std::shared_ptr<arrow::RecordBatchReader> Samples(int devices) {
   datagen::GeneratorOptions options;
@@ -143,7 +104,7 @@ Consumed ConsumeAll(const std::string& topic, MessageFormat format, int64_t expe
                     const std::map<std::string, std::string>& properties = {}) {
   Consumed consumed;
   ConsumerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.group_id = UniqueName("nlk-ingest-test");
   options.topics = {topic};
   options.properties = properties;
@@ -201,7 +162,7 @@ int64_t ProduceAndConsume(MessageFormat format, int64_t rows_per_message,
 
   auto expected = arrow::Table::FromRecordBatchReader(Samples(3).get()).ValueOrDie();
   ProducerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.topic = topic;
   options.format = format;
   options.rows_per_message = rows_per_message;
@@ -251,22 +212,22 @@ int64_t ProduceAndConsume(MessageFormat format, int64_t rows_per_message,
 }
 
 TEST(KafkaService, JsonMessagesArriveExactlyOnce) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   ProduceAndConsume(MessageFormat::kJson, 1);
 }
 
 TEST(KafkaService, ArrowMessagesArriveExactlyOnce) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   ProduceAndConsume(MessageFormat::kArrow, 150);
 }
 
 TEST(KafkaService, ArrowMessagesWithPlainStringsArriveExactlyOnce) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   ProduceAndConsume(MessageFormat::kArrow, 150, {}, /*dictionary_strings=*/false);
 }
 
 TEST(KafkaService, FetchesRestartedAfterAFullQueueLoseAndRepeatNothing) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   // A 1 KiB prefetch queue is full after every fetch, so each time Poll() drains it the consumer
   // restarts fetching by seeking to where it already is; every message must still arrive once.
   const int64_t restarts = ProduceAndConsume(MessageFormat::kJson, 1,
@@ -278,11 +239,11 @@ TEST(KafkaService, FetchesRestartedAfterAFullQueueLoseAndRepeatNothing) {
 }
 
 TEST(KafkaService, ResumesFromTheOffsetsTheTableRecorded) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-ingest-resume");
   CreateTopic(topic, 1);
   ProducerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.topic = topic;
   auto counts = ProduceToKafka(*Samples(1), options);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
@@ -309,12 +270,12 @@ TEST(KafkaService, ResumesFromTheOffsetsTheTableRecorded) {
 }
 
 TEST(KafkaService, BadMessagesBecomeDeadLettersAndConsumptionContinues) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-ingest-dead");
   CreateTopic(topic, 1);
   // Arrow messages for a JSON decoder: every one is a dead letter with its raw bytes.
   ProducerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.topic = topic;
   options.format = MessageFormat::kArrow;
   options.rows_per_message = 100;
@@ -340,10 +301,10 @@ TEST(KafkaService, BadMessagesBecomeDeadLettersAndConsumptionContinues) {
 }
 
 TEST(KafkaService, MissingTopicIsAClearError) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   TableListener listener;
   ConsumerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.group_id = UniqueName("nlk-ingest-test");
   options.topics = {UniqueName("nlk-no-such-topic")};
   auto consumer = KafkaConsumer::Open(options, &listener);
@@ -352,7 +313,7 @@ TEST(KafkaService, MissingTopicIsAClearError) {
       << consumer.status().ToString();
 
   ProducerOptions producer;
-  producer.bootstrap_servers = Bootstrap();
+  producer.bootstrap_servers = KafkaBootstrap();
   producer.topic = options.topics[0];
   auto counts = ProduceToKafka(*Samples(1), producer);
   ASSERT_FALSE(counts.ok());

@@ -4,7 +4,6 @@
 //
 // Needs NLK_KAFKA_BOOTSTRAP (scripts/kafka.sh start; eval "$(scripts/kafka.sh env)"); skipped
 // without it.
-#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <arrow/api.h>
@@ -12,10 +11,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,58 +23,23 @@
 #include "delta/table.h"
 #include "ingest/producer.h"
 #include "ingest/stream_writer.h"
+#include "kafka_test_broker.h"
 
 namespace nlk::ingest {
 namespace {
 
 using std::chrono::milliseconds;
 
-std::string Bootstrap() {
-  const char* value = std::getenv("NLK_KAFKA_BOOTSTRAP");
-  return value == nullptr ? "" : value;
-}
-
-#define REQUIRE_KAFKA()                                                      \
-  if (Bootstrap().empty()) {                                                 \
-    GTEST_SKIP() << "NLK_KAFKA_BOOTSTRAP is unset (scripts/kafka.sh start)"; \
-  }
-
-std::string UniqueName(const std::string& prefix) {
-  std::random_device random;
-  return prefix + "-" + std::to_string(random()) + std::to_string(random());
-}
-
-void CreateTopic(const std::string& name, int partitions) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", Bootstrap().c_str(), error, sizeof error),
-            RD_KAFKA_CONF_OK);
-  rd_kafka_t* client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
-  ASSERT_NE(client, nullptr) << error;
-  rd_kafka_NewTopic_t* topic =
-      rd_kafka_NewTopic_new(name.c_str(), partitions, 1, error, sizeof error);
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(client);
-  rd_kafka_CreateTopics(client, &topic, 1, nullptr, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
-  ASSERT_NE(event, nullptr) << "no answer to CreateTopics";
-  const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event);
-  size_t count = 0;
-  const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &count);
-  ASSERT_EQ(count, 1u);
-  EXPECT_EQ(rd_kafka_topic_result_error(topics[0]), RD_KAFKA_RESP_ERR_NO_ERROR)
-      << rd_kafka_topic_result_error_string(topics[0]);
-  rd_kafka_event_destroy(event);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_NewTopic_destroy(topic);
-  rd_kafka_destroy(client);
-}
+using nlk::kafka_test::CreateTopic;
+using nlk::kafka_test::KafkaBootstrap;
+using nlk::kafka_test::UniqueName;
 
 // Produces raw payloads to one partition, in order, and waits for every acknowledgement.
 void ProduceRaw(const std::string& topic, int32_t partition,
                 const std::vector<std::string>& payloads) {
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  ASSERT_EQ(conf->set("bootstrap.servers", Bootstrap(), error), RdKafka::Conf::CONF_OK);
+  ASSERT_EQ(conf->set("bootstrap.servers", KafkaBootstrap(), error), RdKafka::Conf::CONF_OK);
   ASSERT_EQ(conf->set("enable.idempotence", "true", error), RdKafka::Conf::CONF_OK);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), error));
   ASSERT_NE(producer, nullptr) << error;
@@ -128,7 +90,7 @@ std::multiset<SampleKey> Produce(const std::string& topic, const datagen::Genera
       arrow::Table::FromRecordBatchReader(datagen::MakeNeuralReader(data).ValueOrDie().get())
           .ValueOrDie();
   ProducerOptions options;
-  options.bootstrap_servers = Bootstrap();
+  options.bootstrap_servers = KafkaBootstrap();
   options.topic = topic;
   options.format = format;
   options.rows_per_message = 300;
@@ -157,7 +119,7 @@ class StreamWriterTest : public ::testing::Test {
                               const std::string& group) {
     StreamWriterOptions options;
     options.table_uri = (directory_ / "samples").string();
-    options.consumer.bootstrap_servers = Bootstrap();
+    options.consumer.bootstrap_servers = KafkaBootstrap();
     options.consumer.group_id = group;
     options.consumer.topics = {topic};
     options.decoder.format = format;
@@ -210,7 +172,7 @@ std::map<int32_t, int64_t> RecordedOffsets(const std::string& uri, const std::st
 }
 
 TEST_F(StreamWriterTest, JsonSamplesLandExactlyOnceAndARestartResumesFromTheTable) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-json");
   CreateTopic(topic, 3);
   std::multiset<SampleKey> expected = Produce(topic, SampleOptions(3, 2), MessageFormat::kJson);
@@ -240,7 +202,7 @@ TEST_F(StreamWriterTest, JsonSamplesLandExactlyOnceAndARestartResumesFromTheTabl
 }
 
 TEST_F(StreamWriterTest, ArrowSamplesLandExactlyOnce) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-arrow");
   CreateTopic(topic, 4);
   std::multiset<SampleKey> expected = Produce(topic, SampleOptions(4, 5), MessageFormat::kArrow);
@@ -260,7 +222,7 @@ TEST_F(StreamWriterTest, ArrowSamplesLandExactlyOnce) {
 // as the writer has read it all (a "caught_up" flush), not a latency limit later; messages
 // younger than the limit wait for it (here, until the writer stops).
 TEST_F(StreamWriterTest, ABacklogOfOverdueMessagesIsCommittedOnCatchingUp) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-backlog");
   CreateTopic(topic, 2);
   std::multiset<SampleKey> expected = Produce(topic, SampleOptions(2, 2), MessageFormat::kArrow);
@@ -297,7 +259,7 @@ TEST_F(StreamWriterTest, ABacklogOfOverdueMessagesIsCommittedOnCatchingUp) {
 }
 
 TEST_F(StreamWriterTest, TwoWritersInOneGroupShareTheTopicWithoutDuplicates) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-pair");
   CreateTopic(topic, 4);
   StreamWriterOptions options = Options(topic, MessageFormat::kJson, UniqueName("group"));
@@ -328,7 +290,7 @@ TEST_F(StreamWriterTest, TwoWritersInOneGroupShareTheTopicWithoutDuplicates) {
 // rewinds to the table. With several small flushes in flight at once, the table still holds
 // each sample once.
 TEST_F(StreamWriterTest, WritersRacingForTheSamePartitionsWithFlushesInFlightStoreEachSampleOnce) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-race");
   CreateTopic(topic, 2);
   std::multiset<SampleKey> expected = Produce(topic, SampleOptions(4, 5), MessageFormat::kArrow);
@@ -355,7 +317,7 @@ TEST_F(StreamWriterTest, WritersRacingForTheSamePartitionsWithFlushesInFlightSto
 }
 
 TEST_F(StreamWriterTest, BadMessagesGoToTheDeadLetterTableAndIngestionContinues) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-dlq");
   CreateTopic(topic, 1);
   const std::string good =
@@ -414,7 +376,7 @@ TEST_F(StreamWriterTest, BadMessagesGoToTheDeadLetterTableAndIngestionContinues)
 }
 
 TEST_F(StreamWriterTest, DeadLettersStoredBeforeACrashAreNotStoredTwice) {
-  REQUIRE_KAFKA();
+  NLK_REQUIRE_KAFKA();
   const std::string topic = UniqueName("nlk-writer-dlq-replay");
   CreateTopic(topic, 1);
   ProduceRaw(topic, 0, {"bad one", R"({"device_id":"d1"})", "bad two"});

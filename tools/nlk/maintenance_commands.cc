@@ -1,11 +1,8 @@
 #include "maintenance_commands.h"
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
-#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,38 +11,21 @@
 
 #include "cli_error.h"
 #include "common/json_writer.h"
+#include "delta/maintenance_metrics.h"
 #include "delta/optimize.h"
 #include "delta/table.h"
 #include "delta/vacuum.h"
+#include "metrics_endpoint.h"
+#include "stop_signal.h"
 
 namespace nlk::cli {
 namespace {
-
-// Set by the SIGTERM/SIGINT handler. A signal handler can only reach static storage, so this is
-// the one piece of process-wide state; it is lock-free and only ever goes from 0 to a signal.
-std::atomic<int> stop_signal{0};
-static_assert(std::atomic<int>::is_always_lock_free);
-
-extern "C" void HandleStopSignal(int signal_number) { stop_signal.store(signal_number); }
-
-bool StopRequested() { return stop_signal.load() != 0; }
-
-// A maintenance pass stops between bins (optimize) or between deletions (vacuum) on the first
-// signal, so the table is never left mid-commit and the exit status is 0. A second signal
-// restores the default action, for a user who really wants it dead now.
-void InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = HandleStopSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-}
 
 struct MaintenanceArguments {
   std::string uri;
   std::optional<double> every_seconds;  // absent: one pass
   bool json = false;
+  std::string metrics_address;
   // optimize
   int64_t target_size = delta::kDefaultOptimizeTargetFileSize;
   int64_t min_files = 2;
@@ -198,7 +178,8 @@ void PrintVacuum(const std::string& uri, const delta::VacuumResult& result, bool
   std::cout << std::endl;
 }
 
-arrow::Status OptimizeOnce(const MaintenanceArguments& arguments) {
+arrow::Status OptimizeOnce(const MaintenanceArguments& arguments,
+                           delta::MaintenanceMetrics& daemon_metrics) {
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::OptimizeOptions options;
   options.target_file_size = arguments.target_size;
@@ -207,11 +188,13 @@ arrow::Status OptimizeOnce(const MaintenanceArguments& arguments) {
   if (!arguments.where.empty()) options.where = arguments.where;
   options.stop_requested = StopRequested;
   ARROW_ASSIGN_OR_RAISE(auto metrics, delta::Optimize(*table->log(), options));
+  daemon_metrics.RecordOptimize(metrics, std::chrono::system_clock::now());
   PrintOptimize(arguments.uri, metrics, arguments.json);
   return arrow::Status::OK();
 }
 
-arrow::Status VacuumOnce(const MaintenanceArguments& arguments) {
+arrow::Status VacuumOnce(const MaintenanceArguments& arguments,
+                         delta::MaintenanceMetrics& daemon_metrics) {
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::VacuumOptions options;
   if (arguments.retention_hours) {
@@ -225,22 +208,43 @@ arrow::Status VacuumOnce(const MaintenanceArguments& arguments) {
   options.record_in_history = arguments.record_history;
   options.stop_requested = StopRequested;
   ARROW_ASSIGN_OR_RAISE(auto result, delta::Vacuum(*table->log(), options));
+  daemon_metrics.RecordVacuum(result, std::chrono::system_clock::now());
   PrintVacuum(arguments.uri, result, arguments.json);
   return arrow::Status::OK();
 }
 
-// Runs `pass` once, or every `every_seconds` until a stop signal. The first pass's error ends
-// the command (a bad option or a missing table will not fix itself); later errors, e.g. a
-// store that is briefly unreachable, are reported and the daemon carries on.
-arrow::Status RunPasses(const MaintenanceArguments& arguments,
-                        const std::function<arrow::Status()>& pass) {
+using Pass = arrow::Status (*)(const MaintenanceArguments&, delta::MaintenanceMetrics&);
+
+// Runs `pass` once, or every `every_seconds` until a stop signal, serving the passes' metrics on
+// --metrics-address. The first pass's error ends the command (a bad option or a missing table
+// will not fix itself); later errors, e.g. a store that is briefly unreachable, are reported,
+// counted, and the daemon carries on.
+arrow::Status RunPasses(const MaintenanceArguments& arguments, const std::string& name,
+                        delta::MaintenanceMetrics::Operation operation, Pass pass) {
   if (arguments.every_seconds &&
       !(*arguments.every_seconds > 0 && std::isfinite(*arguments.every_seconds))) {
     return arrow::Status::Invalid("--every must be a positive number of seconds, not ",
                                   *arguments.every_seconds);
   }
+  delta::MaintenanceMetrics metrics(operation, arguments.every_seconds);
+  std::unique_ptr<MetricsEndpoint> endpoint;
+  if (!arguments.metrics_address.empty()) {
+    if (!arguments.every_seconds) {
+      return arrow::Status::Invalid(
+          "--metrics-address serves a daemon's metrics: it needs --every SECONDS");
+    }
+    ARROW_ASSIGN_OR_RAISE(endpoint, MetricsEndpoint::Start(arguments.metrics_address, [&metrics] {
+                            return metrics.RenderPrometheus();
+                          }));
+    std::cerr << "nlk " << name << ": " << arguments.uri << " every " << *arguments.every_seconds
+              << " s, metrics on port " << endpoint->port() << std::endl;
+  }
+  // On a stop signal a pass stops between bins (optimize) or between deletions (vacuum), so the
+  // table is never left mid-commit and the exit status is 0.
   InstallStopHandlers();
-  ARROW_RETURN_NOT_OK(pass());
+  arrow::Status first = pass(arguments, metrics);
+  if (!first.ok()) metrics.RecordFailure();
+  ARROW_RETURN_NOT_OK(first);
   if (!arguments.every_seconds) return arrow::Status::OK();
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(*arguments.every_seconds));
@@ -251,19 +255,20 @@ arrow::Status RunPasses(const MaintenanceArguments& arguments,
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    arrow::Status status = pass();
+    arrow::Status status = pass(arguments, metrics);
     if (!status.ok()) {
+      metrics.RecordFailure();
       std::cerr << "nlk: warning: " << status.message() << " (next attempt in "
                 << *arguments.every_seconds << " s)" << std::endl;
     }
     next_pass = std::chrono::steady_clock::now() + period;
   }
-  std::cerr << "nlk: stopping on signal " << stop_signal.load() << std::endl;
+  std::cerr << "nlk: stopping on signal " << StopSignal() << std::endl;
   return arrow::Status::OK();
 }
 
 CLI::App* AddCommand(CLI::App& app, const std::string& name, const std::string& help,
-                     arrow::Status (*pass)(const MaintenanceArguments&),
+                     delta::MaintenanceMetrics::Operation operation, Pass pass,
                      const std::shared_ptr<MaintenanceArguments>& arguments, int& exit_code) {
   CLI::App* command = app.add_subcommand(name, help);
   command->add_option("uri", arguments->uri, "Table location: a path, file://... or s3://...")
@@ -271,8 +276,10 @@ CLI::App* AddCommand(CLI::App& app, const std::string& name, const std::string& 
   command->add_option("--every", arguments->every_seconds,
                       "Run as a daemon: a pass every SECONDS until SIGTERM or SIGINT");
   command->add_flag("--json", arguments->json, "Print each pass's summary as one JSON object");
-  command->callback([pass, arguments, &exit_code] {
-    arrow::Status status = RunPasses(*arguments, [&] { return pass(*arguments); });
+  command->add_option("--metrics-address", arguments->metrics_address,
+                      "With --every: serve Prometheus /metrics on HOST:PORT, e.g. 127.0.0.1:9465");
+  command->callback([name, operation, pass, arguments, &exit_code] {
+    arrow::Status status = RunPasses(*arguments, name, operation, pass);
     if (!status.ok()) exit_code = ReportError(status);
   });
   return command;
@@ -285,7 +292,7 @@ void AddMaintenanceCommands(CLI::App& app, int& exit_code) {
 
   CLI::App* optimize = AddCommand(
       app, "optimize", "Compact small files into larger ones (remove+add with dataChange=false)",
-      OptimizeOnce, arguments, exit_code);
+      delta::MaintenanceMetrics::Operation::kOptimize, OptimizeOnce, arguments, exit_code);
   optimize
       ->add_option("--target-size", arguments->target_size,
                    "Target file size in bytes; smaller files are compacted")
@@ -301,7 +308,7 @@ void AddMaintenanceCommands(CLI::App& app, int& exit_code) {
 
   CLI::App* vacuum =
       AddCommand(app, "vacuum", "Delete files no version within the retention period needs",
-                 VacuumOnce, arguments, exit_code);
+                 delta::MaintenanceMetrics::Operation::kVacuum, VacuumOnce, arguments, exit_code);
   vacuum->add_option("--retention-hours", arguments->retention_hours,
                      "Keep files removed or written within this many hours (default: the "
                      "table's delta.deletedFileRetentionDuration, 7 days)");
