@@ -12,6 +12,7 @@
 #include "datagen/neural_generator.h"
 #include "delta/table.h"
 #include "ingest/producer.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -84,6 +85,7 @@ arrow::Status Run(DatagenArguments arguments) {
     return arrow::Status::OK();
   }
 
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.table));
   auto existing = delta::Table::Open(arguments.table);
   if (existing.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto result, (*existing)->Append(reader));

@@ -17,6 +17,7 @@
 #include "delta/optimize.h"
 #include "delta/table.h"
 #include "delta/vacuum.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -199,6 +200,7 @@ void PrintVacuum(const std::string& uri, const delta::VacuumResult& result, bool
 }
 
 arrow::Status OptimizeOnce(const MaintenanceArguments& arguments) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::OptimizeOptions options;
   options.target_file_size = arguments.target_size;
@@ -212,6 +214,7 @@ arrow::Status OptimizeOnce(const MaintenanceArguments& arguments) {
 }
 
 arrow::Status VacuumOnce(const MaintenanceArguments& arguments) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::VacuumOptions options;
   if (arguments.retention_hours) {
