@@ -13,6 +13,7 @@ import random
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
@@ -189,3 +190,11 @@ def test_bad_sql_fails_with_position(tables):
     proc = nlkcli.run_nlk("sql", "--table", f"samples={tables['samples']}",
                           "DELETE FROM samples", check=False)
     assert "read-only" in proc.stderr
+
+
+def test_a_parquet_file_is_a_table(tmp_path):
+    path = tmp_path / "devices.parquet"
+    pq.write_table(pa.table({"device_id": ["dev-a", "dev-b"], "site": ["x", "y"]}), path)
+    proc = nlkcli.run_nlk("sql", "--table", f"devices={path}",
+                          "SELECT count(*) AS n FROM devices", "--format", "json")
+    assert json.loads(proc.stdout) == [{"n": 2}]

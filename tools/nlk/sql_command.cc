@@ -28,7 +28,8 @@ struct SqlArguments {
   bool metrics = false;
 };
 
-// NAME=URI: a Delta table when URI holds a _delta_log, else Parquet files.
+// NAME=URI: a Parquet file when URI ends in .parquet, a Delta table when URI holds a
+// _delta_log, else a directory of Parquet files.
 arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& binding) {
   auto equals = binding.find('=');
   if (equals == std::string::npos || equals == 0 || equals + 1 == binding.size()) {
@@ -36,6 +37,9 @@ arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& 
   }
   std::string name = binding.substr(0, equals);
   std::string uri = binding.substr(equals + 1);
+  // A file is never a Delta table (one is a directory), and opening it as one fails with a
+  // storage error rather than "not a Delta table"; `nlk serve -t` decides the same way.
+  if (uri.ends_with(".parquet")) return provider.RegisterParquet(name, uri);
   arrow::Status delta = provider.RegisterDelta(name, uri);
   if (delta.ok()) return delta;
   if (delta.message().find("not a Delta table") == std::string::npos) return delta;
