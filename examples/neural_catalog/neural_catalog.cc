@@ -55,6 +55,77 @@ arrow::Result<std::shared_ptr<arrow::Table>> ElectrodeLayout(const FunctionConte
   return arrow::Table::Make(ElectrodeSchema(), columns);
 }
 
+std::shared_ptr<arrow::DataType> Timestamp() {
+  return arrow::timestamp(arrow::TimeUnit::MICRO, "UTC");
+}
+
+// The derived tables below are written by the PySpark jobs in jobs/, which create them from these
+// declarations (through `nlk catalog manifest`), so their schemas cannot drift from the code.
+
+std::shared_ptr<arrow::Schema> RollupSchema() {
+  return arrow::schema({arrow::field("resolution", arrow::utf8(), false),
+                        arrow::field("device_id", arrow::utf8(), false),
+                        arrow::field("session_id", arrow::utf8(), false),
+                        arrow::field("channel", arrow::int32(), false),
+                        arrow::field("window_start", Timestamp(), false),
+                        arrow::field("date", arrow::date32(), false),
+                        arrow::field("sample_count", arrow::int64(), false),
+                        arrow::field("min_uv", arrow::float64(), false),
+                        arrow::field("max_uv", arrow::float64(), false),
+                        arrow::field("mean_uv", arrow::float64(), false),
+                        arrow::field("rms_uv", arrow::float64(), false)});
+}
+
+std::shared_ptr<arrow::Schema> FiringRateSchema() {
+  return arrow::schema(
+      {arrow::field("device_id", arrow::utf8(), false),
+       arrow::field("session_id", arrow::utf8(), false),
+       arrow::field("channel", arrow::int32(), false), arrow::field("unit", arrow::int32(), false),
+       arrow::field("bin_start", Timestamp(), false), arrow::field("date", arrow::date32(), false),
+       arrow::field("spike_count", arrow::int64(), false),
+       arrow::field("rate_hz", arrow::float64(), false),
+       arrow::field("shank", arrow::int32(), true), arrow::field("region", arrow::utf8(), true)});
+}
+
+std::shared_ptr<arrow::Schema> UnitQualitySchema() {
+  return arrow::schema({arrow::field("device_id", arrow::utf8(), false),
+                        arrow::field("session_id", arrow::utf8(), false),
+                        arrow::field("channel", arrow::int32(), false),
+                        arrow::field("unit", arrow::int32(), false),
+                        arrow::field("shank", arrow::int32(), true),
+                        arrow::field("depth_um", arrow::float64(), true),
+                        arrow::field("region", arrow::utf8(), true),
+                        arrow::field("spike_count", arrow::int64(), false),
+                        arrow::field("first_spike", Timestamp(), false),
+                        arrow::field("last_spike", Timestamp(), false),
+                        arrow::field("mean_rate_hz", arrow::float64(), true),
+                        arrow::field("isi_violations", arrow::int64(), false),
+                        arrow::field("isi_violation_ratio", arrow::float64(), true),
+                        arrow::field("amplitude_mean_uv", arrow::float64(), false),
+                        arrow::field("amplitude_cv", arrow::float64(), true),
+                        arrow::field("amplitude_drift", arrow::float64(), true)});
+}
+
+std::shared_ptr<arrow::Schema> SessionSummarySchema() {
+  arrow::FieldVector fields = {arrow::field("device_id", arrow::utf8(), false),
+                               arrow::field("session_id", arrow::utf8(), false),
+                               arrow::field("start_time", Timestamp(), false),
+                               arrow::field("end_time", Timestamp(), false),
+                               arrow::field("duration_s", arrow::float64(), false),
+                               arrow::field("sample_count", arrow::int64(), false),
+                               arrow::field("channel_count", arrow::int32(), false),
+                               arrow::field("timestamp_count", arrow::int64(), false),
+                               arrow::field("sample_interval_us", arrow::int64(), true),
+                               arrow::field("gap_count", arrow::int64(), false),
+                               arrow::field("missing_timestamps", arrow::int64(), false),
+                               arrow::field("incomplete_timestamps", arrow::int64(), false),
+                               arrow::field("band_power_windows", arrow::int64(), false)};
+  for (const char* band : {"delta", "theta", "alpha", "beta", "gamma"}) {
+    fields.push_back(arrow::field("mean_" + std::string(band) + "_uv2", arrow::float64(), true));
+  }
+  return arrow::schema(std::move(fields));
+}
+
 // The layout under its first name, kept while readers move to neural.electrodes.
 arrow::Result<std::shared_ptr<arrow::Table>> LegacyChannelMap(const FunctionContext& context) {
   ARROW_ASSIGN_OR_RAISE(auto layout, ElectrodeLayout(context));
@@ -162,6 +233,109 @@ const Catalog& ProjectCatalog() {
                               .docs_filters = {{.filter = "topic = 'neural.samples'",
                                                 .description = "Rejected messages of one topic"}},
                               .unique_columns = {"topic", "partition", "offset"},
+                          },
+                          Table{
+                              .name = "samples_rollup",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/samples_rollup",
+                              .schema = RollupSchema(),
+                              .partition_columns = {"resolution", "date"},
+                              .description =
+                                  "Raw voltage downsampled per channel: minimum, maximum, mean "
+                                  "and RMS over 10 ms, 1 s and 1 min windows (resolution '10ms', "
+                                  "'1s', '1min'). Answers long-range queries without reading "
+                                  "raw samples.",
+                              .owner = "neural-analysis@neuralake.dev",
+                              .tags = {"derived", "timeseries", "rollup"},
+                              .data_input = "neural.samples, by the Spark job jobs/downsample.py",
+                              .freshness = {.latency = "as often as the job runs",
+                                            .update_frequency = "each run recomputes the windows "
+                                                                "new samples fall in"},
+                              .docs_filters = {{.filter = "resolution = '1s' AND device_id = "
+                                                          "'device-001' AND channel = 3",
+                                                .description = "One channel at 1 s resolution"}},
+                              .unique_columns = {"resolution", "device_id", "session_id", "channel",
+                                                 "window_start"},
+                              .writer = WriterEngine::kSpark,
+                              .lineage = {.sources = {"neural.samples"},
+                                          .job = "jobs/downsample.py"},
+                          },
+                          Table{
+                              .name = "unit_firing_rates",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/unit_firing_rates",
+                              .schema = FiringRateSchema(),
+                              .partition_columns = {"date"},
+                              .description =
+                                  "Spikes per sorted unit per 1 s bin, with the unit's shank and "
+                                  "brain region. Bins without spikes have no row (rate 0).",
+                              .owner = "neural-analysis@neuralake.dev",
+                              .tags = {"derived", "spike-sorting", "rates"},
+                              .data_input = "neural.spikes and neural.electrodes, by the Spark "
+                                            "job jobs/firing_rates.py",
+                              .freshness = {.latency = "as often as the job runs",
+                                            .update_frequency = "each run recomputes the bins new "
+                                                                "spikes fall in"},
+                              .docs_filters = {{.filter = "device_id = 'device-001' AND region = "
+                                                          "'M1'",
+                                                .description = "Motor cortex units of a device"}},
+                              .unique_columns = {"device_id", "session_id", "channel", "unit",
+                                                 "bin_start"},
+                              .writer = WriterEngine::kSpark,
+                              .lineage = {.sources = {"neural.spikes", "neural.electrodes"},
+                                          .job = "jobs/firing_rates.py"},
+                          },
+                          Table{
+                              .name = "unit_quality",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/unit_quality",
+                              .schema = UnitQualitySchema(),
+                              .description =
+                                  "One row per sorted unit and session: spike count, mean rate, "
+                                  "inter-spike-interval violations (under 1.5 ms, the refractory "
+                                  "period) and amplitude stability (coefficient of variation, "
+                                  "and the drift of the mean from the first to the second half "
+                                  "of its spikes).",
+                              .owner = "neural-analysis@neuralake.dev",
+                              .tags = {"derived", "spike-sorting", "quality"},
+                              .data_input = "neural.spikes and neural.electrodes, by the Spark "
+                                            "job jobs/firing_rates.py",
+                              .freshness = {.latency = "as often as the job runs",
+                                            .update_frequency = "each run recomputes the sessions "
+                                                                "that received spikes"},
+                              .docs_filters = {{.filter = "isi_violation_ratio > 0.01",
+                                                .description = "Units with many refractory "
+                                                               "violations"}},
+                              .unique_columns = {"device_id", "session_id", "channel", "unit"},
+                              .writer = WriterEngine::kSpark,
+                              .lineage = {.sources = {"neural.spikes", "neural.electrodes"},
+                                          .job = "jobs/firing_rates.py"},
+                          },
+                          Table{
+                              .name = "session_summaries",
+                              .kind = TableKind::kDelta,
+                              .uri = "neural/session_summaries",
+                              .schema = SessionSummarySchema(),
+                              .description =
+                                  "One row per device and recording session: duration, sample "
+                                  "counts, gaps (the device sent nothing for longer than 1.5 "
+                                  "sampling intervals) and dropouts (timestamps where some "
+                                  "channels are missing), and mean power per band. For "
+                                  "dashboards and for finding bad recordings.",
+                              .owner = "neural-analysis@neuralake.dev",
+                              .tags = {"derived", "sessions", "quality"},
+                              .data_input = "neural.samples and neural.band_power, by the Spark "
+                                            "job jobs/session_summaries.py",
+                              .freshness = {.latency = "as often as the job runs",
+                                            .update_frequency = "each run recomputes the sessions "
+                                                                "that received data"},
+                              .docs_filters = {{.filter = "gap_count > 0 OR incomplete_timestamps "
+                                                          "> 0",
+                                                .description = "Recordings with gaps or dropouts"}},
+                              .unique_columns = {"device_id", "session_id"},
+                              .writer = WriterEngine::kSpark,
+                              .lineage = {.sources = {"neural.samples", "neural.band_power"},
+                                          .job = "jobs/session_summaries.py"},
                           },
                           Table{
                               .name = "electrodes",

@@ -71,6 +71,21 @@ struct Deprecation {
   std::string since;        // a date or release, free text
 };
 
+// The engine that commits to a table (docs/spark.md, "One writer per table"). Each table has
+// exactly one: nlk refuses to write a table declared kSpark, and the Spark jobs refuse to write
+// one declared kNlk. The tables themselves carry the same fact in their neuralake.writer
+// property (delta/log/table_properties.h), which holds without the catalog.
+enum class WriterEngine { kNlk, kSpark };
+
+std::string_view WriterEngineName(WriterEngine engine);
+
+// Where a derived table's rows come from: the catalog tables it is computed from, and the job
+// that computes it.
+struct Lineage {
+  std::vector<std::string> sources;  // "database.table" of this catalog
+  std::string job;                   // e.g. "jobs/downsample.py"
+};
+
 // A column computed at read time from the stored ones, as a SQL expression over them.
 struct ComputedColumn {
   std::string name;
@@ -100,6 +115,9 @@ struct Table {
   std::vector<std::string> unique_columns;  // together, identify a row
   std::optional<Deprecation> deprecation;
   std::vector<ComputedColumn> computed_columns;
+  // Delta and Parquet tables only; function tables are computed, never written.
+  WriterEngine writer = WriterEngine::kNlk;
+  Lineage lineage;  // empty for tables that are not derived from other catalog tables
 };
 
 struct Database {
@@ -116,6 +134,15 @@ struct Catalog {
   // The table `database`.`table`, or nullptr.
   const Table* FindTable(std::string_view database, std::string_view table) const;
 };
+
+// The declared table stored at `uri`, or {nullptr, nullptr}. Catalog URIs are resolved against
+// `root` (ResolveUri); local paths are compared made absolute and normalised, `file://` or not,
+// and a trailing '/' never matters.
+struct TableAt {
+  const Database* database = nullptr;
+  const Table* table = nullptr;
+};
+TableAt FindTableAt(const Catalog& catalog, std::string_view uri, std::string_view root);
 
 // "database.table", the name under which the query service serves a table.
 std::string QualifiedName(const Database& database, const Table& table);

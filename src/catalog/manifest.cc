@@ -84,6 +84,19 @@ arrow::Status WriteTable(JsonWriter& writer, const Database& database, const Tab
   } else {
     writer.Null();
   }
+  writer.Key("writer");
+  table.kind == TableKind::kFunction ? writer.Null()
+                                     : writer.String(WriterEngineName(table.writer));
+  writer.Key("lineage");
+  if (table.lineage.sources.empty()) {
+    writer.Null();
+  } else {
+    writer.BeginObject();
+    writer.Key("sources");
+    WriteStringArray(writer, table.lineage.sources);
+    WriteStringField(writer, "job", table.lineage.job);
+    writer.EndObject();
+  }
   writer.Key("schema");
   if (table.schema != nullptr) {
     ARROW_ASSIGN_OR_RAISE(std::string schema, delta::data::SerializeDeltaSchema(*table.schema));

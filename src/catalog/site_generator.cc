@@ -2,6 +2,7 @@
 
 #include <arrow/type.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -222,6 +223,13 @@ std::string MetadataSection(const TableReport& report) {
   const Table& table = *report.table;
   std::string rows;
   rows += MetadataRow("Owner", EscapeHtml(table.owner));
+  if (table.kind != TableKind::kFunction) {
+    rows += MetadataRow(
+        "Written by",
+        "<code>" + EscapeHtml(WriterEngineName(table.writer)) + "</code>" +
+            (table.lineage.job.empty() ? ""
+                                       : " (<code>" + EscapeHtml(table.lineage.job) + "</code>)"));
+  }
   rows += MetadataRow("Data input", EscapeHtml(table.data_input));
   rows += MetadataRow("Latency", EscapeHtml(table.freshness.latency));
   rows += MetadataRow("Updates", EscapeHtml(table.freshness.update_frequency));
@@ -235,6 +243,45 @@ std::string MetadataSection(const TableReport& report) {
                                        EscapeHtml(table.example_notebook) + "</a>");
   }
   return "<section class=\"card\"><h2>About</h2><dl class=\"meta\">" + rows + "</dl></section>";
+}
+
+std::string TableLink(const std::string& qualified_name) {
+  return "<a href=\"" + EscapeHtml(qualified_name) + ".html\"><code>" + EscapeHtml(qualified_name) +
+         "</code></a>";
+}
+
+// Where the table comes from (its declared sources and job) and which tables are derived from
+// it, so a reader can follow the data both ways.
+std::string LineageSection(const Catalog& catalog, const TableReport& report) {
+  const Table& table = *report.table;
+  std::vector<std::pair<std::string, std::string>> derived;  // table, job
+  for (const Database& database : catalog.databases) {
+    for (const Table& other : database.tables) {
+      const auto& sources = other.lineage.sources;
+      if (std::find(sources.begin(), sources.end(), report.qualified_name) != sources.end()) {
+        derived.emplace_back(QualifiedName(database, other), other.lineage.job);
+      }
+    }
+  }
+  if (table.lineage.sources.empty() && derived.empty()) return "";
+  std::string out = "<section class=\"card\" id=\"lineage\"><h2>Lineage</h2>";
+  if (!table.lineage.sources.empty()) {
+    out += "<p class=\"lineage-from\">Derived from ";
+    for (size_t index = 0; index < table.lineage.sources.size(); ++index) {
+      if (index > 0) out += index + 1 == table.lineage.sources.size() ? " and " : ", ";
+      out += TableLink(table.lineage.sources[index]);
+    }
+    out += " by <code>" + EscapeHtml(table.lineage.job) + "</code>, written by " +
+           EscapeHtml(WriterEngineName(table.writer)) + ".</p>";
+  }
+  if (!derived.empty()) {
+    out += "<p class=\"lineage-to\">Feeds</p><ul class=\"lineage-list\">";
+    for (const auto& [name, job] : derived) {
+      out += "<li>" + TableLink(name) + " by <code>" + EscapeHtml(job) + "</code></li>";
+    }
+    out += "</ul>";
+  }
+  return out + "</section>";
 }
 
 std::string FactsSection(const TableReport& report) {
@@ -324,6 +371,9 @@ std::string TablePage(const Catalog& catalog, const TableReport& report,
                      EscapeHtml(report.database->name.view()) + "</a></nav>";
   body += "<h1>" + EscapeHtml(report.qualified_name) + "</h1><div class=\"badges\">" +
           Badge(TableKindName(table.kind), "kind");
+  if (table.kind != TableKind::kFunction && table.writer != WriterEngine::kNlk) {
+    body += Badge(std::string(WriterEngineName(table.writer)), "kind");
+  }
   if (table.deprecation) body += Badge("deprecated", "warn");
   if (!report.status.ok()) {
     body += Badge("unreadable", "bad");
@@ -337,8 +387,8 @@ std::string TablePage(const Catalog& catalog, const TableReport& report,
           "</p>";
   body += Banners(report);
   body += "<div class=\"layout\"><div>" + SchemaSection(report) + FiltersSection(table, "table-") +
-          SnippetsSection(snippets) + HistorySection(report) + "</div><aside>" +
-          FactsSection(report) + MetadataSection(report) + "</aside></div>";
+          LineageSection(catalog, report) + SnippetsSection(snippets) + HistorySection(report) +
+          "</div><aside>" + FactsSection(report) + MetadataSection(report) + "</aside></div>";
   return RenderPage(catalog, report.qualified_name + " · " + catalog.name.str(), "../", body);
 }
 
@@ -363,6 +413,9 @@ std::string IndexPage(const Catalog& catalog, const std::vector<TableReport>& re
               "\"><span class=\"table-name\">" + EscapeHtml(report.qualified_name) + "</span><p>" +
               EscapeHtml(table.description) + "</p><span class=\"badges\">" +
               Badge(TableKindName(table.kind), "kind");
+      if (table.kind != TableKind::kFunction && table.writer != WriterEngine::kNlk) {
+        body += Badge(std::string(WriterEngineName(table.writer)), "kind");
+      }
       if (table.deprecation) body += Badge("deprecated", "warn");
       if (!report.status.ok()) {
         body += Badge("unreadable", "bad");

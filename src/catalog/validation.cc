@@ -150,6 +150,36 @@ void CheckDeprecation(const Catalog& catalog, const Table& table, ProblemList& p
   }
 }
 
+void CheckWriterAndLineage(const Catalog& catalog, const Database& database, const Table& table,
+                           ProblemList& problems) {
+  if (table.kind == TableKind::kFunction && table.writer != WriterEngine::kNlk) {
+    problems.Add("writer",
+                 "must be left as nlk for a function table (its rows are computed, "
+                 "never written)");
+  }
+  const Lineage& lineage = table.lineage;
+  if (!lineage.sources.empty() && lineage.job.empty()) {
+    problems.Add("lineage.job", "is missing: say which job derives the table from its sources");
+  }
+  if (lineage.sources.empty() && !lineage.job.empty()) {
+    problems.Add("lineage.sources", "is empty: list the tables job '" + lineage.job + "' reads");
+  }
+  std::set<std::string> seen;
+  const std::string self = QualifiedName(database, table);
+  for (const std::string& source : lineage.sources) {
+    if (!seen.insert(source).second)
+      problems.Add("lineage.sources", "lists '" + source + "' twice");
+    if (source == self) problems.Add("lineage.sources", "lists the table itself");
+    size_t dot = source.find('.');
+    if (dot == std::string::npos ||
+        catalog.FindTable(std::string_view(source).substr(0, dot),
+                          std::string_view(source).substr(dot + 1)) == nullptr) {
+      problems.Add("lineage.sources",
+                   "'" + source + "' is not a table of this catalog (write database.table)");
+    }
+  }
+}
+
 void CheckTable(const Catalog& catalog, const Database& database, const Table& table,
                 std::vector<std::string>* out) {
   ProblemList problems(out, "table " + QualifiedName(database, table));
@@ -165,6 +195,7 @@ void CheckTable(const Catalog& catalog, const Database& database, const Table& t
   CheckComputedColumns(table, problems);
   CheckTags(table, problems);
   CheckDeprecation(catalog, table, problems);
+  CheckWriterAndLineage(catalog, database, table, problems);
 }
 
 }  // namespace

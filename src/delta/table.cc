@@ -16,6 +16,8 @@
 #include "delta/data/schema.h"
 #include "delta/data/schema_enforcement.h"
 #include "delta/data/uuid.h"
+#include "delta/log/protocol_support.h"
+#include "delta/log/table_properties.h"
 #include "delta/log/transaction.h"
 #include "delta/predicate.h"
 
@@ -257,6 +259,9 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*schema));
   metadata.partition_columns = options.partition_columns;
   metadata.configuration = StringMap(options.properties.begin(), options.properties.end());
+  // Marks the table as nlk's to write unless the caller named a writer; naming another engine is
+  // refused at commit.
+  metadata.configuration.emplace(kWriterEngineProperty, kNlkWriterEngine);
   metadata.created_time = NowMillis();
   ARROW_ASSIGN_OR_RAISE(Protocol protocol, MinimumProtocol(*schema, options.properties));
 
@@ -432,6 +437,7 @@ arrow::Result<std::shared_ptr<data::Scan>> Table::PlanRead(const ReadOptions& op
 
 arrow::Result<int64_t> Table::Checkpoint() {
   ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
+  ARROW_RETURN_NOT_OK(CheckWriteSupported(snapshot->protocol(), snapshot->metadata()));
   ARROW_RETURN_NOT_OK(log_->Checkpoint(*snapshot).status());
   return snapshot->version();
 }

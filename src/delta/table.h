@@ -31,7 +31,9 @@ class Scan;
 
 struct CreateOptions {
   std::vector<std::string> partition_columns;
-  std::map<std::string, std::string> properties;  // delta.* table properties and user ones
+  // delta.* table properties and user ones; neuralake.writer defaults to nlk (see
+  // log/table_properties.h).
+  std::map<std::string, std::string> properties;
   std::optional<std::string> name;
   std::optional<std::string> description;
 };

@@ -3,8 +3,10 @@
 Used by conftest.py (one session per pytest run) and by `scripts/spark.sh verify`, which runs this
 file with --smoke: start a session, write and read a Delta table in a temp dir, print timings.
 
-The Delta jars come from `scripts/spark.sh install` (Maven, into var/jars) and are passed as
-spark.jars: Spark's own --packages resolver may not reach the registry here.
+The jars (delta-spark, hadoop-aws, the AWS SDK) come from `scripts/spark.sh install` (Maven, into
+var/jars) and go on the class path: Spark's own --packages resolver may not reach the registry
+here. The Delta and S3 settings are the jobs' own (jobs/neuralake_jobs/session.py), so a test
+session reads MinIO exactly as the jobs do.
 """
 
 from __future__ import annotations
@@ -16,28 +18,30 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MANIFEST = REPO_ROOT / "var" / "jars" / "delta-spark.jars"
+sys.path.insert(0, str(REPO_ROOT / "jobs"))
+
+from neuralake_jobs import session as job_session  # noqa: E402
 
 
 class SparkUnavailable(Exception):
-    """Spark or the Delta jars are not installed (the message says how to install them)."""
+    """Spark or the jars are not installed (the message says how to install them)."""
 
 
-def delta_jars() -> list[str]:
-    """The Delta jars: $NLK_SPARK_JARS (comma separated) or the manifest spark.sh wrote."""
-    env = os.environ.get("NLK_SPARK_JARS", "").strip()
+def spark_class_path() -> str:
+    """The jars: $NLK_SPARK_CLASSPATH (colon separated) or the manifest spark.sh wrote."""
+    env = os.environ.get("NLK_SPARK_CLASSPATH", "").strip()
     if env:
-        jars = [j for j in env.split(",") if j]
+        jars = [j for j in env.split(":") if j]
     else:
-        manifest = Path(os.environ.get("NLK_SPARK_JARS_DIR", REPO_ROOT / "var" / "jars")) / "delta-spark.jars"
+        manifest = Path(os.environ.get("NLK_SPARK_JARS_DIR", REPO_ROOT / "var" / "jars")) / "jars.manifest"
         if not manifest.is_file():
-            raise SparkUnavailable(f"no Delta jars ({manifest} missing); run: scripts/spark.sh install")
+            raise SparkUnavailable(f"no Spark jars ({manifest} missing); run: scripts/spark.sh install")
         jars = [line.strip() for line in manifest.read_text().splitlines() if line.strip()]
     missing = [j for j in jars if not Path(j).is_file()]
     if missing or not any("delta-spark" in Path(j).name for j in jars):
-        raise SparkUnavailable(f"Delta jars missing ({', '.join(missing) or 'no delta-spark jar'}); "
+        raise SparkUnavailable(f"Spark jars missing ({', '.join(missing) or 'no delta-spark jar'}); "
                                "run: scripts/spark.sh install")
-    return jars
+    return ":".join(jars)
 
 
 def _find_java_home() -> str | None:
@@ -62,7 +66,7 @@ def make_spark_session(work_dir: str | os.PathLike, app_name: str = "nlk-interop
         import delta  # noqa: F401  (delta-spark's Python API: DeltaTable)
     except ImportError as e:
         raise SparkUnavailable(f"delta-spark is not installed ({e}); run: scripts/spark.sh install") from e
-    jars = delta_jars()
+    class_path = spark_class_path()
     java_home = _find_java_home()
     if java_home is None:
         raise SparkUnavailable("no java on PATH; Spark 4 needs Java 17")
@@ -75,9 +79,6 @@ def make_spark_session(work_dir: str | os.PathLike, app_name: str = "nlk-interop
     builder = (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
-        .config("spark.jars", ",".join(jars))
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.driver.memory", "1g")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -87,12 +88,13 @@ def make_spark_session(work_dir: str | os.PathLike, app_name: str = "nlk-interop
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.warehouse.dir", str(work_dir / "warehouse"))
         .config("spark.sql.catalogImplementation", "in-memory")
-        # Timestamps in and out of Spark are compared as UTC instants.
-        .config("spark.sql.session.timeZone", "UTC")
         # Small tables: reconstructing a snapshot with the default 50 partitions is slow.
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.retentionDurationCheck.enabled", "false")
     )
+    settings = {**job_session.class_path_settings(class_path), **job_session.session_settings()}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from browser import Browser, chromium_path
+from jobs_harness import JOBS, run_job
 from serve_harness import start_nlk_serve
 
 NEURAL_KINDS = ("samples", "spikes", "band_power")
@@ -46,13 +47,17 @@ def make_dead_letters(path: Path, run_nlk) -> None:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory, run_nlk) -> Path:
-    """The example catalog's tables under one root, created by the nlk CLI."""
+def lake(tmp_path_factory, nlk, run_nlk, spark) -> Path:
+    """The example catalog's tables under one root: the raw ones created by the nlk CLI, the
+    derived ones by the Spark jobs of jobs/ (in this session's Spark)."""
     root = tmp_path_factory.mktemp("catalog") / "lake"
     for kind in NEURAL_KINDS:
         run_nlk("datagen", "--kind", kind, "--duration", "2", "--devices", "2", "--channels", "8",
                 "--table", root / "neural" / kind, "--partition-by", "date")
     make_dead_letters(root, run_nlk)
+    os.environ.setdefault("NLK_BIN", str(nlk))
+    for job in JOBS:
+        run_job(spark, root, job)
     return root
 
 
@@ -60,7 +65,7 @@ def lake(tmp_path_factory, run_nlk) -> Path:
 def site(lake, run_nlk) -> Path:
     out = lake.parent / "site"
     result = run_nlk("catalog", "site", "--root", lake, "--out", out)
-    assert "wrote 6 table pages" in result.stdout, result.stdout
+    assert "wrote 10 table pages" in result.stdout, result.stdout
     return out
 
 
@@ -84,7 +89,7 @@ def browser():
 
 def test_check_passes_when_tables_match(lake, run_nlk):
     result = run_nlk("catalog", "check", "--root", lake)
-    assert "all 6 tables match their declarations" in result.stdout, result.stdout
+    assert "all 10 tables match their declarations" in result.stdout, result.stdout
 
 
 def test_manifest_lists_served_tables(lake, run_nlk, tmp_path):
@@ -201,7 +206,9 @@ def test_serve_catalog_lists_database_table_names(catalog_server):
     assert response.status == 200, response.body
     # Function tables are served too, as the rows their function returned at startup.
     assert set(response.json()) == {"neural.samples", "neural.spikes", "neural.band_power",
-                                    "neural.samples_dead_letters", "neural.electrodes",
+                                    "neural.samples_dead_letters", "neural.samples_rollup",
+                                    "neural.unit_firing_rates", "neural.unit_quality",
+                                    "neural.session_summaries", "neural.electrodes",
                                     "neural.channel_map"}
     assert "skipping" not in catalog_server.log_text()
     rest = catalog_server.get("/api/tables/neural.samples?limit=2")
@@ -216,6 +223,39 @@ def test_serve_catalog_lists_database_table_names(catalog_server):
     assert rest.status == 200, rest.body
     rows = rest.json()
     assert len(rows) == 3 and set(rows[0]) == {"device_id", "channel", "region"}, rows
+
+
+def test_serve_answers_queries_on_the_spark_tables(catalog_server):
+    """The derived tables the Spark jobs wrote, served by nlk like the raw ones."""
+    result = catalog_server.sql(
+        "SELECT r.resolution, count(*) AS n, sum(r.sample_count) AS samples "
+        "FROM neural.samples_rollup r GROUP BY r.resolution ORDER BY r.resolution")
+    assert result.status == 200, result.body
+    rows = {row["resolution"]: row for row in result.json()}
+    raw = catalog_server.sql("SELECT count(*) AS n FROM neural.samples").json()[0]["n"]
+    assert set(rows) == {"10ms", "1s", "1min"} and all(
+        row["samples"] == raw for row in rows.values()), rows
+    result = catalog_server.sql(
+        "SELECT s.device_id, s.sample_count, q.units FROM neural.session_summaries s JOIN "
+        "(SELECT device_id, count(*) AS units FROM neural.unit_quality GROUP BY device_id) q "
+        "ON s.device_id = q.device_id ORDER BY s.device_id")
+    assert result.status == 200 and len(result.json()) == 2, result.body
+
+
+def test_site_shows_the_lineage_of_derived_tables(site, browser):
+    browser.open((site / "tables" / "neural.session_summaries.html").as_uri())
+    lineage = browser.evaluate("document.querySelector('#lineage').innerText")
+    assert "Derived from neural.samples and neural.band_power by jobs/session_summaries.py" in \
+        lineage, lineage
+    assert "written by spark" in lineage
+    browser.evaluate("[...document.querySelectorAll('#lineage a')]"
+                     ".find(a => a.textContent === 'neural.samples').click()")
+    browser.wait_for_page("neural.samples.html")
+    feeds = browser.evaluate("document.querySelector('#lineage').innerText")
+    for derived in ("neural.samples_rollup", "neural.session_summaries"):
+        assert derived in feeds, feeds
+    about = browser.evaluate("document.querySelector('.meta').innerText")
+    assert "Written by" in about and "nlk" in about, about
 
 
 def test_sql_snippet_runs_against_nlk_serve(site, catalog_server):

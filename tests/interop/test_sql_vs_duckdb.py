@@ -296,3 +296,11 @@ def test_unnamed_and_duplicate_columns_are_named_uniquely_in_every_format(tables
         path = tmp_path / f"out.{fmt}"
         nlkcli.run_nlk("sql", "--table", table, query, "--format", fmt, "--out", str(path))
         assert read(str(path)).names == expected, fmt
+
+
+def test_a_parquet_file_is_a_table(tmp_path):
+    path = tmp_path / "devices.parquet"
+    pq.write_table(pa.table({"device_id": ["dev-a", "dev-b"], "site": ["x", "y"]}), path)
+    proc = nlkcli.run_nlk("sql", "--table", f"devices={path}",
+                          "SELECT count(*) AS n FROM devices", "--format", "json")
+    assert json.loads(proc.stdout) == [{"n": 2}]

@@ -70,6 +70,17 @@ TEST(CatalogManifestTest, DescribesEveryTableOfTheExampleCatalog) {
   EXPECT_EQ(Member(*voltage, "type").string(), "float");
   EXPECT_FALSE(Member(*voltage, "nullable").boolean());
 
+  EXPECT_EQ(Member(*samples, "writer").string(), "nlk");
+  EXPECT_TRUE(Member(*samples, "lineage").is_null());
+  const JsonValue* rollup = FindByName(tables, "samples_rollup");
+  ASSERT_NE(rollup, nullptr);
+  EXPECT_EQ(Member(*rollup, "writer").string(), "spark");
+  const JsonValue& lineage = Member(*rollup, "lineage");
+  EXPECT_EQ(Member(lineage, "job").string(), "jobs/downsample.py");
+  ASSERT_EQ(Member(lineage, "sources").array().size(), 1u);
+  EXPECT_EQ(Member(lineage, "sources").array()[0].string(), "neural.samples");
+  EXPECT_TRUE(Member(*FindByName(tables, "electrodes"), "writer").is_null());
+
   const JsonValue* deprecated = FindByName(tables, "channel_map");
   ASSERT_NE(deprecated, nullptr);
   EXPECT_EQ(Member(Member(*deprecated, "deprecation"), "replacement").string(),

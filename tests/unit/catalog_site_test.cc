@@ -92,6 +92,44 @@ TEST_F(CatalogSiteTest, WritesPagesWithNestedSchemaTreesAndEscapedText) {
       << search;
 }
 
+TEST_F(CatalogSiteTest, TablePagesShowTheWriterAndLineageBothWays) {
+  Catalog catalog{
+      .name = "test",
+      .description = "lineage",
+      .databases = {Database{
+          .name = "neural",
+          .tables = {Table{.name = "samples",
+                           .kind = TableKind::kDelta,
+                           .uri = "samples",
+                           .description = "raw"},
+                     Table{.name = "rollup",
+                           .kind = TableKind::kDelta,
+                           .uri = "rollup",
+                           .description = "derived",
+                           .writer = WriterEngine::kSpark,
+                           .lineage = {.sources = {"neural.samples"}, .job = "jobs/roll.py"}}}}}};
+  SiteOptions options;
+  options.out_dir = out_.string();
+  options.root = (out_ / "lake").string();
+  ASSERT_TRUE(WriteSite(catalog, options).ok());
+
+  std::string derived = ReadFile(out_ / "tables" / "neural.rollup.html");
+  EXPECT_NE(derived.find("id=\"lineage\""), std::string::npos);
+  EXPECT_NE(derived.find("Derived from <a href=\"neural.samples.html\"><code>neural.samples</code>"
+                         "</a> by <code>jobs/roll.py</code>, written by spark"),
+            std::string::npos)
+      << derived;
+  EXPECT_NE(derived.find("<dt>Written by</dt><dd><code>spark</code> (<code>jobs/roll.py</code>)"),
+            std::string::npos);
+
+  std::string source = ReadFile(out_ / "tables" / "neural.samples.html");
+  EXPECT_NE(source.find("<li><a href=\"neural.rollup.html\"><code>neural.rollup</code></a> by "
+                        "<code>jobs/roll.py</code></li>"),
+            std::string::npos)
+      << source;
+  EXPECT_NE(source.find("<dt>Written by</dt><dd><code>nlk</code></dd>"), std::string::npos);
+}
+
 TEST_F(CatalogSiteTest, InvalidCatalogWritesNothing) {
   Catalog catalog{.name = "test",
                   .databases = {Database{.name = "db",

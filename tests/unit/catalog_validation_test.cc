@@ -155,6 +155,61 @@ TEST(CatalogValidationTest, ValidateListsEveryProblem) {
   EXPECT_NE(status.message().find("partition_columns"), std::string::npos);
 }
 
+TEST(CatalogValidationTest, LineageSourcesMustBeTablesOfTheCatalogWithAJob) {
+  Table derived = ValidTable();
+  derived.name = "rollup";
+  derived.uri = "neural/rollup";
+  derived.writer = WriterEngine::kSpark;
+  derived.lineage = {.sources = {"neural.samples"}, .job = "jobs/downsample.py"};
+  EXPECT_TRUE(FindCatalogProblems(WithTables({ValidTable(), derived})).empty());
+
+  derived.lineage.sources = {"neural.sample"};
+  ExpectOneProblem(WithTables({ValidTable(), derived}),
+                   {"neural.rollup", "lineage.sources", "'neural.sample'", "not a table"});
+  derived.lineage.sources = {"neural.rollup"};
+  ExpectOneProblem(WithTables({ValidTable(), derived}), {"lineage.sources", "itself"});
+  derived.lineage = {.sources = {"neural.samples"}};
+  ExpectOneProblem(WithTables({ValidTable(), derived}), {"lineage.job", "is missing"});
+  derived.lineage = {.job = "jobs/downsample.py"};
+  ExpectOneProblem(WithTables({ValidTable(), derived}), {"lineage.sources", "is empty"});
+}
+
+TEST(CatalogValidationTest, FunctionTablesAreNeverWrittenBySpark) {
+  Table table{
+      .name = "layout",
+      .kind = TableKind::kFunction,
+      .function = [](const FunctionContext&) -> arrow::Result<std::shared_ptr<arrow::Table>> {
+        return arrow::Status::NotImplemented("unused");
+      },
+      .description = "computed",
+      .writer = WriterEngine::kSpark};
+  ExpectOneProblem(WithTables({table}), {"writer", "function table"});
+}
+
+TEST(CatalogValidationTest, FindsTheTableStoredAtAUri) {
+  Table derived = ValidTable();
+  derived.name = "rollup";
+  derived.uri = "neural/rollup";
+  Table absolute = ValidTable();
+  absolute.name = "elsewhere";
+  absolute.uri = "s3://bucket/other/table";
+  Catalog catalog = WithTables({ValidTable(), derived, absolute});
+  for (const char* uri :
+       {"/data/lake/neural/rollup", "/data/lake/neural/rollup/", "file:///data/lake/neural/rollup",
+        "/data/lake/neural/../neural/rollup"}) {
+    TableAt found = FindTableAt(catalog, uri, "/data/lake");
+    ASSERT_NE(found.table, nullptr) << uri;
+    EXPECT_EQ(found.table->name.view(), "rollup") << uri;
+    EXPECT_EQ(found.database->name.view(), "neural");
+  }
+  EXPECT_EQ(FindTableAt(catalog, "s3://bucket/lake/neural/samples/", "s3://bucket/lake").table,
+            &catalog.databases[0].tables[0]);
+  EXPECT_EQ(FindTableAt(catalog, "s3://bucket/other/table", "/data/lake").table,
+            &catalog.databases[0].tables[2]);
+  EXPECT_EQ(FindTableAt(catalog, "/data/lake/neural/rollups", "/data/lake").table, nullptr);
+  EXPECT_EQ(FindTableAt(catalog, "s3://bucket/lake/neural/samples", "/data/lake").table, nullptr);
+}
+
 TEST(CatalogValidationTest, ResolvesRelativeUrisAgainstTheRoot) {
   EXPECT_EQ(ResolveUri("neural/samples", "/data"), "/data/neural/samples");
   EXPECT_EQ(ResolveUri("neural/samples", "s3://bucket/lake/"), "s3://bucket/lake/neural/samples");

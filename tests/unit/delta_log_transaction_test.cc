@@ -311,6 +311,42 @@ TEST(Transaction, AppendOnlyTablesRefuseDeletes) {
   EXPECT_TRUE(compaction->Commit().ok());
 }
 
+// A table another engine owns (neuralake.writer): as delta-spark would write its first commit.
+std::shared_ptr<DeltaLog> TableWrittenBy(const std::string& engine) {
+  auto store = std::make_shared<MemoryStore>();
+  store->Put(CommitPath(0), SerializeActions({Protocol{1, 2, std::nullopt, std::nullopt},
+                                              TableMetadata({{"neuralake.writer", engine}}),
+                                              File("p=1/f1.parquet", "1")}));
+  return *DeltaLog::Open(store);
+}
+
+TEST(Transaction, RefusesTablesAnotherEngineWrites) {
+  auto log = TableWrittenBy("spark");
+  for (bool data_change : {true, false}) {
+    auto txn = log->StartTransaction(*log->Latest());
+    txn->AddFile(File("p=1/f2.parquet", "1", data_change));
+    auto result = txn->Commit();
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.status().message().find("written by 'spark'"), std::string::npos)
+        << result.status().ToString();
+  }
+  EXPECT_EQ((*log->Latest())->version(), 0);
+  // Handed over to nlk, the same table takes commits.
+  auto handed_over = TableWrittenBy("nlk");
+  auto txn = handed_over->StartTransaction(*handed_over->Latest());
+  txn->AddFile(File("p=1/f2.parquet", "1"));
+  EXPECT_TRUE(txn->Commit().ok());
+}
+
+TEST(Transaction, RefusesCreatingATableForAnotherEngine) {
+  auto store = std::make_shared<MemoryStore>();
+  auto log = *DeltaLog::Open(store);
+  auto create = log->StartTransaction(nullptr);
+  create->UpdateMetadata(TableMetadata({{"neuralake.writer", "spark"}}));
+  EXPECT_FALSE(create->Commit().ok());
+  EXPECT_FALSE(*log->TableExists());
+}
+
 TEST(Transaction, RefusesPartitionValuesThatDoNotMatchTheTable) {
   Table table;
   auto txn = table.log->StartTransaction(table.Latest());

@@ -22,6 +22,7 @@
 #include "ingest/live_sink.h"
 #include "ingest/producer.h"
 #include "stop_signal.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -271,6 +272,7 @@ arrow::Status Run(DatagenArguments arguments) {
     return arrow::Status::OK();
   }
 
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.table));
   auto existing = delta::Table::Open(arguments.table);
   if (existing.ok()) {
     ARROW_ASSIGN_OR_RAISE(auto result, (*existing)->Append(reader));

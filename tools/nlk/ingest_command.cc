@@ -12,6 +12,7 @@
 #include "ingest/ingest_metrics.h"
 #include "ingest/stream_writer.h"
 #include "metrics_endpoint.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -95,6 +96,10 @@ arrow::Result<ingest::StreamWriterOptions> WriterOptions(const IngestArguments& 
 
 arrow::Status Run(const IngestArguments& arguments) {
   ARROW_ASSIGN_OR_RAISE(auto options, WriterOptions(arguments));
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(options.table_uri));
+  if (!options.dead_letter_table_uri.empty()) {
+    ARROW_RETURN_NOT_OK(CheckNlkMayWrite(options.dead_letter_table_uri));
+  }
   ingest::IngestMetrics metrics;
   std::unique_ptr<MetricsEndpoint> endpoint;
   if (!arguments.metrics_address.empty()) {

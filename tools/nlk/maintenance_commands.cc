@@ -17,6 +17,7 @@
 #include "delta/vacuum.h"
 #include "metrics_endpoint.h"
 #include "stop_signal.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -180,6 +181,7 @@ void PrintVacuum(const std::string& uri, const delta::VacuumResult& result, bool
 
 arrow::Status OptimizeOnce(const MaintenanceArguments& arguments,
                            delta::MaintenanceMetrics& daemon_metrics) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::OptimizeOptions options;
   options.target_file_size = arguments.target_size;
@@ -195,6 +197,7 @@ arrow::Status OptimizeOnce(const MaintenanceArguments& arguments,
 
 arrow::Status VacuumOnce(const MaintenanceArguments& arguments,
                          delta::MaintenanceMetrics& daemon_metrics) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto table, delta::Table::Open(arguments.uri));
   delta::VacuumOptions options;
   if (arguments.retention_hours) {

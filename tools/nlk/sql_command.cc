@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "catalog/project_catalog.h"
+#include "catalog_commands.h"
 #include "cli_error.h"
 #include "format/output_format.h"
 #include "format/text_table.h"
@@ -19,13 +21,16 @@ namespace {
 
 struct SqlArguments {
   std::vector<std::string> tables;  // NAME=URI
+  bool catalog = false;
+  std::string catalog_root;
   std::string query;
   std::string format = "table";
   std::string out;
   bool metrics = false;
 };
 
-// NAME=URI: a Delta table when URI holds a _delta_log, else Parquet files.
+// NAME=URI: a Parquet file when URI ends in .parquet, a Delta table when URI holds a
+// _delta_log, else a directory of Parquet files.
 arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& binding) {
   auto equals = binding.find('=');
   if (equals == std::string::npos || equals == 0 || equals + 1 == binding.size()) {
@@ -33,6 +38,9 @@ arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& 
   }
   std::string name = binding.substr(0, equals);
   std::string uri = binding.substr(equals + 1);
+  // A file is never a Delta table (one is a directory), and opening it as one fails with a
+  // storage error rather than "not a Delta table"; `nlk serve -t` decides the same way.
+  if (uri.ends_with(".parquet")) return provider.RegisterParquet(name, uri);
   arrow::Status delta = provider.RegisterDelta(name, uri);
   if (delta.ok()) return delta;
   if (delta.message().find("not a Delta table") == std::string::npos) return delta;
@@ -45,8 +53,35 @@ arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& 
   return parquet;
 }
 
+// Every table of this build's catalog as database.table, opened only if the query names it, so
+// that tables not created yet do not stand in the way of the others. Function tables are
+// computed by their function.
+void RegisterCatalog(sql::MapTableProvider& provider, const std::string& root) {
+  for (const catalog::Database& database : catalog::ProjectCatalog().databases) {
+    for (const catalog::Table& table : database.tables) {
+      std::string name = catalog::QualifiedName(database, table);
+      if (table.kind == catalog::TableKind::kFunction) {
+        provider.Register(name, [&table, name, root]() -> arrow::Result<sql::TableSource> {
+          ARROW_ASSIGN_OR_RAISE(auto rows, table.function(catalog::FunctionContext{root}));
+          return sql::TableSource::Memory(std::move(rows), "function " + name);
+        });
+        continue;
+      }
+      std::string uri = catalog::ResolveUri(table.uri, root);
+      bool delta = table.kind == catalog::TableKind::kDelta;
+      provider.Register(name, [name, uri, delta]() -> arrow::Result<sql::TableSource> {
+        sql::MapTableProvider opened;
+        ARROW_RETURN_NOT_OK(delta ? opened.RegisterDelta(name, uri)
+                                  : opened.RegisterParquet(name, uri));
+        return opened.Resolve(name);
+      });
+    }
+  }
+}
+
 arrow::Status RunSql(const SqlArguments& arguments) {
   auto provider = std::make_shared<sql::MapTableProvider>();
+  if (arguments.catalog) RegisterCatalog(*provider, CatalogRoot(arguments.catalog_root));
   for (const auto& binding : arguments.tables)
     ARROW_RETURN_NOT_OK(RegisterTable(*provider, binding));
   sql::SqlEngine engine(provider);
@@ -86,6 +121,14 @@ void AddSqlCommand(CLI::App& app, int& exit_code) {
                    "NAME=URI of a Delta table or Parquet file/directory (repeatable)")
       // One value per --table, so the query after it stays positional.
       ->allow_extra_args(false);
+  CLI::Option* catalog = command->add_flag(
+      "--catalog", arguments->catalog,
+      "Also query every table of this build's catalog as DATABASE.TABLE (function tables too)");
+  command
+      ->add_option("--root", arguments->catalog_root,
+                   "With --catalog: where relative table URIs point (default $NLK_CATALOG_ROOT, "
+                   "else the working directory)")
+      ->needs(catalog);
   command->add_option("query", arguments->query, "The SQL query")->required();
   command
       ->add_option("--format", arguments->format,

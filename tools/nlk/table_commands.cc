@@ -19,6 +19,7 @@
 #include "format/text_table.h"
 #include "input_files.h"
 #include "table_printer.h"
+#include "writer_rule.h"
 
 namespace nlk::cli {
 namespace {
@@ -102,6 +103,7 @@ void PrintWrite(const std::string& verb, const delta::WriteResult& result) {
 }
 
 arrow::Status RunCreate(const TableArguments& arguments) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto input, OpenParquetInputs(arguments.inputs));
   delta::CreateOptions options;
   options.partition_columns = arguments.partition_by;
@@ -115,6 +117,7 @@ arrow::Status RunCreate(const TableArguments& arguments) {
 
 arrow::Status RunAppend(const TableArguments& arguments) {
   ARROW_RETURN_NOT_OK(CheckAppTransaction(arguments));
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto input, OpenParquetInputs(arguments.inputs));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto result, table->Append(input, MakeWriteOptions(arguments)));
@@ -124,6 +127,7 @@ arrow::Status RunAppend(const TableArguments& arguments) {
 
 arrow::Status RunOverwrite(const TableArguments& arguments) {
   ARROW_RETURN_NOT_OK(CheckAppTransaction(arguments));
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto input, OpenParquetInputs(arguments.inputs));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
   std::optional<std::string> where;
@@ -213,6 +217,7 @@ arrow::Status RunFiles(const TableArguments& arguments) {
 }
 
 arrow::Status RunCheckpoint(const TableArguments& arguments) {
+  ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(int64_t version, table->Checkpoint());
   std::cout << "checkpoint written at version " << version << std::endl;

@@ -120,6 +120,16 @@ arrow::Status CheckReadSupported(const Protocol& protocol) {
 
 arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& metadata) {
   ARROW_RETURN_NOT_OK(CheckReadSupported(protocol));
+  auto writer = metadata.configuration.find(kWriterEngineProperty);
+  if (writer != metadata.configuration.end() && writer->second != kNlkWriterEngine) {
+    return arrow::Status::Invalid(
+        "The table is written by '", writer->second, "' (table property ", kWriterEngineProperty,
+        "=", writer->second,
+        "), so nlk does not commit to, compact, vacuum or checkpoint it: one engine writes each "
+        "table, because delta-spark's S3 commits are not safe beside another writer's. Read it "
+        "freely; to hand it to nlk, set ",
+        kWriterEngineProperty, "=", kNlkWriterEngine, " with the engine that owns it");
+  }
   if (protocol.min_writer_version > kMaxWriterVersion) {
     return Unsupported("The table requires Delta writer version " +
                        std::to_string(protocol.min_writer_version) +

@@ -33,7 +33,8 @@ arrow::Status CheckReadSupported(const Protocol& protocol);
 // change data feed for appends) are accepted; features that only matter when used (invariants,
 // CHECK constraints, generated/identity/default columns, column mapping) are accepted only
 // while the metadata does not use them; rowTracking, clustering, icebergCompat*, typeWidening,
-// catalogManaged and unknown features are refused.
+// catalogManaged and unknown features are refused. So is a table whose neuralake.writer property
+// names another engine than nlk (table_properties.h).
 arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& metadata);
 
 }  // namespace nlk::delta

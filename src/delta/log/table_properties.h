@@ -16,6 +16,14 @@ namespace nlk::delta {
 
 inline constexpr int64_t kMillisecondsPerDay = 24LL * 60 * 60 * 1000;
 
+// The engine that writes a table (docs/spark.md, "One writer per table"). Delta on S3 is safe for
+// several writers only if all of them commit with put-if-absent; nlk does, delta-spark's S3 log
+// store does not, so each table names its one writing engine in this property. Tables nlk
+// creates get "nlk"; the Spark jobs create theirs with "spark". nlk changes no table whose
+// property names another engine.
+inline constexpr char kWriterEngineProperty[] = "neuralake.writer";
+inline constexpr char kNlkWriterEngine[] = "nlk";
+
 // Parses a Spark calendar interval as Delta uses it for durations, e.g. "interval 30 days",
 // "interval 1 week", "2 hours", "interval 1 day 12 hours". Units: nanosecond(s) to week(s);
 // months and years are refused because their length in milliseconds is not fixed.
