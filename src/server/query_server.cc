@@ -26,6 +26,10 @@ namespace {
 namespace compute = arrow::compute;
 using Clock = std::chrono::steady_clock;
 
+// The status recorded (never sent) for a response the client did not take to its end: it
+// closed the connection or stopped reading for longer than write_timeout. nginx's 499.
+constexpr int kClientClosedRequest = 499;
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -102,18 +106,19 @@ arrow::Result<std::shared_ptr<arrow::Table>> CollectForSort(
   return arrow::ConcatenateTables(pending);
 }
 
+// GCC 12 misreads the FieldRef variant inside a SortKey as possibly uninitialized when the
+// vector moves it (-Wmaybe-uninitialized), however the key is built.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 std::vector<compute::SortKey> SortKeys(const RestQuery& query) {
   std::vector<compute::SortKey> keys;
   for (const RestSortKey& key : query.sort) {
-    // Built by name through a named FieldRef: GCC 12 misreads the temporary's variant as
-    // possibly uninitialized when this is inlined (-Wmaybe-uninitialized).
-    arrow::FieldRef field(key.column);
-    keys.push_back(compute::SortKey(std::move(field), key.descending
-                                                          ? compute::SortOrder::Descending
-                                                          : compute::SortOrder::Ascending));
+    keys.emplace_back(key.column, key.descending ? compute::SortOrder::Descending
+                                                 : compute::SortOrder::Ascending);
   }
   return keys;
 }
+#pragma GCC diagnostic pop
 
 // Sorts the collected rows, then applies offset, limit and the projection.
 arrow::Result<std::shared_ptr<arrow::Table>> SortTable(std::shared_ptr<arrow::Table> table,
@@ -151,12 +156,13 @@ class QueryServer::Impl {
       metrics_.RecordRejected(reason);
       metrics_.RecordRequest("rejected", status, 0);
     };
-    ARROW_ASSIGN_OR_RAISE(http_, HttpServer::Start(
-                                     config_.http_address, config_.limits,
-                                     [this](const HttpRequest& request, ResponseWriter& writer) {
-                                       Handle(request, writer);
-                                     },
-                                     std::move(observer)));
+    ARROW_ASSIGN_OR_RAISE(
+        http_,
+        HttpServer::Start(
+            config_.http_address, config_.limits,
+            [this](const HttpRequest& request, ResponseWriter& writer) { Handle(request, writer); },
+            [this](const HttpRequest& request) { return AnswerImmediately(request); },
+            std::move(observer)));
     return arrow::Status::OK();
   }
 
@@ -168,34 +174,61 @@ class QueryServer::Impl {
   int port() const { return http_->port(); }
 
  private:
+  static std::string_view PathOf(std::string_view target) {
+    return target.substr(0, target.find('?'));
+  }
+
+  static double SecondsSince(Clock::time_point started) {
+    return std::chrono::duration<double>(Clock::now() - started).count();
+  }
+
+  // /health and /metrics, answered on the I/O thread so that they never wait behind queries.
+  std::optional<HttpResponse> AnswerImmediately(const HttpRequest& request) {
+    Clock::time_point started = Clock::now();
+    std::string_view path = PathOf(request.target);
+    std::string endpoint;
+    if (path == "/health") {
+      endpoint = "health";
+    } else if (path == "/metrics") {
+      endpoint = "metrics";
+    } else {
+      return std::nullopt;
+    }
+    HttpResponse response;
+    if (request.method != "GET") {
+      ApiError error =
+          DescribeError(MakeApiError(405, "method_not_allowed", "this endpoint answers GET only"),
+                        "method_not_allowed");
+      response = {error.http_status, "application/json", ErrorJson(error)};
+    } else if (endpoint == "health") {
+      response = {200, "text/plain", "OK"};
+    } else {
+      response = {200, "text/plain; version=0.0.4", RenderMetrics()};
+    }
+    metrics_.RecordRequest(endpoint, response.status, SecondsSince(started));
+    return response;
+  }
+
   void Handle(const HttpRequest& request, ResponseWriter& writer) {
     Clock::time_point started = Clock::now();
     std::string_view target = request.target;
-    size_t question = target.find('?');
-    std::string_view path = target.substr(0, question);
+    std::string_view path = PathOf(target);
     std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
     std::string endpoint = "other";
     int status = Route(request, path, query, writer, endpoint);
-    metrics_.RecordRequest(endpoint, status,
-                           std::chrono::duration<double>(Clock::now() - started).count());
+    // Recorded once the last byte left (or the client went away), which may be after this
+    // worker moved on.
+    writer.OnFinished([this, endpoint, status, started](ResponseOutcome outcome) {
+      metrics_.RecordRequest(
+          endpoint, outcome == ResponseOutcome::kClientGone ? kClientClosedRequest : status,
+          SecondsSince(started));
+    });
   }
 
   int Route(const HttpRequest& request, std::string_view path, std::string_view query,
             ResponseWriter& writer, std::string& endpoint) {
     const bool get = request.method == "GET";
-    if (path == "/health") {
-      endpoint = "health";
-      if (!get) return MethodNotAllowed(writer, "GET");
-      (void)writer.Send(200, "text/plain", "OK");
-      return 200;
-    }
-    if (path == "/metrics") {
-      endpoint = "metrics";
-      if (!get) return MethodNotAllowed(writer, "GET");
-      (void)writer.Send(200, "text/plain; version=0.0.4", RenderMetrics());
-      return 200;
-    }
     if (path == "/api/sql") {
       endpoint = "sql";
       if (request.method != "POST") return MethodNotAllowed(writer, "POST");
@@ -387,6 +420,11 @@ class QueryServer::Impl {
         "# HELP nlk_workers_busy Workers running a request.\n"
         "# TYPE nlk_workers_busy gauge\nnlk_workers_busy " +
         std::to_string(http_->busy_workers()) + "\n";
+    out +=
+        "# HELP nlk_responses_waiting_for_clients Responses waiting for a slow client to take "
+        "them, without holding a worker.\n"
+        "# TYPE nlk_responses_waiting_for_clients gauge\nnlk_responses_waiting_for_clients " +
+        std::to_string(http_->waiting_responses()) + "\n";
     const int64_t now_ms = NowMs();
     std::string version, checked_age, commit_age, files, memory, failures;
     for (const auto& table : registry_->tables()) {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -335,7 +336,9 @@ def limited(data):
                            "-t", f"mem={data['samples']},use_memory_table=true",
                            "--max-result-rows", "100", "--max-body-bytes", "4096",
                            "--header-timeout-ms", "1000", "--workers", "2", "--max-queued", "4",
-                           "--query-timeout-ms", "3000"],
+                           "--query-timeout-ms", "3000",
+                           # Every client here is 127.0.0.1, and one test opens 1000 sockets.
+                           "--max-connections-per-address", "0"],
                           data["base"])
     yield srv
     srv.stop()
@@ -499,6 +502,151 @@ def test_limit_over_a_huge_join_stops_the_join(big_table, tmp_path):
         assert response.status == 200, response.body[:300]
         assert len(response.json()) == 3
         assert seconds < 15, f"LIMIT 3 over a cross join took {seconds:.1f} s"
+    finally:
+        srv.stop()
+
+
+def metric_value(server, line_prefix: str) -> float | None:
+    for line in server.get("/metrics", timeout=10).body.decode().splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait_for_metric(server, line_prefix: str, at_least: float, seconds: float = 20,
+                    at_most: float | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = metric_value(server, line_prefix)
+        if value is not None and value >= at_least and (at_most is None or value <= at_most):
+            return
+        assert time.monotonic() < deadline, f"{line_prefix} is {value}, expected {at_least}"
+        time.sleep(0.05)
+
+
+def test_health_and_metrics_answer_while_every_worker_is_busy(big_table, tmp_path):
+    # One worker and no queue: a long query takes the worker, and another query is refused.
+    # /health and /metrics must still answer at once (they never queue behind queries).
+    srv = start_nlk_serve(["-t", f"big={big_table}", "--workers", "1", "--max-queued", "0",
+                           "--query-timeout-ms", "5000"], tmp_path)
+    try:
+        skip_without_sql(srv)
+        def long_query():
+            while srv.sql(CROSS_JOIN_COUNT, timeout=60).status == 503:  # lost the race
+                pass
+
+        thread = threading.Thread(target=long_query)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while srv.sql("SELECT 1").status != 503:  # the worker is taken
+            assert time.monotonic() < deadline, "the long query never took the worker"
+            time.sleep(0.05)
+        health, seconds = timed(srv.get, "/health", timeout=30)
+        assert health.status == 200 and health.body == b"OK", health.body[:300]
+        assert seconds < 5, f"/health took {seconds:.1f} s"
+        metrics = srv.get("/metrics", timeout=30)
+        assert metrics.status == 200
+        assert "\nnlk_workers_busy 1\n" in metrics.body.decode()
+        assert srv.request("POST", "/health").status == 405
+        thread.join(timeout=60)
+    finally:
+        srv.stop()
+
+
+def send_and_never_read(port: int, request: bytes) -> socket.socket:
+    # The kernel holds a few MB for a client that does not read (its initial receive window
+    # and the server's send buffer); the responses asked for here are several times that.
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    connection.sendall(request)
+    return connection
+
+
+def read_http_body(connection: socket.socket) -> tuple[bytes, bytes]:
+    """Reads a Connection: close response to its end; returns the head and the decoded body."""
+    raw = b""
+    while chunk := connection.recv(1 << 20):
+        raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        decoded = b""
+        while True:
+            size_text, _, rest = body.partition(b"\r\n")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            decoded += rest[:size]
+            body = rest[size + 2:]
+        body = decoded
+    return head, body
+
+
+def test_clients_that_never_read_do_not_hold_workers(big_table, tmp_path):
+    # Two workers and no queue. Four clients ask for every row (about 15 MB of JSON each) and
+    # do not read. Their responses wait for them without a worker, so other queries and
+    # /health are still answered; a slow client that reads at last gets its whole response.
+    srv = start_nlk_serve(["-t", f"big={big_table}", "--workers", "2", "--max-queued", "0"],
+                          tmp_path)
+    slow = []
+    try:
+        request = b"GET /api/tables/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        for _ in range(4):
+            slow.append(send_and_never_read(srv.port, request))
+            # The response has begun; then its worker must be free again, the rest of the
+            # response waiting for the client.
+            assert slow[-1].recv(12, socket.MSG_PEEK).startswith(b"HTTP/1.1 200")
+            wait_for_metric(srv, "nlk_workers_busy", 0, at_most=0)
+        health, seconds = timed(srv.get, "/health", timeout=30)
+        assert health.status == 200 and seconds < 5
+        for _ in range(3):
+            answer, seconds = timed(srv.get, "/api/tables/big?columns=sequence&limit=2", timeout=30)
+            assert answer.status == 200, answer.body[:300]
+            assert len(answer.json()) == 2 and seconds < 5, f"{seconds:.1f} s"
+        assert metric_value(srv, "nlk_responses_waiting_for_clients") == 4
+        head, body = read_http_body(slow[0])
+        assert head.startswith(b"HTTP/1.1 200")
+        assert len(json.loads(body)) == BIG_DEVICES * BIG_CHANNELS * BIG_RATE * BIG_SECONDS
+    finally:
+        for connection in slow:
+            connection.close()
+        srv.stop()
+
+
+def test_connections_per_address_are_limited(data, tmp_path):
+    srv = start_nlk_serve(["-t", f"samples={data['samples']}", "--max-connections-per-address",
+                           "4"], tmp_path)
+    idle = []
+    try:
+        for _ in range(4):
+            idle.append(socket.create_connection(("127.0.0.1", srv.port), timeout=10))
+        refused = srv.get("/health")
+        assert refused.status == 429, refused.body[:300]
+        assert refused.json()["error"] == "too_many_connections"
+        assert refused.headers.get("retry-after") == "1"
+        idle.pop().close()
+        deadline = time.monotonic() + 10
+        while (status := srv.get("/health").status) != 200:  # once the server saw the close
+            assert status == 429 and time.monotonic() < deadline
+            time.sleep(0.05)
+        text = srv.get("/metrics").body.decode()
+        assert 'nlk_requests_rejected_total{reason="too_many_connections_per_address"}' in text
+    finally:
+        for connection in idle:
+            connection.close()
+        srv.stop()
+
+
+def test_client_gone_mid_stream_is_counted_apart_from_errors(big_table, tmp_path):
+    srv = start_nlk_serve(["-t", f"big={big_table}"], tmp_path)
+    try:
+        connection = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        connection.sendall(b"GET /api/tables/big HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200")  # streaming has begun
+        # Leave with a reset, mid-stream.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        wait_for_metric(srv, 'nlk_http_requests_total{endpoint="tables",status="499"}', 1)
+        text = srv.get("/metrics").body.decode()
+        assert 'nlk_http_requests_total{endpoint="tables",status="500"}' not in text
     finally:
         srv.stop()
 
