@@ -415,6 +415,7 @@ arrow::Result<TableScan> ServedTable::ScanMemory(const State& state,
 arrow::Result<TableScan> ServedTable::ScanFiles(std::shared_ptr<const delta::Snapshot> snapshot,
                                                 const TableScanRequest& request) {
   delta::data::ScanBuilder builder(table_->store(), snapshot->metadata(), snapshot->files());
+  if (request.cancellation) builder.Cancellation(request.cancellation);
   if (!request.columns.empty()) builder.Select(request.columns);
   if (request.filter) builder.Filter(*request.filter);
   if (request.limit) builder.Limit(*request.limit);

@@ -42,6 +42,9 @@ struct TableScanRequest {
   std::optional<arrow::compute::Expression> filter;  // unbound, logical column names
   std::optional<int64_t> limit;
   TableVersionRequest at;
+  // Checked before each data file is read; a failing status (the query's deadline) ends the
+  // scan with it.
+  std::function<arrow::Status()> cancellation;
 };
 
 struct TableScan {

@@ -672,6 +672,119 @@ def test_query_memory_limit_is_413_and_top_k_fits(data):
         srv.stop()
 
 
+# --- tables that cannot be served, memory tables, error messages -----------------------------
+
+def wait_until(predicate, what: str, seconds: float = 40) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.1)
+
+
+def small_table(run_nlk, path: Path, start: str = "2026-01-01T00:00:00Z") -> None:
+    run_nlk("datagen", "--table", path, "--devices", 1, "--channels", 2, "--rate", 10,
+            "--duration", 2, "--start", start)
+
+
+def test_a_table_with_a_corrupt_log_does_not_stop_the_others(tmp_path, run_nlk):
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    small_table(run_nlk, good)
+    small_table(run_nlk, bad)
+    small_table(run_nlk, bad, "2026-01-02T00:00:00Z")
+    commit = bad / "_delta_log" / f"{1:020d}.json"
+    intact = commit.read_bytes()
+    commit.write_bytes(b'{"add": {"path": truncated')
+    srv = start_nlk_serve(["-t", f"good={good}", "-t", f"bad={bad}"], tmp_path)
+    try:
+        assert len(rows(srv.get("/api/tables/good?columns=sequence"))) == 40
+        for response in (srv.get("/api/tables/bad"), srv.sql("SELECT count(*) FROM bad"),
+                         srv.get("/api/schema/bad")):
+            assert response.status == 503, response.body[:300]
+            body = response.json()
+            assert body["error"] == "table_unavailable"
+            assert "bad" in body["message"] and str(tmp_path) not in body["message"]
+            assert response.headers.get("retry-after") == "1"
+        health = srv.get("/health")
+        assert health.status == 200
+        text = health.body.decode()
+        assert text.startswith("DEGRADED\n") and "table 'bad': unavailable" in text, text
+        assert str(tmp_path) not in text
+        metrics = srv.get("/metrics").body.decode()
+        assert 'nlk_table_state{table="bad",state="unavailable"} 1' in metrics
+        assert 'nlk_table_state{table="good",state="serving"} 1' in metrics
+        assert set(srv.get("/api/schema").json()) == {"good"}
+        assert srv.log_text().count("table 'bad'") == 1, srv.log_text()
+        # Repaired, the table is picked up without a restart.
+        commit.write_bytes(intact)
+        wait_until(lambda: srv.get("/api/tables/bad?columns=sequence").status == 200,
+                   "the repaired table is served")
+        assert len(rows(srv.get("/api/tables/bad?columns=sequence"))) == 80
+        assert srv.get("/health").body == b"OK"
+    finally:
+        srv.stop()
+
+
+def test_a_table_not_created_yet_is_served_once_it_exists(tmp_path, run_nlk):
+    present, later = tmp_path / "present", tmp_path / "later"
+    small_table(run_nlk, present)
+    srv = start_nlk_serve(["-t", f"present={present}", "-t", f"later={later}"], tmp_path)
+    try:
+        for response in (srv.get("/api/tables/later"), srv.sql("SELECT count(*) FROM later")):
+            assert response.status == 404, response.body[:300]
+            body = response.json()
+            assert body["error"] == "table_not_created"
+            assert "later" in body["message"] and "not created yet" in body["message"]
+        assert srv.get("/health").body.decode().startswith("OK\ntable 'later': not created yet")
+        metrics = srv.get("/metrics").body.decode()
+        assert 'nlk_table_state{table="later",state="not_created"} 1' in metrics
+        small_table(run_nlk, later)
+        wait_until(lambda: srv.get("/api/tables/later?columns=sequence").status == 200,
+                   "the new table is served")
+        assert rows(srv.sql("SELECT count(*) AS n FROM later")) == [{"n": 40}]
+        assert srv.get("/health").body == b"OK"
+    finally:
+        srv.stop()
+
+
+def test_catalog_serve_before_ingest_created_the_dead_letters(tmp_path, run_nlk):
+    # docs/catalog.md's first steps: the datagen tables exist, the dead-letter table does not.
+    lake = tmp_path / "lake"
+    run_nlk("datagen", "--kind", "samples", "--duration", "1", "--devices", "1", "--channels",
+            "2", "--table", lake / "neural" / "samples", "--partition-by", "date")
+    srv = start_nlk_serve(["--catalog", "--root", lake], tmp_path)
+    try:
+        assert rows(srv.sql("SELECT count(*) AS n FROM neural.samples"))[0]["n"] > 0
+        missing = srv.get("/api/tables/neural.samples_dead_letters")
+        assert missing.status == 404 and missing.json()["error"] == "table_not_created"
+        assert "not created yet" in missing.json()["message"]
+        # One warning per table that is not there yet (the dead letters, spikes, band power).
+        log = srv.log_text()
+        assert log.count("neural.samples_dead_letters") == 1, log
+        assert "not created yet" in log
+        run_nlk("datagen", "--kind", "samples", "--duration", "1", "--devices", "1",
+                "--channels", "2", "--table", lake / "neural" / "samples_dead_letters")
+        wait_until(lambda: srv.get("/api/tables/neural.samples_dead_letters?limit=1").status
+                   == 200, "the dead-letter table is served once it exists")
+    finally:
+        srv.stop()
+
+
+def test_errors_name_the_table_and_relative_file_not_server_paths(tmp_path, run_nlk):
+    table = tmp_path / "files"
+    small_table(run_nlk, table)
+    srv = start_nlk_serve(["-t", f"files={table}"], tmp_path)
+    try:
+        data_file = next(table.glob("*.parquet"))
+        data_file.unlink()
+        for response in (srv.get("/api/tables/files"), srv.sql("SELECT * FROM files")):
+            assert response.status == 500, response.body[:300]
+            message = response.json()["message"]
+            assert str(tmp_path) not in message, message
+            assert "table 'files'" in message and data_file.name in message, message
+    finally:
+        srv.stop()
+
+
 # --- compatibility with ROAPI -----------------------------------------------------------------
 
 COMPAT_REQUESTS = [
