@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "delta/data/scan.h"
@@ -93,6 +94,8 @@ class ServedTable {
   // The whole table in memory, for SQL over memory tables (latest version only); nullptr when
   // the table is not held in memory.
   std::shared_ptr<arrow::Table> MemoryTable() const;
+  // MemoryTable() and the Delta version it holds (-1 for other tables), from one state.
+  std::pair<std::shared_ptr<arrow::Table>, int64_t> MemoryTableAndVersion() const;
   // The Delta table's storage (Delta tables only).
   const std::shared_ptr<storage::ObjectStore>& store() const;
 

@@ -59,6 +59,11 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
     return sql::TableSource::Memory(table->MemoryTable(),
                                     (parquet ? "parquet table " : "memory table ") + base);
   }
+  if (at.latest() && table->config().use_memory_table) {
+    auto [rows, version] = table->MemoryTableAndVersion();
+    return sql::TableSource::Memory(
+        std::move(rows), "delta memory table " + base + " @ v" + std::to_string(version));
+  }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->SnapshotFor(at));
   const std::string description =
       "delta table " + base + " @ v" + std::to_string(snapshot->version());

@@ -769,6 +769,21 @@ def test_catalog_serve_before_ingest_created_the_dead_letters(tmp_path, run_nlk)
         srv.stop()
 
 
+def test_memory_table_answers_sql_and_rest_from_memory(tmp_path, run_nlk):
+    table = tmp_path / "mem"
+    small_table(run_nlk, table)
+    small_table(run_nlk, table, "2026-01-02T00:00:00Z")
+    srv = start_nlk_serve(["-t", f"mem={table},use_memory_table=true"], tmp_path)
+    try:
+        # Both endpoints answer from the rows loaded at start, even once a file is gone.
+        next(table.glob("*.parquet")).unlink()
+        assert len(rows(srv.get("/api/tables/mem?columns=sequence"))) == 80
+        assert rows(srv.sql("SELECT count(*) AS n FROM mem")) == [{"n": 80}]
+        assert rows(srv.sql("SELECT count(*) AS n FROM mem WHERE channel = 1")) == [{"n": 40}]
+    finally:
+        srv.stop()
+
+
 def test_errors_name_the_table_and_relative_file_not_server_paths(tmp_path, run_nlk):
     table = tmp_path / "files"
     small_table(run_nlk, table)
