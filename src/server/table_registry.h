@@ -1,7 +1,7 @@
 // The tables a server serves, by name, and the background thread that keeps them current:
-// every served Delta table is refreshed on its own reload interval (default 200 ms), so a
-// commit is visible to queries within about one interval plus the time to read the new commit
-// files.
+// every served Delta table is refreshed on its own reload interval (by default
+// ServerConfig::default_reload_interval), so a commit is visible to queries within about one
+// interval plus the time to read the new commit files.
 //
 // A configured table that cannot be opened does not stop the server. One that does not exist
 // yet (a Delta table without a commit, a Parquet path with nothing there: say the dead-letter
