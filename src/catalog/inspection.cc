@@ -135,7 +135,7 @@ arrow::Result<bool> PathExists(const std::string& uri) {
 
 std::string CreationHint(const Table& table, const std::string& resolved_uri) {
   if (!table.data_input.empty()) {
-    return "its rows come from " + table.data_input + "; it appears once they are first written";
+    return "it appears when its data input first writes it: " + table.data_input;
   }
   if (table.kind == TableKind::kParquet) return "write Parquet files under " + resolved_uri;
   return "create it with `nlk table create " + resolved_uri + " --input FILE.parquet`";

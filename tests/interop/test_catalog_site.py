@@ -100,7 +100,8 @@ def test_check_reports_tables_not_created_yet_without_failing(tmp_path, run_nlk)
     dead_letters = root / "neural" / "samples_dead_letters"
     line = next(line for line in result.stdout.splitlines() if "samples_dead_letters" in line)
     assert line.startswith(f"NOT CREATED neural.samples_dead_letters: nothing at {dead_letters} "
-                           "yet; its rows come from nlk ingest"), line
+                           "yet; it appears when its data input first writes it: nlk ingest, "
+                           "in the same run as neural.samples"), line
     assert "nlk table create" not in line and "UNREADABLE" not in result.stdout
     assert "all 5 existing tables match their declarations; 1 not created yet" in result.stdout
     out = tmp_path / "site"
