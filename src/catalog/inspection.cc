@@ -124,7 +124,22 @@ arrow::Result<TableFacts> ReadFunctionFacts(const Table& declaration,
   return facts;
 }
 
+arrow::Result<bool> PathExists(const std::string& uri) {
+  std::string path;
+  ARROW_ASSIGN_OR_RAISE(auto file_system, arrow::fs::FileSystemFromUriOrPath(uri, &path));
+  ARROW_ASSIGN_OR_RAISE(auto info, file_system->GetFileInfo(path));
+  return info.type() != arrow::fs::FileType::NotFound;
+}
+
 }  // namespace
+
+std::string CreationHint(const Table& table, const std::string& resolved_uri) {
+  if (!table.data_input.empty()) {
+    return "it appears when its data input first writes it: " + table.data_input;
+  }
+  if (table.kind == TableKind::kParquet) return "write Parquet files under " + resolved_uri;
+  return "create it with `nlk table create " + resolved_uri + " --input FILE.parquet`";
+}
 
 TableReport InspectTable(const Database& database, const Table& table,
                          const InspectOptions& options) {
@@ -134,14 +149,26 @@ TableReport InspectTable(const Database& database, const Table& table,
   report.qualified_name = QualifiedName(database, table);
   arrow::Result<TableFacts> facts;
   switch (table.kind) {
-    case TableKind::kDelta:
+    case TableKind::kDelta: {
       report.resolved_uri = ResolveUri(table.uri, options.root);
+      arrow::Result<bool> exists = delta::Table::Exists(report.resolved_uri);
+      if (exists.ok() && !*exists) {
+        report.not_created = true;
+        return report;
+      }
       facts = ReadDeltaFacts(report.resolved_uri, options.history_limit);
       break;
-    case TableKind::kParquet:
+    }
+    case TableKind::kParquet: {
       report.resolved_uri = ResolveUri(table.uri, options.root);
+      arrow::Result<bool> exists = PathExists(report.resolved_uri);
+      if (exists.ok() && !*exists) {
+        report.not_created = true;
+        return report;
+      }
       facts = ReadParquetFacts(report.resolved_uri, table);
       break;
+    }
     case TableKind::kFunction:
       facts = ReadFunctionFacts(table, FunctionContext{options.root});
       break;

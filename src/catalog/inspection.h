@@ -39,7 +39,11 @@ struct TableReport {
   const Table* table = nullptr;
   std::string qualified_name;
   std::string resolved_uri;  // empty for function tables
-  // Why the facts could not be read, e.g. the table does not exist. `facts` is empty then.
+  // Nothing is at the table's location yet (no Delta commit, no Parquet path): tables such as
+  // the dead letters of an ingest appear only once their writer first writes them. Not a
+  // problem; `facts` and `drift` are empty then.
+  bool not_created = false;
+  // Why the facts could not be read. `facts` is empty then.
   arrow::Status status;
   TableFacts facts;
   // Declared vs real schema and partitions; empty when they agree or the table was unreadable.
@@ -58,6 +62,10 @@ struct InspectOptions {
 // table that cannot be read is reported in TableReport::status.
 TableReport InspectTable(const Database& database, const Table& table,
                          const InspectOptions& options);
+
+// How a table that is not created yet comes to exist, for messages: where its rows come from
+// (its declared data_input), else how to create it by hand.
+std::string CreationHint(const Table& table, const std::string& resolved_uri);
 
 // InspectTable for every table, in declaration order.
 std::vector<TableReport> InspectCatalog(const Catalog& catalog, const InspectOptions& options);

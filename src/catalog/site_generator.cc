@@ -70,8 +70,10 @@ std::string FormatTime(int64_t millis) {
   return text;
 }
 
+constexpr std::string_view kPagesDirectory = "tables";
+
 std::string PageFileName(const std::string& qualified_name) {
-  return "tables/" + qualified_name + ".html";
+  return std::string(kPagesDirectory) + "/" + qualified_name + ".html";
 }
 
 std::string Badge(std::string_view text, std::string_view style = "") {
@@ -147,8 +149,8 @@ std::string SchemaSection(const TableReport& report) {
   std::shared_ptr<arrow::Schema> schema = table.schema ? table.schema : report.facts.schema;
   std::string out = "<section class=\"card\" id=\"schema\"><h2>Schema</h2>";
   if (schema == nullptr) {
-    return out + "<p class=\"empty\">No schema declared, and the table could not be read.</p>" +
-           "</section>";
+    return out + "<p class=\"empty\">No schema declared, and the table " +
+           (report.not_created ? "is not created yet" : "could not be read") + ".</p></section>";
   }
   out += "<p class=\"note\" style=\"margin:0 0 .6rem\">" +
          std::string(table.schema                         ? "As declared in the catalog"
@@ -188,7 +190,12 @@ std::string Banners(const TableReport& report) {
     }
     out += "</div>";
   }
-  if (!report.status.ok()) {
+  if (report.not_created) {
+    out += "<div class=\"banner warn\" role=\"note\"><strong>Not created yet</strong>" +
+           EscapeHtml("Nothing is at " + report.resolved_uri +
+                      " yet: " + CreationHint(table, report.resolved_uri) + ".") +
+           "</div>";
+  } else if (!report.status.ok()) {
     out +=
         "<div class=\"banner bad\" role=\"alert\" id=\"drift\"><strong>The table could not be "
         "read</strong><code>" +
@@ -286,6 +293,7 @@ std::string LineageSection(const Catalog& catalog, const TableReport& report) {
 
 std::string FactsSection(const TableReport& report) {
   std::string out = "<section class=\"card\" id=\"facts\"><h2>Live facts</h2>";
+  if (report.not_created) return out + "<p class=\"empty\">Not created yet.</p></section>";
   if (!report.status.ok()) return out + "<p class=\"empty\">Not available.</p></section>";
   const TableFacts& facts = report.facts;
   auto fact = [](std::string_view label, const std::string& value) {
@@ -375,7 +383,9 @@ std::string TablePage(const Catalog& catalog, const TableReport& report,
     body += Badge(std::string(WriterEngineName(table.writer)), "kind");
   }
   if (table.deprecation) body += Badge("deprecated", "warn");
-  if (!report.status.ok()) {
+  if (report.not_created) {
+    body += Badge("not created yet", "warn");
+  } else if (!report.status.ok()) {
     body += Badge("unreadable", "bad");
   } else if (!report.drift.empty()) {
     body += Badge("drift", "bad");
@@ -417,7 +427,9 @@ std::string IndexPage(const Catalog& catalog, const std::vector<TableReport>& re
         body += Badge(std::string(WriterEngineName(table.writer)), "kind");
       }
       if (table.deprecation) body += Badge("deprecated", "warn");
-      if (!report.status.ok()) {
+      if (report.not_created) {
+        body += Badge("not created yet", "warn");
+      } else if (!report.status.ok()) {
         body += Badge("unreadable", "bad");
       } else if (!report.drift.empty()) {
         body += Badge("drift", "bad");
@@ -528,7 +540,10 @@ arrow::Result<SiteSummary> WriteSite(const Catalog& catalog, const SiteOptions& 
                                   TablePage(catalog, report, snippets)));
     ++summary.tables;
     if (report.has_problem()) ++summary.tables_with_problems;
+    if (report.not_created) ++summary.tables_not_created;
   }
+  summary.index_file = (out_dir / "index.html").string();
+  summary.pages_directory = (out_dir / kPagesDirectory).string();
   ARROW_RETURN_NOT_OK(WriteFile(out_dir / "index.html", IndexPage(catalog, reports)));
   ARROW_RETURN_NOT_OK(WriteFile(out_dir / "assets" / "site.css", StyleSheet()));
   ARROW_RETURN_NOT_OK(WriteFile(out_dir / "assets" / "site.js", Script()));

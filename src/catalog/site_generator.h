@@ -28,7 +28,10 @@ struct SiteOptions {
 };
 
 struct SiteSummary {
-  int64_t tables = 0;
+  std::string index_file;          // out_dir/index.html
+  std::string pages_directory;     // out_dir/tables, where the table pages are
+  int64_t tables = 0;              // table pages written
+  int64_t tables_not_created = 0;  // pages of tables with nothing at their location yet
   // Tables whose page shows drift or that could not be read (what `nlk catalog check` fails on).
   int64_t tables_with_problems = 0;
 };

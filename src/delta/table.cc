@@ -239,6 +239,12 @@ arrow::Result<std::shared_ptr<Table>> Table::Open(const std::string& uri) {
   return std::shared_ptr<Table>(new Table(std::move(store), std::move(log)));
 }
 
+arrow::Result<bool> Table::Exists(const std::string& uri) {
+  ARROW_ASSIGN_OR_RAISE(auto store, storage::OpenObjectStore(uri));
+  ARROW_ASSIGN_OR_RAISE(auto log, DeltaLog::Open(store));
+  return log->TableExists();
+}
+
 arrow::Result<std::shared_ptr<Table>> Table::Create(
     const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
     const CreateOptions& options, std::shared_ptr<arrow::RecordBatchReader> data) {

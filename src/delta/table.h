@@ -69,6 +69,10 @@ class Table {
  public:
   // Opens an existing table; "not a Delta table" if there is none at `uri`.
   static arrow::Result<std::shared_ptr<Table>> Open(const std::string& uri);
+  // Whether a table exists at `uri` (its log has a commit or a checkpoint), so callers can
+  // tell a table not created yet from one that cannot be read. Errors only when the storage
+  // cannot be listed.
+  static arrow::Result<bool> Exists(const std::string& uri);
   // Creates a table at version 0 with `schema`, then writes `data` (if any) in the same commit.
   static arrow::Result<std::shared_ptr<Table>> Create(
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,

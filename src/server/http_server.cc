@@ -11,8 +11,12 @@
 
 #include <atomic>
 #include <charconv>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "server/api_error.h"
@@ -37,7 +41,7 @@ std::string ResponseHead(int status, std::string_view content_type, bool keep_al
   head += "\r\nServer: nlk\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: ";
   head += content_type;
   head += keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
-  if (status == 503) head += "\r\nRetry-After: 1";
+  if (status == 503 || status == 429) head += "\r\nRetry-After: 1";
   head += "\r\n";
   return head;
 }
@@ -52,19 +56,22 @@ std::string ErrorResponse(int status, const std::string& code, const std::string
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
-  Impl(const ServerLimits& limits, RequestHandler handler, HttpServerObserver observer)
+  Impl(const ServerLimits& limits, RequestHandler handler, ImmediateHandler immediate,
+       HttpServerObserver observer)
       : limits_(limits),
         handler_(std::move(handler)),
+        immediate_(std::move(immediate)),
         observer_(std::move(observer)),
         io_context_(limits.io_threads),
         work_guard_(net::make_work_guard(io_context_)),
         acceptor_(io_context_),
         retry_timer_(io_context_),
-        pool_(WorkerThreads(limits), limits.max_queued_requests) {}
+        pool_(WorkerThreads(limits), limits.max_queued_requests, limits.max_waiting_responses) {}
 
   static int WorkerThreads(const ServerLimits& limits) {
     if (limits.worker_threads > 0) return limits.worker_threads;
-    return std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+    return std::max(kMinWorkerThreads,
+                    kWorkerThreadsPerCore * static_cast<int>(std::thread::hardware_concurrency()));
   }
 
   arrow::Status Listen(const std::string& address) {
@@ -123,10 +130,27 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     if (observer_.on_rejected) observer_.on_rejected(reason, status);
   }
 
+  // Counts a connection from `address`; false when that address already had its limit (the
+  // connection counts until it is closed either way).
+  bool AddConnectionFrom(const std::string& address) {
+    std::lock_guard<std::mutex> lock(addresses_mutex_);
+    int count = ++connections_by_address_[address];
+    return limits_.max_connections_per_address == 0 || count <= limits_.max_connections_per_address;
+  }
+
+  void RemoveConnectionFrom(const std::string& address) {
+    std::lock_guard<std::mutex> lock(addresses_mutex_);
+    auto found = connections_by_address_.find(address);
+    if (found != connections_by_address_.end() && --found->second == 0) {
+      connections_by_address_.erase(found);
+    }
+  }
+
   void Accept();
 
   const ServerLimits limits_;
   const RequestHandler handler_;
+  const ImmediateHandler immediate_;
   const HttpServerObserver observer_;
   net::io_context io_context_;
   // Keeps the I/O threads running while no socket operation is pending (between the acceptor
@@ -137,21 +161,31 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   WorkerPool pool_;
   std::vector<std::thread> io_threads_;
   std::atomic<int> open_connections_{0};
+  std::mutex addresses_mutex_;
+  std::unordered_map<std::string, int> connections_by_address_;
   std::atomic<bool> stopped_{false};
   int port_ = 0;
 };
 
 namespace {
 
+// One client connection. Reading requests and writing responses happen on the connection's
+// strand; a handler on a worker hands its bytes over with Hand() and tells the strand when it
+// is done, and the strand sends the bytes in order, reports the outcome and reads the next
+// request (or closes).
 class Connection : public std::enable_shared_from_this<Connection>, public ResponseWriter {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
+  Connection(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server, std::string address)
       : stream_(std::move(socket)),
         server_(std::move(server)),
+        address_(std::move(address)),
         request_timer_(stream_.get_executor()) {
     ++server_->open_connections_;
   }
-  ~Connection() override { --server_->open_connections_; }
+  ~Connection() override {
+    --server_->open_connections_;
+    server_->RemoveConnectionFrom(address_);
+  }
 
   void Start() { ReadRequest(); }
 
@@ -166,13 +200,14 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     response += body;
     completed_ = true;
-    return WriteBlocking(std::move(response));
+    return Hand(std::move(response), false);
   }
 
   arrow::Status BeginStream(int status, std::string_view content_type) override {
     started_ = true;
-    return WriteBlocking(ResponseHead(status, content_type, keep_alive_) +
-                         "Transfer-Encoding: chunked\r\n\r\n");
+    return Hand(
+        ResponseHead(status, content_type, keep_alive_) + "Transfer-Encoding: chunked\r\n\r\n",
+        true);
   }
 
   arrow::Status SendChunk(std::string data) override {
@@ -184,16 +219,19 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     chunk += "\r\n";
     chunk += data;
     chunk += "\r\n";
-    return WriteBlocking(std::move(chunk));
+    return Hand(std::move(chunk), true);
   }
 
   arrow::Status EndStream() override {
     completed_ = true;
-    return WriteBlocking("0\r\n\r\n");
+    return Hand("0\r\n\r\n", false);
   }
 
-  void Abort() override { broken_ = true; }
+  void Abort() override { aborted_ = true; }
   bool started() const override { return started_; }
+  void OnFinished(std::function<void(ResponseOutcome)> callback) override {
+    on_finished_ = std::move(callback);
+  }
 
  private:
   void ReadRequest() {
@@ -258,7 +296,16 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     request.accept = std::string(message[http::field::accept]);
     request.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
-    started_ = completed_ = broken_ = false;
+    started_ = completed_ = aborted_ = false;
+    on_finished_ = nullptr;
+    if (server_->immediate_) {
+      if (std::optional<HttpResponse> response = server_->immediate_(request)) {
+        (void)Send(response->status, response->content_type, std::move(response->body));
+        // Posted after the bytes Send handed over, so they are queued first.
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->HandlerDone(); });
+        return;
+      }
+    }
     auto self = shared_from_this();
     bool accepted = server_->pool_.TrySubmit(
         [self, request = std::move(request)]() mutable { self->Handle(request); });
@@ -272,40 +319,109 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   // On a worker thread.
   void Handle(const HttpRequest& request) {
     server_->handler_(request, *this);
-    if (!started_ && !broken_) {
+    if (!started_ && !ClientGone()) {
       (void)Send(500, "application/json",
                  ErrorJson(ApiError{500, "internal_error", "the request was not answered"}));
     }
-    if (broken_ || !completed_ || !keep_alive_) {
-      net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
-      return;
-    }
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->ReadRequest(); });
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->HandlerDone(); });
   }
 
-  // Hands `bytes` to the I/O threads and waits until they are written, the client fails, or
-  // the write timeout passes.
-  arrow::Status WriteBlocking(std::string bytes) {
-    if (broken_) return arrow::Status::IOError("connection closed");
+  bool ClientGone() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return client_gone_;
+  }
+
+  // On a worker (or the strand, for immediate answers): queues `bytes` for the strand to send.
+  // With `may_wait`, and more than kMaxUnsentResponseBytes not yet taken by the client, waits
+  // until the client takes enough, outside the worker's place in the pool.
+  arrow::Status Hand(std::string bytes, bool may_wait) {
     auto data = std::make_shared<std::string>(std::move(bytes));
-    auto done = std::make_shared<std::promise<beast::error_code>>();
-    std::future<beast::error_code> result = done->get_future();
-    net::post(stream_.get_executor(), [self = shared_from_this(), data, done] {
-      self->stream_.expires_after(self->server_->limits_.write_timeout);
-      net::async_write(self->stream_, net::buffer(*data),
-                       [data, done](beast::error_code error, size_t) { done->set_value(error); });
+    bool wait = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (client_gone_) return arrow::Status::IOError("the client connection is closed");
+      unsent_ += data->size();
+      wait = may_wait && unsent_ > kMaxUnsentResponseBytes;
+    }
+    net::post(stream_.get_executor(), [self = shared_from_this(), data] { self->Queue(data); });
+    if (!wait) return arrow::Status::OK();
+    bool taken = false;
+    server_->pool_.WaitOutside([&] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // A write the client does not take within write_timeout fails and ends the connection;
+      // the grace only covers an I/O loop that stopped.
+      taken = space_.wait_for(lock, server_->limits_.write_timeout + kWriteGrace, [this] {
+        return unsent_ <= kMaxUnsentResponseBytes || client_gone_;
+      });
     });
-    if (result.wait_for(server_->limits_.write_timeout + kWriteGrace) !=
-        std::future_status::ready) {
-      broken_ = true;
-      return arrow::Status::IOError("writing the response timed out");
-    }
-    beast::error_code error = result.get();
-    if (error) {
-      broken_ = true;
-      return arrow::Status::IOError("client connection failed: ", error.message());
-    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!taken) client_gone_ = true;
+    if (client_gone_) return arrow::Status::IOError("the client did not take the response");
     return arrow::Status::OK();
+  }
+
+  // On the strand.
+  void Queue(std::shared_ptr<std::string> data) {
+    if (closed_) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        unsent_ -= data->size();
+      }
+      space_.notify_all();
+      return;
+    }
+    outgoing_.push_back(std::move(data));
+    if (!writing_) WriteNext();
+  }
+
+  // On the strand: sends the next queued bytes, or, with none left and the handler done,
+  // ends the response.
+  void WriteNext() {
+    if (outgoing_.empty()) {
+      writing_ = false;
+      if (handler_done_) FinishResponse();
+      return;
+    }
+    writing_ = true;
+    stream_.expires_after(server_->limits_.write_timeout);
+    net::async_write(
+        stream_, net::buffer(*outgoing_.front()),
+        [self = shared_from_this()](beast::error_code error, size_t) { self->OnWritten(error); });
+  }
+
+  void OnWritten(beast::error_code error) {
+    size_t written = outgoing_.front()->size();
+    outgoing_.pop_front();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      unsent_ -= written;
+      if (error) client_gone_ = true;
+    }
+    space_.notify_all();
+    if (error) {
+      outgoing_.clear();
+      Close();
+    }
+    WriteNext();
+  }
+
+  // On the strand, once the handler returned.
+  void HandlerDone() {
+    handler_done_ = true;
+    if (!writing_) FinishResponse();
+  }
+
+  void FinishResponse() {
+    handler_done_ = false;
+    ResponseOutcome outcome = ClientGone()              ? ResponseOutcome::kClientGone
+                              : aborted_ || !completed_ ? ResponseOutcome::kAborted
+                                                        : ResponseOutcome::kDelivered;
+    if (auto callback = std::move(on_finished_)) {
+      on_finished_ = nullptr;
+      callback(outcome);
+    }
+    if (outcome != ResponseOutcome::kDelivered || !keep_alive_ || closed_) return Close();
+    ReadRequest();
   }
 
   // On the strand.
@@ -318,6 +434,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   }
 
   void Close() {
+    if (closed_) return;
+    closed_ = true;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -325,16 +443,29 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
 
   beast::tcp_stream stream_;
   std::shared_ptr<HttpServer::Impl> server_;
+  const std::string address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer request_timer_;
+  // Strand only.
   bool timed_out_ = false;
   bool first_request_ = true;
-  // Per request; written by the strand before the worker starts and by the worker after.
+  bool closed_ = false;
+  bool writing_ = false;
+  bool handler_done_ = false;
+  std::deque<std::shared_ptr<std::string>> outgoing_;
+  // Per request; written by the strand before the worker starts and by the worker before it
+  // tells the strand it is done.
   bool keep_alive_ = false;
   bool started_ = false;
   bool completed_ = false;
-  std::atomic<bool> broken_{false};
+  bool aborted_ = false;
+  std::function<void(ResponseOutcome)> on_finished_;
+  // Shared by the worker and the strand.
+  std::mutex mutex_;
+  std::condition_variable space_;  // unsent_ went down, or the client is gone
+  size_t unsent_ = 0;              // handed over, not yet written to the socket
+  bool client_gone_ = false;
 };
 
 }  // namespace
@@ -353,10 +484,20 @@ void HttpServer::Impl::Accept() {
         }
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto connection = std::make_shared<Connection>(std::move(socket), self);
+        beast::error_code address_error;
+        tcp::endpoint remote = socket.remote_endpoint(address_error);
+        std::string address = address_error ? std::string() : remote.address().to_string();
+        bool address_within_limit = self->AddConnectionFrom(address);
+        auto connection = std::make_shared<Connection>(std::move(socket), self, address);
         if (self->open_connections_ > self->limits_.max_connections) {
           self->Reject("too_many_connections", 503);
           connection->RefuseAndClose(503, "overloaded", "too many open connections");
+        } else if (!address_within_limit) {
+          self->Reject("too_many_connections_per_address", 429);
+          connection->RefuseAndClose(
+              429, "too_many_connections",
+              "too many open connections from " + address + " (max_connections_per_address " +
+                  std::to_string(self->limits_.max_connections_per_address) + ")");
         } else {
           connection->Start();
         }
@@ -367,8 +508,10 @@ void HttpServer::Impl::Accept() {
 arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address,
                                                              const ServerLimits& limits,
                                                              RequestHandler handler,
+                                                             ImmediateHandler immediate,
                                                              HttpServerObserver observer) {
-  auto impl = std::make_shared<Impl>(limits, std::move(handler), std::move(observer));
+  auto impl =
+      std::make_shared<Impl>(limits, std::move(handler), std::move(immediate), std::move(observer));
   ARROW_RETURN_NOT_OK(impl->Listen(address));
   impl->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -380,6 +523,7 @@ int HttpServer::port() const { return impl_->port_; }
 int HttpServer::open_connections() const { return impl_->open_connections_; }
 int HttpServer::queued_requests() const { return impl_->pool_.queued(); }
 int HttpServer::busy_workers() const { return impl_->pool_.busy(); }
+int HttpServer::waiting_responses() const { return impl_->pool_.waiting(); }
 int HttpServer::worker_threads() const { return impl_->pool_.threads(); }
 void HttpServer::Stop() { impl_->Stop(); }
 
@@ -401,6 +545,8 @@ std::string_view StatusLine(int status) {
       return "413 Payload Too Large";
     case 415:
       return "415 Unsupported Media Type";
+    case 429:
+      return "429 Too Many Requests";
     case 431:
       return "431 Request Header Fields Too Large";
     case 500:

@@ -12,6 +12,7 @@
 #include "common/prometheus.h"
 #include "server/api_error.h"
 #include "server/http_server.h"
+#include "server/path_redaction.h"
 #include "server/rest_query.h"
 #include "server/result_stream.h"
 #include "server/schema_json.h"
@@ -25,6 +26,10 @@ namespace {
 
 namespace compute = arrow::compute;
 using Clock = std::chrono::steady_clock;
+
+// The status recorded (never sent) for a response the client did not take to its end: it
+// closed the connection or stopped reading for longer than write_timeout. nginx's 499.
+constexpr int kClientClosedRequest = 499;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -54,6 +59,21 @@ class OffsetReader : public arrow::RecordBatchReader {
  private:
   std::shared_ptr<arrow::RecordBatchReader> source_;
   int64_t remaining_;
+};
+
+// Passes a query's rows through, with table locations taken out of its errors.
+class RedactingReader : public arrow::RecordBatchReader {
+ public:
+  RedactingReader(arrow::RecordBatchReader& source, const PathRedactor& redactor)
+      : source_(source), redactor_(redactor) {}
+  std::shared_ptr<arrow::Schema> schema() const override { return source_.schema(); }
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    return redactor_.Redact(source_.ReadNext(batch));
+  }
+
+ private:
+  arrow::RecordBatchReader& source_;
+  const PathRedactor& redactor_;
 };
 
 // Reads what a sort needs into memory, within the query's memory budget and deadline. With a
@@ -102,18 +122,19 @@ arrow::Result<std::shared_ptr<arrow::Table>> CollectForSort(
   return arrow::ConcatenateTables(pending);
 }
 
+// GCC 12 misreads the FieldRef variant inside a SortKey as possibly uninitialized when the
+// vector moves it (-Wmaybe-uninitialized), however the key is built.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 std::vector<compute::SortKey> SortKeys(const RestQuery& query) {
   std::vector<compute::SortKey> keys;
   for (const RestSortKey& key : query.sort) {
-    // Built by name through a named FieldRef: GCC 12 misreads the temporary's variant as
-    // possibly uninitialized when this is inlined (-Wmaybe-uninitialized).
-    arrow::FieldRef field(key.column);
-    keys.push_back(compute::SortKey(std::move(field), key.descending
-                                                          ? compute::SortOrder::Descending
-                                                          : compute::SortOrder::Ascending));
+    keys.emplace_back(key.column, key.descending ? compute::SortOrder::Descending
+                                                 : compute::SortOrder::Ascending);
   }
   return keys;
 }
+#pragma GCC diagnostic pop
 
 // Sorts the collected rows, then applies offset, limit and the projection.
 arrow::Result<std::shared_ptr<arrow::Table>> SortTable(std::shared_ptr<arrow::Table> table,
@@ -140,10 +161,11 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortTable(std::shared_ptr<arrow::Ta
 
 class QueryServer::Impl {
  public:
-  explicit Impl(ServerConfig config) : config_(std::move(config)) {}
+  explicit Impl(ServerConfig config) : config_(std::move(config)), redactor_(config_.tables) {}
 
   arrow::Status Start() {
-    ARROW_ASSIGN_OR_RAISE(registry_, TableRegistry::Open(config_));
+    registry_ = TableRegistry::Open(
+        config_, [this](std::string message) { return redactor_.Redact(message, false); });
     engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableProvider>(*registry_));
     registry_->StartRefreshing();
     HttpServerObserver observer;
@@ -151,12 +173,13 @@ class QueryServer::Impl {
       metrics_.RecordRejected(reason);
       metrics_.RecordRequest("rejected", status, 0);
     };
-    ARROW_ASSIGN_OR_RAISE(http_, HttpServer::Start(
-                                     config_.http_address, config_.limits,
-                                     [this](const HttpRequest& request, ResponseWriter& writer) {
-                                       Handle(request, writer);
-                                     },
-                                     std::move(observer)));
+    ARROW_ASSIGN_OR_RAISE(
+        http_,
+        HttpServer::Start(
+            config_.http_address, config_.limits,
+            [this](const HttpRequest& request, ResponseWriter& writer) { Handle(request, writer); },
+            [this](const HttpRequest& request) { return AnswerImmediately(request); },
+            std::move(observer)));
     return arrow::Status::OK();
   }
 
@@ -168,34 +191,75 @@ class QueryServer::Impl {
   int port() const { return http_->port(); }
 
  private:
+  static std::string_view PathOf(std::string_view target) {
+    return target.substr(0, target.find('?'));
+  }
+
+  static double SecondsSince(Clock::time_point started) {
+    return std::chrono::duration<double>(Clock::now() - started).count();
+  }
+
+  // /health and /metrics, answered on the I/O thread so that they never wait behind queries.
+  std::optional<HttpResponse> AnswerImmediately(const HttpRequest& request) {
+    Clock::time_point started = Clock::now();
+    std::string_view path = PathOf(request.target);
+    std::string endpoint;
+    if (path == "/health") {
+      endpoint = "health";
+    } else if (path == "/metrics") {
+      endpoint = "metrics";
+    } else {
+      return std::nullopt;
+    }
+    HttpResponse response;
+    if (request.method != "GET") {
+      ApiError error =
+          DescribeError(MakeApiError(405, "method_not_allowed", "this endpoint answers GET only"),
+                        "method_not_allowed");
+      response = {error.http_status, "application/json", ErrorJson(error)};
+    } else if (endpoint == "health") {
+      response = {200, "text/plain", HealthText()};
+    } else {
+      response = {200, "text/plain; version=0.0.4", RenderMetrics()};
+    }
+    metrics_.RecordRequest(endpoint, response.status, SecondsSince(started));
+    return response;
+  }
+
+  // "OK" when every table is served. Tables not created yet are listed after "OK"; with a
+  // table that cannot be read the server is DEGRADED (still 200: the other tables are served).
+  std::string HealthText() const {
+    std::string unavailable;
+    std::string not_created;
+    for (const TableHealth& table : registry_->health()) {
+      std::string line = "table '" + table.name + "': " + table.reason + "\n";
+      if (table.availability == TableAvailability::kUnavailable) unavailable += line;
+      if (table.availability == TableAvailability::kNotCreated) not_created += line;
+    }
+    if (unavailable.empty() && not_created.empty()) return "OK";
+    return (unavailable.empty() ? "OK\n" : "DEGRADED\n") + unavailable + not_created;
+  }
+
   void Handle(const HttpRequest& request, ResponseWriter& writer) {
     Clock::time_point started = Clock::now();
     std::string_view target = request.target;
-    size_t question = target.find('?');
-    std::string_view path = target.substr(0, question);
+    std::string_view path = PathOf(target);
     std::string_view query =
-        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
     std::string endpoint = "other";
     int status = Route(request, path, query, writer, endpoint);
-    metrics_.RecordRequest(endpoint, status,
-                           std::chrono::duration<double>(Clock::now() - started).count());
+    // Recorded once the last byte left (or the client went away), which may be after this
+    // worker moved on.
+    writer.OnFinished([this, endpoint, status, started](ResponseOutcome outcome) {
+      metrics_.RecordRequest(
+          endpoint, outcome == ResponseOutcome::kClientGone ? kClientClosedRequest : status,
+          SecondsSince(started));
+    });
   }
 
   int Route(const HttpRequest& request, std::string_view path, std::string_view query,
             ResponseWriter& writer, std::string& endpoint) {
     const bool get = request.method == "GET";
-    if (path == "/health") {
-      endpoint = "health";
-      if (!get) return MethodNotAllowed(writer, "GET");
-      (void)writer.Send(200, "text/plain", "OK");
-      return 200;
-    }
-    if (path == "/metrics") {
-      endpoint = "metrics";
-      if (!get) return MethodNotAllowed(writer, "GET");
-      (void)writer.Send(200, "text/plain; version=0.0.4", RenderMetrics());
-      return 200;
-    }
     if (path == "/api/sql") {
       endpoint = "sql";
       if (request.method != "POST") return MethodNotAllowed(writer, "POST");
@@ -210,20 +274,33 @@ class QueryServer::Impl {
       endpoint = "tables";
       if (!get) return MethodNotAllowed(writer, "GET");
       auto name = DecodeUrlComponent(path.substr(std::string_view("/api/tables/").size()), false);
-      if (!name.ok()) return SendError(name.status(), "rest_query", writer);
+      if (!name.ok()) return Fail(name.status(), "rest_query", writer);
       return HandleTableQuery(*name, query, request, writer);
     }
-    return SendError(MakeApiError(404, "not_found",
-                                  "no endpoint " + std::string(path) +
-                                      " (try /api/sql, /api/tables/{table}, /api/schema, "
-                                      "/health or /metrics)"),
-                     "not_found", writer);
+    return Fail(MakeApiError(404, "not_found",
+                             "no endpoint " + std::string(path) +
+                                 " (try /api/sql, /api/tables/{table}, /api/schema, "
+                                 "/health or /metrics)"),
+                "not_found", writer);
+  }
+
+  // Answers `status` as an error, with the server's paths taken out of its message.
+  int Fail(const arrow::Status& status, std::string_view default_code, ResponseWriter& writer) {
+    return SendError(redactor_.Redact(status), default_code, writer);
+  }
+
+  // The served table `name`, or the error to answer: unknown, not created yet, unavailable.
+  arrow::Result<std::shared_ptr<ServedTable>> LookupTable(const std::string& name) const {
+    auto table = registry_->Lookup(name);
+    if (table.ok()) return table;
+    if (table.status().IsKeyError()) return UnknownTable(name);
+    return table.status().WithMessage("table '", name, "': ", table.status().message());
   }
 
   int MethodNotAllowed(ResponseWriter& writer, std::string_view allowed) {
-    return SendError(MakeApiError(405, "method_not_allowed",
-                                  "this endpoint answers " + std::string(allowed) + " only"),
-                     "method_not_allowed", writer);
+    return Fail(MakeApiError(405, "method_not_allowed",
+                             "this endpoint answers " + std::string(allowed) + " only"),
+                "method_not_allowed", writer);
   }
 
   arrow::Status UnknownTable(const std::string& name) const {
@@ -249,10 +326,10 @@ class QueryServer::Impl {
       return 200;
     }
     auto name = DecodeUrlComponent(path.substr(std::string_view("/api/schema/").size()), false);
-    if (!name.ok()) return SendError(name.status(), "invalid_table", writer);
-    auto table = registry_->Find(*name);
-    if (!table) return SendError(UnknownTable(*name), "invalid_table", writer);
-    (void)writer.Send(200, "application/json", SchemaJson(*table->schema()));
+    if (!name.ok()) return Fail(name.status(), "invalid_table", writer);
+    auto table = LookupTable(*name);
+    if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
+    (void)writer.Send(200, "application/json", SchemaJson(*(*table)->schema()));
     return 200;
   }
 
@@ -290,6 +367,12 @@ class QueryServer::Impl {
     TableScanRequest scan_request;
     scan_request.filter = std::move(filter);
     scan_request.at = query.at;
+    scan_request.cancellation = [limits] {
+      if (Clock::now() <= limits.deadline) return arrow::Status::OK();
+      return MakeApiError(408, "query_timeout",
+                          "the query ran longer than " + std::to_string(limits.timeout.count()) +
+                              " ms (query_timeout)");
+    };
     if (query.sort.empty()) {
       scan_request.columns = query.columns;
       if (query.limit) scan_request.limit = query.offset + *query.limit;
@@ -321,19 +404,20 @@ class QueryServer::Impl {
 
   int HandleTableQuery(const std::string& name, std::string_view query_string,
                        const HttpRequest& request, ResponseWriter& writer) {
-    auto table = registry_->Find(name);
-    if (!table) return SendError(UnknownTable(name), "invalid_table", writer);
+    auto table = LookupTable(name);
+    if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
     auto parameters = ParseQueryString(query_string);
-    if (!parameters.ok()) return SendError(parameters.status(), "rest_query", writer);
+    if (!parameters.ok()) return Fail(parameters.status(), "rest_query", writer);
     auto query = ParseRestQuery(*parameters);
-    if (!query.ok()) return SendError(query.status(), "rest_query", writer);
+    if (!query.ok()) return Fail(query.status(), "rest_query", writer);
     ResultLimits limits = LimitsFromNow();
     std::function<delta::data::ScanMetrics()> scan_metrics;
-    auto reader = PlanTableQuery(*table, *query, limits, scan_metrics);
-    if (!reader.ok()) return SendError(reader.status(), "query_execution", writer);
+    auto reader = PlanTableQuery(**table, *query, limits, scan_metrics);
+    if (!reader.ok()) return Fail(reader.status(), "query_execution", writer);
     auto [format, content_type] = NegotiateFormat(request.accept);
+    RedactingReader redacting(**reader, redactor_);
     StreamedResult result =
-        StreamResult(**reader, format, content_type, limits, "query_execution", writer);
+        StreamResult(redacting, format, content_type, limits, "query_execution", writer);
     if (scan_metrics) metrics_.RecordScan(scan_metrics());
     metrics_.RecordResultRows(result.rows, result.bytes);
     return result.status;
@@ -341,8 +425,8 @@ class QueryServer::Impl {
 
   int HandleSql(const HttpRequest& request, ResponseWriter& writer) {
     if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-      return SendError(MakeApiError(400, "plan_sql", "the request body holds no SQL statement"),
-                       "plan_sql", writer);
+      return Fail(MakeApiError(400, "plan_sql", "the request body holds no SQL statement"),
+                  "plan_sql", writer);
     }
     ResultLimits limits = LimitsFromNow();
     sql::QueryOptions options;
@@ -353,13 +437,14 @@ class QueryServer::Impl {
     if (!result.ok()) {
       // An unknown table is the caller's mistake, reported like the REST endpoint does.
       if (result.status().IsKeyError()) {
-        return SendError(WithApiError(result.status(), 404, "invalid_table"), "plan_sql", writer);
+        return Fail(WithApiError(result.status(), 404, "invalid_table"), "plan_sql", writer);
       }
-      return SendError(result.status(), "plan_sql", writer);
+      return Fail(result.status(), "plan_sql", writer);
     }
     auto [format, content_type] = NegotiateFormat(request.accept);
+    RedactingReader redacting(*result->reader, redactor_);
     StreamedResult streamed =
-        StreamResult(*result->reader, format, content_type, limits, "query_execution", writer);
+        StreamResult(redacting, format, content_type, limits, "query_execution", writer);
     sql::QueryMetrics figures = result->metrics();
     delta::data::ScanMetrics scan;
     scan.rows_read = figures.rows_scanned;
@@ -387,6 +472,26 @@ class QueryServer::Impl {
         "# HELP nlk_workers_busy Workers running a request.\n"
         "# TYPE nlk_workers_busy gauge\nnlk_workers_busy " +
         std::to_string(http_->busy_workers()) + "\n";
+    out +=
+        "# HELP nlk_responses_waiting_for_clients Responses waiting for a slow client to take "
+        "them, without holding a worker.\n"
+        "# TYPE nlk_responses_waiting_for_clients gauge\nnlk_responses_waiting_for_clients " +
+        std::to_string(http_->waiting_responses()) + "\n";
+    std::string states;
+    for (const TableHealth& table : registry_->health()) {
+      const std::string label =
+          "nlk_table_state{table=\"" + PrometheusLabelValue(table.name) + "\",state=\"";
+      for (auto [state, state_name] : {std::pair{TableAvailability::kServing, "serving"},
+                                       std::pair{TableAvailability::kNotCreated, "not_created"},
+                                       std::pair{TableAvailability::kUnavailable, "unavailable"}}) {
+        states += label + state_name + "\"} " + (table.availability == state ? "1" : "0") + "\n";
+      }
+    }
+    out +=
+        "# HELP nlk_table_state Each configured table's state: served, not created yet, or "
+        "unavailable (cannot be read); 1 for the current one.\n"
+        "# TYPE nlk_table_state gauge\n" +
+        states;
     const int64_t now_ms = NowMs();
     std::string version, checked_age, commit_age, files, memory, failures;
     for (const auto& table : registry_->tables()) {
@@ -429,6 +534,7 @@ class QueryServer::Impl {
   }
 
   const ServerConfig config_;
+  const PathRedactor redactor_;
   ServerMetrics metrics_;
   std::unique_ptr<TableRegistry> registry_;
   std::unique_ptr<sql::SqlEngine> engine_;

@@ -265,6 +265,11 @@ std::shared_ptr<arrow::Schema> ServedTable::schema() const { return state()->sch
 
 std::shared_ptr<arrow::Table> ServedTable::MemoryTable() const { return state()->memory_table; }
 
+std::pair<std::shared_ptr<arrow::Table>, int64_t> ServedTable::MemoryTableAndVersion() const {
+  std::shared_ptr<const State> current = state();
+  return {current->memory_table, current->snapshot ? current->snapshot->version() : -1};
+}
+
 const std::shared_ptr<storage::ObjectStore>& ServedTable::store() const { return table_->store(); }
 
 TableStatus ServedTable::status() const {
@@ -415,6 +420,7 @@ arrow::Result<TableScan> ServedTable::ScanMemory(const State& state,
 arrow::Result<TableScan> ServedTable::ScanFiles(std::shared_ptr<const delta::Snapshot> snapshot,
                                                 const TableScanRequest& request) {
   delta::data::ScanBuilder builder(table_->store(), snapshot->metadata(), snapshot->files());
+  if (request.cancellation) builder.Cancellation(request.cancellation);
   if (!request.columns.empty()) builder.Select(request.columns);
   if (request.filter) builder.Filter(*request.filter);
   if (request.limit) builder.Limit(*request.limit);

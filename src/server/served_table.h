@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "delta/data/scan.h"
@@ -42,6 +43,9 @@ struct TableScanRequest {
   std::optional<arrow::compute::Expression> filter;  // unbound, logical column names
   std::optional<int64_t> limit;
   TableVersionRequest at;
+  // Checked before each data file is read; a failing status (the query's deadline) ends the
+  // scan with it.
+  std::function<arrow::Status()> cancellation;
 };
 
 struct TableScan {
@@ -90,6 +94,8 @@ class ServedTable {
   // The whole table in memory, for SQL over memory tables (latest version only); nullptr when
   // the table is not held in memory.
   std::shared_ptr<arrow::Table> MemoryTable() const;
+  // MemoryTable() and the Delta version it holds (-1 for other tables), from one state.
+  std::pair<std::shared_ptr<arrow::Table>, int64_t> MemoryTableAndVersion() const;
   // The Delta table's storage (Delta tables only).
   const std::shared_ptr<storage::ObjectStore>& store() const;
 

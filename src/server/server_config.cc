@@ -100,6 +100,10 @@ arrow::Status ParseLimits(const YAML::Node& node, ServerLimits& limits, const st
       limits.max_queued_requests = value.as<int>();
     } else if (key == "max_connections") {
       limits.max_connections = value.as<int>();
+    } else if (key == "max_connections_per_address") {
+      limits.max_connections_per_address = value.as<int>();
+    } else if (key == "max_waiting_responses") {
+      limits.max_waiting_responses = value.as<int>();
     } else if (key == "max_body_bytes") {
       limits.max_body_bytes = value.as<int64_t>();
     } else if (key == "max_result_rows") {
@@ -219,10 +223,12 @@ arrow::Status ValidateServerConfig(const ServerConfig& config) {
   }
   const ServerLimits& limits = config.limits;
   if (limits.worker_threads < 0 || limits.io_threads < 1 || limits.max_queued_requests < 0 ||
-      limits.max_connections < 1 || limits.max_body_bytes < 0 || limits.max_result_rows < 0 ||
+      limits.max_connections < 1 || limits.max_connections_per_address < 0 ||
+      limits.max_waiting_responses < 0 || limits.max_body_bytes < 0 || limits.max_result_rows < 0 ||
       limits.max_result_bytes < 0 || limits.max_query_memory_bytes < 0) {
     return arrow::Status::Invalid(
-        "limits must be positive (worker_threads and max_queued_requests may be 0)");
+        "limits must be positive (worker_threads, max_queued_requests, "
+        "max_connections_per_address and max_waiting_responses may be 0)");
   }
   return arrow::Status::OK();
 }

@@ -37,12 +37,23 @@ struct TableConfig {
   std::shared_ptr<arrow::Table> rows;
 };
 
+// Query workers when ServerLimits::worker_threads is 0: this many per core, at least the minimum.
+inline constexpr int kWorkerThreadsPerCore = 2;
+inline constexpr int kMinWorkerThreads = 4;
+
 struct ServerLimits {
-  int worker_threads = 0;  // 0: one per core, at least 2
+  int worker_threads = 0;  // 0: kWorkerThreadsPerCore per core, at least kMinWorkerThreads
   int io_threads = 1;
   // Requests waiting for a worker beyond this are answered 503 at once (load shedding).
   int max_queued_requests = 64;
   int max_connections = 4096;
+  // Open connections from one client address; beyond: 429 and close. 0: no per-address limit
+  // (for a server behind a proxy, whose connections all come from the proxy's address).
+  int max_connections_per_address = 128;
+  // Responses that may wait for a slow client without holding a worker (each holds its query
+  // and up to kMaxUnsentResponseBytes, http_server.h); beyond, a waiting response keeps its
+  // worker.
+  int max_waiting_responses = 256;
   int64_t max_body_bytes = 1 << 20;
   int64_t max_header_bytes = 16 << 10;
   std::chrono::milliseconds header_timeout{10'000};  // for a request to arrive completely

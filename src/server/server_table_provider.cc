@@ -35,12 +35,21 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
   std::string base = name;
   TableVersionRequest at;
   size_t at_sign = name.rfind('@');
-  if (at_sign != std::string::npos && registry_.Find(name) == nullptr) {
+  if (at_sign != std::string::npos && !registry_.Lookup(name).status().IsKeyError()) {
+    at_sign = std::string::npos;  // a configured name that contains '@'
+  }
+  if (at_sign != std::string::npos) {
     base = name.substr(0, at_sign);
     ARROW_ASSIGN_OR_RAISE(at, ParseVersionSuffix(name, name.substr(at_sign + 1)));
   }
-  std::shared_ptr<ServedTable> table = registry_.Find(base);
-  if (table == nullptr) return arrow::Status::KeyError("table \"", base, "\" does not exist");
+  auto found = registry_.Lookup(base);
+  if (!found.ok()) {
+    if (found.status().IsKeyError()) {
+      return arrow::Status::KeyError("table \"", base, "\" does not exist");
+    }
+    return found.status();
+  }
+  const std::shared_ptr<ServedTable>& table = *found;
   if (!table->is_delta()) {
     bool parquet = table->config().format == TableFormat::kParquet;
     if (!at.latest()) {
@@ -48,10 +57,20 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
                                     " table; versions need a Delta table");
     }
     return sql::TableSource::Memory(table->MemoryTable(),
-                                    parquet ? "parquet " + table->config().uri : "memory " + base);
+                                    (parquet ? "parquet table " : "memory table ") + base);
+  }
+  if (at.latest() && table->config().use_memory_table) {
+    auto [rows, version] = table->MemoryTableAndVersion();
+    return sql::TableSource::Memory(
+        std::move(rows), "delta memory table " + base + " @ v" + std::to_string(version));
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->SnapshotFor(at));
-  return sql::TableSource::Delta(table->store(), std::move(snapshot));
+  const std::string description =
+      "delta table " + base + " @ v" + std::to_string(snapshot->version());
+  ARROW_ASSIGN_OR_RAISE(sql::TableSource source,
+                        sql::TableSource::Delta(table->store(), std::move(snapshot)));
+  source.description = description;
+  return source;
 }
 
 }  // namespace nlk::server

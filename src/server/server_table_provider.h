@@ -4,13 +4,14 @@
 //   SELECT count(*) FROM "samples@v3"                          -- version 3
 //   SELECT count(*) FROM "samples@2026-01-01T00:00:00Z"        -- as of that time
 //
-// Delta tables resolve to their cached snapshot, so the engine pushes projections, filters and
-// limits into the Delta scan and skips files by statistics — even for memory tables, whose
-// in-memory copy the engine could only scan whole (measured on 10 M rows: a point lookup took
-// 14 ms through the Delta scan and 78 ms over the memory copy). Memory tables serve REST.
-// Parquet tables resolve to their in-memory rows.
+// A table answers SQL from the same data as REST: Delta tables resolve to their cached
+// snapshot (the engine pushes projections, filters and limits into the Delta scan and skips
+// files by statistics), memory tables (use_memory_table) to their rows in memory at the
+// latest version and to their files for time travel, as REST does, and Parquet tables to their
+// rows in memory. Sources are described by table name, never by location (EXPLAIN is visible
+// to clients). Tables not created yet or unavailable resolve to their registry error.
 //
-// Thread-safety: Resolve may be called concurrently (the registry is fixed after start).
+// Thread-safety: Resolve may be called concurrently (the registry is thread-safe).
 #pragma once
 
 #include <string>

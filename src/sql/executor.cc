@@ -19,6 +19,8 @@
 #include <sstream>
 #include <utility>
 
+#include "sql/guard_node.h"
+
 namespace nlk::sql {
 
 namespace acero = arrow::acero;
@@ -81,6 +83,7 @@ class PlanReader : public arrow::RecordBatchReader {
   static arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Make(
       acero::Declaration declaration, arrow::MemoryPool* pool, ExecutionGuard guard) {
     ARROW_RETURN_NOT_OK(guard.Check());
+    ARROW_RETURN_NOT_OK(RegisterGuardNode());
     // In a plan on the budget, the fixed scratch space nodes set up while the plan is built
     // and started (here) is not charged; later allocations are charged but not refused (see
     // QueryMemoryPool::unrefusing), and an overrun wakes this reader, which fails the query.
@@ -205,6 +208,8 @@ class PlanReader : public arrow::RecordBatchReader {
   void Stop() {
     if (!started_ || stopped_) return;
     stopped_ = true;
+    // Acero aborts tasks only before they start; the guard nodes end the running ones.
+    StopGuardNodes(*plan_);
     if (!plan_->finished().is_finished()) plan_->StopProducing();
     // Every task of the plan has ended once it is finished; its status was reported already
     // (or the stop was asked for).
@@ -303,6 +308,7 @@ arrow::Status Executor::Prepare(const PlanPointer& plan) {
   if (delta_scans_.count(plan.get()) > 0) return arrow::Status::OK();
   const auto& snapshot = plan->source.snapshot;
   delta::data::ScanBuilder builder(plan->source.store, snapshot->metadata(), snapshot->files());
+  builder.Cancellation([guard = guard_] { return guard.Check(); });
   builder.Select(plan->columns);
   if (plan->pushed_filter) builder.Filter(*plan->pushed_filter);
   if (plan->pushed_limit) builder.Limit(*plan->pushed_limit);
@@ -386,6 +392,7 @@ arrow::Status Executor::NarrowTopKScan(const LogicalOperator& top) {
   if (node->source.kind == TableSource::Kind::kDelta) {
     const auto& snapshot = node->source.snapshot;
     delta::data::ScanBuilder builder(node->source.store, snapshot->metadata(), snapshot->files());
+    builder.Cancellation([guard = guard_] { return guard.Check(); });
     builder.Select({column});
     if (node->pushed_filter) builder.Filter(*node->pushed_filter);
     ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
@@ -534,7 +541,10 @@ arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node,
       if (node->null_equal_keys) {
         options.key_cmp.assign(left.size(), acero::JoinKeyCmp::IS);
       }
-      return acero::Declaration("hashjoin", std::move(inputs), std::move(options));
+      // A guard after the join, whose probe tasks only end early through their output.
+      return acero::Declaration::Sequence(
+          {acero::Declaration("hashjoin", std::move(inputs), std::move(options)),
+           acero::Declaration(kGuardNodeFactory, GuardNodeOptions(guard_))});
     }
     case Kind::kUnion: {
       for (size_t index = 0; index < node->children.size(); ++index) {

@@ -65,7 +65,9 @@ def lake(tmp_path_factory, nlk, run_nlk, spark) -> Path:
 def site(lake, run_nlk) -> Path:
     out = lake.parent / "site"
     result = run_nlk("catalog", "site", "--root", lake, "--out", out)
-    assert "wrote 10 table pages" in result.stdout, result.stdout
+    assert f"wrote {out / 'index.html'} and 10 table pages in {out / 'tables'}/" in result.stdout, \
+        result.stdout
+    assert len(list((out / "tables").glob("*.html"))) == 10
     return out
 
 
@@ -90,6 +92,28 @@ def browser():
 def test_check_passes_when_tables_match(lake, run_nlk):
     result = run_nlk("catalog", "check", "--root", lake)
     assert "all 10 tables match their declarations" in result.stdout, result.stdout
+
+
+def test_check_reports_tables_not_created_yet_without_failing(tmp_path, run_nlk):
+    # docs/catalog.md's first steps: the datagen tables exist; the dead letters appear only
+    # once ingest rejects a message.
+    root = tmp_path / "lake"
+    for kind in NEURAL_KINDS:
+        run_nlk("datagen", "--kind", kind, "--duration", "1", "--devices", "1", "--channels", "2",
+                "--table", root / "neural" / kind, "--partition-by", "date")
+    result = run_nlk("catalog", "check", "--root", root)
+    dead_letters = root / "neural" / "samples_dead_letters"
+    line = next(line for line in result.stdout.splitlines() if "samples_dead_letters" in line)
+    assert line.startswith(f"NOT CREATED neural.samples_dead_letters: nothing at {dead_letters} "
+                           "yet; it appears when its data input first writes it: nlk ingest, "
+                           "in the same run as neural.samples"), line
+    assert "nlk table create" not in line and "UNREADABLE" not in result.stdout
+    assert "all 5 existing tables match their declarations; 1 not created yet" in result.stdout
+    out = tmp_path / "site"
+    result = run_nlk("catalog", "site", "--root", root, "--out", out)
+    assert "(1 not created yet)" in result.stdout, result.stdout
+    page = (out / "tables" / "neural.samples_dead_letters.html").read_text()
+    assert "Not created yet" in page and "could not be read" not in page
 
 
 def test_manifest_lists_served_tables(lake, run_nlk, tmp_path):
@@ -276,14 +300,19 @@ def test_check_fails_on_a_drifted_table(tmp_path, run_nlk, site):
             root / "neural" / "band_power")
     run_nlk("datagen", "--kind", "samples", "--duration", "1", "--table",
             root / "neural" / "samples", "--partition-by", "date")
+    # spikes: a log that cannot be read.
+    spikes_log = root / "neural" / "spikes" / "_delta_log"
+    spikes_log.mkdir(parents=True)
+    (spikes_log / f"{0:020d}.json").write_text('{"add": ')
     result = run_nlk("catalog", "check", "--root", root, check=False)
     assert result.returncode == 1
-    assert "ok         neural.samples" in result.stdout
-    assert "DRIFT      neural.band_power" in result.stdout
+    assert "ok          neural.samples\n" in result.stdout
+    assert "DRIFT       neural.band_power" in result.stdout
     assert "column 'band' is declared but the table has no such column" in result.stdout
     assert "column 'unit' is in the table but not declared" in result.stdout
     assert "partition columns: declared [date], the table has []" in result.stdout
-    assert "UNREADABLE neural.spikes" in result.stdout
+    assert "UNREADABLE  neural.spikes" in result.stdout
+    assert "NOT CREATED neural.samples_dead_letters" in result.stdout
     assert "catalog check:" in result.stderr
 
     out = tmp_path / "site"

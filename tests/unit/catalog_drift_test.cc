@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "catalog/inspection.h"
@@ -97,11 +98,40 @@ TEST_F(CatalogInspectionTest, ReadsLiveFactsAndDriftOfADeltaTable) {
   EXPECT_EQ(report.drift[0], "column 'channel': declared integer, the table has long");
   EXPECT_TRUE(report.has_problem());
 
+  // Nothing at the location: not created yet, which is not a problem.
   Table missing = table;
   missing.uri = "nothing_here";
   TableReport missing_report = InspectTable(database, missing, {root_.string(), 5});
-  EXPECT_FALSE(missing_report.status.ok());
-  EXPECT_TRUE(missing_report.has_problem());
+  EXPECT_TRUE(missing_report.not_created);
+  EXPECT_TRUE(missing_report.status.ok()) << missing_report.status;
+  EXPECT_FALSE(missing_report.has_problem());
+
+  // A log that cannot be read is a problem.
+  std::filesystem::create_directories(root_ / "broken" / "_delta_log");
+  std::ofstream(root_ / "broken" / "_delta_log" / "00000000000000000000.json") << "{\"add\": [";
+  Table broken = table;
+  broken.uri = "broken";
+  TableReport broken_report = InspectTable(database, broken, {root_.string(), 5});
+  EXPECT_FALSE(broken_report.not_created);
+  EXPECT_FALSE(broken_report.status.ok());
+  EXPECT_TRUE(broken_report.has_problem());
+}
+
+TEST(CatalogInspectionHintTest, NamesWhereRowsComeFromElseHowToCreateTheTable) {
+  Table written_by_ingest{.name = "dead_letters",
+                          .kind = TableKind::kDelta,
+                          .uri = "neural/dead_letters",
+                          .description = "test",
+                          .data_input = "nlk ingest, in the same run as neural.samples"};
+  std::string hint = CreationHint(written_by_ingest, "/lake/neural/dead_letters");
+  EXPECT_NE(hint.find("nlk ingest, in the same run as neural.samples"), std::string::npos);
+  EXPECT_EQ(hint.find("nlk table create"), std::string::npos) << hint;
+
+  Table by_hand{.name = "t", .kind = TableKind::kDelta, .uri = "t", .description = "test"};
+  EXPECT_EQ(CreationHint(by_hand, "/lake/t"),
+            "create it with `nlk table create /lake/t --input FILE.parquet`");
+  Table parquet{.name = "p", .kind = TableKind::kParquet, .uri = "p", .description = "test"};
+  EXPECT_EQ(CreationHint(parquet, "/lake/p"), "write Parquet files under /lake/p");
 }
 
 TEST(CatalogSnippetsTest, FillsEverySnippetWithTheDocsFilter) {

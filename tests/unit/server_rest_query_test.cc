@@ -186,6 +186,22 @@ TEST(ServerConfigTest, ReadsRoapiYaml) {
   std::remove(path.c_str());
 }
 
+TEST(ServerConfigTest, ReadsConnectionLimits) {
+  std::string path = ::testing::TempDir() + "/nlk_serve_limits.yml";
+  std::ofstream(path) << "tables: []\nlimits:\n  max_connections_per_address: 7\n"
+                         "  max_waiting_responses: 9\n";
+  auto config = LoadServerConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.max_connections_per_address, 7);
+  EXPECT_EQ(config->limits.max_waiting_responses, 9);
+  EXPECT_TRUE(ValidateServerConfig(*config).ok());
+  config->limits.max_connections_per_address = 0;  // no per-address limit
+  EXPECT_TRUE(ValidateServerConfig(*config).ok());
+  config->limits.max_connections_per_address = -1;
+  EXPECT_FALSE(ValidateServerConfig(*config).ok());
+  std::remove(path.c_str());
+}
+
 TEST(ServerConfigTest, ReportsBadFiles) {
   EXPECT_TRUE(LoadServerConfig("/nonexistent/nlk.yml").status().IsIOError());
   std::string path = ::testing::TempDir() + "/nlk_serve_bad.yml";

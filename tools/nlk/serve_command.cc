@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/project_catalog.h"
@@ -31,6 +32,7 @@ struct ServeArguments {
   std::string address;
   int workers = -1;
   int max_queued = -1;
+  int max_connections_per_address = -1;
   int64_t max_result_rows = -1;
   int64_t max_result_bytes = -1;
   int64_t max_body_bytes = -1;
@@ -76,6 +78,9 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   server::ServerLimits& limits = config.limits;
   if (arguments.workers >= 0) limits.worker_threads = arguments.workers;
   if (arguments.max_queued >= 0) limits.max_queued_requests = arguments.max_queued;
+  if (arguments.max_connections_per_address >= 0) {
+    limits.max_connections_per_address = arguments.max_connections_per_address;
+  }
   if (arguments.max_result_rows >= 0) limits.max_result_rows = arguments.max_result_rows;
   if (arguments.max_result_bytes >= 0) limits.max_result_bytes = arguments.max_result_bytes;
   if (arguments.max_body_bytes >= 0) limits.max_body_bytes = arguments.max_body_bytes;
@@ -150,26 +155,44 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->needs(catalog);
   command->add_option("-a,--addr,--addr-http", arguments->address,
                       "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
-  command->add_option("--workers", arguments->workers, "Query worker threads (0: 2 per core)");
-  command->add_option("--max-queued", arguments->max_queued,
-                      "Requests that may wait for a worker before 503 (default 64)");
+  // Help texts state the defaults of ServerLimits and ServerConfig themselves.
+  const server::ServerLimits limits;
+  const server::ServerConfig config;
+  auto with_default = [](std::string help, int64_t value, std::string_view unit = "") {
+    return help + " (default " + std::to_string(value) + std::string(unit) + ")";
+  };
+  command->add_option(
+      "--workers", arguments->workers,
+      "Query worker threads (default 0: " + std::to_string(server::kWorkerThreadsPerCore) +
+          " per core, at least " + std::to_string(server::kMinWorkerThreads) + ")");
+  command->add_option(
+      "--max-queued", arguments->max_queued,
+      with_default("Requests that may wait for a worker before 503", limits.max_queued_requests));
+  command->add_option("--max-connections-per-address", arguments->max_connections_per_address,
+                      with_default("Open connections from one client address before 429; 0: "
+                                   "no limit (behind a proxy)",
+                                   limits.max_connections_per_address));
   command->add_option("--max-result-rows", arguments->max_result_rows,
-                      "Largest result in rows (default 10000000)");
+                      with_default("Largest result in rows", limits.max_result_rows));
   command->add_option("--max-result-bytes", arguments->max_result_bytes,
-                      "Largest response body in bytes (default 1 GiB)");
+                      with_default("Largest response body", limits.max_result_bytes, " bytes"));
   command->add_option("--max-body-bytes", arguments->max_body_bytes,
-                      "Largest request body in bytes (default 1 MiB)");
+                      with_default("Largest request body", limits.max_body_bytes, " bytes"));
   command->add_option("--max-query-memory-bytes", arguments->max_query_memory_bytes,
-                      "Memory one query may hold for sorts, joins, aggregates and windows "
-                      "(default 2 GiB)");
+                      with_default("Memory one query may hold for sorts, joins, aggregates and "
+                                   "windows",
+                                   limits.max_query_memory_bytes, " bytes"));
   command->add_option("--query-timeout-ms", arguments->query_timeout_ms,
-                      "Per-query time limit (default 30000)");
+                      with_default("Per-query time limit", limits.query_timeout.count(), " ms"));
   command->add_option("--header-timeout-ms", arguments->header_timeout_ms,
-                      "Time for a request to arrive completely (default 10000)");
+                      with_default("Time for a request to arrive completely",
+                                   limits.header_timeout.count(), " ms"));
   command->add_option("--idle-timeout-ms", arguments->idle_timeout_ms,
-                      "Idle time before a kept-alive connection is closed (default 30000)");
+                      with_default("Idle time before a kept-alive connection is closed",
+                                   limits.idle_timeout.count(), " ms"));
   command->add_option("--reload-interval-ms", arguments->reload_interval_ms,
-                      "How often Delta logs are checked for new commits (default 200)");
+                      with_default("How often Delta logs are checked for new commits",
+                                   config.default_reload_interval.count(), " ms"));
   command->callback([arguments, &exit_code] { exit_code = Serve(*arguments); });
 }
 

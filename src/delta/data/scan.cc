@@ -162,12 +162,13 @@ bool IsLocalStore(const storage::ObjectStore& store) {
 class ScanReader : public arrow::RecordBatchReader {
  public:
   ScanReader(std::shared_ptr<const Scan> scan, int parallelism, std::optional<int64_t> limit,
-             std::function<void(int64_t)> count_output)
+             std::function<void(int64_t)> count_output, std::function<arrow::Status()> cancellation)
       : scan_(std::move(scan)),
         // A single file is read on the caller's thread: a hand-off would only add latency.
         parallelism_(scan_->files().size() <= 1 ? 1 : std::max(parallelism, 1)),
         remaining_(limit),
-        count_output_(std::move(count_output)) {}
+        count_output_(std::move(count_output)),
+        cancellation_(std::move(cancellation)) {}
 
   ~ScanReader() override {
     // Outstanding reads hold the scan alive; wait so no work outlives the reader.
@@ -192,6 +193,7 @@ class ScanReader : public arrow::RecordBatchReader {
         *out = std::move(batch);
         return arrow::Status::OK();
       }
+      if (cancellation_) ARROW_RETURN_NOT_OK(cancellation_());
       Fill();
       if (in_flight_.empty()) {
         *out = nullptr;
@@ -236,6 +238,7 @@ class ScanReader : public arrow::RecordBatchReader {
   int parallelism_;
   std::optional<int64_t> remaining_;
   std::function<void(int64_t)> count_output_;
+  std::function<arrow::Status()> cancellation_;
   size_t next_file_ = 0;
   std::deque<arrow::Future<arrow::RecordBatchVector>> in_flight_;
   arrow::RecordBatchVector current_;
@@ -273,6 +276,11 @@ ScanBuilder& ScanBuilder::Parallelism(int files) {
   return *this;
 }
 
+ScanBuilder& ScanBuilder::Cancellation(std::function<arrow::Status()> check) {
+  cancellation_ = std::move(check);
+  return *this;
+}
+
 ScanBuilder& ScanBuilder::Cache(std::shared_ptr<ScanCache> cache) {
   cache_ = std::move(cache);
   return *this;
@@ -290,6 +298,7 @@ arrow::Result<std::shared_ptr<Scan>> ScanBuilder::Build() {
   scan->batch_size_ = batch_size_;
   scan->parallelism_ = parallelism_;
   scan->limit_ = limit_;
+  scan->cancellation_ = cancellation_;
   ARROW_ASSIGN_OR_RAISE(scan->mode_, ColumnMappingModeOf(metadata_.configuration));
   ARROW_ASSIGN_OR_RAISE(scan->table_schema_, ParseDeltaSchema(metadata_.schema_string));
   const auto& table_schema = *scan->table_schema_;
@@ -436,6 +445,7 @@ ScanMetrics Scan::metrics() const {
 
 arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const {
   if (file_index >= files_.size()) return arrow::Status::IndexError("no file ", file_index);
+  if (cancellation_) ARROW_RETURN_NOT_OK(cancellation_());
   const AddFile& add = files_[file_index];
   auto fail = [&add](const arrow::Status& status) {
     return status.WithMessage("data file '", add.path, "': ", status.message());
@@ -721,9 +731,9 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Scan::ToRecordBatchReader() {
   auto self = shared_from_this();
   Counters* counters = counters_.get();
-  return std::make_shared<ScanReader>(self, parallelism_, limit_, [self, counters](int64_t rows) {
-    counters->rows_output += rows;
-  });
+  return std::make_shared<ScanReader>(
+      self, parallelism_, limit_, [self, counters](int64_t rows) { counters->rows_output += rows; },
+      cancellation_);
 }
 
 arrow::Result<std::shared_ptr<arrow::Table>> Scan::ToTable() {

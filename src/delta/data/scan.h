@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,10 @@ class ScanBuilder {
   // pool of the scan module, never on Arrow's I/O pool, so a reader may be consumed from an
   // I/O-pool task (as Acero's record_batch_reader_source does) without risking a deadlock.
   ScanBuilder& Parallelism(int files);
+  // Checked before each file is read (from any thread): a failing status, such as a query's
+  // deadline or stop request, ends the scan with that status, so a scan that filters out
+  // almost everything still stops between files instead of running through the table.
+  ScanBuilder& Cancellation(std::function<arrow::Status()> check);
   // Where parsed footers and statistics are kept (default: ScanCache::Default(); nullptr: no
   // caching).
   ScanBuilder& Cache(std::shared_ptr<ScanCache> cache);
@@ -86,6 +91,7 @@ class ScanBuilder {
   int64_t batch_size_ = 64 * 1024;
   int parallelism_ = 4;
   std::shared_ptr<ScanCache> cache_ = ScanCache::Default();
+  std::function<arrow::Status()> cancellation_;
 };
 
 // A planned scan.
@@ -126,6 +132,7 @@ class Scan : public std::enable_shared_from_this<Scan> {
   std::optional<int64_t> limit_;
   int64_t batch_size_ = 0;
   int parallelism_ = 1;
+  std::function<arrow::Status()> cancellation_;  // may be empty
   std::vector<AddFile> files_;
   ScanMetrics planning_metrics_;
   std::unique_ptr<Counters> counters_;
