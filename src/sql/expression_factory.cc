@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/parse_number.h"
+#include "sql/sql_functions.h"
 
 namespace nlk::sql {
 
@@ -517,6 +518,25 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
   return result;
 }
 
+arrow::Result<TypedExpression> ExpressionFactory::BytesOrText(TypedExpression value,
+                                                              const std::string& expected) {
+  switch (value.type->id()) {
+    case arrow::Type::BINARY:
+    case arrow::Type::STRING:
+      return value;
+    case arrow::Type::NA:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::STRING_VIEW:
+      return Cast(std::move(value), arrow::utf8());
+    case arrow::Type::LARGE_BINARY:
+    case arrow::Type::BINARY_VIEW:
+    case arrow::Type::FIXED_SIZE_BINARY:
+      return Cast(std::move(value), arrow::binary());
+    default:
+      return arrow::Status::TypeError(expected, ", not ", value.type->ToString());
+  }
+}
+
 arrow::Result<std::string> ExpressionFactory::ConstantString(const TypedExpression& value,
                                                              const char* what) const {
   if (!value.constant || !IsString(*value.constant->type) || !value.constant->is_valid) {
@@ -1007,6 +1027,29 @@ arrow::Result<TypedExpression> ExpressionFactory::Function(const std::string& na
     }
     return Make(name == "lpad" ? "utf8_lpad" : "utf8_rpad", {arguments[0]},
                 std::make_shared<compute::PadOptions>(width, padding));
+  }
+  if (name == "encode" || name == "decode") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string encoding, ConstantString(arguments[1], "the encoding"));
+    for (auto& c : encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (encoding != "hex" && encoding != "base64") {
+      return arrow::Status::Invalid("encoding \"", encoding,
+                                    "\" is not supported; use 'hex' or 'base64'");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bytes, BytesOrText(arguments[0], name + "() takes bytes or text"));
+    bool hex = encoding == "hex";
+    if (name == "encode") return Make(hex ? kEncodeHex : kEncodeBase64, {bytes});
+    return Make(hex ? kDecodeHex : kDecodeBase64, {bytes});
+  }
+  if (name == "hex") {
+    ARROW_RETURN_NOT_OK(expect(1, 1));
+    if (arrow::is_integer(arguments[0].type->id())) {
+      ARROW_ASSIGN_OR_RAISE(auto integer, Cast(arguments[0], arrow::int64()));
+      return Make(kHex, {integer});
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bytes,
+                          BytesOrText(arguments[0], "hex() takes bytes, text or an integer"));
+    return Make(kHex, {bytes});
   }
   if (name == "now" || name == "current_timestamp") {
     ARROW_RETURN_NOT_OK(expect(0, 0));

@@ -816,6 +816,42 @@ TEST(SqlEngine, ResultColumnNamesAreUnique) {
   }
 }
 
+// encode/hex over a binary column (Spark's BINARY): every byte value, empty and NULL values.
+TEST(SqlEngine, EncodesBinaryColumns) {
+  arrow::BinaryBuilder builder;
+  std::string all_bytes;
+  for (int value = 0; value < 256; ++value) all_bytes.push_back(static_cast<char>(value));
+  ASSERT_TRUE(builder.Append(std::string("\x00\xff", 2)).ok());
+  ASSERT_TRUE(builder.Append(std::string()).ok());
+  ASSERT_TRUE(builder.AppendNull().ok());
+  ASSERT_TRUE(builder.Append(all_bytes).ok());
+  auto data = builder.Finish().ValueOrDie();
+  auto ids = arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3, 4]").ValueOrDie();
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("data", arrow::binary())});
+  auto provider = std::make_shared<MapTableProvider>();
+  provider->RegisterTable("blobs", arrow::Table::Make(schema, {ids, data}));
+  SqlEngine engine(provider);
+  auto rows = AllRows(engine,
+                      "SELECT id, encode(data, 'hex'), encode(data, 'base64'), hex(data), "
+                      "decode(encode(data, 'base64'), 'base64') = data FROM blobs ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[0], "1|00ff|AP8=|00FF|true");
+  EXPECT_EQ((*rows)[1], "2||||true");
+  EXPECT_EQ((*rows)[2], "3|NULL|NULL|NULL|NULL");
+  std::string hex;
+  const char* digits = "0123456789abcdef";
+  for (unsigned char byte : all_bytes) {
+    hex.push_back(digits[byte >> 4]);
+    hex.push_back(digits[byte & 15]);
+  }
+  std::string upper = hex;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ((*rows)[3].substr(0, 2 + hex.size() + 1), "4|" + hex + "|");
+  EXPECT_NE((*rows)[3].find("|" + upper + "|true"), std::string::npos) << (*rows)[3];
+}
+
 INSTANTIATE_TEST_SUITE_P(Files, SqlLogicTest, ::testing::ValuesIn(TestFiles()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param.substr(0, info.param.find('.'));
