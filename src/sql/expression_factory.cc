@@ -109,7 +109,7 @@ std::optional<IntegerNeighbours> NeighboursOf(const TypedExpression& number) {
 }
 
 // The type two numbers meet in: the wider integer (for a signed and an unsigned one, a signed
-// type that holds both, up to int8), or the floating-point side's type (the wider of two).
+// type that holds both, up to 64 bits), or the floating-point side's type (the wider of two).
 std::shared_ptr<arrow::DataType> WiderNumber(const std::shared_ptr<arrow::DataType>& left,
                                              const std::shared_ptr<arrow::DataType>& right) {
   bool left_floating = arrow::is_floating(left->id());
@@ -491,6 +491,14 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
     ARROW_ASSIGN_OR_RAISE(auto integer, IntegerScalar(rounded, type));
     return Literal(std::move(integer));
   }
+  // An integer (or decimal) as floating point rounds to the nearest, as in PostgreSQL; Arrow's
+  // safe cast refuses integers beyond 2^53 (float8) or 2^24 (float4).
+  bool rounds = (arrow::is_integer(value.type->id()) || arrow::is_decimal(value.type->id())) &&
+                arrow::is_floating(type->id());
+  if (IsNumberConstant(value) && rounds) {
+    ARROW_ASSIGN_OR_RAISE(auto rounded, ToFloating(value.constant, type));
+    return Literal(std::move(rounded));
+  }
   if (value.constant) {
     auto cast = CastScalar(value.constant, type);
     if (!cast.ok()) {
@@ -509,8 +517,9 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
       !static_cast<const arrow::TimestampType&>(*type).timezone().empty()) {
     ARROW_ASSIGN_OR_RAISE(value, Cast(std::move(value), arrow::timestamp(arrow::TimeUnit::MICRO)));
   }
-  auto result = Make("cast", {value},
-                     std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type)));
+  auto options = std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type));
+  options->allow_float_truncate = rounds;
+  auto result = Make("cast", {value}, std::move(options));
   if (result.status().IsTypeError()) {
     return arrow::Status::TypeError("cannot cast ", value.type->ToString(), " to ",
                                     type->ToString());
