@@ -773,6 +773,24 @@ TEST(SqlEngine, DeepNestingIsAClearError) {
               std::string::npos)
         << result.status().ToString();
   }
+  // Chains libpg_query itself would recurse through until the stack overflows (a sum of
+  // 100,000 terms crashed the process), refused before it sees them; also behind a string
+  // whose escaped quote could hide the rest from a careless scan.
+  const std::vector<std::string> chains = {
+      "SELECT " + Repeated("1", 100000, " + "),
+      "SELECT 1" + Repeated("::int", 100000),
+      "SELECT 1 AS x" + Repeated(" UNION ALL SELECT 1", 50000),
+      "SELECT 1 FROM readings r" + Repeated(" JOIN readings USING (id)", 50000),
+      "SELECT E'\\'' || " + Repeated("'x'", 100000, " || "),
+      "SELECT $q$ ' $q$ || " + Repeated("'x'", 100000, " || "),
+  };
+  for (const auto& sql : chains) {
+    auto result = AllRowsWithin20s(engine, sql, {});
+    ASSERT_FALSE(result.ok()) << sql.substr(0, 100);
+    EXPECT_NE(result.status().message().find("the query is nested too deeply (more than 500"),
+              std::string::npos)
+        << result.status().ToString();
+  }
   // libpg_query's own limit (beyond 10,000 levels) is an error too.
   auto parentheses =
       AllRowsWithin20s(engine, "SELECT " + Repeated("-(", 20000) + "1" + Repeated(")", 20000), {});
