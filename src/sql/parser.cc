@@ -69,8 +69,8 @@ std::optional<int> NestingBeyond(std::string_view sql, int limit) {
       "and",    "or",    "when",  "then",   "else", "select", "from", "where",  "group", "by",
       "having", "order", "limit", "offset", "on",   "using",  "with", "window", "as"};
   static const std::set<std::string, std::less<>> kOperators = {
-      "not", "is",      "isnull", "notnull",  "like", "ilike", "similar", "between", "in",
-      "at",  "collate", "escape", "overlaps", "any",  "all",   "some",    "exists"};
+      "not", "is",      "isnull", "notnull",  "like",     "ilike", "similar", "between", "in",
+      "at",  "collate", "escape", "overlaps", "operator", "any",   "all",     "some",    "exists"};
   static const std::set<std::string, std::less<>> kChains = {"join", "union", "intersect",
                                                              "except"};
   struct Group {

@@ -779,8 +779,9 @@ TEST(SqlEngine, DeepNestingIsAClearError) {
   const std::vector<std::string> chains = {
       "SELECT " + Repeated("1", 100000, " + "),
       "SELECT 1" + Repeated("::int", 100000),
-      "SELECT 1 AS x" + Repeated(" UNION ALL SELECT 1", 50000),
-      "SELECT 1 FROM readings r" + Repeated(" JOIN readings USING (id)", 50000),
+      "SELECT 1 AS x" + Repeated(" UNION ALL SELECT 1", 150000),
+      "SELECT 1" + Repeated(" OPERATOR(pg_catalog.+) 1", 150000),
+      "SELECT 1 FROM readings r" + Repeated(" JOIN readings USING (id)", 150000),
       "SELECT E'\\'' || " + Repeated("'x'", 100000, " || "),
       "SELECT $q$ ' $q$ || " + Repeated("'x'", 100000, " || "),
   };
