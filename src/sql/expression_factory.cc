@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/parse_number.h"
+#include "sql/sql_functions.h"
 
 namespace nlk::sql {
 
@@ -108,7 +109,7 @@ std::optional<IntegerNeighbours> NeighboursOf(const TypedExpression& number) {
 }
 
 // The type two numbers meet in: the wider integer (for a signed and an unsigned one, a signed
-// type that holds both, up to int8), or the floating-point side's type (the wider of two).
+// type that holds both, up to 64 bits), or the floating-point side's type (the wider of two).
 std::shared_ptr<arrow::DataType> WiderNumber(const std::shared_ptr<arrow::DataType>& left,
                                              const std::shared_ptr<arrow::DataType>& right) {
   bool left_floating = arrow::is_floating(left->id());
@@ -490,6 +491,14 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
     ARROW_ASSIGN_OR_RAISE(auto integer, IntegerScalar(rounded, type));
     return Literal(std::move(integer));
   }
+  // An integer (or decimal) as floating point rounds to the nearest, as in PostgreSQL; Arrow's
+  // safe cast refuses integers beyond 2^53 (float8) or 2^24 (float4).
+  bool rounds = (arrow::is_integer(value.type->id()) || arrow::is_decimal(value.type->id())) &&
+                arrow::is_floating(type->id());
+  if (IsNumberConstant(value) && rounds) {
+    ARROW_ASSIGN_OR_RAISE(auto rounded, ToFloating(value.constant, type));
+    return Literal(std::move(rounded));
+  }
   if (value.constant) {
     auto cast = CastScalar(value.constant, type);
     if (!cast.ok()) {
@@ -508,13 +517,33 @@ arrow::Result<TypedExpression> ExpressionFactory::Cast(
       !static_cast<const arrow::TimestampType&>(*type).timezone().empty()) {
     ARROW_ASSIGN_OR_RAISE(value, Cast(std::move(value), arrow::timestamp(arrow::TimeUnit::MICRO)));
   }
-  auto result = Make("cast", {value},
-                     std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type)));
+  auto options = std::make_shared<compute::CastOptions>(compute::CastOptions::Safe(type));
+  options->allow_float_truncate = rounds;
+  auto result = Make("cast", {value}, std::move(options));
   if (result.status().IsTypeError()) {
     return arrow::Status::TypeError("cannot cast ", value.type->ToString(), " to ",
                                     type->ToString());
   }
   return result;
+}
+
+arrow::Result<TypedExpression> ExpressionFactory::BytesOrText(TypedExpression value,
+                                                              const std::string& expected) {
+  switch (value.type->id()) {
+    case arrow::Type::BINARY:
+    case arrow::Type::STRING:
+      return value;
+    case arrow::Type::NA:
+    case arrow::Type::LARGE_STRING:
+    case arrow::Type::STRING_VIEW:
+      return Cast(std::move(value), arrow::utf8());
+    case arrow::Type::LARGE_BINARY:
+    case arrow::Type::BINARY_VIEW:
+    case arrow::Type::FIXED_SIZE_BINARY:
+      return Cast(std::move(value), arrow::binary());
+    default:
+      return arrow::Status::TypeError(expected, ", not ", value.type->ToString());
+  }
 }
 
 arrow::Result<std::string> ExpressionFactory::ConstantString(const TypedExpression& value,
@@ -1007,6 +1036,29 @@ arrow::Result<TypedExpression> ExpressionFactory::Function(const std::string& na
     }
     return Make(name == "lpad" ? "utf8_lpad" : "utf8_rpad", {arguments[0]},
                 std::make_shared<compute::PadOptions>(width, padding));
+  }
+  if (name == "encode" || name == "decode") {
+    ARROW_RETURN_NOT_OK(expect(2, 2));
+    ARROW_ASSIGN_OR_RAISE(std::string encoding, ConstantString(arguments[1], "the encoding"));
+    for (auto& c : encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (encoding != "hex" && encoding != "base64") {
+      return arrow::Status::Invalid("encoding \"", encoding,
+                                    "\" is not supported; use 'hex' or 'base64'");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bytes, BytesOrText(arguments[0], name + "() takes bytes or text"));
+    bool hex = encoding == "hex";
+    if (name == "encode") return Make(hex ? kEncodeHex : kEncodeBase64, {bytes});
+    return Make(hex ? kDecodeHex : kDecodeBase64, {bytes});
+  }
+  if (name == "hex") {
+    ARROW_RETURN_NOT_OK(expect(1, 1));
+    if (arrow::is_integer(arguments[0].type->id())) {
+      ARROW_ASSIGN_OR_RAISE(auto integer, Cast(arguments[0], arrow::int64()));
+      return Make(kHex, {integer});
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bytes,
+                          BytesOrText(arguments[0], "hex() takes bytes, text or an integer"));
+    return Make(kHex, {bytes});
   }
   if (name == "now" || name == "current_timestamp") {
     ARROW_RETURN_NOT_OK(expect(0, 0));

@@ -97,6 +97,9 @@ class ExpressionFactory {
   // The expression that is `result` for every non-NULL `value`, and NULL where value is NULL.
   arrow::Result<TypedExpression> KnownUnlessNull(const TypedExpression& value, bool result);
   arrow::Result<TypedExpression> Extract(const std::string& field, TypedExpression value);
+  // `value` as binary or utf8 (the types the byte functions take), or TypeError "<expected>, not
+  // <type>".
+  arrow::Result<TypedExpression> BytesOrText(TypedExpression value, const std::string& expected);
   arrow::Result<std::string> ConstantString(const TypedExpression& value, const char* what) const;
   arrow::Result<int64_t> ConstantInteger(const TypedExpression& value, const char* what) const;
 

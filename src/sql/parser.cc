@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -34,7 +36,173 @@ constexpr int64_t kFrameNonDefault = 0x1;
 // stack overflow, with room to spare on a 2 MB thread stack (glibc's default without a limit).
 constexpr int kMaxNestingDepth = 500;
 // libpg_query's JSON nests each level of a query a few objects deep (a CASE branch: 5).
-constexpr int kJsonLevelsPerNesting = 8;
+constexpr int kJsonLevelsPerNesting = 6;
+// The bound NestingBeyond checks before libpg_query sees the text (its estimate is loose, and
+// libpg_query alone would overflow a stack only some tens of thousands of levels deep).
+constexpr int kMaxScannedNesting = 10 * kMaxNestingDepth;
+
+std::string NestingError() {
+  return "the query is nested too deeply (more than " + std::to_string(kMaxNestingDepth) +
+         " levels of expressions, subqueries or joins)";
+}
+
+bool IsIdentifierStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool IsIdentifierPart(char c) {
+  return IsIdentifierStart(c) || std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '$';
+}
+
+// Where `sql` nests deeper than `limit` levels of libpg_query's tree, judged from the text
+// alone, or nullopt. libpg_query recurses once per level while it writes its tree and nothing
+// there bounds it: SELECT 1+1+...+1 with 100,000 terms crashed the process. The estimate is an
+// upper bound: each group (parentheses, brackets, CASE ... END) adds a few levels; within a
+// group, operators chain (a + b + c nests once per operator) until a list separator or a clause
+// keyword (',', AND, OR, WHEN, WHERE, ...) starts a sibling; JOINs and set operations chain
+// through the whole group. Strings, quoted names and comments are skipped as PostgreSQL's lexer
+// skips them.
+std::optional<int> NestingBeyond(std::string_view sql, int limit) {
+  constexpr int kLevelsPerGroup = 4;
+  static const std::set<std::string, std::less<>> kSeparators = {
+      "and",    "or",    "when",  "then",   "else", "select", "from", "where",  "group", "by",
+      "having", "order", "limit", "offset", "on",   "using",  "with", "window", "as"};
+  static const std::set<std::string, std::less<>> kOperators = {
+      "not", "is",      "isnull", "notnull",  "like",     "ilike", "similar", "between", "in",
+      "at",  "collate", "escape", "overlaps", "operator", "any",   "all",     "some",    "exists"};
+  static const std::set<std::string, std::less<>> kChains = {"join", "union", "intersect",
+                                                             "except"};
+  struct Group {
+    int start = 0;
+    bool is_case = false;
+    int segment_operators = 0;
+    int segment_child = 0;  // the deepest group within the current segment
+    int deepest = 0;        // over the finished segments
+    int chained = 0;
+  };
+  std::vector<Group> groups(1);
+  auto end_segment = [](Group* group) {
+    group->deepest = std::max(group->deepest, group->segment_operators + group->segment_child);
+    group->segment_operators = 0;
+    group->segment_child = 0;
+  };
+  // Closes the innermost group; its depth counts in its parent's segment.
+  auto close = [&]() -> std::optional<int> {
+    Group group = groups.back();
+    groups.pop_back();
+    end_segment(&group);
+    int depth = kLevelsPerGroup + group.chained + group.deepest;
+    if (depth > limit) return group.start;
+    if (!groups.empty()) {
+      groups.back().segment_child = std::max(groups.back().segment_child, depth);
+    }
+    return std::nullopt;
+  };
+  const size_t size = sql.size();
+  size_t index = 0;
+  auto skip_quoted = [&](char quote, bool backslash_escapes) {
+    for (++index; index < size; ++index) {
+      if (backslash_escapes && sql[index] == '\\') {
+        ++index;
+      } else if (sql[index] == quote) {
+        if (index + 1 < size && sql[index + 1] == quote) {
+          ++index;
+        } else {
+          ++index;
+          return;
+        }
+      }
+    }
+  };
+  std::string previous_word;
+  size_t previous_word_end = std::string_view::npos;
+  while (index < size) {
+    char c = sql[index];
+    if (std::isspace(static_cast<unsigned char>(c)) != 0) {
+      ++index;
+    } else if (sql.substr(index, 2) == "--") {
+      while (index < size && sql[index] != '\n') ++index;
+    } else if (sql.substr(index, 2) == "/*") {
+      int comments = 1;
+      for (index += 2; index < size && comments > 0;) {
+        if (sql.substr(index, 2) == "/*") {
+          ++comments;
+          index += 2;
+        } else if (sql.substr(index, 2) == "*/") {
+          --comments;
+          index += 2;
+        } else {
+          ++index;
+        }
+      }
+    } else if (c == '\'') {
+      // E'...' (written right after the E) takes backslash escapes.
+      bool escapes = previous_word == "e" && previous_word_end == index;
+      skip_quoted('\'', escapes);
+    } else if (c == '"') {
+      skip_quoted('"', false);
+    } else if (c == '$' &&
+               (index + 1 >= size || !std::isdigit(static_cast<unsigned char>(sql[index + 1])))) {
+      // $tag$ ... $tag$
+      size_t tag_end = index + 1;
+      while (tag_end < size && IsIdentifierPart(sql[tag_end]) && sql[tag_end] != '$') ++tag_end;
+      if (tag_end < size && sql[tag_end] == '$') {
+        std::string_view tag = sql.substr(index, tag_end + 1 - index);
+        size_t closing = sql.find(tag, tag_end + 1);
+        index = closing == std::string_view::npos ? size : closing + tag.size();
+      } else {
+        ++index;
+      }
+    } else if (IsIdentifierStart(c)) {
+      size_t start = index;
+      while (index < size && IsIdentifierPart(sql[index])) ++index;
+      std::string word(sql.substr(start, index - start));
+      std::transform(word.begin(), word.end(), word.begin(),
+                     [](unsigned char letter) { return static_cast<char>(std::tolower(letter)); });
+      Group& group = groups.back();
+      if (word == "case") {
+        groups.push_back({static_cast<int>(start), true});
+      } else if (word == "end" && group.is_case && groups.size() > 1) {
+        if (auto beyond = close()) return beyond;
+      } else if (kSeparators.count(word) > 0) {
+        end_segment(&group);
+      } else if (kOperators.count(word) > 0) {
+        ++group.segment_operators;
+      } else if (kChains.count(word) > 0) {
+        ++group.chained;
+      }
+      previous_word = std::move(word);
+      previous_word_end = index;
+      continue;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '.') {
+      while (index < size && (std::isalnum(static_cast<unsigned char>(sql[index])) != 0 ||
+                              sql[index] == '.' || sql[index] == '_')) {
+        ++index;
+      }
+    } else if (c == '(' || c == '[') {
+      groups.push_back({static_cast<int>(index), false});
+      ++index;
+    } else if (c == ')' || c == ']') {
+      if (groups.size() > 1) {
+        if (auto beyond = close()) return beyond;
+      }
+      ++index;
+    } else if (c == ',' || c == ';') {
+      end_segment(&groups.back());
+      ++index;
+    } else {
+      // An operator character: one level at most each.
+      ++groups.back().segment_operators;
+      ++index;
+    }
+    previous_word.clear();
+  }
+  while (!groups.empty()) {
+    if (auto beyond = close()) return beyond;
+  }
+  return std::nullopt;
+}
 
 const JsonValue kNull;
 
@@ -146,10 +314,7 @@ class Parser {
 
     arrow::Status Check(int location) const {
       if (parser_->depth_ <= kMaxNestingDepth) return arrow::Status::OK();
-      return SqlError(parser_->sql_, location,
-                      "the query is nested too deeply (more than " +
-                          std::to_string(kMaxNestingDepth) + " levels of expressions, " +
-                          "subqueries or joins)");
+      return SqlError(parser_->sql_, location, NestingError());
     }
 
    private:
@@ -616,6 +781,9 @@ class Parser {
 }  // namespace
 
 arrow::Result<Statement> ParseStatement(std::string_view sql) {
+  if (std::optional<int> beyond = NestingBeyond(sql, kMaxScannedNesting)) {
+    return SqlError(sql, *beyond, NestingError());
+  }
   std::string text(sql);
   PgQueryParseResult result = pg_query_parse(text.c_str());
   struct Free {

@@ -146,6 +146,8 @@ QUERIES = [
     "SELECT extract(epoch FROM ts) AS e, extract(hour FROM ts) AS h, epoch_ms(date_trunc('minute', ts)) AS m "
     "FROM samples WHERE sequence = 3 AND channel = 2",
     "SELECT count(*) AS n FROM samples WHERE ts - INTERVAL '1 second' >= TIMESTAMPTZ '2026-01-01 00:00:03Z'",
+    "SELECT device_id, sequence, hex(device_id) AS h, hex(sequence - 100) AS s, hex(channel) AS c "
+    "FROM samples WHERE sequence IN (0, 99) AND channel < 2",
     "SELECT device_id, sequence, channel, lead(voltage, 2) OVER (PARTITION BY device_id, channel "
     "ORDER BY sequence) AS next2, avg(voltage) OVER (PARTITION BY device_id, channel ORDER BY sequence "
     "ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS moving_avg FROM samples WHERE sequence < 10",

@@ -780,6 +780,25 @@ TEST(SqlEngine, DeepNestingIsAClearError) {
               std::string::npos)
         << result.status().ToString();
   }
+  // Chains libpg_query itself would recurse through until the stack overflows (a sum of
+  // 100,000 terms crashed the process), refused before it sees them; also behind a string
+  // whose escaped quote could hide the rest from a careless scan.
+  const std::vector<std::string> chains = {
+      "SELECT " + Repeated("1", 100000, " + "),
+      "SELECT 1" + Repeated("::int", 100000),
+      "SELECT 1 AS x" + Repeated(" UNION ALL SELECT 1", 150000),
+      "SELECT 1" + Repeated(" OPERATOR(pg_catalog.+) 1", 150000),
+      "SELECT 1 FROM readings r" + Repeated(" JOIN readings USING (id)", 150000),
+      "SELECT E'\\'' || " + Repeated("'x'", 100000, " || "),
+      "SELECT $q$ ' $q$ || " + Repeated("'x'", 100000, " || "),
+  };
+  for (const auto& sql : chains) {
+    auto result = AllRowsWithin20s(engine, sql, {});
+    ASSERT_FALSE(result.ok()) << sql.substr(0, 100);
+    EXPECT_NE(result.status().message().find("the query is nested too deeply (more than 500"),
+              std::string::npos)
+        << result.status().ToString();
+  }
   // libpg_query's own limit (beyond 10,000 levels) is an error too.
   auto parentheses =
       AllRowsWithin20s(engine, "SELECT " + Repeated("-(", 20000) + "1" + Repeated(")", 20000), {});
@@ -821,6 +840,42 @@ TEST(SqlEngine, ResultColumnNamesAreUnique) {
     EXPECT_EQ(names, expected) << sql;
     ASSERT_TRUE(result->reader->ToTable().ok()) << sql;
   }
+}
+
+// encode/hex over a binary column (Spark's BINARY): every byte value, empty and NULL values.
+TEST(SqlEngine, EncodesBinaryColumns) {
+  arrow::BinaryBuilder builder;
+  std::string all_bytes;
+  for (int value = 0; value < 256; ++value) all_bytes.push_back(static_cast<char>(value));
+  ASSERT_TRUE(builder.Append(std::string("\x00\xff", 2)).ok());
+  ASSERT_TRUE(builder.Append(std::string()).ok());
+  ASSERT_TRUE(builder.AppendNull().ok());
+  ASSERT_TRUE(builder.Append(all_bytes).ok());
+  auto data = builder.Finish().ValueOrDie();
+  auto ids = arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3, 4]").ValueOrDie();
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("data", arrow::binary())});
+  auto provider = std::make_shared<MapTableProvider>();
+  provider->RegisterTable("blobs", arrow::Table::Make(schema, {ids, data}));
+  SqlEngine engine(provider);
+  auto rows = AllRows(engine,
+                      "SELECT id, encode(data, 'hex'), encode(data, 'base64'), hex(data), "
+                      "decode(encode(data, 'base64'), 'base64') = data FROM blobs ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ((*rows)[0], "1|00ff|AP8=|00FF|true");
+  EXPECT_EQ((*rows)[1], "2||||true");
+  EXPECT_EQ((*rows)[2], "3|NULL|NULL|NULL|NULL");
+  std::string hex;
+  const char* digits = "0123456789abcdef";
+  for (unsigned char byte : all_bytes) {
+    hex.push_back(digits[byte >> 4]);
+    hex.push_back(digits[byte & 15]);
+  }
+  std::string upper = hex;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ((*rows)[3].substr(0, 2 + hex.size() + 1), "4|" + hex + "|");
+  EXPECT_NE((*rows)[3].find("|" + upper + "|true"), std::string::npos) << (*rows)[3];
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, SqlLogicTest, ::testing::ValuesIn(TestFiles()),
