@@ -166,6 +166,55 @@ arrow::Result<arrow::Decimal128> RoundToInteger(const TypedExpression& number) {
   return neighbours->floor;
 }
 
+// How `value <function> x` is decided exactly when x lies between two integers (`neighbours`)
+// and value holds the integers from `smallest` to `largest`: by comparing value with one
+// integer (`bound`), or by one result for every value (NULL aside).
+struct IntegerComparison {
+  std::optional<arrow::Decimal128> bound;
+  bool result = false;
+};
+
+std::optional<IntegerComparison> DecideComparison(const std::string& function,
+                                                  const IntegerNeighbours& neighbours,
+                                                  const arrow::Decimal128& smallest,
+                                                  const arrow::Decimal128& largest) {
+  const arrow::Decimal128& floor = neighbours.floor;
+  const arrow::Decimal128& ceiling = neighbours.ceiling;
+  bool equal_possible = neighbours.integral() && floor >= smallest && floor <= largest;
+  if (function == "equal" || function == "not_equal") {
+    if (!equal_possible) return IntegerComparison{std::nullopt, function == "not_equal"};
+    return IntegerComparison{floor};
+  }
+  // value > x is value > floor(x); value >= x is value >= ceiling(x); likewise below.
+  if (function == "greater" || function == "less_equal") {
+    bool greater = function == "greater";
+    if (floor >= largest) return IntegerComparison{std::nullopt, !greater};
+    if (floor < smallest) return IntegerComparison{std::nullopt, greater};
+    return IntegerComparison{floor};
+  }
+  if (function == "greater_equal" || function == "less") {
+    bool greater = function == "greater_equal";
+    if (ceiling > largest) return IntegerComparison{std::nullopt, !greater};
+    if (ceiling <= smallest) return IntegerComparison{std::nullopt, greater};
+    return IntegerComparison{ceiling};
+  }
+  return std::nullopt;
+}
+
+int64_t TicksPerSecond(arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      return 1;
+    case arrow::TimeUnit::MILLI:
+      return 1000;
+    case arrow::TimeUnit::MICRO:
+      return 1000000;
+    case arrow::TimeUnit::NANO:
+      return 1000000000;
+  }
+  return 1;
+}
+
 // An integer of `type` known to be within its range.
 arrow::Result<std::shared_ptr<arrow::Scalar>> IntegerScalar(
     const arrow::Decimal128& value, const std::shared_ptr<arrow::DataType>& type) {
@@ -446,36 +495,36 @@ arrow::Result<std::optional<TypedExpression>> ExpressionFactory::CompareIntegerW
   std::optional<IntegerNeighbours> neighbours = NeighboursOf(number);
   if (!neighbours) return std::nullopt;
   auto [smallest, largest] = IntegerRange(*value.type);
-  auto compare = [&](const std::string& compared,
-                     const arrow::Decimal128& bound) -> arrow::Result<TypedExpression> {
-    ARROW_ASSIGN_OR_RAISE(auto literal, IntegerScalar(bound, value.type));
-    return Make(compared, {value, Literal(std::move(literal))});
-  };
-  const arrow::Decimal128& floor = neighbours->floor;
-  const arrow::Decimal128& ceiling = neighbours->ceiling;
-  bool equal_possible = neighbours->integral() && floor >= smallest && floor <= largest;
-  if (function == "equal") {
-    if (!equal_possible) return KnownUnlessNull(value, false);
-    return compare(function, floor);
+  std::optional<IntegerComparison> decided =
+      DecideComparison(function, *neighbours, smallest, largest);
+  if (!decided) return std::nullopt;
+  if (!decided->bound) return KnownUnlessNull(value, decided->result);
+  ARROW_ASSIGN_OR_RAISE(auto literal, IntegerScalar(*decided->bound, value.type));
+  return Make(function, {value, Literal(std::move(literal))});
+}
+
+arrow::Result<std::optional<TypedExpression>> ExpressionFactory::CompareDateWithTimestamp(
+    const std::string& function, const TypedExpression& value, const TypedExpression& instant) {
+  if (value.type->id() != arrow::Type::DATE32 || !instant.constant || !instant.constant->is_valid ||
+      instant.type->id() != arrow::Type::TIMESTAMP) {
+    return std::nullopt;
   }
-  if (function == "not_equal") {
-    if (!equal_possible) return KnownUnlessNull(value, true);
-    return compare(function, floor);
-  }
-  // value > x is value > floor(x); value >= x is value >= ceiling(x); likewise below.
-  if (function == "greater" || function == "less_equal") {
-    bool greater = function == "greater";
-    if (floor >= largest) return KnownUnlessNull(value, !greater);
-    if (floor < smallest) return KnownUnlessNull(value, greater);
-    return compare(function, floor);
-  }
-  if (function == "greater_equal" || function == "less") {
-    bool greater = function == "greater_equal";
-    if (ceiling > largest) return KnownUnlessNull(value, !greater);
-    if (ceiling <= smallest) return KnownUnlessNull(value, greater);
-    return compare(function, ceiling);
-  }
-  return std::nullopt;
+  // A date is its midnight (UTC): date > t is date > the day of t, date >= t is date >= the
+  // first midnight at or after t.
+  const auto& timestamp = static_cast<const arrow::TimestampScalar&>(*instant.constant);
+  const auto unit = static_cast<const arrow::TimestampType&>(*instant.type).unit();
+  const int64_t ticks_per_day = int64_t{86400} * TicksPerSecond(unit);
+  int64_t day = timestamp.value / ticks_per_day;
+  int64_t remainder = timestamp.value % ticks_per_day;
+  if (remainder < 0) --day;
+  IntegerNeighbours days{arrow::Decimal128(day), arrow::Decimal128(day + (remainder != 0 ? 1 : 0))};
+  auto [smallest, largest] = IntegerRange(*arrow::int32());
+  std::optional<IntegerComparison> decided = DecideComparison(function, days, smallest, largest);
+  if (!decided) return std::nullopt;
+  if (!decided->bound) return KnownUnlessNull(value, decided->result);
+  auto date = std::make_shared<arrow::Date32Scalar>(
+      static_cast<int32_t>(static_cast<int64_t>(decided->bound->low_bits())));
+  return Make(function, {value, Literal(std::move(date))});
 }
 
 arrow::Result<TypedExpression> ExpressionFactory::Cast(
@@ -632,10 +681,25 @@ arrow::Result<TypedExpression> ExpressionFactory::Operator(const std::string& na
     // The integer side decides: the expression when only one side is a constant.
     bool left_decides = !left.constant || right.constant;
     const std::string& function = left_decides ? found->second : Mirrored(found->second);
-    ARROW_ASSIGN_OR_RAISE(auto exact,
-                          CompareIntegerWithNumber(function, left_decides ? left : right,
-                                                   left_decides ? right : left));
+    const TypedExpression& value = left_decides ? left : right;
+    const TypedExpression& other = left_decides ? right : left;
+    ARROW_ASSIGN_OR_RAISE(auto exact, CompareIntegerWithNumber(function, value, other));
     if (exact) return std::move(*exact);
+    ARROW_ASSIGN_OR_RAISE(auto as_dates, CompareDateWithTimestamp(function, value, other));
+    if (as_dates) return std::move(*as_dates);
+  }
+  if (name == "+" || name == "-") {
+    // date +- integer is the date that many days later or earlier, as in PostgreSQL.
+    bool date_first = left.type->id() == arrow::Type::DATE32 && arrow::is_integer(right.type->id());
+    bool date_second = name == "+" && right.type->id() == arrow::Type::DATE32 &&
+                       arrow::is_integer(left.type->id());
+    if (date_first || date_second) {
+      ARROW_ASSIGN_OR_RAISE(auto day, Cast(date_first ? left : right, arrow::int32()));
+      ARROW_ASSIGN_OR_RAISE(auto days, Cast(date_first ? right : left, arrow::int32()));
+      ARROW_ASSIGN_OR_RAISE(auto moved,
+                            Make(name == "+" ? "add_checked" : "subtract_checked", {day, days}));
+      return Cast(moved, arrow::date32());
+    }
   }
   ARROW_RETURN_NOT_OK(Harmonize(&left, &right));
   if (auto found = kComparisons.find(name); found != kComparisons.end()) {

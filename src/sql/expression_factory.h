@@ -94,6 +94,10 @@ class ExpressionFactory {
   // the column is NULL); nullopt when the operands are not of that shape.
   arrow::Result<std::optional<TypedExpression>> CompareIntegerWithNumber(
       const std::string& function, const TypedExpression& value, const TypedExpression& number);
+  // `date <function> timestamp` for a date `value` and a timestamp constant, as a comparison of
+  // dates (the date is its midnight in UTC), which statistics can evaluate; nullopt otherwise.
+  arrow::Result<std::optional<TypedExpression>> CompareDateWithTimestamp(
+      const std::string& function, const TypedExpression& value, const TypedExpression& instant);
   // The expression that is `result` for every non-NULL `value`, and NULL where value is NULL.
   arrow::Result<TypedExpression> KnownUnlessNull(const TypedExpression& value, bool result);
   arrow::Result<TypedExpression> Extract(const std::string& field, TypedExpression value);

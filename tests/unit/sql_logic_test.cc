@@ -723,6 +723,58 @@ TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
   fs::remove_all(root);
 }
 
+// A date column against now() and current_date arithmetic: compared as dates, so files are
+// skipped by their statistics (the date was cast to a timestamp before, which statistics cannot
+// evaluate). The three files hold the dates 10 days ago, 5 days ago and today.
+TEST(SqlEngine, DateFiltersAgainstNowSkipFiles) {
+  fs::path root = fs::temp_directory_path() / ("nlk_sql_days_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto schema =
+      arrow::schema({arrow::field("id", arrow::int64()), arrow::field("day", arrow::date32())});
+  auto table = delta::Table::Create(root.string(), schema, {});
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const int64_t today = std::chrono::duration_cast<std::chrono::hours>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() /
+                        24;
+  int64_t id = 0;
+  for (int64_t age : {10, 5, 0}) {
+    std::string rows =
+        "[{\"id\":" + std::to_string(++id) + ",\"day\":" + std::to_string(today - age) + "}]";
+    auto reader = arrow::RecordBatchReader::Make({Rows(schema, rows)}, schema).ValueOrDie();
+    ASSERT_TRUE((*table)->Append(reader).ok());
+  }
+  auto provider = std::make_shared<MapTableProvider>();
+  ASSERT_TRUE(provider->RegisterDelta("days", root.string()).ok());
+  SqlEngine engine(provider);
+  const std::vector<std::tuple<std::string, std::string, int64_t>> cases = {
+      // filter, ids, files skipped by statistics (of 3)
+      {"day >= now() - INTERVAL '7 days'", "2\n3\n", 1},
+      {"day < now() - INTERVAL '7 days'", "1\n", 2},
+      {"day > now()", "", 3},
+      {"day <= now()", "1\n2\n3\n", 0},
+      {"day = now() - INTERVAL '5 days'", "", 3},
+      {"day = current_date", "3\n", 2},
+      {"day >= current_date - 7", "2\n3\n", 1},
+      {"day BETWEEN current_date - 6 AND current_date - 4", "2\n", 2},
+      {"day > CAST(now() AS date) - 1 + 0", "3\n", 2},
+  };
+  for (const auto& [filter, ids, skipped] : cases) {
+    std::string sql = "SELECT id FROM days WHERE " + filter + " ORDER BY id";
+    auto result = engine.Execute(sql, {});
+    ASSERT_TRUE(result.ok()) << sql << ": " << result.status().ToString();
+    auto read = result->reader->ToTable();
+    ASSERT_TRUE(read.ok()) << sql << ": " << read.status().ToString();
+    std::string found;
+    for (int64_t row = 0; row < (*read)->num_rows(); ++row) {
+      found += (*read)->column(0)->GetScalar(row).ValueOrDie()->ToString() + "\n";
+    }
+    EXPECT_EQ(found, ids) << sql;
+    EXPECT_EQ(result->metrics().files_skipped_by_stats, skipped) << sql;
+  }
+  fs::remove_all(root);
+}
+
 std::string Repeated(const std::string& text, int times, const std::string& separator = "") {
   std::string joined;
   for (int index = 0; index < times; ++index) joined += (index > 0 ? separator : "") + text;
