@@ -422,6 +422,14 @@ class QueryServer::Impl {
         "# TYPE nlk_table_memory_bytes gauge\n" +
         memory;
     out +=
+        "# HELP nlk_serve_freshness_seconds Time from a Delta commit to the refresh that made it "
+        "queryable.\n# TYPE nlk_serve_freshness_seconds histogram\n";
+    for (const auto& table : registry_->tables()) {
+      if (table->is_delta()) {
+        out += table->freshness().Render("nlk_serve_freshness_seconds", table->name());
+      }
+    }
+    out +=
         "# HELP nlk_table_refresh_failures_total Failed log refreshes.\n"
         "# TYPE nlk_table_refresh_failures_total counter\n" +
         failures;
