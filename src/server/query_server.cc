@@ -17,6 +17,7 @@
 #include "server/schema_json.h"
 #include "server/server_metrics.h"
 #include "server/server_table_provider.h"
+#include "server/status_page.h"
 #include "server/table_registry.h"
 #include "sql/sql_engine.h"
 
@@ -194,6 +195,12 @@ class QueryServer::Impl {
       endpoint = "metrics";
       if (!get) return MethodNotAllowed(writer, "GET");
       (void)writer.Send(200, "text/plain; version=0.0.4", RenderMetrics());
+      return 200;
+    }
+    if (path == "/ui") {
+      endpoint = "ui";
+      if (!get) return MethodNotAllowed(writer, "GET");
+      (void)writer.Send(200, "text/html; charset=utf-8", std::string(StatusPageHtml()));
       return 200;
     }
     if (path == "/api/sql") {
