@@ -6,7 +6,11 @@
 #
 #   scripts/pipeline.sh start    start everything not yet running, print where it is
 #   scripts/pipeline.sh stop     stop in order: producer, ingest (which flushes), ELT, the
-#                                maintenance daemons, serve, then Kafka and MinIO
+#                                maintenance daemons, serve, then Kafka and MinIO if start
+#                                started them (services already running are left running)
+#   scripts/pipeline.sh stop-producer
+#                                stop the devices only (their manifest is written); the rest
+#                                runs on and drains what they sent
 #   scripts/pipeline.sh status   what runs (exit 3 if something is not running)
 #   scripts/pipeline.sh run      start, then stay in the foreground until Ctrl-C, which stops
 #                                everything as stop does (make pipeline)
@@ -140,9 +144,15 @@ elt_loop() {
 start() {
   [ -x "$nlk" ] || die "no nlk at $nlk: build it first (make nlk) or set NLK_BIN"
   mkdir -p "$pid_dir" "$log_dir" "$state_dir/manifests"
-  "$root/scripts/minio.sh" start
+  # Services that already run (another pipeline's, a test suite's) are used and left running.
+  local service
+  for service in minio kafka; do
+    if ! "$root/scripts/$service.sh" status >/dev/null 2>&1; then
+      "$root/scripts/$service.sh" start
+      touch "$state_dir/started-$service"
+    fi
+  done
   eval "$("$root/scripts/minio.sh" env)"
-  "$root/scripts/kafka.sh" start
   eval "$("$root/scripts/kafka.sh" env)"
   "$root/scripts/kafka.sh" create-topic "$topic" "$partitions"
   export NLK_CATALOG_ROOT="$lake" NLK_BIN="$nlk"
@@ -208,8 +218,13 @@ stop() {
   halt optimize 60
   halt vacuum 60
   halt serve 30
-  "$root/scripts/kafka.sh" stop || true
-  "$root/scripts/minio.sh" stop || true
+  local service
+  for service in kafka minio; do
+    if [ -f "$state_dir/started-$service" ]; then
+      "$root/scripts/$service.sh" stop || true
+      rm -f "$state_dir/started-$service"
+    fi
+  done
 }
 
 status() {
@@ -240,10 +255,11 @@ run() {
 case "${1:-}" in
   start) start ;;
   run) run ;;
+  stop-producer) halt producer 30 ;;
   stop) stop ;;
   status) status ;;
   *)
-    echo "usage: scripts/pipeline.sh start|stop|status|run" >&2
+    echo "usage: scripts/pipeline.sh start|stop|status|run|stop-producer" >&2
     exit 2
     ;;
 esac
