@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import nlkcli
+from browser import Browser, chromium_path
 from serve_harness import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,11 +77,35 @@ def scalar(server, query: str) -> int:
     return int(next(iter(rows[0].values())))
 
 
+def watch_status_page(server, out: Path) -> None:
+    """The status page while the pipeline runs: its figures move; a screenshot is saved."""
+    if chromium_path() is None:
+        if os.environ.get("NLK_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail("chromium is not installed and NLK_REQUIRE_BROWSER=1", pytrace=False)
+        return
+    with Browser() as browser:
+        browser.set_width(1280, 900)
+        browser.open(f"http://127.0.0.1:{server.port}/ui")
+        browser.wait_for("Number((/\\((\\d+) polls\\)/.exec("
+                         "document.getElementById('state').textContent) || [])[1]) >= 2", "polls")
+        rows = browser.evaluate("document.getElementById('rows').textContent")
+        browser.wait_for(f"document.getElementById('rows').textContent !== {rows!r}",
+                         "the row count to move")
+        browser.wait_for("/^\\d+ samples of channel 0/.test("
+                         "document.getElementById('chart-summary').textContent)", "the chart")
+        assert browser.evaluate("document.getElementById('samples-rate').textContent") != "–"
+        assert "error" not in browser.evaluate("document.getElementById('state').textContent")
+        shot = browser.screenshot(out / "status-page.png")
+        print(f"status page screenshot: {shot}")
+
+
 def test_every_sample_is_served_exactly_once(pipeline):
     server, script = pipeline["server"], pipeline["script"]
     status = script("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    time.sleep(RUN_SECONDS)
+    started = time.monotonic()
+    watch_status_page(server, pipeline["dir"])
+    time.sleep(max(0.0, RUN_SECONDS - (time.monotonic() - started)))
     stopped = script("stop-producer")
     assert stopped.returncode == 0, stopped.stderr
     manifests = list((pipeline["dir"] / "manifests").glob("*.json"))
