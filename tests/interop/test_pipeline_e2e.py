@@ -2,7 +2,8 @@
 MinIO, compacted and vacuumed while it runs, queried through nlk serve. After the producer stops
 and the flow drains, every valid sample the simulator's manifest lists is queryable through
 nlk serve exactly once, every malformed message is in the dead-letter table, and the freshness
-histogram has observations.
+histogram has observations. The chaos variant SIGKILLs ingest, serve and the compactor once
+each during the run, restarts them, and checks the same.
 
 Needs the Kafka broker and MinIO of the integration suite (NLK_KAFKA_BOOTSTRAP and
 NLK_TEST_S3_ENDPOINT, as scripts/run-integration-tests.sh sets them); skips without them. The
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -106,6 +109,33 @@ def test_every_sample_is_served_exactly_once(pipeline):
     started = time.monotonic()
     watch_status_page(server, pipeline["dir"])
     time.sleep(max(0.0, RUN_SECONDS - (time.monotonic() - started)))
+    check_drained_exactly_once(pipeline)
+
+
+def test_exactly_once_when_ingest_serve_and_compactor_are_killed(pipeline):
+    """Each of ingest, serve and the compactor is SIGKILLed once, in a random order at random
+    times, and restarted by `pipeline.sh start` (which starts what is not running)."""
+    script = pipeline["script"]
+    chance = random.Random(17)
+    victims = ["ingest", "serve", "optimize"]
+    chance.shuffle(victims)
+    for victim in victims:
+        time.sleep(chance.uniform(2, RUN_SECONDS / len(victims)))
+        pid = int((pipeline["dir"] / "pids" / f"{victim}.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # hang guard
+        while Path(f"/proc/{pid}").exists() and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+            assert time.monotonic() < deadline, f"{victim} survived SIGKILL"
+            time.sleep(0.05)
+        restarted = script("start")
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        assert f"started {victim}" in restarted.stderr, restarted.stderr
+    time.sleep(3)  # the restarted serve observes a few refreshes before the devices stop
+    check_drained_exactly_once(pipeline)
+
+
+def check_drained_exactly_once(pipeline):
+    server, script = pipeline["server"], pipeline["script"]
     stopped = script("stop-producer")
     assert stopped.returncode == 0, stopped.stderr
     manifests = list((pipeline["dir"] / "manifests").glob("*.json"))
