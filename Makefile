@@ -1,17 +1,21 @@
 # Entry points. Each target installs what it needs (idempotently) before it runs.
 #   make demo   build nlk (bin/nlk) and run the demo: base packages only, no tests
 #   make test   build everything and run every test
+#   make pipeline  build nlk and run the live pipeline until Ctrl-C (scripts/pipeline.sh)
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 
-.PHONY: demo test nlk build bootstrap bootstrap-tests configure unit-tests asan-tests \
+.PHONY: demo test pipeline nlk build bootstrap bootstrap-tests configure unit-tests asan-tests \
 	integration-tests format format-check clean
 
 demo: nlk
 	scripts/demo.sh
 
 test: format-check build unit-tests asan-tests integration-tests
+
+pipeline: nlk
+	scripts/pipeline.sh run
 
 bootstrap:
 	scripts/bootstrap.sh

@@ -18,6 +18,7 @@
 #include "server/schema_json.h"
 #include "server/server_metrics.h"
 #include "server/server_table_provider.h"
+#include "server/status_page.h"
 #include "server/table_registry.h"
 #include "sql/sql_engine.h"
 
@@ -260,6 +261,12 @@ class QueryServer::Impl {
   int Route(const HttpRequest& request, std::string_view path, std::string_view query,
             ResponseWriter& writer, std::string& endpoint) {
     const bool get = request.method == "GET";
+    if (path == "/ui") {
+      endpoint = "ui";
+      if (!get) return MethodNotAllowed(writer, "GET");
+      (void)writer.Send(200, "text/html; charset=utf-8", std::string(StatusPageHtml()));
+      return 200;
+    }
     if (path == "/api/sql") {
       endpoint = "sql";
       if (request.method != "POST") return MethodNotAllowed(writer, "POST");
@@ -526,6 +533,14 @@ class QueryServer::Impl {
         "# HELP nlk_table_memory_bytes Bytes held by memory tables.\n"
         "# TYPE nlk_table_memory_bytes gauge\n" +
         memory;
+    out +=
+        "# HELP nlk_serve_freshness_seconds Time from a Delta commit to the refresh that made it "
+        "queryable.\n# TYPE nlk_serve_freshness_seconds histogram\n";
+    for (const auto& table : registry_->tables()) {
+      if (table->is_delta()) {
+        out += table->freshness().Render("nlk_serve_freshness_seconds", table->name());
+      }
+    }
     out +=
         "# HELP nlk_table_refresh_failures_total Failed log refreshes.\n"
         "# TYPE nlk_table_refresh_failures_total counter\n" +

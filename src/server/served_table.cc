@@ -315,6 +315,9 @@ arrow::Status ServedTable::Refresh() {
       return built.status();
     }
     next = *std::move(built);
+    // The first version loaded at start may be of any age; only versions a refresh brings in
+    // measure how soon commits become queryable.
+    freshness_.Observe((NowMs() - next->snapshot->timestamp_ms()) / 1000.0);
   }
   std::lock_guard<std::mutex> lock(state_mutex_);
   state_ = std::move(next);

@@ -27,6 +27,7 @@
 #include "delta/data/scan.h"
 #include "delta/log/snapshot.h"
 #include "delta/table.h"
+#include "server/freshness_histogram.h"
 #include "server/server_config.h"
 
 namespace nlk::server {
@@ -80,6 +81,8 @@ class ServedTable {
   // The schema of the latest cached state.
   std::shared_ptr<arrow::Schema> schema() const;
   TableStatus status() const;
+  // Commit-to-queryable delays of the versions refreshes made visible (Delta tables).
+  const FreshnessHistogram& freshness() const { return freshness_; }
 
   // Follows the log: reads the commits after the cached version and, for memory tables, loads
   // the files added and drops the files removed. A no-op for Parquet tables.
@@ -136,6 +139,7 @@ class ServedTable {
   mutable std::mutex state_mutex_;
   std::shared_ptr<const State> state_;
   int64_t refresh_failures_ = 0;  // guarded by state_mutex_
+  FreshnessHistogram freshness_;
   // Time-travel snapshots recently asked for, by version (bounded; see kMaxCachedVersions).
   std::mutex versions_mutex_;
   std::map<int64_t, std::shared_ptr<const delta::Snapshot>> versions_;

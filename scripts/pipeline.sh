@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Runs the whole data flow on loopback: MinIO and Kafka, live devices producing to Kafka
+# (`nlk datagen --realtime`), `nlk ingest` into Delta tables on S3, the optimize and vacuum
+# daemons, `nlk serve` over the tables with its status page, and the Spark ELT job that rolls the
+# samples up, run in local mode on a schedule.
+#
+#   scripts/pipeline.sh start    start everything not yet running, print where it is
+#   scripts/pipeline.sh stop     stop in order: producer, ingest (which flushes), ELT, the
+#                                maintenance daemons, serve, then Kafka and MinIO if start
+#                                started them (services already running are left running)
+#   scripts/pipeline.sh stop-producer
+#                                stop the devices only (their manifest is written); the rest
+#                                runs on and drains what they sent
+#   scripts/pipeline.sh status   what runs (exit 3 if something is not running)
+#   scripts/pipeline.sh run      start, then stay in the foreground until Ctrl-C, which stops
+#                                everything as stop does (make pipeline)
+#
+# Restarting resumes where the flow stopped: ingest commits its Kafka offsets with the data, so
+# every message is in the table exactly once across restarts. Each start of the producer is a new
+# run of the devices; its manifest (what it sent) is written when it stops, to
+# $NLK_PIPELINE_DIR/manifests/.
+#
+# Settings (environment; the defaults fit a 2-core machine):
+#   NLK_BIN                          the nlk binary (default build/tools/nlk)
+#   NLK_PIPELINE_DIR                 pids, logs, manifests (default var/pipeline)
+#   NLK_PIPELINE_ROOT                the catalog root the tables live under (s3://neuralake/lake)
+#   NLK_PIPELINE_DEVICES / _CHANNELS / _RATE / _SEED
+#                                    the simulated devices: 2 devices of 8 channels at 250 Hz, seed 42
+#   NLK_PIPELINE_MALFORMED_FRACTION  the share of messages followed by a malformed one (0.01)
+#   NLK_PIPELINE_TOPIC, _PARTITIONS  the Kafka topic (neural.samples, 2 partitions)
+#   NLK_PIPELINE_SERVE_PORT          nlk serve (8080); /ui is the status page
+#   NLK_PIPELINE_METRICS_PORT        ingest's /metrics; optimize and vacuum use the next two (9464)
+#   NLK_PIPELINE_OPTIMIZE_EVERY      seconds between compactions (30)
+#   NLK_PIPELINE_VACUUM_EVERY        seconds between vacuums (300), with
+#   NLK_PIPELINE_RETENTION_HOURS     the vacuum retention (1; must exceed the longest query)
+#   NLK_PIPELINE_ELT_EVERY           seconds between ELT runs (300; 0: no ELT)
+#   NLK_MINIO_PORT, NLK_KAFKA_PORT, NLK_SPARK_MASTER_UI_PORT: as for scripts/minio.sh, kafka.sh, spark.sh
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+nlk="${NLK_BIN:-$root/build/tools/nlk}"
+state_dir="${NLK_PIPELINE_DIR:-$root/var/pipeline}"
+lake="${NLK_PIPELINE_ROOT:-s3://neuralake/lake}"
+devices="${NLK_PIPELINE_DEVICES:-2}"
+channels="${NLK_PIPELINE_CHANNELS:-8}"
+rate="${NLK_PIPELINE_RATE:-250}"
+seed="${NLK_PIPELINE_SEED:-42}"
+malformed="${NLK_PIPELINE_MALFORMED_FRACTION:-0.01}"
+topic="${NLK_PIPELINE_TOPIC:-neural.samples}"
+partitions="${NLK_PIPELINE_PARTITIONS:-2}"
+serve_port="${NLK_PIPELINE_SERVE_PORT:-8080}"
+metrics_port="${NLK_PIPELINE_METRICS_PORT:-9464}"
+optimize_every="${NLK_PIPELINE_OPTIMIZE_EVERY:-30}"
+vacuum_every="${NLK_PIPELINE_VACUUM_EVERY:-300}"
+retention_hours="${NLK_PIPELINE_RETENTION_HOURS:-1}"
+elt_every="${NLK_PIPELINE_ELT_EVERY:-300}"
+spark_ui_port="${NLK_SPARK_MASTER_UI_PORT:-4040}"
+
+samples="$lake/neural/samples"
+dead_letters="$lake/neural/samples_dead_letters"
+rollup="$lake/neural/samples_rollup"
+pid_dir="$state_dir/pids"
+log_dir="$state_dir/logs"
+
+die() {
+  echo "pipeline.sh: $*" >&2
+  exit 1
+}
+
+say() { echo "pipeline.sh: $*" >&2; }
+
+pid_of() {
+  local file="$pid_dir/$1.pid" pid
+  [ -f "$file" ] || return 1
+  pid="$(cat "$file")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# Starts a command in its own session (so that stop reaches its children too), logging to
+# $log_dir/NAME.log.
+launch() {
+  local name="$1"
+  shift
+  if pid_of "$name" >/dev/null; then
+    say "$name already runs (pid $(pid_of "$name"))"
+    return
+  fi
+  setsid "$@" >>"$log_dir/$name.log" 2>&1 </dev/null &
+  echo $! >"$pid_dir/$name.pid"
+  say "started $name (pid $!, log $log_dir/$name.log)"
+}
+
+# SIGTERM to NAME's process group, then waits up to TIMEOUT seconds before SIGKILL.
+halt() {
+  local name="$1" timeout="$2" pid waited=0
+  if ! pid="$(pid_of "$name")"; then
+    rm -f "$pid_dir/$name.pid"
+    return
+  fi
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge $((timeout * 10)) ]; then
+      say "$name did not stop within ${timeout}s: SIGKILL"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  rm -f "$pid_dir/$name.pid"
+  say "stopped $name"
+}
+
+wait_for_http() {
+  local url="$1" what="$2" waited=0
+  until curl -sf -o /dev/null "$url"; do
+    [ "$waited" -lt 600 ] || die "$what did not answer at $url within 60 s"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+# Waits up to SECONDS for the table URI to exist; fails if it does not by then.
+wait_for_table() {
+  local uri="$1" seconds="$2" waited=0
+  until "$nlk" table describe "$uri" >/dev/null 2>&1; do
+    [ "$waited" -lt $((seconds * 2)) ] || return 1
+    sleep 0.5
+    waited=$((waited + 1))
+  done
+}
+
+elt_loop() {
+  while :; do
+    echo "--- $(date -u +%FT%TZ) downsample"
+    "$root/scripts/spark.sh" submit --master local[1] \
+      --conf "spark.ui.port=$spark_ui_port" "$root/jobs/downsample.py" --root "$lake" ||
+      echo "downsample failed; retried in ${elt_every}s"
+    sleep "$elt_every"
+  done
+}
+
+start() {
+  [ -x "$nlk" ] || die "no nlk at $nlk: build it first (make nlk) or set NLK_BIN"
+  mkdir -p "$pid_dir" "$log_dir" "$state_dir/manifests"
+  # Services that already run (another pipeline's, a test suite's) are used and left running.
+  local service
+  for service in minio kafka; do
+    if ! "$root/scripts/$service.sh" status >/dev/null 2>&1; then
+      "$root/scripts/$service.sh" start
+      touch "$state_dir/started-$service"
+    fi
+  done
+  eval "$("$root/scripts/minio.sh" env)"
+  eval "$("$root/scripts/kafka.sh" env)"
+  "$root/scripts/kafka.sh" create-topic "$topic" "$partitions"
+  export NLK_CATALOG_ROOT="$lake" NLK_BIN="$nlk"
+
+  launch ingest "$nlk" ingest "$samples" --bootstrap "$NLK_KAFKA_BOOTSTRAP" --topic "$topic" \
+    --format arrow --schema-from-datagen samples --partition-by date \
+    --dead-letter-table "$dead_letters" --metrics-address "127.0.0.1:$metrics_port"
+  launch producer "$nlk" datagen --realtime --kafka "$NLK_KAFKA_BOOTSTRAP" --topic "$topic" \
+    --format arrow --devices "$devices" --channels "$channels" --rate "$rate" --seed "$seed" \
+    --malformed-fraction "$malformed" \
+    --manifest "$state_dir/manifests/$(date -u +%Y%m%dT%H%M%SZ).json"
+  # Ingest creates each table with its first commit; nlk serve needs them to exist.
+  wait_for_table "$samples" 60 || die "no table $samples after 60 s (see $log_dir/ingest.log)"
+  launch optimize "$nlk" optimize "$samples" --every "$optimize_every" \
+    --metrics-address "127.0.0.1:$((metrics_port + 1))"
+  launch vacuum "$nlk" vacuum "$samples" --every "$vacuum_every" \
+    --retention-hours "$retention_hours" --allow-short-retention \
+    --metrics-address "127.0.0.1:$((metrics_port + 2))"
+
+  local tables=(-t "neural.samples=$samples")
+  if wait_for_table "$dead_letters" 60; then
+    tables+=(-t "neural.samples_dead_letters=$dead_letters")
+  else
+    say "no malformed message yet: the dead-letter table is served from the next start"
+  fi
+  # The rollup is served once the ELT job has created it (from the next start on).
+  if wait_for_table "$rollup" 0; then
+    tables+=(-t "neural.samples_rollup=$rollup")
+  fi
+  launch serve "$nlk" serve "${tables[@]}" -a "127.0.0.1:$serve_port"
+  wait_for_http "http://127.0.0.1:$serve_port/health" "nlk serve"
+
+  if [ "$elt_every" -gt 0 ]; then
+    if "$root/scripts/spark.sh" status >/dev/null 2>&1; then
+      export -f elt_loop
+      export root lake elt_every spark_ui_port
+      launch elt bash -c elt_loop
+    else
+      say "Spark is not installed (scripts/spark.sh install): no ELT runs"
+    fi
+  fi
+  print_urls
+}
+
+print_urls() {
+  local base="http://127.0.0.1:$serve_port"
+  cat <<EOF
+
+Status page:   $base/ui?elt=neural.samples_rollup
+SQL endpoint:  curl -s -w '\n' $base/api/sql -d "SELECT device_id, count(*) AS samples, max(timestamp) AS newest FROM \"neural.samples\" GROUP BY device_id ORDER BY device_id"
+Metrics:       $base/metrics   ingest http://127.0.0.1:$metrics_port/metrics
+Catalog site:  $nlk catalog site --out $state_dir/site   (then open $state_dir/site/index.html)
+Spark UI:      http://127.0.0.1:$spark_ui_port (while an ELT run is going)
+Stop:          scripts/pipeline.sh stop
+EOF
+}
+
+stop() {
+  # The producer first, so that ingest drains what it sent; ingest flushes on SIGTERM.
+  halt producer 30
+  halt ingest 60
+  halt elt 60
+  halt optimize 60
+  halt vacuum 60
+  halt serve 30
+  local service
+  for service in kafka minio; do
+    if [ -f "$state_dir/started-$service" ]; then
+      "$root/scripts/$service.sh" stop || true
+      rm -f "$state_dir/started-$service"
+    fi
+  done
+}
+
+status() {
+  local missing=0 name
+  for name in producer ingest optimize vacuum serve elt; do
+    if pid="$(pid_of "$name")"; then
+      echo "$name: running (pid $pid)"
+    elif [ "$name" = elt ] && { [ "$elt_every" -eq 0 ] || ! "$root/scripts/spark.sh" status >/dev/null 2>&1; }; then
+      echo "elt: off (NLK_PIPELINE_ELT_EVERY=0, or Spark not installed)"
+    else
+      echo "$name: not running"
+      missing=1
+    fi
+  done
+  "$root/scripts/minio.sh" status || missing=1
+  "$root/scripts/kafka.sh" status || missing=1
+  [ "$missing" -eq 0 ] && print_urls
+  return $((missing * 3))
+}
+
+run() {
+  start
+  trap 'echo; stop; exit 0' INT TERM
+  say "running; Ctrl-C stops everything"
+  while :; do sleep 1; done
+}
+
+case "${1:-}" in
+  start) start ;;
+  run) run ;;
+  stop-producer) halt producer 30 ;;
+  stop) stop ;;
+  status) status ;;
+  *)
+    echo "usage: scripts/pipeline.sh start|stop|status|run|stop-producer" >&2
+    exit 2
+    ;;
+esac
