@@ -39,11 +39,16 @@ def tables(report: dict) -> str:
                          f"| {seconds['spark'] / seconds['nlk serve']:.1f} |")
     if report.get("jobs"):
         lines.append("")
-        lines.append("| job | workers | input rows | seconds | rows/s |")
-        lines.append("|---|---:|---:|---:|---:|")
+        in_job = all("job_seconds" in entry for entry in report["jobs"])
+        lines.append("| job | workers | input rows | seconds (spark-submit) | rows/s |" +
+                     (" seconds (in the job) | rows/s |" if in_job else ""))
+        lines.append("|---|---:|---:|---:|---:|" + ("---:|---:|" if in_job else ""))
         for entry in report["jobs"]:
-            lines.append(f"| {entry['job']} | {entry['workers']} | {entry['input_rows']:,} | "
-                         f"{entry['seconds']:.1f} | {entry['rows_per_second']:,.0f} |")
+            line = (f"| {entry['job']} | {entry['workers']} | {entry['input_rows']:,} | "
+                    f"{entry['seconds']:.1f} | {entry['rows_per_second']:,.0f} |")
+            if in_job:
+                line += f" {entry['job_seconds']:.1f} | {entry['job_rows_per_second']:,.0f} |"
+            lines.append(line)
     return "\n".join(lines)
 
 
