@@ -23,7 +23,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .catalog import Catalog, CatalogTable, check_spark_may_write, create_if_missing
+from .catalog import (Catalog, CatalogError, CatalogTable, check_spark_may_write,
+                      create_if_missing)
 
 # How far back in an output's history to look for the last job commit; other commits (an
 # OPTIMIZE by Spark) may sit on top of it. Past this, the run recomputes everything.
@@ -178,6 +179,13 @@ def source_change(spark, name: str, uri: str, recorded: SourceVersion | None,
 
 def scope_for(spark, catalog: Catalog, output: CatalogTable, job: str, sources: list[str],
               full: bool) -> Scope:
+    from delta.tables import DeltaTable
+
+    for name in sources:
+        source = catalog.table(name)
+        if source.kind == "delta" and not DeltaTable.isDeltaTable(spark, source.uri):
+            raise CatalogError(f"the source table {name} does not exist at {source.uri}: write it "
+                               "first (nlk ingest or nlk datagen), or give the right --root")
     recorded = None if full else recorded_state(spark, output, job)
     scope = Scope(full=full or recorded is None)
     for name in sources:

@@ -173,6 +173,14 @@ def test_a_failed_run_leaves_the_output_as_it_was(lake, spark, run_nlk):
     assert_outputs_match(lake, run_nlk, only=["neural.samples_rollup"])
 
 
+def test_a_missing_source_is_a_clear_error(tmp_path, spark, run_nlk):
+    root = tmp_path / "lake"
+    datagen(run_nlk, root, "samples", "--duration", "0.2")
+    with pytest.raises(job_catalog.CatalogError, match="source table neural.spikes does not exist"):
+        run_job(spark, root, "firing_rates")
+    assert not (root / "neural" / "unit_firing_rates").exists()
+
+
 # --- one writer per table --------------------------------------------------------------------
 
 def test_jobs_refuse_an_output_the_catalog_gives_to_nlk(lake, spark, run_nlk, tmp_path):
