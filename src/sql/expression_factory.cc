@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/parse_number.h"
+#include "common/time_units.h"
 #include "sql/sql_functions.h"
 
 namespace nlk::sql {
@@ -199,20 +200,6 @@ std::optional<IntegerComparison> DecideComparison(const std::string& function,
     return IntegerComparison{ceiling};
   }
   return std::nullopt;
-}
-
-int64_t TicksPerSecond(arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND:
-      return 1;
-    case arrow::TimeUnit::MILLI:
-      return 1000;
-    case arrow::TimeUnit::MICRO:
-      return 1000000;
-    case arrow::TimeUnit::NANO:
-      return 1000000000;
-  }
-  return 1;
 }
 
 // An integer of `type` known to be within its range.
@@ -513,7 +500,7 @@ arrow::Result<std::optional<TypedExpression>> ExpressionFactory::CompareDateWith
   // first midnight at or after t.
   const auto& timestamp = static_cast<const arrow::TimestampScalar&>(*instant.constant);
   const auto unit = static_cast<const arrow::TimestampType&>(*instant.type).unit();
-  const int64_t ticks_per_day = int64_t{86400} * TicksPerSecond(unit);
+  const int64_t ticks_per_day = int64_t{86400} * UnitsPerSecond(unit);
   int64_t day = timestamp.value / ticks_per_day;
   int64_t remainder = timestamp.value % ticks_per_day;
   if (remainder < 0) --day;
