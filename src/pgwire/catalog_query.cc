@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/arrow_runtime.h"
 #include "pgwire/sql_state.h"
 
 namespace nlk::pgwire {
@@ -235,7 +236,9 @@ bool Like(std::string_view text, std::string_view pattern) {
 
 arrow::Result<bool> RegexMatch(const std::string& text, const std::string& pattern,
                                bool ignore_case) {
-  // Arrow's RE2, which also serves the SQL engine's ~ operator; linear time in the input.
+  // Arrow's RE2, which also serves the SQL engine's ~ operator; linear time in the input. A
+  // catalog query may be a session's first, before the engine has set up Arrow's kernels.
+  ARROW_RETURN_NOT_OK(InitializeArrowCompute());
   arrow::compute::MatchSubstringOptions options(pattern, ignore_case);
   auto result = arrow::compute::CallFunction(
       "match_substring_regex", {arrow::Datum(std::make_shared<arrow::StringScalar>(text))},
@@ -1985,7 +1988,7 @@ class Evaluator {
         int64_t result = name == "row_number" ? number : name == "rank" ? rank : dense;
         values[index] = Value::Integer(result, kInt8Oid);
       }
-      (*windows)[&node] = std::move(values);
+      (*windows)[body] = std::move(values);
       return arrow::Status::OK();
     }
     if (node.type() == JsonValue::Type::kObject) {

@@ -50,9 +50,11 @@ arrow::Result<std::string> Quoted(std::string_view text, int number) {
   std::string literal = "'";
   literal.reserve(text.size() + 2);
   for (size_t position = 0; position < text.size();) {
+    // DecodeUtf8 reads multi-byte sequences; ASCII is one byte, and NUL has no place in text.
+    const auto byte = static_cast<unsigned char>(text[position]);
     uint32_t code_point = 0;
-    size_t length = DecodeUtf8(text, position, &code_point);
-    if (length == 0 || code_point == 0) {
+    size_t length = byte < 0x80 ? (byte == 0 ? 0 : 1) : DecodeUtf8(text, position, &code_point);
+    if (length == 0) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[position]));
       return SqlStateError(sqlstate::kCharacterNotInRepertoire,
