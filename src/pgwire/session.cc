@@ -905,8 +905,9 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
     ++sent;
     ARROW_RETURN_NOT_OK(count_bytes(before));
   }
-  ARROW_ASSIGN_OR_RAISE(bool more, has_more());
-  if (more) {
+  // As PostgreSQL does, a portal that gave all the rows asked for is suspended, even when
+  // they were its last: the next Execute completes it with no rows.
+  if (max_rows > 0 && sent == max_rows) {
     AppendEmptyMessage('s', &out_);  // PortalSuspended
     return arrow::Status::OK();
   }

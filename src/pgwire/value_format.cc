@@ -3,7 +3,6 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -95,7 +94,9 @@ void AppendFloatText(Float value, int precision, std::string* out) {
   auto [end, error] = std::to_chars(text, text + sizeof text, value, std::chars_format::scientific);
   (void)error;  // 64 characters hold any float in scientific form
   const char* exponent_mark = static_cast<const char*>(std::memchr(text, 'e', end - text));
-  const int exponent = std::atoi(exponent_mark + 1);
+  const char* exponent_start = exponent_mark + (exponent_mark[1] == '+' ? 2 : 1);
+  int exponent = 0;
+  std::from_chars(exponent_start, end, exponent);
   if (exponent < -4 || exponent >= precision) {
     out->append(text, end);
     return;

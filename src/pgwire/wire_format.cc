@@ -2,12 +2,14 @@
 
 #include <cstring>
 
+#include "pgwire/sql_state.h"
 #include "pgwire/value_format.h"
 
 namespace nlk::pgwire {
 
 arrow::Status MessageReader::Malformed(std::string_view reason) const {
-  return arrow::Status::Invalid("malformed ", what_, " message: ", reason);
+  return SqlStateError(sqlstate::kProtocolViolation,
+                       "malformed " + std::string(what_) + " message: " + std::string(reason));
 }
 
 arrow::Result<uint8_t> MessageReader::Byte() {
