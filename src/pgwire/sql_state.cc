@@ -67,6 +67,8 @@ std::string Classify(const arrow::Status& status, std::string_view message) {
   if (Contains(message, "is not supported") || Contains(message, "are not supported")) {
     return sqlstate::kFeatureNotSupported;
   }
+  // A literal that does not read as the type it meets ('12; x' as an integer).
+  if (Contains(message, "Failed to parse string")) return sqlstate::kInvalidTextRepresentation;
   if (Contains(message, "cannot convert") || Contains(message, "cannot cast") ||
       Contains(message, "cannot be matched")) {
     return sqlstate::kDatatypeMismatch;

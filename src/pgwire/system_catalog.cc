@@ -790,7 +790,8 @@ arrow::Result<std::shared_ptr<const SystemCatalog>> SystemCatalog::Build(
     relation.name = name;
     relation.served = true;
     for (const auto& field : table.schema->fields()) {
-      relation.columns.push_back({field->name(), ColumnTypeFor(*field->type()).oid});
+      PgColumnType type = ColumnTypeFor(*field->type());
+      relation.columns.push_back({field->name(), type.oid, type.modifier});
       relation.not_null.push_back(!field->nullable());
     }
     catalog->AddRelation(std::move(relation));
@@ -934,7 +935,7 @@ void SystemCatalog::FillRows() {
     for (size_t index = 0; index < relation.columns.size(); ++index) {
       const CatalogColumn& column = relation.columns[index];
       const PgType* type = FindType(column.type);
-      const int32_t modifier = -1;
+      const int32_t modifier = column.modifier;
       const int64_t number = static_cast<int64_t>(index) + 1;
       const bool textual = column.type == kTextOid || column.type == kVarcharOid ||
                            column.type == kBpcharOid || column.type == kNameOid;

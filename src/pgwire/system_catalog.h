@@ -34,6 +34,7 @@ struct ServedTableInfo {
 struct CatalogColumn {
   std::string name;
   int32_t type;
+  int32_t modifier = -1;  // atttypmod: numeric's precision and scale; -1 none
 };
 
 struct CatalogRelation {
