@@ -43,19 +43,20 @@ class SessionTableProvider : public sql::TableProvider {
       : tables_(std::move(tables)), settings_(settings) {}
 
   arrow::Result<sql::TableSource> Resolve(const std::string& name) override {
-    auto found = tables_->Resolve(name);
-    if (found.ok() || !found.status().IsKeyError()) return found;
-    if (name.starts_with("public.")) {
-      auto unqualified = tables_->Resolve(name.substr(7));
-      if (unqualified.ok() || !unqualified.status().IsKeyError()) return unqualified;
-    } else if (name.find('.') == std::string::npos) {
-      for (const std::string& schema : settings_->SearchPath()) {
-        if (schema == "public") continue;
-        auto qualified = tables_->Resolve(schema + "." + name);
-        if (qualified.ok() || !qualified.status().IsKeyError()) return qualified;
+    if (name.find('.') != std::string::npos) {
+      if (name.starts_with("public.")) {
+        auto unqualified = tables_->Resolve(name.substr(7));
+        if (unqualified.ok() || !unqualified.status().IsKeyError()) return unqualified;
       }
+      return tables_->Resolve(name);
     }
-    return found;
+    // The first schema of the search path holding the name, as PostgreSQL resolves it; a name
+    // off the path still means what it means to /api/sql.
+    for (const std::string& schema : settings_->SearchPath()) {
+      auto found = tables_->Resolve(schema == "public" ? name : schema + "." + name);
+      if (found.ok() || !found.status().IsKeyError()) return found;
+    }
+    return tables_->Resolve(name);
   }
 
   std::vector<std::string> TableNames() const override { return tables_->TableNames(); }

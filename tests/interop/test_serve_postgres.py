@@ -120,20 +120,25 @@ def data(tmp_path_factory, run_nlk):
     for start in ("2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z"):
         run_nlk("datagen", "--table", samples, "--devices", 2, "--channels", 4, "--rate", 10,
                 "--duration", 3, "--start", start)
-    # 240 rows: a four-way cross join of it is minutes of work in small steps, the slow query
-    # the cancellation tests stop.
     small = base / "small"
     run_nlk("datagen", "--table", small, "--devices", 2, "--channels", 4, "--rate", 10,
             "--duration", 3)
     types = base / "types.parquet"
     pq.write_table(all_types_table(), types)
-    return {"base": base, "samples": samples, "small": small, "types": types}
+    # 20,000 rows in 40 files, scanned as 40 batches: the slow query below is 40 short tasks, so
+    # a cancelled or timed-out query stops once the few already running end.
+    many = base / "many"
+    for second in range(40):
+        run_nlk("datagen", "--table", many, "--devices", 1, "--channels", 5, "--rate", 100,
+                "--duration", 1, "--seed", second, "--start", f"2026-01-01T00:00:{second:02d}Z")
+    return {"base": base, "samples": samples, "small": small, "types": types, "many": many}
 
 
 @pytest.fixture(scope="module")
 def server(data):
     srv = start_pg_server(["-t", f"samples={data['samples']}",
                            "-t", f"small={data['small']}",
+                           "-t", f"many={data['many']}",
                            "-t", f"types={data['types']}",
                            "-t", f"neural.spikes={data['samples']}"], data["base"])
     yield srv
@@ -146,7 +151,7 @@ def test_psql_lists_and_describes_tables(server):
     listing = server.psql("-A", "-c", r"\dt").stdout
     assert "public|samples|table|nlk" in listing
     assert "public|types|table|nlk" in listing
-    assert "public|small|table|nlk" in listing
+    assert "public|small|table|nlk" in listing and "public|many|table|nlk" in listing
     # Schemas off the search path are listed when named, as in PostgreSQL.
     assert "neural|spikes|table|nlk" in server.psql("-A", "-c", r"\dt neural.*").stdout
     described = server.psql("-A", "-c", r"\d samples").stdout
@@ -330,7 +335,7 @@ def test_sqlalchemy_and_pandas(server):
             "ORDER BY channel"), engine, params={"device": "device-001"})
         assert counted.to_dict("list") == {"channel": [0, 1, 2, 3], "n": [60, 60, 60, 60]}
         inspector = sqlalchemy.inspect(engine)
-        assert sorted(inspector.get_table_names()) == ["samples", "small", "types"]
+        assert sorted(inspector.get_table_names()) == ["many", "samples", "small", "types"]
         assert inspector.get_table_names(schema="neural") == ["spikes"]
         columns = {c["name"]: c for c in inspector.get_columns("samples")}
         assert isinstance(columns["timestamp"]["type"], sqlalchemy.TIMESTAMP)
@@ -421,7 +426,7 @@ def test_grafana_query_pattern(server):
             "'_timescaledb_cache', '_timescaledb_catalog', '_timescaledb_internal', "
             "'_timescaledb_config', 'timescaledb_information', 'timescaledb_experimental') "
             "ORDER BY 1")]
-        assert tables == ["neural.spikes", "samples", "small", "types"]
+        assert tables == ["many", "neural.spikes", "samples", "small", "types"]
         columns = connection.execute(
             "SELECT quote_ident(column_name) AS \"column\", data_type AS \"type\" FROM "
             "information_schema.columns WHERE quote_ident(table_name) = 'samples'").fetchall()
@@ -442,10 +447,64 @@ def test_grafana_query_pattern(server):
             assert row[2] == pytest.approx(want["value"], rel=1e-12)
 
 
+def test_search_path_and_schemas_name_tables(server):
+    with server.connect() as connection:
+        assert connection.execute("SELECT count(*) FROM public.samples").fetchone()[0] == 480
+        assert connection.execute("SELECT count(*) FROM neural.spikes").fetchone()[0] == 480
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            connection.execute("SELECT count(*) FROM spikes")
+        connection.execute("SET search_path = neural, public")
+        assert connection.execute("SELECT count(*) FROM spikes").fetchone()[0] == 480
+        assert connection.execute("SELECT count(*) FROM small").fetchone()[0] == 240
+        assert connection.execute("SELECT current_schema()").fetchone()[0] == "neural"
+
+
+# --- DBeaver --------------------------------------------------------------------------------------
+
+def test_dbeaver_navigator_queries(server):
+    """The queries DBeaver's PostgreSQL navigator sends to list schemas, tables and columns."""
+    with server.connect() as connection:
+        assert connection.execute(
+            "SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname=%s",
+            ("lake",)).fetchone()[2] == "lake"  # db.oid, then db.*: oid, datname, ...
+        assert connection.execute("SELECT reset_val FROM pg_settings WHERE name = 'search_path'"
+                                  ).fetchone() == ('"$user", public',)
+        assert connection.execute("SELECT current_schema(),session_user").fetchone() == (
+            "public", "tester")
+        schemas = connection.execute(
+            "SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n\n"
+            "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 AND "
+            "d.classoid='pg_namespace'::regclass\n ORDER BY nspname").fetchall()
+        oids = {row[2]: row[0] for row in schemas}
+        assert {"neural", "public", "pg_catalog", "information_schema"} <= set(oids)
+        tables = connection.execute(
+            "SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as "
+            "partition_expr,  pg_catalog.pg_get_partkeydef(c.oid) as partition_key \nFROM "
+            "pg_catalog.pg_class c\nLEFT OUTER JOIN pg_catalog.pg_description d ON "
+            "d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass\nWHERE "
+            "c.relnamespace=%s AND c.relkind not in ('i','I','c')", (oids["public"],)).fetchall()
+        by_name = {row[2]: row[0] for row in tables}
+        assert sorted(by_name) == ["many", "samples", "small", "types"]
+        columns = connection.execute(
+            "SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as "
+            "def_value,dsc.description,dep.objid\nFROM pg_catalog.pg_attribute a\nINNER JOIN "
+            "pg_catalog.pg_class c ON (a.attrelid=c.oid)\nLEFT OUTER JOIN pg_catalog.pg_attrdef "
+            "ad ON (a.attrelid=ad.adrelid AND a.attnum = ad.adnum)\nLEFT OUTER JOIN "
+            "pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND a.attnum = dsc.objsubid)\n"
+            "LEFT OUTER JOIN pg_depend dep on dep.refobjid = a.attrelid AND dep.deptype = 'i' and "
+            "dep.refobjsubid = a.attnum and dep.classid = dep.refclassid\nWHERE NOT "
+            "a.attisdropped AND c.relkind not in ('i','I','c') AND c.oid=%s\nORDER BY a.attnum",
+            (by_name["samples"],)).fetchall()
+        assert [row[2] for row in columns] == ["device_id", "session_id", "channel", "timestamp",
+                                                "date", "sequence", "voltage_uv"]
+
+
 # --- cancellation, timeouts, sessions ----------------------------------------------------------------
 
-SLOW_QUERY = ("SELECT count(*) FROM small a, small b, small c, small d "
-              "WHERE a.voltage_uv + b.voltage_uv > c.voltage_uv + d.voltage_uv")
+# 20,000 × 240 × 240 = 1.15 billion combinations: most of a minute of work even on a fast
+# machine, in 40 tasks of 29 million.
+SLOW_QUERY = ("SELECT count(*) FROM many a, small b, small c "
+              "WHERE a.voltage_uv + b.voltage_uv > c.voltage_uv")
 
 
 def test_cancel_request_stops_the_running_query(server):
