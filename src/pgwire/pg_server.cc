@@ -38,6 +38,10 @@ constexpr int kMaxEncryptionRequests = 2;
 // Extra time a worker waits for the I/O threads beyond the write timeout itself.
 constexpr std::chrono::seconds kWriteGrace{2};
 constexpr size_t kReadChunk = 64 << 10;
+// How long Stop waits for the connections to close (a goodbye written, sockets shut), and how
+// often it looks.
+constexpr std::chrono::seconds kCloseGrace{5};
+constexpr std::chrono::milliseconds kClosePoll{10};
 
 std::string FatalMessage(const std::string& code, const std::string& message) {
   ErrorFields error;
@@ -177,10 +181,15 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     WriteAndClose(FatalMessage(code, message));
   }
 
-  // From any thread: stop the running query and end the connection (server shutdown).
+  // From any thread: stop the running query and end the connection (server shutdown). A session
+  // waiting for its next message is told why, as PostgreSQL tells it.
   void Shutdown() {
     if (session_) session_->Cancel();
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->working_ || self->closed_) return self->Close();
+      self->WriteAndClose(FatalMessage(sqlstate::kAdminShutdown,
+                                       "terminating connection due to administrator command"));
+    });
   }
 
   void CancelQuery() {
@@ -276,6 +285,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     }
     read_timer_.cancel();
     message_started_ = false;
+    working_ = true;
     auto self = shared_from_this();
     bool accepted = server_->Submit([self, messages = std::move(messages)] {
       bool close = false;
@@ -287,6 +297,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
       }
       if (!close && !self->session_->Flush()) close = true;
       net::post(self->socket_.get_executor(), [self, close] {
+        self->working_ = false;
         if (close) return self->Close();
         if (!self->buffer_.empty()) self->ArmReadTimer();
         self->message_started_ = !self->buffer_.empty();
@@ -329,10 +340,12 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     }
     started_ = true;
     read_timer_.cancel();
+    working_ = true;
     auto self = shared_from_this();
     bool accepted = server_->Submit([self, packet = std::move(packet)] {
       bool close = self->session_->HandleStartup(packet) == Session::Next::kClose;
       net::post(self->socket_.get_executor(), [self, close] {
+        self->working_ = false;
         if (close) return self->Close();
         self->Process();
       });
@@ -372,6 +385,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
   net::steady_timer write_timer_;
   bool started_ = false;
   bool message_started_ = false;
+  bool working_ = false;  // a worker is running this session's messages (strand only)
   bool closed_ = false;
   int encryption_requests_ = 0;
   std::atomic<bool> broken_{false};
@@ -455,6 +469,12 @@ void PgServer::Impl::Stop() {
   {
     std::unique_lock<std::mutex> lock(jobs_mutex_);
     jobs_done_.wait(lock, [this] { return jobs_ == 0; });
+  }
+  // The I/O threads deliver the goodbyes to idle sessions and close every socket; each
+  // connection ends once its last handler has run.
+  const auto deadline = std::chrono::steady_clock::now() + kCloseGrace;
+  while (open_connections_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kClosePoll);
   }
   work_guard_.reset();
   io_context_.stop();

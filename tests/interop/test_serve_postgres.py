@@ -705,10 +705,13 @@ def test_incomplete_message_is_dropped_after_header_timeout(data, tmp_path):
             started = time.monotonic()
             assert read_until_closed_or_ready(connection, timeout=20) == b""
             assert time.monotonic() - started < 20  # closed, not left hanging
-        # An idle session between messages is kept.
+        # An idle session between messages is kept, until the server stops and says why.
         with started_session(srv.port) as connection:
             time.sleep(1.0)
             connection.sendall(message(b"Q", b"SELECT 1\0"))
             assert read_until_closed_or_ready(connection).endswith(b"Z\0\0\0\x05I")
+            srv.http.stop()
+            reply = read_until_closed_or_ready(connection, timeout=20)
+            assert b"FATAL" in reply and b"57P01" in reply, reply
     finally:
         srv.http.stop()
