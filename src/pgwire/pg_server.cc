@@ -495,7 +495,6 @@ arrow::Result<std::unique_ptr<PgServer>> PgServer::Start(PgServerOptions options
 PgServer::~PgServer() { Stop(); }
 
 int PgServer::port() const { return impl_->port_; }
-int PgServer::open_connections() const { return impl_->open_connections_; }
 void PgServer::Stop() { impl_->Stop(); }
 
 }  // namespace nlk::pgwire

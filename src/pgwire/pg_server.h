@@ -45,7 +45,6 @@ class PgServer {
   PgServer& operator=(const PgServer&) = delete;
 
   int port() const;
-  int open_connections() const;
   // Stops accepting, cancels running queries, closes the connections, waits for their workers
   // to finish (the worker runner must still run tasks meanwhile) and joins the I/O threads.
   void Stop();

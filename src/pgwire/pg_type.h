@@ -43,9 +43,6 @@ inline constexpr int32_t kIntervalOid = 1186;
 inline constexpr int32_t kNumericOid = 1700;
 inline constexpr int32_t kRegClassOid = 2205;
 inline constexpr int32_t kRegTypeOid = 2206;
-inline constexpr int32_t kRecordOid = 2249;
-inline constexpr int32_t kUuidOid = 2950;
-inline constexpr int32_t kJsonbOid = 3802;
 inline constexpr int32_t kRegNamespaceOid = 4089;
 inline constexpr int32_t kRegRoleOid = 4096;
 
@@ -56,8 +53,6 @@ inline constexpr int32_t kInt2ArrayOid = 1005;
 inline constexpr int32_t kInt4ArrayOid = 1007;
 inline constexpr int32_t kTextArrayOid = 1009;
 inline constexpr int32_t kOidArrayOid = 1028;
-inline constexpr int32_t kInt8ArrayOid = 1016;
-inline constexpr int32_t kFloat8ArrayOid = 1022;
 inline constexpr int32_t kAclItemArrayOid = 1034;
 
 // The namespace every built-in type and catalog table lives in.

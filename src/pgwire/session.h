@@ -80,9 +80,6 @@ class Session {
   // Stops the query running now (CancelRequest, server shutdown); nothing if none runs.
   void Cancel();
 
-  bool started() const { return started_; }
-  int32_t process_id() const { return process_id_; }
-
  private:
   struct PreparedStatement;
   struct Portal;

@@ -74,7 +74,6 @@ class SystemCatalog {
 
   // Names for regclass/regtype/regnamespace/regrole values.
   const NameResolver& resolver() const { return resolver_; }
-  const SessionSettings& settings() const { return settings_; }
 
  private:
   explicit SystemCatalog(const SessionSettings& settings) : settings_(settings) {}
