@@ -28,6 +28,11 @@ std::string StringField(const JsonValue& object, std::string_view key) {
   return value.type() == JsonValue::Type::kString ? value.string() : std::string();
 }
 
+bool BoolField(const JsonValue& object, std::string_view key) {
+  const JsonValue& value = Field(object, key);
+  return value.type() == JsonValue::Type::kBool && value.boolean();
+}
+
 std::string Lower(std::string_view text) {
   std::string lower(text);
   std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -114,8 +119,16 @@ struct Session::Portal {
   std::vector<Row> rows;
   size_t next_row = 0;
   std::shared_ptr<const SystemCatalog> catalog;
+  std::vector<bool> encoder_binary;  // the formats `encoder` writes
   int64_t bytes_sent = 0;
   std::chrono::milliseconds timeout{0};  // for the message of a timed-out query
+  // A cursor (DECLARE): WITH HOLD ones outlive their transaction; BINARY ones send binary rows
+  // to a FETCH in a simple Query.
+  bool hold = false;
+  std::vector<bool> declared_binary;
+  // A FETCH: the cursor it reads, and how many rows (0: all).
+  std::shared_ptr<Portal> fetch_from;
+  int64_t fetch_count = 0;
 
   ~Portal() {
     if (reader) (void)reader->Close();
@@ -412,7 +425,8 @@ void Session::SimpleQuery(std::string_view sql) {
         status = Start(&portal);
       }
       if (status.ok() && portal.returns_rows) {
-        portal.binary.assign(portal.columns.size(), false);
+        portal.binary = portal.fetch_from ? portal.fetch_from->declared_binary
+                                          : std::vector<bool>(portal.columns.size(), false);
         AppendRowDescription(portal.columns, portal.binary, &out_);
         status = Run(&portal, 0);
       } else if (status.ok()) {
@@ -578,6 +592,12 @@ arrow::Result<std::vector<ResultColumn>> Session::DescribeStatement(
     probe.statement = std::move(bound[0]);
   }
   switch (probe.statement->kind) {
+    case Statement::Kind::kFetch:
+      // Describing a MOVE must not move the cursor; a FETCH only looks at it.
+      if (Field(*probe.statement->node, "ismove").type() == JsonValue::Type::kBool) {
+        return std::vector<ResultColumn>();
+      }
+      [[fallthrough]];
     case Statement::Kind::kData:
     case Statement::Kind::kCatalog:
     case Statement::Kind::kShow:
@@ -637,7 +657,7 @@ arrow::Status Session::Describe(std::string_view body) {
     // Only statements that return rows start here; commands run at Execute.
     Statement::Kind kind_of = portal->statement->kind;
     if (kind_of != Statement::Kind::kData && kind_of != Statement::Kind::kCatalog &&
-        kind_of != Statement::Kind::kShow) {
+        kind_of != Statement::Kind::kShow && kind_of != Statement::Kind::kFetch) {
       AppendEmptyMessage('n', &out_);
       return arrow::Status::OK();
     }
@@ -708,7 +728,9 @@ void Session::Sync() {
   Flush();
 }
 
-void Session::ClosePortals() { portals_.clear(); }
+void Session::ClosePortals() {
+  std::erase_if(portals_, [](const auto& entry) { return !entry.second->hold; });
+}
 
 char Session::TransactionStatus() const {
   switch (transaction_) {
@@ -826,20 +848,23 @@ arrow::Status Session::Start(Portal* portal) {
       return RunDiscard(statement, &portal->tag);
     case Statement::Kind::kDeallocate:
       return RunDeallocate(statement, &portal->tag);
+    case Statement::Kind::kDeclare:
+      return RunDeclare(statement, &portal->tag);
+    case Statement::Kind::kFetch:
+      return RunFetch(statement, portal);
+    case Statement::Kind::kClose:
+      return RunClose(statement, &portal->tag);
   }
   return arrow::Status::OK();
 }
 
-arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
-  if (portal->done) {
-    AppendCommandComplete(portal->tag + " 0", &out_);
-    return arrow::Status::OK();
-  }
+arrow::Result<int64_t> Session::SendRows(Portal* source, int64_t max_rows,
+                                         const std::vector<bool>& binary, bool skip) {
   int64_t sent = 0;
-  const size_t columns = portal->columns.size();
+  const size_t columns = source->columns.size();
   auto count_bytes = [&](size_t before) -> arrow::Status {
-    portal->bytes_sent += static_cast<int64_t>(out_.size() - before);
-    if (portal->bytes_sent > limits_.max_bytes) {
+    source->bytes_sent += static_cast<int64_t>(out_.size() - before);
+    if (source->bytes_sent > limits_.max_bytes) {
       return SqlStateError(sqlstate::kProgramLimitExceeded,
                            "the result is larger than " + std::to_string(limits_.max_bytes) +
                                " bytes (max_result_bytes); add a LIMIT, a filter or fewer "
@@ -853,36 +878,50 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
       std::shared_ptr<arrow::RecordBatch> batch;
       arrow::Status read;
       {
-        RunningQuery running(cancel_mutex_, running_, portal->stop);
-        read = portal->reader->ReadNext(&batch);
+        RunningQuery running(cancel_mutex_, running_, source->stop);
+        read = source->reader->ReadNext(&batch);
       }
-      if (!read.ok()) return Cancelled(read, *portal->stop, portal->timeout);
+      if (!read.ok()) return Cancelled(read, *source->stop, source->timeout);
       if (batch == nullptr) return false;
       if (batch->num_rows() == 0) continue;
-      ARROW_ASSIGN_OR_RAISE(RowEncoder encoder, RowEncoder::Make(*batch, portal->binary));
-      portal->encoder = std::move(encoder);
-      portal->batch = std::move(batch);
-      portal->batch_row = 0;
+      source->encoder.reset();
+      source->batch = std::move(batch);
+      source->batch_row = 0;
       return true;
     }
   };
   auto has_more = [&]() -> arrow::Result<bool> {
-    if (portal->reader == nullptr) return portal->next_row < portal->rows.size();
-    if (portal->exhausted) return false;
-    if (portal->batch && portal->batch_row < portal->batch->num_rows()) return true;
+    if (source->reader == nullptr) return source->next_row < source->rows.size();
+    if (source->exhausted) return false;
+    if (source->batch && source->batch_row < source->batch->num_rows()) return true;
     ARROW_ASSIGN_OR_RAISE(bool more, next_batch());
-    if (!more) portal->exhausted = true;
+    if (!more) source->exhausted = true;
     return more;
   };
-  const NameResolver& resolver = portal->catalog ? portal->catalog->resolver() : NoNames();
+  const NameResolver& resolver = source->catalog ? source->catalog->resolver() : NoNames();
   while (max_rows == 0 || sent < max_rows) {
     ARROW_ASSIGN_OR_RAISE(bool more, has_more());
     if (!more) break;
+    ++sent;
+    if (skip) {
+      if (source->reader != nullptr) {
+        ++source->batch_row;
+      } else {
+        ++source->next_row;
+      }
+      continue;
+    }
     const size_t before = out_.size();
-    if (portal->reader != nullptr) {
-      portal->encoder->AppendRow(portal->batch_row++, &out_);
+    if (source->reader != nullptr) {
+      // A cursor's FETCHes may ask for other formats than the batch was encoded in before.
+      if (!source->encoder || source->encoder_binary != binary) {
+        ARROW_ASSIGN_OR_RAISE(RowEncoder encoder, RowEncoder::Make(*source->batch, binary));
+        source->encoder = std::move(encoder);
+        source->encoder_binary = binary;
+      }
+      source->encoder->AppendRow(source->batch_row++, &out_);
     } else {
-      const Row& row = portal->rows[portal->next_row++];
+      const Row& row = source->rows[source->next_row++];
       size_t start = BeginMessage('D', &out_);
       AppendInt16Binary(static_cast<int16_t>(columns), &out_);
       for (size_t index = 0; index < columns; ++index) {
@@ -892,9 +931,9 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
           continue;
         }
         std::string field;
-        if (portal->binary[index]) {
+        if (binary[index]) {
           ARROW_RETURN_NOT_OK(
-              AppendValueBinary(value, portal->columns[index].type.oid, resolver, &field));
+              AppendValueBinary(value, source->columns[index].type.oid, resolver, &field));
         } else {
           field = ValueText(value, resolver);
         }
@@ -903,9 +942,24 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
       }
       FinishMessage(start, &out_);
     }
-    ++sent;
     ARROW_RETURN_NOT_OK(count_bytes(before));
   }
+  return sent;
+}
+
+arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
+  if (portal->fetch_from) {
+    // FETCH: rows of the cursor, in this portal's formats; it always completes.
+    ARROW_ASSIGN_OR_RAISE(int64_t sent, SendRows(portal->fetch_from.get(), portal->fetch_count,
+                                                 portal->binary, false));
+    AppendCommandComplete("FETCH " + std::to_string(sent), &out_);
+    return arrow::Status::OK();
+  }
+  if (portal->done) {
+    AppendCommandComplete(portal->tag + " 0", &out_);
+    return arrow::Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(int64_t sent, SendRows(portal, max_rows, portal->binary, false));
   // As PostgreSQL does, a portal that gave all the rows asked for is suspended, even when
   // they were its last: the next Execute completes it with no rows.
   if (max_rows > 0 && sent == max_rows) {
@@ -1092,6 +1146,138 @@ arrow::Status Session::RunDiscard(const Statement& statement, std::string* tag) 
     *tag = "DISCARD SEQUENCES";
   } else {
     *tag = "DISCARD TEMP";
+  }
+  return arrow::Status::OK();
+}
+
+namespace {
+
+// The query of "DECLARE name [options] CURSOR [WITH[OUT] HOLD] FOR query": the text after the
+// FOR that follows the cursor's name (which may be quoted and hold any word).
+std::optional<std::string> CursorQuery(const std::string& text) {
+  size_t position = 0;
+  auto skip_space = [&] {
+    while (position < text.size()) {
+      if (std::isspace(static_cast<unsigned char>(text[position]))) {
+        ++position;
+      } else if (text.compare(position, 2, "--") == 0) {
+        position = text.find('\n', position);
+        if (position == std::string::npos) position = text.size();
+      } else if (text.compare(position, 2, "/*") == 0) {
+        size_t end = text.find("*/", position + 2);
+        position = end == std::string::npos ? text.size() : end + 2;
+      } else {
+        return;
+      }
+    }
+  };
+  auto word = [&]() -> std::string {
+    skip_space();
+    if (position < text.size() && text[position] == '"') {
+      size_t end = position + 1;
+      while (end < text.size()) {
+        if (text[end] == '"' && (end + 1 >= text.size() || text[end + 1] != '"')) break;
+        end += text[end] == '"' ? 2 : 1;
+      }
+      std::string quoted = text.substr(position, end + 1 - position);
+      position = end + 1;
+      return quoted;
+    }
+    size_t start = position;
+    while (position < text.size() && !std::isspace(static_cast<unsigned char>(text[position])) &&
+           text.compare(position, 2, "--") != 0 && text.compare(position, 2, "/*") != 0) {
+      ++position;
+    }
+    return Lower(std::string_view(text).substr(start, position - start));
+  };
+  if (word() != "declare") return std::nullopt;
+  word();  // the cursor's name
+  while (position < text.size()) {
+    if (word() == "for") return text.substr(position);
+  }
+  return std::nullopt;
+}
+
+constexpr int64_t kCursorBinary = 0x1;  // CURSOR_OPT_BINARY
+constexpr int64_t kCursorHold = 0x20;   // CURSOR_OPT_HOLD
+constexpr int64_t kFetchAll = INT64_MAX;
+
+}  // namespace
+
+arrow::Status Session::RunDeclare(const Statement& statement, std::string* tag) {
+  const JsonValue& node = *statement.node;
+  const std::string name = StringField(node, "portalname");
+  const JsonValue& options_field = Field(node, "options");
+  const int64_t options =
+      options_field.type() == JsonValue::Type::kInteger ? options_field.integer() : 0;
+  if ((options & kCursorHold) == 0 && transaction_ == TransactionState::kIdle) {
+    return SqlStateError(sqlstate::kNoActiveTransaction,
+                         "DECLARE CURSOR can only be used in transaction blocks");
+  }
+  if (portals_.count(name) > 0) {
+    return SqlStateError(sqlstate::kDuplicateCursor, "cursor \"" + name + "\" already exists");
+  }
+  auto query = CursorQuery(statement.text);
+  if (!query) {
+    return SqlStateError(sqlstate::kSyntaxError, "DECLARE CURSOR: no query after FOR");
+  }
+  ARROW_ASSIGN_OR_RAISE(std::vector<Statement> parsed, ParseQuery(*query));
+  if (parsed.size() != 1 ||
+      (parsed[0].kind != Statement::Kind::kData && parsed[0].kind != Statement::Kind::kCatalog)) {
+    return SqlStateError(sqlstate::kFeatureNotSupported,
+                         "DECLARE CURSOR needs one SELECT over the served tables or the catalog");
+  }
+  auto cursor = std::make_shared<Portal>();
+  cursor->statement = std::move(parsed[0]);
+  cursor->hold = (options & kCursorHold) != 0;
+  ARROW_RETURN_NOT_OK(Start(cursor.get()));
+  cursor->declared_binary.assign(cursor->columns.size(), (options & kCursorBinary) != 0);
+  portals_[name] = std::move(cursor);
+  *tag = "DECLARE CURSOR";
+  return arrow::Status::OK();
+}
+
+arrow::Status Session::RunFetch(const Statement& statement, Portal* portal) {
+  const JsonValue& node = *statement.node;
+  const std::string name = StringField(node, "portalname");
+  if (StringField(node, "direction") != "FETCH_FORWARD") {
+    return SqlStateError(sqlstate::kFeatureNotSupported,
+                         "cursors only move forward here (FETCH [FORWARD] n, NEXT or ALL)");
+  }
+  const JsonValue& count_field = Field(node, "howMany");
+  const int64_t count = count_field.type() == JsonValue::Type::kInteger ? count_field.integer() : 0;
+  if (count <= 0) {
+    return SqlStateError(sqlstate::kFeatureNotSupported,
+                         "FETCH 0 (the current row again) is not supported");
+  }
+  auto found = portals_.find(name);
+  if (found == portals_.end() || !found->second->returns_rows) {
+    return SqlStateError(sqlstate::kInvalidCursorName, "cursor \"" + name + "\" does not exist");
+  }
+  std::shared_ptr<Portal> cursor = found->second;
+  const int64_t rows = count == kFetchAll ? 0 : count;
+  if (BoolField(node, "ismove")) {
+    ARROW_ASSIGN_OR_RAISE(int64_t moved, SendRows(cursor.get(), rows, {}, true));
+    portal->tag = "MOVE " + std::to_string(moved);
+    return arrow::Status::OK();
+  }
+  portal->fetch_from = std::move(cursor);
+  portal->fetch_count = rows;
+  portal->columns = portal->fetch_from->columns;
+  portal->returns_rows = true;
+  portal->tag = "FETCH";
+  return arrow::Status::OK();
+}
+
+arrow::Status Session::RunClose(const Statement& statement, std::string* tag) {
+  const std::string name = StringField(*statement.node, "portalname");
+  *tag = "CLOSE CURSOR";
+  if (name.empty()) {
+    portals_.clear();  // CLOSE ALL
+    return arrow::Status::OK();
+  }
+  if (portals_.erase(name) == 0) {
+    return SqlStateError(sqlstate::kInvalidCursorName, "cursor \"" + name + "\" does not exist");
   }
   return arrow::Status::OK();
 }

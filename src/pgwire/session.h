@@ -1,8 +1,9 @@
 // One client's PostgreSQL protocol 3 session, independent of sockets: it reads frontend messages
 // and writes backend messages to a Transport. Startup (SSL refused with 'N', then trust
 // authentication; see Authenticate), the simple query protocol, the extended protocol (Parse,
-// Bind, Describe, Execute with row limits and PortalSuspended, Close, Sync, Flush), transaction
-// blocks (BEGIN/COMMIT/ROLLBACK/SAVEPOINT, all read-only), session settings, and cancellation.
+// Bind, Describe, Execute with row limits and PortalSuspended, Close, Sync, Flush), SQL cursors
+// (DECLARE, FETCH FORWARD, MOVE, CLOSE), transaction blocks (BEGIN/COMMIT/ROLLBACK/SAVEPOINT,
+// all read-only), session settings, and cancellation.
 //
 // Data queries run on the SQL engine with the server's limits (rows, bytes, time, memory), so
 // a client reads the same rows as /api/sql. Catalog queries run on the catalog evaluator.
@@ -101,8 +102,12 @@ class Session {
   // session command. Sets `portal->tag` for commands.
   arrow::Status Start(Portal* portal);
   // Sends up to `max_rows` rows (0: all) of a started portal; then CommandComplete or
-  // PortalSuspended.
+  // PortalSuspended. A FETCH sends its cursor's rows.
   arrow::Status Run(Portal* portal, int64_t max_rows);
+  // Writes (or with `skip`, passes over) up to `max_rows` rows (0: all) of `source` as DataRows
+  // in `binary` formats; the number of rows.
+  arrow::Result<int64_t> SendRows(Portal* source, int64_t max_rows, const std::vector<bool>& binary,
+                                  bool skip);
   arrow::Result<std::vector<ResultColumn>> DescribeStatement(const PreparedStatement& prepared);
 
   arrow::Status RunSet(const Statement& statement, std::string* tag);
@@ -110,6 +115,9 @@ class Session {
   arrow::Status RunTransaction(const Statement& statement, std::string* tag);
   arrow::Status RunDiscard(const Statement& statement, std::string* tag);
   arrow::Status RunDeallocate(const Statement& statement, std::string* tag);
+  arrow::Status RunDeclare(const Statement& statement, std::string* tag);
+  arrow::Status RunFetch(const Statement& statement, Portal* portal);
+  arrow::Status RunClose(const Statement& statement, std::string* tag);
   arrow::Status CheckTransactionState(const Statement& statement) const;
 
   arrow::Result<std::shared_ptr<const class SystemCatalog>> Catalog();

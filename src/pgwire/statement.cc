@@ -101,6 +101,9 @@ Statement::Kind Classify(std::string_view type, const JsonValue& body) {
   if (type == "TransactionStmt") return Statement::Kind::kTransaction;
   if (type == "DiscardStmt") return Statement::Kind::kDiscard;
   if (type == "DeallocateStmt") return Statement::Kind::kDeallocate;
+  if (type == "DeclareCursorStmt") return Statement::Kind::kDeclare;
+  if (type == "FetchStmt") return Statement::Kind::kFetch;
+  if (type == "ClosePortalStmt") return Statement::Kind::kClose;
   return Statement::Kind::kOther;
 }
 

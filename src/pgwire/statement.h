@@ -5,6 +5,7 @@
 //   kCatalog   SELECT over pg_catalog/information_schema, or calling system functions such as
 //              version() or current_schema(): the catalog evaluator (catalog_query.h)
 //   kSet, kShow, kTransaction, kDiscard, kDeallocate: session commands
+//   kDeclare, kFetch, kClose: SQL cursors (DECLARE ... CURSOR FOR, FETCH/MOVE, CLOSE)
 //   kOther     anything else (INSERT, CREATE, ...): handed to the engine, which refuses writes
 //
 // A SELECT naming both kinds of table is kMixed, refused: the two evaluators cannot join.
@@ -34,6 +35,9 @@ struct Statement {
     kTransaction,
     kDiscard,
     kDeallocate,
+    kDeclare,
+    kFetch,
+    kClose,
     kOther
   };
 

@@ -168,6 +168,13 @@ def test_psql_lists_and_describes_tables(server):
     assert "neural|nlk" in schemas and "public|nlk" in schemas
 
 
+def test_psql_fetch_count_reads_through_a_cursor(server):
+    query = "SELECT sequence, device_id FROM samples ORDER BY timestamp, device_id, channel"
+    whole = server.psql("-A", "-t", "-c", query).stdout
+    sliced = server.psql("-A", "-t", "-v", "FETCH_COUNT=37", "-c", query).stdout
+    assert sliced == whole and len(whole.splitlines()) == 480
+
+
 def test_psql_queries_and_errors(server):
     out = server.psql("-A", "-t", "-c",
                       "SELECT count(*), min(timestamp) FROM samples WHERE channel = 1").stdout
@@ -301,18 +308,29 @@ def test_psycopg_parameters(server):
             connection.execute("SELECT %s::int", ("12; SELECT 1",), prepare=True)
 
 
-def test_psycopg_pipeline_and_transactions(server):
+def test_psycopg_server_side_cursors_pipeline_and_transactions(server):
+    expected = [row["sequence"] for row in server.http_rows(
+        "SELECT sequence FROM samples ORDER BY timestamp, device_id, channel")]
     with psycopg.connect(server.url, connect_timeout=10) as connection:  # not autocommit: BEGIN
-        with connection.cursor(name="slices") as cursor:  # a server-side cursor: DECLARE
-            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-                cursor.execute("SELECT * FROM samples")
-        connection.rollback()
+        for binary in (False, True):
+            # A named cursor is DECLARE ... CURSOR, then FETCH FORWARD n until it runs dry.
+            with connection.cursor(name=f"slices_{binary}", binary=binary) as cursor:
+                cursor.itersize = 50
+                cursor.execute("SELECT sequence FROM samples WHERE channel >= %s "
+                               "ORDER BY timestamp, device_id, channel", (0,))
+                assert [row[0] for row in cursor] == expected
+        connection.commit()
         with connection.pipeline():
             first = connection.execute("SELECT count(*) FROM samples")
             second = connection.execute("SELECT %s::text", ("pipelined",))
         assert first.fetchone()[0] == 480
         assert second.fetchone()[0] == "pipelined"
         connection.commit()
+    with server.connect() as connection:  # autocommit: the cursor must be WITH HOLD
+        with connection.cursor(name="held", withhold=True) as cursor:
+            cursor.execute("SELECT sequence FROM samples ORDER BY timestamp, device_id, channel")
+            assert [row[0] for row in cursor.fetchmany(7)] == expected[:7]
+            assert [row[0] for row in cursor.fetchall()] == expected[7:]
 
 
 # --- SQLAlchemy and pandas ---------------------------------------------------------------------

@@ -396,6 +396,39 @@ TEST_F(SessionTest, CatalogResultsInBinary) {
   EXPECT_EQ(fields[3], "r");
 }
 
+TEST_F(SessionTest, SqlCursors) {
+  StartUp();
+  auto messages = Exchange(Query("DECLARE c CURSOR FOR SELECT id FROM t ORDER BY id"));
+  ASSERT_EQ(Types(messages), "EZ");
+  EXPECT_EQ(ErrorField(messages[0], 'C'), "25P01");  // only in a transaction block
+  messages =
+      Exchange(Query("BEGIN; DECLARE c CURSOR FOR SELECT id FROM t ORDER BY id; "
+                     "FETCH 2 FROM c; MOVE 1 IN c; FETCH ALL FROM c; FETCH c; CLOSE c"));
+  ASSERT_EQ(Types(messages), "CCTDDCCTDDCTCCZ");
+  EXPECT_EQ(messages[1].body, std::string("DECLARE CURSOR\0", 15));
+  EXPECT_EQ(RowTexts(messages[3]), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(messages[5].body, std::string("FETCH 2\0", 8));
+  EXPECT_EQ(messages[6].body, std::string("MOVE 1\0", 7));
+  EXPECT_EQ(RowTexts(messages[8]), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(messages[12].body, std::string("FETCH 0\0", 8));
+  EXPECT_EQ(messages.back().body, "T");
+  messages = Exchange(Query("FETCH 1 FROM c"));
+  EXPECT_EQ(ErrorField(messages.at(0), 'C'), "34000");
+  Exchange(Query("ROLLBACK"));
+  // WITH HOLD outlives its transaction; BINARY sends binary rows to a simple Query's FETCH.
+  messages = Exchange(Query("DECLARE h BINARY CURSOR WITH HOLD FOR SELECT id FROM t ORDER BY id"));
+  ASSERT_EQ(Types(messages), "CZ");
+  messages = Exchange(Query("FETCH 1 FROM h"));
+  ASSERT_EQ(Types(messages), "TDCZ");
+  EXPECT_EQ(ReadInt64(RowTexts(messages[1])[0]), 1);
+  // Through the extended protocol a FETCH takes the formats its Bind asks for.
+  messages = Exchange(Parse("", "FETCH FORWARD 2 FROM h") + Bind("", "", {}) + Describe('P', "") +
+                      Execute("", 0) + Empty('S'));
+  ASSERT_EQ(Types(messages), "12TDDCZ");
+  EXPECT_EQ(RowTexts(messages[3]), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(Types(Exchange(Query("CLOSE h; FETCH 1 FROM h"))), "CEZ");
+}
+
 TEST_F(SessionTest, MalformedMessages) {
   StartUp();
   // A Bind whose parameter length runs past the message: an error, then skip to Sync.
