@@ -733,3 +733,42 @@ def test_incomplete_message_is_dropped_after_header_timeout(data, tmp_path):
             assert b"FATAL" in reply and b"57P01" in reply, reply
     finally:
         srv.http.stop()
+
+
+def test_connection_limit_and_silent_clients(data, tmp_path):
+    pg_port = free_port()
+    config = tmp_path / "limits.yml"
+    config.write_text(f"addr:\n  http: 127.0.0.1:{free_port()}\n  postgres: 127.0.0.1:{pg_port}\n"
+                      f"tables:\n  - name: samples\n    uri: {data['samples']}\n"
+                      "limits:\n  max_connections: 2\n  header_timeout: 500ms\n")
+    process = subprocess.Popen([str(serve_harness.nlkcli.nlk_path()), "serve", "-c", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(pg_port)
+        # A client that connects and says nothing is let go after header_timeout.
+        with socket.create_connection(("127.0.0.1", pg_port), timeout=20) as silent:
+            assert silent.recv(100) == b""
+        first = started_session(pg_port)
+        second = started_session(pg_port)
+        try:
+            with socket.create_connection(("127.0.0.1", pg_port), timeout=5) as third:
+                third.sendall(startup_packet())
+                reply = read_until_closed_or_ready(third)
+            assert b"FATAL" in reply and b"53300" in reply, reply
+        finally:
+            first.close()
+            second.close()
+        # Once the others are gone, a session is welcome again.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with psycopg.connect(f"postgresql://x@127.0.0.1:{pg_port}/x",
+                                     connect_timeout=5) as connection:
+                    assert connection.execute("SELECT 1").fetchone() == (1,)
+                break
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
