@@ -30,6 +30,8 @@ apt_packages=(
 )
 if $tests; then
   apt_packages+=(chromium)  # headless browser for tests/interop/test_catalog_site.py
+  # psql and javac (the JDBC client), for tests/interop/test_serve_postgres.py
+  apt_packages+=(postgresql-client-15 openjdk-17-jdk-headless)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do

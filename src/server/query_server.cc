@@ -13,6 +13,7 @@
 #include "server/api_error.h"
 #include "server/http_server.h"
 #include "server/path_redaction.h"
+#include "server/postgres_listener.h"
 #include "server/rest_query.h"
 #include "server/result_stream.h"
 #include "server/schema_json.h"
@@ -181,15 +182,21 @@ class QueryServer::Impl {
             [this](const HttpRequest& request, ResponseWriter& writer) { Handle(request, writer); },
             [this](const HttpRequest& request) { return AnswerImmediately(request); },
             std::move(observer)));
+    if (!config_.postgres_address.empty()) {
+      ARROW_ASSIGN_OR_RAISE(postgres_,
+                            PostgresListener::Start(config_, *registry_, http_->worker_threads()));
+    }
     return arrow::Status::OK();
   }
 
   void Stop() {
+    if (postgres_) postgres_->Stop();
     if (http_) http_->Stop();
     if (registry_) registry_->StopRefreshing();
   }
 
   int port() const { return http_->port(); }
+  int postgres_port() const { return postgres_ ? postgres_->port() : 0; }
 
  private:
   static std::string_view PathOf(std::string_view target) {
@@ -554,6 +561,7 @@ class QueryServer::Impl {
   std::unique_ptr<TableRegistry> registry_;
   std::unique_ptr<sql::SqlEngine> engine_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<PostgresListener> postgres_;
 };
 
 QueryServer::QueryServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -567,6 +575,7 @@ arrow::Result<std::unique_ptr<QueryServer>> QueryServer::Start(const ServerConfi
 }
 
 int QueryServer::port() const { return impl_->port(); }
+int QueryServer::postgres_port() const { return impl_->postgres_port(); }
 void QueryServer::Stop() { impl_->Stop(); }
 
 }  // namespace nlk::server

@@ -6,6 +6,9 @@
 //   GET  /health                  "OK"
 //   GET  /metrics                 Prometheus text format
 //
+// and, when config.postgres_address is set, the PostgreSQL wire protocol (pgwire/pg_server.h)
+// over the same tables and SQL engine.
+//
 // Thread-safety: Start/Stop from one thread; requests are served concurrently.
 #pragma once
 
@@ -26,6 +29,8 @@ class QueryServer {
   QueryServer& operator=(const QueryServer&) = delete;
 
   int port() const;
+  // The PostgreSQL listener's port; 0 when there is none.
+  int postgres_port() const;
   void Stop();
 
   class Impl;

@@ -133,6 +133,7 @@ arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const st
   if (const YAML::Node address = root["addr"]) {
     if (address.IsMap()) {
       if (address["http"]) config.http_address = address["http"].as<std::string>();
+      if (address["postgres"]) config.postgres_address = address["postgres"].as<std::string>();
     } else {
       config.http_address = address.as<std::string>();
     }

@@ -68,6 +68,8 @@ struct ServerLimits {
 
 struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
+  // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
+  std::string postgres_address;
   std::vector<TableConfig> tables;
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
@@ -77,10 +79,11 @@ struct ServerConfig {
 // Without NAME the table is named after the last path element of URI (its stem for files).
 arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 
-// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`; `postgres` and
-// `flight_sql` are accepted and ignored), `reload_interval`, and `tables` entries with `name`,
-// `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and `reload_interval`.
-// Our own `limits` map sets ServerLimits by field name. Errors name the file and the entry.
+// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres`, and
+// `flight_sql`, which is accepted and ignored), `reload_interval`, and `tables` entries with
+// `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
+// `reload_interval`. Our own `limits` map sets ServerLimits by field name. Errors name the file and
+// the entry.
 arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Checks names are unique and non-empty and limits are positive.

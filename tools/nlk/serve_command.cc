@@ -30,6 +30,7 @@ struct ServeArguments {
   bool catalog = false;
   std::string catalog_root;
   std::string address;
+  std::string postgres_address;
   int workers = -1;
   int max_queued = -1;
   int max_connections_per_address = -1;
@@ -75,6 +76,7 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
         "no tables to serve: give -c CONFIG.yml, -t NAME=URI or --catalog");
   }
   if (!arguments.address.empty()) config.http_address = arguments.address;
+  if (!arguments.postgres_address.empty()) config.postgres_address = arguments.postgres_address;
   server::ServerLimits& limits = config.limits;
   if (arguments.workers >= 0) limits.worker_threads = arguments.workers;
   if (arguments.max_queued >= 0) limits.max_queued_requests = arguments.max_queued;
@@ -120,6 +122,16 @@ int Serve(const ServeArguments& arguments) {
   std::cout << "nlk serve: listening on http://" << host << ":" << (*server)->port() << " ("
             << config->tables.size() << " table" << (config->tables.size() == 1 ? "" : "s") << ")"
             << std::endl;
+  if (!config->postgres_address.empty()) {
+    std::string postgres_host =
+        config->postgres_address.substr(0, config->postgres_address.rfind(':'));
+    std::cout << "nlk serve: listening on postgres://" << postgres_host << ":"
+              << (*server)->postgres_port() << std::endl;
+    if (postgres_host != "127.0.0.1" && postgres_host != "localhost" && postgres_host != "::1") {
+      std::cerr << "nlk serve: the postgres listener on " << postgres_host
+                << " accepts every client without a password (trust authentication)" << std::endl;
+    }
+  }
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "nlk serve: stopping" << std::endl;
@@ -140,7 +152,8 @@ int Serve(const ServeArguments& arguments) {
 void AddServeCommand(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<ServeArguments>();
   CLI::App* command = app.add_subcommand(
-      "serve", "Serve tables over HTTP: SQL and REST queries (ROAPI-compatible)");
+      "serve",
+      "Serve tables over HTTP (SQL and REST, ROAPI-compatible) and the PostgreSQL protocol");
   command->add_option("-c,--config", arguments->config_path, "ROAPI-style YAML config file");
   command->add_option("-t,--table", arguments->tables,
                       "NAME=URI[,format=delta|parquet][,use_memory_table=true] (repeatable)");
@@ -161,6 +174,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto with_default = [](std::string help, int64_t value, std::string_view unit = "") {
     return help + " (default " + std::to_string(value) + std::string(unit) + ")";
   };
+  command->add_option("-p,--addr-postgres", arguments->postgres_address,
+                      "HOST:PORT for the PostgreSQL wire protocol (off unless given; e.g. "
+                      "127.0.0.1:5432)");
   command->add_option(
       "--workers", arguments->workers,
       "Query worker threads (default 0: " + std::to_string(server::kWorkerThreadsPerCore) +

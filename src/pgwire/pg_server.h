@@ -1,0 +1,59 @@
+// The PostgreSQL wire protocol listener of `nlk serve`: accepts connections, frames messages
+// (startup packets up to 10000 bytes as PostgreSQL allows, other messages up to
+// max_message_bytes), answers SSL and GSS encryption requests with 'N', routes CancelRequest to
+// the session holding that process ID and secret, and hands each batch of complete messages to
+// a worker that runs it through the connection's Session (session.h).
+//
+// Connections are read asynchronously on I/O threads, so idle sessions (connection pools, BI
+// tools left open) cost a socket, not a thread. Messages run on worker threads and write with a
+// time limit, as the HTTP front end does. A message that stops arriving halfway is dropped after
+// header_timeout; an idle session between messages is kept as long as the client likes.
+//
+// Thread-safety: Start/Stop from one thread; connections are served concurrently.
+#pragma once
+
+#include <arrow/result.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pgwire/session.h"
+#include "sql/table_provider.h"
+
+namespace nlk::pgwire {
+
+struct PgServerOptions {
+  std::string address;  // HOST:PORT; port 0 picks a free one
+  std::shared_ptr<sql::TableProvider> tables;
+  QueryLimits query_limits;
+  int max_connections = 4096;
+  int64_t max_message_bytes = 1 << 20;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  int io_threads = 1;
+  // Runs a task on a worker thread; false when it cannot be queued.
+  std::function<bool(std::function<void()>)> run_on_worker;
+};
+
+class PgServer {
+ public:
+  static arrow::Result<std::unique_ptr<PgServer>> Start(PgServerOptions options);
+  ~PgServer();
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+
+  int port() const;
+  // Stops accepting, cancels running queries, closes the connections, waits for their workers
+  // to finish (the worker runner must still run tasks meanwhile) and joins the I/O threads.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit PgServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nlk::pgwire
