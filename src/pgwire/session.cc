@@ -574,6 +574,21 @@ arrow::Status Session::Bind(std::string_view body) {
   return arrow::Status::OK();
 }
 
+namespace {
+
+// A cancelled query's error says why, in PostgreSQL's words.
+arrow::Status Cancelled(const arrow::Status& status, arrow::StopSource& stop,
+                        std::chrono::milliseconds timeout) {
+  if (!status.IsCancelled()) return status;
+  if (stop.token().IsStopRequested()) {
+    return SqlStateError(sqlstate::kQueryCanceled, "canceling statement due to user request");
+  }
+  return SqlStateError(sqlstate::kQueryCanceled, "canceling statement due to statement timeout (" +
+                                                     std::to_string(timeout.count()) + " ms)");
+}
+
+}  // namespace
+
 arrow::Result<std::vector<ResultColumn>> Session::DescribeStatement(
     const PreparedStatement& prepared) {
   const Statement& statement = *prepared.statement;
@@ -592,13 +607,24 @@ arrow::Result<std::vector<ResultColumn>> Session::DescribeStatement(
     probe.statement = std::move(bound[0]);
   }
   switch (probe.statement->kind) {
+    case Statement::Kind::kData: {
+      // Planning names and types the columns; the query runs at Execute.
+      auto stop = std::make_shared<arrow::StopSource>();
+      sql::QueryOptions options = QueryOptionsFor(stop->token());
+      arrow::Result<std::shared_ptr<arrow::Schema>> schema;
+      {
+        RunningQuery running(cancel_mutex_, running_, stop);
+        schema = engine_->Describe(probe.statement->text, options);
+      }
+      if (!schema.ok()) return Cancelled(schema.status(), *stop, *options.timeout);
+      return DescribeColumns(**schema);
+    }
     case Statement::Kind::kFetch:
       // Describing a MOVE must not move the cursor; a FETCH only looks at it.
       if (Field(*probe.statement->node, "ismove").type() == JsonValue::Type::kBool) {
         return std::vector<ResultColumn>();
       }
       [[fallthrough]];
-    case Statement::Kind::kData:
     case Statement::Kind::kCatalog:
     case Statement::Kind::kShow:
       ARROW_RETURN_NOT_OK(Start(&probe));
@@ -786,21 +812,6 @@ arrow::Result<std::shared_ptr<const SystemCatalog>> Session::Catalog() {
   }
   return SystemCatalog::Build(tables, *settings_);
 }
-
-namespace {
-
-// A cancelled query's error says why, in PostgreSQL's words.
-arrow::Status Cancelled(const arrow::Status& status, arrow::StopSource& stop,
-                        std::chrono::milliseconds timeout) {
-  if (!status.IsCancelled()) return status;
-  if (stop.token().IsStopRequested()) {
-    return SqlStateError(sqlstate::kQueryCanceled, "canceling statement due to user request");
-  }
-  return SqlStateError(sqlstate::kQueryCanceled, "canceling statement due to statement timeout (" +
-                                                     std::to_string(timeout.count()) + " ms)");
-}
-
-}  // namespace
 
 arrow::Status Session::Start(Portal* portal) {
   const Statement& statement = *portal->statement;

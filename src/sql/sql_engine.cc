@@ -77,25 +77,54 @@ void AddMetrics(QueryMetrics* total, const QueryMetrics& part) {
   total->bytes_scanned += part.bytes_scanned;
 }
 
+// EXPLAIN's answer: one utf8 column "plan", a row per line.
+std::shared_ptr<arrow::Schema> TextRowsSchema() {
+  return arrow::schema({arrow::field("plan", arrow::utf8(), false)});
+}
+
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> TextRows(
     const std::vector<std::string>& lines) {
   arrow::StringBuilder builder;
   ARROW_RETURN_NOT_OK(builder.AppendValues(lines));
   ARROW_ASSIGN_OR_RAISE(auto column, builder.Finish());
-  auto schema = arrow::schema({arrow::field("plan", arrow::utf8(), false)});
+  auto schema = TextRowsSchema();
   auto batch = arrow::RecordBatch::Make(schema, column->length(), {column});
   return arrow::RecordBatchReader::Make({batch}, schema);
+}
+
+// The plan's columns under the names the query gives them (plans name columns internally).
+arrow::Result<std::shared_ptr<arrow::Schema>> NamedSchema(const arrow::Schema& schema,
+                                                          const std::vector<std::string>& names) {
+  if (schema.num_fields() != static_cast<int>(names.size())) {
+    return arrow::Status::UnknownError("SQL engine: plan yields ", schema.num_fields(),
+                                       " columns for ", names.size(), " names");
+  }
+  arrow::FieldVector fields;
+  for (int index = 0; index < schema.num_fields(); ++index) {
+    fields.push_back(schema.field(index)->WithName(names[index]));
+  }
+  return arrow::schema(std::move(fields));
 }
 
 }  // namespace
 
 SqlEngine::SqlEngine(std::shared_ptr<TableProvider> provider) : provider_(std::move(provider)) {}
 
-arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
-                                              const QueryOptions& options) const {
+// A statement planned and ready to run, with the guard its operators check.
+struct SqlEngine::Planned {
+  ExecutionGuard guard;
+  Statement statement;
+  BoundQuery query;
+  PlanPointer plan;
+  std::shared_ptr<QueryMetrics> subquery_metrics;
+};
+
+arrow::Result<SqlEngine::Planned> SqlEngine::Plan(std::string_view sql,
+                                                  const QueryOptions& options) const {
   ARROW_RETURN_NOT_OK(InitializeArrowCompute());
   ARROW_RETURN_NOT_OK(RegisterSqlFunctions());
-  ExecutionGuard guard;
+  Planned planned;
+  ExecutionGuard& guard = planned.guard;
   guard.stop_token = options.stop_token;
   if (options.timeout) guard.deadline = std::chrono::steady_clock::now() + *options.timeout;
   if (options.memory_pool != nullptr) guard.memory_pool = options.memory_pool;
@@ -104,15 +133,15 @@ arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
     guard.memory_pool = guard.memory_budget.get();
   }
 
-  ARROW_ASSIGN_OR_RAISE(Statement statement, ParseStatement(sql));
+  ARROW_ASSIGN_OR_RAISE(planned.statement, ParseStatement(sql));
   int64_t now_microseconds = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
   // Uncorrelated subqueries used as values run to their first two rows (two: enough to tell
   // "more than one row" apart) while binding.
-  auto subquery_metrics = std::make_shared<QueryMetrics>();
+  planned.subquery_metrics = std::make_shared<QueryMetrics>();
   auto run_subquery =
-      [&guard, subquery_metrics](
+      [&guard, subquery_metrics = planned.subquery_metrics](
           const PlanPointer& subquery) -> arrow::Result<std::shared_ptr<arrow::Table>> {
     ARROW_ASSIGN_OR_RAISE(PlanPointer optimized, Optimize(subquery));
     auto executor = std::make_shared<Executor>(guard, guard.memory_pool);
@@ -132,8 +161,25 @@ arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
     return arrow::Table::FromRecordBatches(reader->schema(), batches);
   };
   Binder binder(sql, provider_.get(), now_microseconds, run_subquery);
-  ARROW_ASSIGN_OR_RAISE(BoundQuery query, binder.Bind(*statement.select));
-  ARROW_ASSIGN_OR_RAISE(PlanPointer plan, Optimize(query.plan));
+  ARROW_ASSIGN_OR_RAISE(planned.query, binder.Bind(*planned.statement.select));
+  ARROW_ASSIGN_OR_RAISE(planned.plan, Optimize(planned.query.plan));
+  return planned;
+}
+
+arrow::Result<std::shared_ptr<arrow::Schema>> SqlEngine::Describe(
+    std::string_view sql, const QueryOptions& options) const {
+  ARROW_ASSIGN_OR_RAISE(Planned planned, Plan(sql, options));
+  if (planned.statement.explain) return TextRowsSchema();
+  return NamedSchema(*planned.plan->schema, planned.query.names);
+}
+
+arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
+                                              const QueryOptions& options) const {
+  ARROW_ASSIGN_OR_RAISE(Planned planned, Plan(sql, options));
+  ExecutionGuard& guard = planned.guard;
+  const Statement& statement = planned.statement;
+  const PlanPointer& plan = planned.plan;
+  std::shared_ptr<QueryMetrics> subquery_metrics = planned.subquery_metrics;
 
   auto executor = std::make_shared<Executor>(guard, guard.memory_pool);
   auto returned = std::make_shared<std::atomic<int64_t>>(0);
@@ -173,15 +219,7 @@ arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
   }
 
   ARROW_ASSIGN_OR_RAISE(auto reader, executor->Execute(plan));
-  if (reader->schema()->num_fields() != static_cast<int>(query.names.size())) {
-    return arrow::Status::UnknownError("SQL engine: plan yields ", reader->schema()->num_fields(),
-                                       " columns for ", query.names.size(), " names");
-  }
-  arrow::FieldVector fields;
-  for (int index = 0; index < reader->schema()->num_fields(); ++index) {
-    fields.push_back(reader->schema()->field(index)->WithName(query.names[index]));
-  }
-  result.schema = arrow::schema(std::move(fields));
+  ARROW_ASSIGN_OR_RAISE(result.schema, NamedSchema(*reader->schema(), planned.query.names));
   result.reader = std::make_shared<ResultReader>(std::move(reader), result.schema, guard,
                                                  options.max_rows, returned, executor);
   return result;

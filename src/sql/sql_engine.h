@@ -85,7 +85,16 @@ class SqlEngine {
   // Parses, binds, optimises and starts `sql`. Table names are resolved once, here.
   arrow::Result<QueryResult> Execute(std::string_view sql, const QueryOptions& options = {}) const;
 
+  // The columns Execute(sql) would return, with the same names and types, found by planning
+  // alone: no table is scanned (uncorrelated scalar subqueries excepted, which planning runs
+  // to their first two rows). Errors as Execute's.
+  arrow::Result<std::shared_ptr<arrow::Schema>> Describe(std::string_view sql,
+                                                         const QueryOptions& options = {}) const;
+
  private:
+  struct Planned;
+  arrow::Result<Planned> Plan(std::string_view sql, const QueryOptions& options) const;
+
   std::shared_ptr<TableProvider> provider_;
 };
 

@@ -269,7 +269,18 @@ std::vector<Record> ParseFile(const fs::path& path) {
 }
 
 arrow::Result<std::vector<std::string>> RunQuery(SqlEngine& engine, const Record& record) {
+  // Every statement that runs is described first: planning alone must name and type the
+  // columns exactly as running does (clients prepare statements and read results by it).
+  auto described = engine.Describe(record.sql);
   ARROW_ASSIGN_OR_RAISE(auto result, engine.Execute(record.sql, {}));
+  if (!described.ok()) {
+    return arrow::Status::Invalid("Describe failed where Execute ran: ",
+                                  described.status().ToString());
+  }
+  if (!(*described)->Equals(*result.schema)) {
+    return arrow::Status::Invalid("Describe gives ", (*described)->ToString(),
+                                  " but Execute returns ", result.schema->ToString());
+  }
   if (record.is_query && result.schema->num_fields() != static_cast<int>(record.types.size())) {
     return arrow::Status::Invalid("query returned ", result.schema->num_fields(),
                                   " columns, the test declares ", record.types.size());
