@@ -173,6 +173,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     process_id_ = process_id;
     session_ = std::make_unique<Session>(server_->options_.tables, server_->options_.query_limits,
                                          this, process_id, secret_key);
+    if (server_->options_.password_check) {
+      session_->set_password_check(server_->options_.password_check);
+    }
     ArmReadTimer();
     Read();
   }

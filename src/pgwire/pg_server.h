@@ -35,6 +35,8 @@ struct PgServerOptions {
   int io_threads = 1;
   // Runs a task on a worker thread; false when it cannot be queued.
   std::function<bool(std::function<void()>)> run_on_worker;
+  // Empty: every client is trusted. Otherwise clients must send a password this accepts.
+  std::function<bool(const std::string& user, const std::string& password)> password_check;
 };
 
 class PgServer {

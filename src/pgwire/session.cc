@@ -310,8 +310,32 @@ Session::Next Session::HandleStartup(std::string_view packet) {
       return Fatal(error.code, error.message);
     }
   }
-  // Authentication: trust. A password method would send its request here and finish the
-  // startup when the client's PasswordMessage checks out.
+  if (password_check_) {
+    size_t start = BeginMessage('R', &out_);
+    AppendInt32Binary(3, &out_);  // AuthenticationCleartextPassword
+    FinishMessage(start, &out_);
+    awaiting_password_ = true;
+    return Flush() ? Next::kContinue : Next::kClose;
+  }
+  return FinishStartup();
+}
+
+Session::Next Session::HandlePassword(std::string_view body) {
+  awaiting_password_ = false;
+  MessageReader reader(body, "PasswordMessage");
+  auto password = reader.CString();
+  if (!password.ok() || !reader.ExpectEnd().ok()) {
+    return Fatal(sqlstate::kProtocolViolation, "malformed password message");
+  }
+  const std::string& user = settings_->user();
+  if (!password_check_(user, std::string(*password))) {
+    return Fatal(sqlstate::kInvalidPassword,
+                 "password authentication failed for user \"" + user + "\"");
+  }
+  return FinishStartup();
+}
+
+Session::Next Session::FinishStartup() {
   size_t start = BeginMessage('R', &out_);
   AppendInt32Binary(0, &out_);  // AuthenticationOk
   FinishMessage(start, &out_);
@@ -332,6 +356,10 @@ Session::Next Session::HandleStartup(std::string_view packet) {
 // ---------------------------------------------------------------------------- messages
 
 Session::Next Session::HandleMessage(char type, std::string_view body) {
+  if (awaiting_password_) {
+    if (type != 'p') return Fatal(sqlstate::kProtocolViolation, "expected a password message");
+    return HandlePassword(body);
+  }
   if (!started_) return Fatal(sqlstate::kProtocolViolation, "the session has not started");
   if (type == 'X') return Next::kClose;
   if (skip_until_sync_ && type != 'S') return broken_ ? Next::kClose : Next::kContinue;

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -81,6 +82,11 @@ class Session {
   // Stops the query running now (CancelRequest, server shutdown); nothing if none runs.
   void Cancel();
 
+  // With a check, startup asks for a password (AuthenticationCleartextPassword) and the session
+  // starts only when check(user, password) is true; otherwise every client is trusted.
+  using PasswordCheck = std::function<bool(const std::string& user, const std::string& password)>;
+  void set_password_check(PasswordCheck check) { password_check_ = std::move(check); }
+
  private:
   struct PreparedStatement;
   struct Portal;
@@ -138,6 +144,12 @@ class Session {
   const int32_t secret_key_;
   std::unique_ptr<SessionSettings> settings_;
   std::string out_;
+  // After the startup packet: AuthenticationOk and the session's parameters, then ready.
+  Next FinishStartup();
+  Next HandlePassword(std::string_view body);
+
+  PasswordCheck password_check_;
+  bool awaiting_password_ = false;
   bool started_ = false;
   bool broken_ = false;
 

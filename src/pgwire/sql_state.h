@@ -32,6 +32,7 @@ inline constexpr const char* kInFailedTransaction = "25P02";
 inline constexpr const char* kReadOnlyTransaction = "25006";
 inline constexpr const char* kNoActiveTransaction = "25P01";
 inline constexpr const char* kInvalidAuthorization = "28000";
+inline constexpr const char* kInvalidPassword = "28P01";
 inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kUndefinedColumn = "42703";
 inline constexpr const char* kUndefinedTable = "42P01";

@@ -35,14 +35,17 @@ namespace {
 // I/O loop cannot block a worker forever.
 constexpr std::chrono::seconds kWriteGrace{2};
 
-std::string ResponseHead(int status, std::string_view content_type, bool keep_alive) {
+// `headers`: more header lines, each ending in CRLF (the AccessGate's CORS headers).
+std::string ResponseHead(int status, std::string_view content_type, bool keep_alive,
+                         std::string_view headers = {}) {
   std::string head = "HTTP/1.1 ";
   head += StatusLine(status);
-  head += "\r\nServer: nlk\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: ";
+  head += "\r\nServer: nlk\r\nContent-Type: ";
   head += content_type;
   head += keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close";
   if (status == 503 || status == 429) head += "\r\nRetry-After: 1";
   head += "\r\n";
+  head += headers;
   return head;
 }
 
@@ -57,11 +60,12 @@ std::string ErrorResponse(int status, const std::string& code, const std::string
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
   Impl(const ServerLimits& limits, RequestHandler handler, ImmediateHandler immediate,
-       HttpServerObserver observer)
+       HttpServerObserver observer, std::shared_ptr<const AccessGate> gate)
       : limits_(limits),
         handler_(std::move(handler)),
         immediate_(std::move(immediate)),
         observer_(std::move(observer)),
+        gate_(std::move(gate)),
         io_context_(limits.io_threads),
         work_guard_(net::make_work_guard(io_context_)),
         acceptor_(io_context_),
@@ -152,6 +156,7 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   const RequestHandler handler_;
   const ImmediateHandler immediate_;
   const HttpServerObserver observer_;
+  const std::shared_ptr<const AccessGate> gate_;
   net::io_context io_context_;
   // Keeps the I/O threads running while no socket operation is pending (between the acceptor
   // closing and the workers' last writes at shutdown), so a worker never waits on a dead loop.
@@ -196,7 +201,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
 
   arrow::Status Send(int status, std::string_view content_type, std::string body) override {
     started_ = true;
-    std::string response = ResponseHead(status, content_type, keep_alive_) +
+    std::string response = ResponseHead(status, content_type, keep_alive_, headers_) +
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     response += body;
     completed_ = true;
@@ -205,9 +210,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
 
   arrow::Status BeginStream(int status, std::string_view content_type) override {
     started_ = true;
-    return Hand(
-        ResponseHead(status, content_type, keep_alive_) + "Transfer-Encoding: chunked\r\n\r\n",
-        true);
+    return Hand(ResponseHead(status, content_type, keep_alive_, headers_) +
+                    "Transfer-Encoding: chunked\r\n\r\n",
+                true);
   }
 
   arrow::Status SendChunk(std::string data) override {
@@ -295,9 +300,33 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     request.target = std::string(message.target());
     request.accept = std::string(message[http::field::accept]);
     request.body = std::move(message.body());
+    request.client_address = address_;
     keep_alive_ = message.keep_alive();
     started_ = completed_ = aborted_ = false;
     on_finished_ = nullptr;
+    headers_.clear();
+    if (server_->gate_) {
+      std::string_view path = std::string_view(request.target).substr(0, request.target.find('?'));
+      auto header = [&message](http::field field) {
+        auto value = message[field];
+        return std::string_view(value.data(), value.size());
+      };
+      GateDecision decision =
+          server_->gate_->Decide({request.method, path, header(http::field::host),
+                                  header(http::field::origin), header(http::field::authorization)});
+      headers_ = std::move(decision.headers);
+      if (decision.status) {
+        std::string body;
+        if (!decision.error_code.empty()) {
+          server_->Reject(decision.error_code, *decision.status);
+          body = ErrorJson(ApiError{*decision.status, decision.error_code, decision.message});
+        }
+        (void)Send(*decision.status, "application/json", std::move(body));
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->HandlerDone(); });
+        return;
+      }
+      request.identity = std::move(decision.identity);
+    }
     if (server_->immediate_) {
       if (std::optional<HttpResponse> response = server_->immediate_(request)) {
         (void)Send(response->status, response->content_type, std::move(response->body));
@@ -444,6 +473,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   beast::tcp_stream stream_;
   std::shared_ptr<HttpServer::Impl> server_;
   const std::string address_;
+  std::string headers_;  // the AccessGate's header lines for the current request's response
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   net::steady_timer request_timer_;
@@ -505,13 +535,12 @@ void HttpServer::Impl::Accept() {
       });
 }
 
-arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& address,
-                                                             const ServerLimits& limits,
-                                                             RequestHandler handler,
-                                                             ImmediateHandler immediate,
-                                                             HttpServerObserver observer) {
-  auto impl =
-      std::make_shared<Impl>(limits, std::move(handler), std::move(immediate), std::move(observer));
+arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const std::string& address, const ServerLimits& limits, RequestHandler handler,
+    ImmediateHandler immediate, HttpServerObserver observer,
+    std::shared_ptr<const AccessGate> gate) {
+  auto impl = std::make_shared<Impl>(limits, std::move(handler), std::move(immediate),
+                                     std::move(observer), std::move(gate));
   ARROW_RETURN_NOT_OK(impl->Listen(address));
   impl->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -531,8 +560,14 @@ std::string_view StatusLine(int status) {
   switch (status) {
     case 200:
       return "200 OK";
+    case 204:
+      return "204 No Content";
     case 400:
       return "400 Bad Request";
+    case 401:
+      return "401 Unauthorized";
+    case 403:
+      return "403 Forbidden";
     case 404:
       return "404 Not Found";
     case 405:

@@ -2,7 +2,8 @@
 // limits, hands each complete request to a bounded worker pool, and lets the handler answer
 // with one response or a chunked stream. Protocol problems are answered here (400 malformed,
 // 408 too slow, 413 body too large, 431 headers too large, 429 too many connections from one
-// address, 503 overloaded) and never reach the handler.
+// address, 503 overloaded) and never reach the handler; so are requests the AccessGate refuses
+// (a Host or Origin not allowed, a missing or bad token) and CORS preflights.
 //
 // Connections are served asynchronously on a few I/O threads, so idle or slow clients cost a
 // socket and a small buffer, not a thread. Requests an immediate handler answers (health checks,
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/access_control.h"
 #include "server/server_config.h"
 
 namespace nlk::server {
@@ -37,6 +39,9 @@ struct HttpRequest {
   std::string target;  // path and query, as sent
   std::string accept;
   std::string body;
+  std::string client_address;  // the peer's IP address
+  // The caller, when the server authenticates and the request carried a valid token.
+  std::optional<Identity> identity;
 };
 
 struct HttpResponse {
@@ -82,11 +87,10 @@ struct HttpServerObserver {
 class HttpServer {
  public:
   // Binds `address` ("HOST:PORT"; port 0 picks a free one) and starts serving.
-  static arrow::Result<std::unique_ptr<HttpServer>> Start(const std::string& address,
-                                                          const ServerLimits& limits,
-                                                          RequestHandler handler,
-                                                          ImmediateHandler immediate = {},
-                                                          HttpServerObserver observer = {});
+  static arrow::Result<std::unique_ptr<HttpServer>> Start(
+      const std::string& address, const ServerLimits& limits, RequestHandler handler,
+      ImmediateHandler immediate = {}, HttpServerObserver observer = {},
+      std::shared_ptr<const AccessGate> gate = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

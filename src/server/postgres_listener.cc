@@ -17,7 +17,8 @@ PostgresListener::PostgresListener(std::unique_ptr<Impl> impl) : impl_(std::move
 PostgresListener::~PostgresListener() { Stop(); }
 
 arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
-    const ServerConfig& config, const TableRegistry& registry, int worker_threads) {
+    const ServerConfig& config, const TableRegistry& registry,
+    std::shared_ptr<const AccessGate> gate, int worker_threads) {
   auto impl = std::make_unique<Impl>();
   // Each connection has at most one task queued, so the queue holds one per connection. Results
   // go to the client from the listener's I/O threads, so no task waits outside its place.
@@ -39,6 +40,12 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
   options.run_on_worker = [workers](std::function<void()> task) {
     return workers->TrySubmit(std::move(task));
   };
+  if (gate && gate->authenticates()) {
+    options.password_check = [gate](const std::string& user, const std::string& password) {
+      std::optional<Identity> identity = gate->Authenticate(password);
+      return identity && identity->principal == user;
+    };
+  }
   ARROW_ASSIGN_OR_RAISE(impl->server, pgwire::PgServer::Start(std::move(options)));
   return std::unique_ptr<PostgresListener>(new PostgresListener(std::move(impl)));
 }

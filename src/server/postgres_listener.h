@@ -16,10 +16,12 @@ namespace nlk::server {
 
 class PostgresListener {
  public:
-  // Listens on config.postgres_address; `registry` must outlive the listener.
-  static arrow::Result<std::unique_ptr<PostgresListener>> Start(const ServerConfig& config,
-                                                                const TableRegistry& registry,
-                                                                int worker_threads);
+  // Listens on config.postgres_address; `registry` must outlive the listener. When `gate`
+  // authenticates, a client logs in with its token's principal as user name and the token as
+  // password.
+  static arrow::Result<std::unique_ptr<PostgresListener>> Start(
+      const ServerConfig& config, const TableRegistry& registry,
+      std::shared_ptr<const AccessGate> gate, int worker_threads);
   ~PostgresListener();
   PostgresListener(const PostgresListener&) = delete;
   PostgresListener& operator=(const PostgresListener&) = delete;

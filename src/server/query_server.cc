@@ -166,6 +166,11 @@ class QueryServer::Impl {
   explicit Impl(ServerConfig config) : config_(std::move(config)), redactor_(config_.tables) {}
 
   arrow::Status Start() {
+    ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.http_address, "HTTP"));
+    if (!config_.postgres_address.empty()) {
+      ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.postgres_address, "PostgreSQL"));
+    }
+    ARROW_ASSIGN_OR_RAISE(gate_, AccessGate::Make(config_.access));
     registry_ = TableRegistry::Open(
         config_, [this](std::string message) { return redactor_.Redact(message, false); });
     engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableProvider>(*registry_));
@@ -181,10 +186,10 @@ class QueryServer::Impl {
             config_.http_address, config_.limits,
             [this](const HttpRequest& request, ResponseWriter& writer) { Handle(request, writer); },
             [this](const HttpRequest& request) { return AnswerImmediately(request); },
-            std::move(observer)));
+            std::move(observer), gate_));
     if (!config_.postgres_address.empty()) {
-      ARROW_ASSIGN_OR_RAISE(postgres_,
-                            PostgresListener::Start(config_, *registry_, http_->worker_threads()));
+      ARROW_ASSIGN_OR_RAISE(
+          postgres_, PostgresListener::Start(config_, *registry_, gate_, http_->worker_threads()));
     }
     return arrow::Status::OK();
   }
@@ -560,6 +565,7 @@ class QueryServer::Impl {
   ServerMetrics metrics_;
   std::unique_ptr<TableRegistry> registry_;
   std::unique_ptr<sql::SqlEngine> engine_;
+  std::shared_ptr<const AccessGate> gate_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PostgresListener> postgres_;
 };

@@ -127,6 +127,46 @@ arrow::Status ParseLimits(const YAML::Node& node, ServerLimits& limits, const st
   return arrow::Status::OK();
 }
 
+arrow::Result<std::vector<std::string>> ParseStringList(const YAML::Node& node,
+                                                        const std::string& where) {
+  if (!node.IsSequence()) return arrow::Status::Invalid(where, " must be a list of strings");
+  std::vector<std::string> values;
+  for (const YAML::Node& value : node) values.push_back(value.as<std::string>());
+  return values;
+}
+
+arrow::Status ParseAccess(const YAML::Node& root, AccessConfig& access, const std::string& path) {
+  if (const YAML::Node auth = root["auth"]) {
+    if (!auth.IsMap()) return arrow::Status::Invalid(path, ": `auth` must be a map");
+    for (const auto& entry : auth) {
+      const std::string key = entry.first.as<std::string>();
+      const std::string where = path + ": auth." + key;
+      if (key == "tokens") {
+        access.tokens_file = entry.second.as<std::string>();
+      } else if (key == "health") {
+        ARROW_ASSIGN_OR_RAISE(access.health_access,
+                              ParseEndpointAccess(entry.second.as<std::string>(), where));
+      } else if (key == "metrics") {
+        ARROW_ASSIGN_OR_RAISE(access.metrics_access,
+                              ParseEndpointAccess(entry.second.as<std::string>(), where));
+      } else {
+        return arrow::Status::Invalid(where, ": unknown setting (tokens, health, metrics)");
+      }
+    }
+  }
+  if (const YAML::Node cors = root["cors"]) {
+    if (!cors.IsMap() || !cors["allowed_origins"]) {
+      return arrow::Status::Invalid(path, ": `cors` must be a map with `allowed_origins`");
+    }
+    ARROW_ASSIGN_OR_RAISE(access.allowed_origins, ParseStringList(cors["allowed_origins"],
+                                                                  path + ": cors.allowed_origins"));
+  }
+  if (const YAML::Node hosts = root["allowed_hosts"]) {
+    ARROW_ASSIGN_OR_RAISE(access.allowed_hosts, ParseStringList(hosts, path + ": allowed_hosts"));
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const std::string& path) {
   ServerConfig config;
   if (!root.IsMap()) return arrow::Status::Invalid(path, ": expected a map with `tables`");
@@ -154,6 +194,7 @@ arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const st
   if (const YAML::Node limits = root["limits"]) {
     ARROW_RETURN_NOT_OK(ParseLimits(limits, config.limits, path + ":"));
   }
+  ARROW_RETURN_NOT_OK(ParseAccess(root, config.access, path));
   return config;
 }
 

@@ -1,5 +1,5 @@
-// What `nlk serve` serves and how: the tables, the listening address and the per-query and
-// per-connection limits. Read from a ROAPI-style YAML file and/or `-t` table arguments, so a
+// What `nlk serve` serves and how: the tables, the listening address, the per-query and
+// per-connection limits, and who may connect (AccessConfig). Read from a ROAPI-style YAML file and/or `-t` table arguments, so a
 // ROAPI user can point `nlk serve` at the config file they already have.
 //
 // Plain values; no shared state.
@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "server/access_control.h"
 
 namespace nlk::server {
 
@@ -73,6 +75,7 @@ struct ServerConfig {
   std::vector<TableConfig> tables;
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
+  AccessConfig access;
 };
 
 // Parses ROAPI's table argument: "[NAME=]URI[,format=delta|parquet][,use_memory_table=BOOL]".
@@ -82,8 +85,9 @@ arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 // Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres`, and
 // `flight_sql`, which is accepted and ignored), `reload_interval`, and `tables` entries with
 // `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
-// `reload_interval`. Our own `limits` map sets ServerLimits by field name. Errors name the file and
-// the entry.
+// `reload_interval`. Our own `limits` map sets ServerLimits by field name; `auth` (`tokens`: the
+// tokens file, `health` and `metrics`: public or token), `cors` (`allowed_origins`: a list) and
+// `allowed_hosts` (a list) set AccessConfig. Errors name the file and the entry.
 arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Checks names are unique and non-empty and limits are positive.

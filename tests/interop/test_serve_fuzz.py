@@ -25,7 +25,8 @@ SEED = int(os.environ.get("NLK_FUZZ_SEED", "20261125"))
 CASES = int(os.environ.get("NLK_FUZZ_CASES", "300"))
 
 # Statuses a client may cause. 503 only under overload, which sequential requests never cause.
-USER_STATUSES = {200, 400, 404, 405, 408, 411, 413, 414, 415, 431, 501, 505}
+# 403: a mutated Host header that names another site (host_not_allowed).
+USER_STATUSES = {200, 400, 403, 404, 405, 408, 411, 413, 414, 415, 431, 501, 505}
 COLUMNS = ["timestamp", "device_id", "channel", "sequence", "voltage_uv", "nope", "", "*",
            "\"device_id\"", "a.b"]
 OPERATORS = ["", "eq", "lt", "lte", "gt", "gte", "gteq", "lteq", "neq", "ne", "in", "like",

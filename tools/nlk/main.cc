@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "auth_command.h"
 #include "catalog_commands.h"
 #include "cli_error.h"
 #include "common/arrow_runtime.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   nlk::cli::AddCatalogCommands(app, exit_code);
   nlk::cli::AddSqlCommand(app, exit_code);
   nlk::cli::AddServeCommand(app, exit_code);
+  nlk::cli::AddAuthCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -42,6 +42,12 @@ struct ServeArguments {
   int64_t header_timeout_ms = -1;
   int64_t idle_timeout_ms = -1;
   int64_t reload_interval_ms = -1;
+  std::string tokens_file;
+  bool insecure_no_auth = false;
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
+  std::string health_access;
+  std::string metrics_access;
 };
 
 // Many idle clients each hold a descriptor; the default soft limit (often 1024) would make the
@@ -101,6 +107,21 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   if (arguments.reload_interval_ms >= 0) {
     config.default_reload_interval = std::chrono::milliseconds(arguments.reload_interval_ms);
   }
+  server::AccessConfig& access = config.access;
+  if (!arguments.tokens_file.empty()) access.tokens_file = arguments.tokens_file;
+  if (arguments.insecure_no_auth) access.insecure_no_auth = true;
+  for (const std::string& origin : arguments.allowed_origins) {
+    access.allowed_origins.push_back(origin);
+  }
+  for (const std::string& host : arguments.allowed_hosts) access.allowed_hosts.push_back(host);
+  if (!arguments.health_access.empty()) {
+    ARROW_ASSIGN_OR_RAISE(access.health_access,
+                          server::ParseEndpointAccess(arguments.health_access, "--health-access"));
+  }
+  if (!arguments.metrics_access.empty()) {
+    ARROW_ASSIGN_OR_RAISE(access.metrics_access, server::ParseEndpointAccess(
+                                                     arguments.metrics_access, "--metrics-access"));
+  }
   return config;
 }
 
@@ -127,10 +148,20 @@ int Serve(const ServeArguments& arguments) {
         config->postgres_address.substr(0, config->postgres_address.rfind(':'));
     std::cout << "nlk serve: listening on postgres://" << postgres_host << ":"
               << (*server)->postgres_port() << std::endl;
-    if (postgres_host != "127.0.0.1" && postgres_host != "localhost" && postgres_host != "::1") {
-      std::cerr << "nlk serve: the postgres listener on " << postgres_host
-                << " accepts every client without a password (trust authentication)" << std::endl;
-    }
+  }
+  const server::AccessConfig& access = config->access;
+  if (!access.tokens_file.empty()) {
+    std::cout << "nlk serve: clients authenticate with tokens from " << access.tokens_file
+              << " (/health " << server::EndpointAccessName(access.health_access) << ", /metrics "
+              << server::EndpointAccessName(access.metrics_access) << ")" << std::endl;
+  } else if (access.insecure_no_auth) {
+    std::cerr << "nlk serve: --insecure-no-auth: every client that reaches the server can read "
+                 "every table"
+              << std::endl;
+  } else {
+    std::cout << "nlk serve: no authentication (--tokens FILE): serving this machine's clients "
+                 "only"
+              << std::endl;
   }
   int received = 0;
   sigwait(&signals, &received);
@@ -174,6 +205,22 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto with_default = [](std::string help, int64_t value, std::string_view unit = "") {
     return help + " (default " + std::to_string(value) + std::string(unit) + ")";
   };
+  command->add_option("--tokens", arguments->tokens_file,
+                      "Tokens file (`nlk auth token create`): every request then needs "
+                      "'Authorization: Bearer TOKEN', and PostgreSQL clients log in with the "
+                      "token as password. Without it the server listens on loopback only");
+  command->add_flag("--insecure-no-auth", arguments->insecure_no_auth,
+                    "Allow listening beyond loopback without --tokens");
+  command->add_option("--allow-origin", arguments->allowed_origins,
+                      "An origin whose web pages may call the API (CORS), e.g. "
+                      "https://grafana.example.org; '*' for any. Repeatable; default none");
+  command->add_option("--allow-host", arguments->allowed_hosts,
+                      "A host name clients may reach the server by, besides IP addresses and "
+                      "localhost. Repeatable");
+  command->add_option("--health-access", arguments->health_access,
+                      "With --tokens: 'public' (default) or 'token' for /health");
+  command->add_option("--metrics-access", arguments->metrics_access,
+                      "With --tokens: 'token' (default) or 'public' for /metrics");
   command->add_option("-p,--addr-postgres", arguments->postgres_address,
                       "HOST:PORT for the PostgreSQL wire protocol (off unless given; e.g. "
                       "127.0.0.1:5432)");
