@@ -26,7 +26,7 @@ apt_packages=(
   build-essential cmake ninja-build pkg-config clang-format
   libsimdjson-dev libroaring-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpg-query-dev librdkafka-dev libboost-dev libyaml-cpp-dev
+  libpg-query-dev librdkafka-dev libboost-dev libyaml-cpp-dev libssl-dev
 )
 if $tests; then
   apt_packages+=(chromium)  # headless browser for tests/interop/test_catalog_site.py
