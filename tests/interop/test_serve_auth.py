@@ -7,6 +7,9 @@ Run:  .venv/bin/python -m pytest tests/interop/test_serve_auth.py   (NLK_BIN=bui
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import subprocess
 import time
 from pathlib import Path
@@ -227,3 +230,26 @@ def test_postgres_logins_use_tokens_as_passwords(secured):
                           capture_output=True, text=True, timeout=30)
     assert psql.returncode == 0, psql.stderr
     assert psql.stdout.strip() == "100"
+
+
+def commit_infos(table: Path) -> list[dict]:
+    infos = []
+    for commit in sorted((table / "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "commitInfo" in action:
+                infos.append(action["commitInfo"])
+    return infos
+
+
+def test_commits_record_who_made_them(tmp_path):
+    table = tmp_path / "audited"
+    nlkcli.run_nlk("datagen", "--table", str(table), "--devices", "1", "--channels", "1",
+                   "--duration", "1", "--rate", "10", env={"NLK_PRINCIPAL": "svc-ingest"})
+    nlkcli.run_nlk("optimize", str(table), env={"NLK_PRINCIPAL": "svc-compactor"})
+    nlkcli.run_nlk("datagen", "--table", str(table), "--devices", "1", "--channels", "1",
+                   "--duration", "1", "--rate", "10", env={"NLK_PRINCIPAL": ""})
+    infos = commit_infos(table)
+    assert infos[0]["userId"] == infos[0]["userName"] == "svc-ingest"
+    assert {info["userName"] for info in infos[1:-1]} <= {"svc-compactor"}
+    assert infos[-1]["userName"] == pwd.getpwuid(os.geteuid()).pw_name

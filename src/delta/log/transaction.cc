@@ -1,9 +1,14 @@
 #include "delta/log/transaction.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "common/json_writer.h"
 #include "delta/log/action_json.h"
@@ -231,6 +236,22 @@ bool Transaction::IsBlindAppend() const {
   });
 }
 
+const std::string& CommitPrincipal() {
+  static const std::string principal = [] {
+    const char* configured = std::getenv("NLK_PRINCIPAL");
+    if (configured != nullptr && *configured != '\0') return std::string(configured);
+    uid_t uid = ::geteuid();
+    passwd entry{};
+    passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+      return std::string(found->pw_name);
+    }
+    return "uid:" + std::to_string(uid);
+  }();
+  return principal;
+}
+
 std::string Transaction::CommitInfoJson(int64_t timestamp_ms,
                                         std::optional<int64_t> in_commit_timestamp,
                                         const std::string& transaction_id) const {
@@ -261,6 +282,10 @@ std::string Transaction::CommitInfoJson(int64_t timestamp_ms,
   writer.Bool(IsBlindAppend());
   writer.Key("engineInfo");
   writer.String(kEngineInfo);
+  writer.Key("userId");
+  writer.String(CommitPrincipal());
+  writer.Key("userName");
+  writer.String(CommitPrincipal());
   writer.Key("txnId");
   writer.String(transaction_id);
   writer.EndObject();

@@ -26,6 +26,11 @@ class DeltaLog;
 
 inline constexpr char kEngineInfo[] = "neuralake/0.1.0";
 
+// Who this process commits as, recorded in every commitInfo as userId and userName (as Spark
+// records its user): $NLK_PRINCIPAL when set (a service's identity, or the principal a request
+// came from), else the operating-system user running the process.
+const std::string& CommitPrincipal();
+
 struct CommitOptions {
   // Put-if-absent attempts before giving up with kTooManyCommitAttempts.
   int max_attempts = 50;
