@@ -70,6 +70,8 @@ struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
   // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
   std::string postgres_address;
+  // The Arrow Flight SQL listener (flightsql/flight_sql_server.h); empty: none.
+  std::string flight_sql_address;
   std::vector<TableConfig> tables;
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
@@ -79,8 +81,8 @@ struct ServerConfig {
 // Without NAME the table is named after the last path element of URI (its stem for files).
 arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 
-// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres`, and
-// `flight_sql`, which is accepted and ignored), `reload_interval`, and `tables` entries with
+// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres` and
+// `flight_sql`), `reload_interval`, and `tables` entries with
 // `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
 // `reload_interval`. Our own `limits` map sets ServerLimits by field name. Errors name the file and
 // the entry.
