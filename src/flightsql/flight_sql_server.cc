@@ -435,10 +435,21 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       return ColumnsOf(statement->query);
     }
     if (const auto* prepared = std::get_if<CommandPreparedStatementQuery>(&command)) {
-      std::lock_guard lock(mutex_);
-      ARROW_ASSIGN_OR_RAISE(PreparedStatement * statement,
-                            FindLocked(prepared->prepared_statement_handle));
-      return statement->dataset_schema;
+      // Bound values type the columns they feed ($1 * 2 is a float for 1.5), so once bound the
+      // columns are those of the first row's statement, which DoGet's stream will carry.
+      std::shared_ptr<arrow::Schema> placeholder_columns;
+      {
+        std::lock_guard lock(mutex_);
+        ARROW_ASSIGN_OR_RAISE(PreparedStatement * statement,
+                              FindLocked(prepared->prepared_statement_handle));
+        if (statement->parameters == nullptr || statement->query.parameter_count == 0) {
+          placeholder_columns = statement->dataset_schema;
+        }
+      }
+      if (placeholder_columns != nullptr) return placeholder_columns;
+      ARROW_ASSIGN_OR_RAISE(std::vector<std::string> statements,
+                            BoundStatements(prepared->prepared_statement_handle));
+      return ColumnsOf(statements.front());
     }
     if (std::holds_alternative<CommandGetCatalogs>(command)) return CatalogsSchema();
     if (std::holds_alternative<CommandGetDbSchemas>(command)) return DbSchemasSchema();

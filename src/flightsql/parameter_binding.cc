@@ -34,6 +34,8 @@ arrow::Result<int32_t> LiteralType(const arrow::DataType& type, int number) {
     case arrow::Type::LARGE_STRING:
     case arrow::Type::STRING_VIEW:
       return pgwire::kTextOid;
+    // A column of nulls (Python's None) binds NULL, whatever the statement compares it with.
+    case arrow::Type::NA:
     case arrow::Type::DATE32:
     case arrow::Type::DATE64:
     case arrow::Type::TIMESTAMP:
