@@ -77,13 +77,14 @@ struct AnswerLimits {
   int64_t max_rows = 0;
   int64_t max_bytes = 0;
   std::chrono::milliseconds timeout{0};
-  Clock::time_point deadline;
+  Clock::time_point deadline;  // of the whole answer: each statement gets what remains
 };
 
-// The engine's Cancelled past the deadline is the query timeout; the row and memory limits
-// are the query's fault, to be fixed by changing it.
+// The engine's Cancelled is the query timeout, since no query is given a stop token (a client
+// that goes away ends its stream, and the query with it); the row and memory limits are the
+// query's fault, to be fixed by changing it.
 arrow::Status ForClient(const arrow::Status& status, const AnswerLimits& limits) {
-  if (status.IsCancelled() && Clock::now() >= limits.deadline) {
+  if (status.IsCancelled()) {
     return flight::MakeFlightError(flight::FlightStatusCode::TimedOut,
                                    "the query ran longer than " +
                                        std::to_string(limits.timeout.count()) +
