@@ -6,6 +6,7 @@
 #include <arrow/ipc/writer.h>
 #include <arrow/util/byte_size.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -68,6 +69,7 @@ struct PreparedStatement {
   ParameterizedQuery query;
   std::shared_ptr<arrow::Schema> dataset_schema;
   std::shared_ptr<arrow::RecordBatch> parameters;  // null: none bound yet
+  uint64_t last_used = 0;                          // FlightSqlServer::Impl::uses_ then
 };
 
 // The limits the engine does not keep for a whole answer: its rows and bytes over every
@@ -499,12 +501,16 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     ARROW_ASSIGN_OR_RAISE(statement.dataset_schema, ColumnsOf(placeholders));
     statement.query = std::move(query);
     std::lock_guard lock(mutex_);
+    // Clients that die leave their statements open; rather than refuse everyone once these
+    // fill the table, the statement used least recently is dropped.
     if (static_cast<int>(prepared_.size()) >= options_.max_prepared_statements) {
-      return flight::MakeFlightError(
-          flight::FlightStatusCode::Unavailable,
-          "the server holds " + std::to_string(prepared_.size()) +
-              " open prepared statements, its limit; close some (ClosePreparedStatement)");
+      auto oldest = std::min_element(prepared_.begin(), prepared_.end(),
+                                     [](const auto& left, const auto& right) {
+                                       return left.second.last_used < right.second.last_used;
+                                     });
+      if (oldest != prepared_.end()) prepared_.erase(oldest);
     }
+    statement.last_used = ++uses_;
     std::string handle = NewHandleLocked();
     prepared_.emplace(handle, std::move(statement));
     return handle;
@@ -532,8 +538,10 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     auto found = prepared_.find(handle);
     if (found == prepared_.end()) {
       return arrow::Status::KeyError(
-          "no open prepared statement has that handle (closed, or made before a restart)");
+          "no open prepared statement has that handle (closed, dropped as the least recently "
+          "used of max_prepared_statements, or made before a restart)");
     }
+    found->second.last_used = ++uses_;
     return &found->second;
   }
 
@@ -554,8 +562,9 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   const FlightSqlServerOptions options_;
   const sql::SqlEngine engine_;
   std::shared_ptr<QuerySlots> slots_;
-  std::mutex mutex_;  // guards prepared_ and random_
+  std::mutex mutex_;  // guards prepared_, uses_ and random_
   std::map<std::string, PreparedStatement> prepared_;
+  uint64_t uses_ = 0;  // counts statement creations and lookups, to find the least recent
   std::mt19937_64 random_{std::random_device{}()};
 };
 

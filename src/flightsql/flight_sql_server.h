@@ -10,8 +10,9 @@
 //
 // A statement's GetFlightInfo plans and starts the query to learn its columns and then stops
 // it; the ticket carries the SQL, and DoGet runs it. A prepared statement lives on the server
-// until closed, with the parameters last bound to it; several parameter rows run the statement
-// once per row, their results one after another.
+// until closed (or dropped as the least recently used when max_prepared_statements are open),
+// with the parameters last bound to it; several parameter rows run the statement once per row,
+// their results one after another.
 //
 // Limits, as for HTTP and PostgreSQL: result rows and bytes (the Arrow IPC size of the batches
 // sent), the query timeout and memory budget; at most max_running_queries run at once and
@@ -19,10 +20,11 @@
 // beyond max_calls in flight (gRPC multiplexes calls on connections, so calls are what is
 // counted).
 //
-// Errors carry gRPC status codes: INVALID_ARGUMENT for bad SQL or parameters, NOT_FOUND for an
-// unknown table or statement handle, UNIMPLEMENTED for commands a read-only server does not
-// serve, UNAVAILABLE when overloaded, TIMED_OUT (DEADLINE_EXCEEDED) past the query timeout,
-// RESOURCE_EXHAUSTED past the row, byte and memory limits.
+// Errors carry gRPC status codes: INVALID_ARGUMENT for bad SQL or parameters and past the row,
+// byte and memory limits (Flight's transport has no RESOURCE_EXHAUSTED; the remedy is a
+// narrower query), NOT_FOUND for an unknown table or statement handle, UNIMPLEMENTED for
+// commands a read-only server does not serve, UNAVAILABLE when overloaded, DEADLINE_EXCEEDED
+// past the query timeout.
 //
 // Thread-safety: Start/Stop from one thread; calls are served concurrently.
 #pragma once
@@ -48,7 +50,7 @@ struct FlightSqlServerOptions {
   int max_calls = 4096;
   int max_running_queries = 4;
   int max_waiting_queries = 64;
-  // Open prepared statements; creating one more fails RESOURCE_EXHAUSTED until some are closed.
+  // Open prepared statements; creating one more drops the one used least recently.
   int max_prepared_statements = 4096;
   // Bytes of parameters bound to one prepared statement.
   int64_t max_parameter_bytes = 1 << 20;
