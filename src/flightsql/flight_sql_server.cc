@@ -245,13 +245,19 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
                               const flight::FlightDescriptor& descriptor,
                               std::unique_ptr<flight::FlightInfo>* info) override {
     ARROW_ASSIGN_OR_RAISE(Command command, CommandOf(descriptor));
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> schema, SchemaOf(command));
+    std::shared_ptr<arrow::Schema> schema;
     flight::FlightEndpoint endpoint;
-    // A statement's ticket carries its SQL; other commands are their own ticket.
     if (const auto* statement = std::get_if<CommandStatementQuery>(&command)) {
-      endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{statement->query});
+      // The query starts here, to learn its columns, and waits for DoGet: the ticket names the
+      // started answer and carries the SQL to run again should the answer be gone by then.
+      ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
+      ARROW_ASSIGN_OR_RAISE(auto reader, Answer({statement->query}));
+      schema = reader->schema();
+      std::string id = Park(std::move(reader));
+      endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{id + statement->query});
     } else {
-      endpoint.ticket.ticket = descriptor.cmd;
+      ARROW_ASSIGN_OR_RAISE(schema, SchemaOf(command));
+      endpoint.ticket.ticket = descriptor.cmd;  // answered afresh by DoGet
     }
     ARROW_ASSIGN_OR_RAISE(auto made, flight::FlightInfo::Make(*schema, descriptor, {endpoint},
                                                               /*total_records=*/-1,
@@ -278,7 +284,14 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
                                     command.status().message());
     }
     if (const auto* statement = std::get_if<TicketStatementQuery>(&*command)) {
-      ARROW_ASSIGN_OR_RAISE(auto reader, Answer({statement->statement_handle}));
+      const std::string& handle = statement->statement_handle;
+      if (handle.size() < kHandleBytes * 2) {
+        return arrow::Status::Invalid("the statement ticket is too short to be one of ours");
+      }
+      std::shared_ptr<arrow::RecordBatchReader> reader = Unpark(handle.substr(0, kHandleBytes * 2));
+      if (reader == nullptr) {
+        ARROW_ASSIGN_OR_RAISE(reader, Answer({handle.substr(kHandleBytes * 2)}));
+      }
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
     }
@@ -414,16 +427,63 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   }
 
   // The columns of `sql`, from planning and starting it; the query stops at once.
-  arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOf(const std::string& sql) const {
-    ARROW_ASSIGN_OR_RAISE(auto slot, slots_->Acquire());
+  arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOf(const std::string& sql) {
+    ARROW_ASSIGN_OR_RAISE(auto slot, AcquireSlot());
     ARROW_ASSIGN_OR_RAISE(sql::QueryResult result, Run(sql, LimitsFromNow()));
     ARROW_RETURN_NOT_OK(result.reader->Close());
     return result.schema;
   }
 
+  // A query slot. Started answers waiting for their DoGet give theirs up first (their tickets
+  // carry the SQL to start them again), so a client that never comes back blocks nobody.
+  arrow::Result<std::unique_ptr<QuerySlots::Slot>> AcquireSlot() {
+    while (true) {
+      if (auto slot = slots_->TryAcquire()) return slot;
+      std::shared_ptr<arrow::RecordBatchReader> evicted;
+      {
+        std::lock_guard lock(mutex_);
+        if (parked_.empty()) break;
+        auto oldest = std::min_element(parked_.begin(), parked_.end(),
+                                       [](const auto& left, const auto& right) {
+                                         return left.second.parked < right.second.parked;
+                                       });
+        evicted = std::move(oldest->second.reader);
+        parked_.erase(oldest);
+      }
+    }
+    return slots_->Acquire();
+  }
+
+  // Keeps a started answer for its DoGet; answers past their query timeout are let go.
+  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader) {
+    std::vector<std::shared_ptr<arrow::RecordBatchReader>> expired;
+    std::lock_guard lock(mutex_);
+    const Clock::time_point now = Clock::now();
+    for (auto entry = parked_.begin(); entry != parked_.end();) {
+      if (now - entry->second.parked > options_.timeout) {
+        expired.push_back(std::move(entry->second.reader));
+        entry = parked_.erase(entry);
+      } else {
+        ++entry;
+      }
+    }
+    std::string id = NewHandleLocked();
+    parked_.emplace(id, ParkedAnswer{std::move(reader), now});
+    return id;
+  }
+
+  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto found = parked_.find(id);
+    if (found == parked_.end()) return nullptr;
+    std::shared_ptr<arrow::RecordBatchReader> reader = std::move(found->second.reader);
+    parked_.erase(found);
+    return reader;
+  }
+
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Answer(
-      std::vector<std::string> statements) const {
-    ARROW_ASSIGN_OR_RAISE(auto slot, slots_->Acquire());
+      std::vector<std::string> statements) {
+    ARROW_ASSIGN_OR_RAISE(auto slot, AcquireSlot());
     AnswerLimits limits = LimitsFromNow();
     ARROW_ASSIGN_OR_RAISE(sql::QueryResult first, Run(statements.front(), limits));
     statements.erase(statements.begin());
@@ -555,16 +615,21 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
         handle += kHex[byte >> 4];
         handle += kHex[byte & 15];
       }
-    } while (prepared_.count(handle) > 0);
+    } while (prepared_.count(handle) > 0 || parked_.count(handle) > 0);
     return handle;
   }
 
   const FlightSqlServerOptions options_;
   const sql::SqlEngine engine_;
   std::shared_ptr<QuerySlots> slots_;
-  std::mutex mutex_;  // guards prepared_, uses_ and random_
+  std::mutex mutex_;  // guards prepared_, uses_, parked_ and random_
   std::map<std::string, PreparedStatement> prepared_;
   uint64_t uses_ = 0;  // counts statement creations and lookups, to find the least recent
+  struct ParkedAnswer {
+    std::shared_ptr<arrow::RecordBatchReader> reader;  // holds its query slot
+    Clock::time_point parked;
+  };
+  std::map<std::string, ParkedAnswer> parked_;  // by the id its ticket starts with
   std::mt19937_64 random_{std::random_device{}()};
 };
 

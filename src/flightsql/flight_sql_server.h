@@ -8,8 +8,9 @@
 //   DoAction                            CreatePreparedStatement, ClosePreparedStatement
 //   DoPut                               CommandPreparedStatementQuery: binds parameters ($1, ...)
 //
-// A statement's GetFlightInfo plans and starts the query to learn its columns and then stops
-// it; the ticket carries the SQL, and DoGet runs it. A prepared statement lives on the server
+// A statement's GetFlightInfo starts the query to learn its columns and keeps it for DoGet,
+// whose ticket names it and carries the SQL (run again if the started query was let go: past
+// its timeout, or its slot needed by another query). A prepared statement lives on the server
 // until closed (or dropped as the least recently used when max_prepared_statements are open),
 // with the parameters last bound to it; several parameter rows run the statement once per row,
 // their results one after another.

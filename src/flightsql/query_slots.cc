@@ -25,6 +25,13 @@ arrow::Result<std::unique_ptr<QuerySlots::Slot>> QuerySlots::Acquire() {
   return std::make_unique<Slot>(shared_from_this());
 }
 
+std::unique_ptr<QuerySlots::Slot> QuerySlots::TryAcquire() {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || running_ >= max_running_ || waiting_ > 0) return nullptr;
+  ++running_;
+  return std::make_unique<Slot>(shared_from_this());
+}
+
 void QuerySlots::Release() {
   {
     std::lock_guard lock(mutex_);

@@ -33,6 +33,8 @@ class QuerySlots : public std::enable_shared_from_this<QuerySlots> {
   // A slot, after waiting for one if all are taken; Unavailable when too many already wait or
   // the slots are stopped.
   arrow::Result<std::unique_ptr<Slot>> Acquire();
+  // A slot if one is free and nobody waits for one; null otherwise (or when stopped).
+  std::unique_ptr<Slot> TryAcquire();
   // Refuses new queries and wakes those waiting.
   void Stop();
 

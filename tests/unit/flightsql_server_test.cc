@@ -18,7 +18,11 @@ namespace flight = arrow::flight;
 
 class FlightSqlServerTest : public testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { StartServer(/*max_running_queries=*/4); }
+
+  void StartServer(int max_running_queries) {
+    if (client_) ASSERT_OK(client_->Close());
+    if (server_) server_->Stop();
     auto tables = std::make_shared<sql::MapTableProvider>();
     auto schema = arrow::schema({arrow::field("id", arrow::int64())});
     ASSERT_OK_AND_ASSIGN(auto ids, arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3]"));
@@ -27,6 +31,8 @@ class FlightSqlServerTest : public testing::Test {
     options.address = "127.0.0.1:0";
     options.tables = tables;
     options.max_prepared_statements = 2;
+    options.max_running_queries = max_running_queries;
+    options.max_waiting_queries = 0;
     ASSERT_OK_AND_ASSIGN(server_, FlightSqlServer::Start(std::move(options)));
     ASSERT_OK_AND_ASSIGN(auto location, flight::Location::ForGrpcTcp("127.0.0.1", server_->port()));
     ASSERT_OK_AND_ASSIGN(client_, flight::FlightClient::Connect(location));
@@ -40,7 +46,11 @@ class FlightSqlServerTest : public testing::Test {
   arrow::Result<std::shared_ptr<arrow::Table>> Fetch(const std::string& command) {
     ARROW_ASSIGN_OR_RAISE(auto info,
                           client_->GetFlightInfo(flight::FlightDescriptor::Command(command)));
-    ARROW_ASSIGN_OR_RAISE(auto reader, client_->DoGet(info->endpoints()[0].ticket));
+    return Redeem(info->endpoints()[0].ticket);
+  }
+
+  arrow::Result<std::shared_ptr<arrow::Table>> Redeem(const flight::Ticket& ticket) {
+    ARROW_ASSIGN_OR_RAISE(auto reader, client_->DoGet(ticket));
     return reader->ToTable();
   }
 
@@ -75,6 +85,24 @@ TEST_F(FlightSqlServerTest, StatementRowsComeThroughItsTicket) {
   ASSERT_OK_AND_ASSIGN(auto expected, arrow::json::ArrayFromJSONString(arrow::int64(), "[20, 30]"));
   EXPECT_EQ(table->schema()->field(0)->name(), "tens");
   EXPECT_TRUE(table->column(0)->Equals(arrow::ChunkedArray(expected)));
+}
+
+TEST_F(FlightSqlServerTest, StartedAnswersWaitingForDoGetGiveWayToNewQueries) {
+  StartServer(/*max_running_queries=*/1);
+  std::string count = EncodeCommand(CommandStatementQuery{"SELECT count(*) AS n FROM numbers", {}});
+  std::string total = EncodeCommand(CommandStatementQuery{"SELECT sum(id) AS n FROM numbers", {}});
+  // The first answer, started and waiting for its DoGet, holds the only slot: the second
+  // GetFlightInfo takes it over rather than being refused, and each ticket still answers.
+  ASSERT_OK_AND_ASSIGN(auto first,
+                       client_->GetFlightInfo(flight::FlightDescriptor::Command(count)));
+  ASSERT_OK_AND_ASSIGN(auto second,
+                       client_->GetFlightInfo(flight::FlightDescriptor::Command(total)));
+  ASSERT_OK_AND_ASSIGN(auto counted, Redeem(first->endpoints()[0].ticket));
+  ASSERT_OK_AND_ASSIGN(auto summed, Redeem(second->endpoints()[0].ticket));
+  ASSERT_OK_AND_ASSIGN(auto three, arrow::json::ArrayFromJSONString(arrow::int64(), "[3]"));
+  ASSERT_OK_AND_ASSIGN(auto six, arrow::json::ArrayFromJSONString(arrow::int64(), "[6]"));
+  EXPECT_TRUE(counted->column(0)->Equals(arrow::ChunkedArray(three)));
+  EXPECT_TRUE(summed->column(0)->Equals(arrow::ChunkedArray(six)));
 }
 
 TEST_F(FlightSqlServerTest, PreparedStatementsBeyondTheLimitDropTheLeastRecentlyUsed) {
