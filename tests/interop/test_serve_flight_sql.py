@@ -278,6 +278,8 @@ def test_raw_errors_carry_flight_status_codes(server):
 @pytest.mark.parametrize("flag,value,sql,message", [
     ("--max-result-rows", "100", "SELECT * FROM samples", "limit of 100 rows"),
     ("--max-result-bytes", "10000", "SELECT * FROM samples", "max_result_bytes"),
+    ("--max-query-memory-bytes", "10000", "SELECT * FROM samples ORDER BY voltage_uv",
+     "memory limit"),
 ])
 def test_result_limits(data, flag, value, sql, message):
     limited = start_flight_server(["-t", f"samples={data['samples']}", flag, value], data["base"])
