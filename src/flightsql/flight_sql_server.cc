@@ -253,7 +253,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
       ARROW_ASSIGN_OR_RAISE(auto reader, Answer({statement->query}));
       schema = reader->schema();
-      std::string id = Park(std::move(reader));
+      std::string id = Park(std::move(reader), statement->query);
       endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{id + statement->query});
     } else {
       ARROW_ASSIGN_OR_RAISE(schema, SchemaOf(command));
@@ -288,9 +288,11 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       if (handle.size() < kHandleBytes * 2) {
         return arrow::Status::Invalid("the statement ticket is too short to be one of ours");
       }
-      std::shared_ptr<arrow::RecordBatchReader> reader = Unpark(handle.substr(0, kHandleBytes * 2));
+      const std::string sql = handle.substr(kHandleBytes * 2);
+      std::shared_ptr<arrow::RecordBatchReader> reader =
+          Unpark(handle.substr(0, kHandleBytes * 2), sql);
       if (reader == nullptr) {
-        ARROW_ASSIGN_OR_RAISE(reader, Answer({handle.substr(kHandleBytes * 2)}));
+        ARROW_ASSIGN_OR_RAISE(reader, Answer({sql}));
       }
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
@@ -455,7 +457,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   }
 
   // Keeps a started answer for its DoGet; answers past their query timeout are let go.
-  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader) {
+  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader, const std::string& sql) {
     std::vector<std::shared_ptr<arrow::RecordBatchReader>> expired;
     std::lock_guard lock(mutex_);
     const Clock::time_point now = Clock::now();
@@ -468,14 +470,16 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       }
     }
     std::string id = NewHandleLocked();
-    parked_.emplace(id, ParkedAnswer{std::move(reader), now});
+    parked_.emplace(id, ParkedAnswer{std::move(reader), sql, now});
     return id;
   }
 
-  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id) {
+  // The answer parked under `id`, if it answers `sql`: a ticket made up with another's id
+  // gets its own query run.
+  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id, const std::string& sql) {
     std::lock_guard lock(mutex_);
     auto found = parked_.find(id);
-    if (found == parked_.end()) return nullptr;
+    if (found == parked_.end() || found->second.sql != sql) return nullptr;
     std::shared_ptr<arrow::RecordBatchReader> reader = std::move(found->second.reader);
     parked_.erase(found);
     return reader;
@@ -627,6 +631,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   uint64_t uses_ = 0;  // counts statement creations and lookups, to find the least recent
   struct ParkedAnswer {
     std::shared_ptr<arrow::RecordBatchReader> reader;  // holds its query slot
+    std::string sql;
     Clock::time_point parked;
   };
   std::map<std::string, ParkedAnswer> parked_;  // by the id its ticket starts with

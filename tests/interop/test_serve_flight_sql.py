@@ -248,6 +248,23 @@ def test_raw_statement_ticket_and_schema(server):
     client.close()
 
 
+def test_a_ticket_answers_its_own_sql(server):
+    """A statement's ticket names its started query and carries its SQL; a ticket made up with
+    another's name gets its own SQL's rows, never the other query's."""
+    client = server.raw()
+    sql = b"SELECT count(*) AS n FROM samples"
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(statement_query(sql.decode())))
+    ticket = info.endpoints[0].ticket.ticket
+    assert ticket.endswith(sql)
+    name = ticket[-len(sql) - 32:-len(sql)]
+    forged = flight.Ticket(pack("TicketStatementQuery", field_bytes(1, name + b"SELECT 2 AS x")))
+    assert client.do_get(forged).read_all().to_pylist() == [{"x": 2}]
+    assert client.do_get(info.endpoints[0].ticket).read_all().to_pylist() == [{"n": 480}]
+    # Redeemed twice, a ticket runs its SQL again.
+    assert client.do_get(info.endpoints[0].ticket).read_all().to_pylist() == [{"n": 480}]
+    client.close()
+
+
 def test_raw_errors_carry_flight_status_codes(server):
     client = server.raw()
     with pytest.raises(pa.ArrowInvalid, match="not a Flight SQL command.*truncated"):
