@@ -1,12 +1,13 @@
-# Finds Arrow C++ (with Parquet, Acero, Dataset and S3) and defines the imported targets
-#   nlk::arrow nlk::parquet nlk::acero nlk::dataset nlk::arrow_s3
+# Finds Arrow C++ (with Parquet, Acero, Dataset, S3 and Flight) and defines the imported targets
+#   nlk::arrow nlk::parquet nlk::acero nlk::dataset nlk::arrow_s3 nlk::arrow_flight
 # A system Arrow found by CMake wins; otherwise the pyarrow wheel in the project venv is used.
 find_package(Arrow CONFIG QUIET)
 find_package(Parquet CONFIG QUIET)
 find_package(ArrowAcero CONFIG QUIET)
 find_package(ArrowDataset CONFIG QUIET)
+find_package(ArrowFlight CONFIG QUIET)
 
-if(Arrow_FOUND AND Parquet_FOUND AND ArrowAcero_FOUND AND ArrowDataset_FOUND)
+if(Arrow_FOUND AND Parquet_FOUND AND ArrowAcero_FOUND AND ArrowDataset_FOUND AND ArrowFlight_FOUND)
   message(STATUS "Arrow: system installation ${Arrow_VERSION}")
   add_library(nlk::arrow INTERFACE IMPORTED)
   target_link_libraries(nlk::arrow INTERFACE Arrow::arrow_shared)
@@ -16,6 +17,8 @@ if(Arrow_FOUND AND Parquet_FOUND AND ArrowAcero_FOUND AND ArrowDataset_FOUND)
   target_link_libraries(nlk::acero INTERFACE ArrowAcero::arrow_acero_shared)
   add_library(nlk::dataset INTERFACE IMPORTED)
   target_link_libraries(nlk::dataset INTERFACE ArrowDataset::arrow_dataset_shared)
+  add_library(nlk::arrow_flight INTERFACE IMPORTED)
+  target_link_libraries(nlk::arrow_flight INTERFACE ArrowFlight::arrow_flight_shared)
   # A system Arrow carries S3 inside libarrow when built with ARROW_S3.
   add_library(nlk::arrow_s3 INTERFACE IMPORTED)
   return()
@@ -55,5 +58,6 @@ nlk_import_arrow_library(nlk::acero arrow_acero)
 nlk_import_arrow_library(nlk::dataset arrow_dataset)
 nlk_import_arrow_library(nlk::arrow_compute arrow_compute)
 nlk_import_arrow_library(nlk::arrow_s3 arrow_s3)
+nlk_import_arrow_library(nlk::arrow_flight arrow_flight)
 set_property(TARGET nlk::arrow APPEND PROPERTY INTERFACE_LINK_LIBRARIES nlk::arrow_compute)
 set(CMAKE_BUILD_RPATH "${NLK_ARROW_LIBRARY_DIR}")

@@ -1,9 +1,9 @@
 // Who may talk to `nlk serve`, decided for every HTTP request before anything else runs:
 //
 // - Host: a request must name the server by an IP address, a name without a dot ("localhost",
-//   an intranet host), or a name listed in `allowed_hosts`. A page that rebinds its own DNS name to 127.0.0.1 sends its own name as
-//   Host and is refused (403 host_not_allowed), so it cannot reach the server through the
-//   victim's browser.
+//   an intranet host), or a name listed in `allowed_hosts`. A page that rebinds its own DNS name to
+//   127.0.0.1 sends its own name as Host and is refused (403 host_not_allowed), so it cannot reach
+//   the server through the victim's browser.
 // - Origin (CORS): a request carrying an Origin header from another origin is refused
 //   (403 origin_not_allowed) unless that origin is listed in `allowed_origins` ("*" allows
 //   every origin). Browsers send Origin with every cross-site POST, preflighted or not, so a

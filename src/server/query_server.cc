@@ -11,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/prometheus.h"
 #include "server/api_error.h"
+#include "server/flight_sql_listener.h"
 #include "server/http_server.h"
 #include "server/path_redaction.h"
 #include "server/postgres_listener.h"
@@ -170,6 +171,9 @@ class QueryServer::Impl {
     if (!config_.postgres_address.empty()) {
       ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.postgres_address, "PostgreSQL"));
     }
+    if (!config_.flight_sql_address.empty()) {
+      ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.flight_sql_address, "Flight SQL"));
+    }
     ARROW_ASSIGN_OR_RAISE(gate_, AccessGate::Make(config_.access));
     registry_ = TableRegistry::Open(
         config_, [this](std::string message) { return redactor_.Redact(message, false); });
@@ -191,10 +195,15 @@ class QueryServer::Impl {
       ARROW_ASSIGN_OR_RAISE(
           postgres_, PostgresListener::Start(config_, *registry_, gate_, http_->worker_threads()));
     }
+    if (!config_.flight_sql_address.empty()) {
+      ARROW_ASSIGN_OR_RAISE(
+          flight_sql_, StartFlightSqlListener(config_, *registry_, gate_, http_->worker_threads()));
+    }
     return arrow::Status::OK();
   }
 
   void Stop() {
+    if (flight_sql_) flight_sql_->Stop();
     if (postgres_) postgres_->Stop();
     if (http_) http_->Stop();
     if (registry_) registry_->StopRefreshing();
@@ -202,6 +211,7 @@ class QueryServer::Impl {
 
   int port() const { return http_->port(); }
   int postgres_port() const { return postgres_ ? postgres_->port() : 0; }
+  int flight_sql_port() const { return flight_sql_ ? flight_sql_->port() : 0; }
 
  private:
   static std::string_view PathOf(std::string_view target) {
@@ -568,6 +578,7 @@ class QueryServer::Impl {
   std::shared_ptr<const AccessGate> gate_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PostgresListener> postgres_;
+  std::unique_ptr<flightsql::FlightSqlServer> flight_sql_;
 };
 
 QueryServer::QueryServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -582,6 +593,7 @@ arrow::Result<std::unique_ptr<QueryServer>> QueryServer::Start(const ServerConfi
 
 int QueryServer::port() const { return impl_->port(); }
 int QueryServer::postgres_port() const { return impl_->postgres_port(); }
+int QueryServer::flight_sql_port() const { return impl_->flight_sql_port(); }
 void QueryServer::Stop() { impl_->Stop(); }
 
 }  // namespace nlk::server

@@ -6,7 +6,8 @@
 //   GET  /health                  "OK"
 //   GET  /metrics                 Prometheus text format
 //
-// and, when config.postgres_address is set, the PostgreSQL wire protocol (pgwire/pg_server.h)
+// and, when config.postgres_address is set, the PostgreSQL wire protocol (pgwire/pg_server.h),
+// and when config.flight_sql_address is set, Arrow Flight SQL (flightsql/flight_sql_server.h),
 // over the same tables and SQL engine.
 //
 // Thread-safety: Start/Stop from one thread; requests are served concurrently.
@@ -31,6 +32,8 @@ class QueryServer {
   int port() const;
   // The PostgreSQL listener's port; 0 when there is none.
   int postgres_port() const;
+  // The Flight SQL listener's port; 0 when there is none.
+  int flight_sql_port() const;
   void Stop();
 
   class Impl;

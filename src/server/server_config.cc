@@ -174,6 +174,9 @@ arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const st
     if (address.IsMap()) {
       if (address["http"]) config.http_address = address["http"].as<std::string>();
       if (address["postgres"]) config.postgres_address = address["postgres"].as<std::string>();
+      if (address["flight_sql"]) {
+        config.flight_sql_address = address["flight_sql"].as<std::string>();
+      }
     } else {
       config.http_address = address.as<std::string>();
     }

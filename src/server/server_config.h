@@ -1,6 +1,7 @@
 // What `nlk serve` serves and how: the tables, the listening address, the per-query and
-// per-connection limits, and who may connect (AccessConfig). Read from a ROAPI-style YAML file and/or `-t` table arguments, so a
-// ROAPI user can point `nlk serve` at the config file they already have.
+// per-connection limits, and who may connect (AccessConfig). Read from a ROAPI-style YAML file
+// and/or `-t` table arguments, so a ROAPI user can point `nlk serve` at the config file they
+// already have.
 //
 // Plain values; no shared state.
 #pragma once
@@ -72,6 +73,8 @@ struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
   // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
   std::string postgres_address;
+  // The Arrow Flight SQL listener (flightsql/flight_sql_server.h); empty: none.
+  std::string flight_sql_address;
   std::vector<TableConfig> tables;
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
@@ -82,8 +85,8 @@ struct ServerConfig {
 // Without NAME the table is named after the last path element of URI (its stem for files).
 arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 
-// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres`, and
-// `flight_sql`, which is accepted and ignored), `reload_interval`, and `tables` entries with
+// Reads a ROAPI YAML config: `addr` (a string, or a map with `http`, `postgres` and
+// `flight_sql`), `reload_interval`, and `tables` entries with
 // `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
 // `reload_interval`. Our own `limits` map sets ServerLimits by field name; `auth` (`tokens`: the
 // tokens file, `health` and `metrics`: public or token), `cors` (`allowed_origins`: a list) and

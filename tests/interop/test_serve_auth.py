@@ -14,6 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import adbc_driver_flightsql
+import adbc_driver_flightsql.dbapi as flight_sql
+import adbc_driver_manager
 import psycopg
 import pytest
 
@@ -57,10 +60,12 @@ def secured(lake):
     revoked = create_token(tokens, "mallory")
     nlkcli.run_nlk("auth", "token", "revoke", token_id(revoked), "--tokens", str(tokens))
     pg_port = free_port()
+    flight_port = free_port()
     server = start_nlk_serve(["-t", f"samples={lake / 'samples'}", "--tokens", str(tokens),
-                              "-p", f"127.0.0.1:{pg_port}"], lake)
+                              "-p", f"127.0.0.1:{pg_port}", "--addr-flight-sql",
+                              f"127.0.0.1:{flight_port}"], lake)
     yield {"server": server, "tokens": tokens, "alice": alice, "revoked": revoked,
-           "pg_port": pg_port}
+           "pg_port": pg_port, "flight_port": flight_port}
     server.stop()
 
 
@@ -253,3 +258,20 @@ def test_commits_record_who_made_them(tmp_path):
     assert infos[0]["userId"] == infos[0]["userName"] == "svc-ingest"
     assert {info["userName"] for info in infos[1:-1]} <= {"svc-compactor"}
     assert infos[-1]["userName"] == pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_flight_sql_calls_need_a_token(secured):
+    uri = f"grpc://127.0.0.1:{secured['flight_port']}"
+    header = adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value
+    with flight_sql.connect(uri, db_kwargs={header: f"Bearer {secured['alice']}"},
+                            autocommit=True) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) AS n FROM samples")
+            assert cursor.fetch_arrow_table().column("n")[0].as_py() == 100
+    for kwargs in ({}, {"db_kwargs": {header: f"Bearer {secured['revoked']}"}}):
+        with pytest.raises(adbc_driver_manager.Error) as failure:
+            with flight_sql.connect(uri, autocommit=True, **kwargs) as connection:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT count(*) FROM samples")
+                    cursor.fetch_arrow_table()
+        assert "UNAUTHENTICATED" in str(failure.value) or "token" in str(failure.value)

@@ -31,6 +31,7 @@ struct ServeArguments {
   std::string catalog_root;
   std::string address;
   std::string postgres_address;
+  std::string flight_sql_address;
   int workers = -1;
   int max_queued = -1;
   int max_connections_per_address = -1;
@@ -83,6 +84,9 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   }
   if (!arguments.address.empty()) config.http_address = arguments.address;
   if (!arguments.postgres_address.empty()) config.postgres_address = arguments.postgres_address;
+  if (!arguments.flight_sql_address.empty()) {
+    config.flight_sql_address = arguments.flight_sql_address;
+  }
   server::ServerLimits& limits = config.limits;
   if (arguments.workers >= 0) limits.worker_threads = arguments.workers;
   if (arguments.max_queued >= 0) limits.max_queued_requests = arguments.max_queued;
@@ -163,6 +167,11 @@ int Serve(const ServeArguments& arguments) {
                  "only"
               << std::endl;
   }
+  if (!config->flight_sql_address.empty()) {
+    std::cout << "nlk serve: listening for Flight SQL on grpc://"
+              << config->flight_sql_address.substr(0, config->flight_sql_address.rfind(':')) << ":"
+              << (*server)->flight_sql_port() << std::endl;
+  }
   int received = 0;
   sigwait(&signals, &received);
   std::cout << "nlk serve: stopping" << std::endl;
@@ -184,7 +193,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<ServeArguments>();
   CLI::App* command = app.add_subcommand(
       "serve",
-      "Serve tables over HTTP (SQL and REST, ROAPI-compatible) and the PostgreSQL protocol");
+      "Serve tables over HTTP (SQL and REST, ROAPI-compatible), the PostgreSQL protocol and "
+      "Arrow Flight SQL");
   command->add_option("-c,--config", arguments->config_path, "ROAPI-style YAML config file");
   command->add_option("-t,--table", arguments->tables,
                       "NAME=URI[,format=delta|parquet][,use_memory_table=true] (repeatable)");
@@ -224,6 +234,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   command->add_option("-p,--addr-postgres", arguments->postgres_address,
                       "HOST:PORT for the PostgreSQL wire protocol (off unless given; e.g. "
                       "127.0.0.1:5432)");
+  command->add_option("--addr-flight-sql", arguments->flight_sql_address,
+                      "HOST:PORT for Arrow Flight SQL over gRPC (off unless given; e.g. "
+                      "127.0.0.1:32010)");
   command->add_option(
       "--workers", arguments->workers,
       "Query worker threads (default 0: " + std::to_string(server::kWorkerThreadsPerCore) +

@@ -1,0 +1,31 @@
+#include "server/flight_sql_listener.h"
+
+#include "server/server_table_provider.h"
+
+namespace nlk::server {
+
+arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListener(
+    const ServerConfig& config, const TableRegistry& registry,
+    std::shared_ptr<const AccessGate> gate, int worker_threads) {
+  flightsql::FlightSqlServerOptions options;
+  options.address = config.flight_sql_address;
+  options.tables = std::make_shared<ServerTableProvider>(registry);
+  options.max_rows = config.limits.max_result_rows;
+  options.max_bytes = config.limits.max_result_bytes;
+  options.timeout = config.limits.query_timeout;
+  options.max_memory_bytes = config.limits.max_query_memory_bytes;
+  options.max_calls = config.limits.max_connections;
+  options.max_running_queries = worker_threads;
+  options.max_waiting_queries = config.limits.max_queued_requests;
+  options.max_parameter_bytes = config.limits.max_body_bytes;
+  if (gate && gate->authenticates()) {
+    options.authenticate = [gate](std::string_view token) {
+      std::string_view trimmed = token;
+      while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
+      return gate->Authenticate(trimmed).has_value();
+    };
+  }
+  return flightsql::FlightSqlServer::Start(std::move(options));
+}
+
+}  // namespace nlk::server
