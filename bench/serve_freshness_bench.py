@@ -130,6 +130,12 @@ class Poller(threading.Thread):
             self.stopping.wait(max(0.0, self.period - (time.monotonic() - started)))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a live process has used."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -251,6 +257,7 @@ def main() -> int:
             poller.stopping.set()
             poller.join()
         alive = {name: server.alive() for name, server in servers.items()}
+        cpu = {name: cpu_seconds(server.process.pid) for name, server in servers.items()}
     finally:
         for poller in pollers.values():
             poller.stopping.set()
@@ -273,22 +280,24 @@ def main() -> int:
     for name, poller in pollers.items():
         latencies = [poller.first_seen[s] - sent[s] for s in sent if s in poller.first_seen]
         figures = {"seen": len(latencies), "missing": len(sent) - len(latencies),
-                   "queries": poller.queries, "errors": poller.errors, "alive": alive[name]}
+                   "queries": poller.queries, "errors": poller.errors, "alive": alive[name],
+                   "cpu_s": cpu[name]}
         if latencies:
             figures.update(p50_s=percentile(latencies, 0.5), p99_s=percentile(latencies, 0.99),
                            max_s=max(latencies))
         report["servers"][name] = figures
     print(json.dumps(report, indent=2))
-    print("| server | probes seen / sent | p50 | p99 | max | failed queries |")
-    print("|---|---|---|---|---|---|")
+    print("| server | probes seen / sent | p50 | p99 | max | failed queries | server CPU |")
+    print("|---|---|---|---|---|---|---|")
     for name, figures in report["servers"].items():
         label = name if name != "ROAPI" else f"ROAPI, reload_interval {args.roapi_reload_interval} s"
         if figures["seen"]:
             print(f"| {label} | {figures['seen']} / {len(sent)} | {figures['p50_s']:.2f} s "
                   f"| {figures['p99_s']:.2f} s | {figures['max_s']:.2f} s "
-                  f"| {sum(figures['errors'].values())} |")
+                  f"| {sum(figures['errors'].values())} | {figures['cpu_s']:.0f} s |")
         else:
-            print(f"| {label} | 0 / {len(sent)} | – | – | – | {sum(figures['errors'].values())} |")
+            print(f"| {label} | 0 / {len(sent)} | – | – | – | {sum(figures['errors'].values())} "
+                  f"| {figures['cpu_s']:.0f} s |")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if all(f["missing"] == 0 for f in report["servers"].values()) else 1

@@ -27,13 +27,15 @@
 # nlk serve serves the catalog's tables under the pipeline's root, those that do not exist yet
 # too: the dead-letter table (created by ingest's first rejected message) and the ELT outputs
 # (created by their job's first run) answer 404 table_not_created until they appear, and are
-# served from then on without a restart.
+# served from then on without a restart. Its status page shows ingest's own /metrics (samples
+# and commits per second), which nlk serve fetches for it (--status-metrics).
 #
 # Restarting resumes where the flow stopped: ingest commits its Kafka offsets with the data, so
 # every message is in the table exactly once across restarts. Each start of the producer is a new
 # recording session of the devices, `session_id` run-<UTC start time>; its manifest (what it
 # sent) is written when it stops, to $NLK_PIPELINE_DIR/manifests/<the same time>.json. Each ELT
-# run writes $NLK_PIPELINE_DIR/elt/<job>.json (start, end, exit status) when it ends.
+# run, when it ends, appends a row (job, started, finished, exit_status) to the Delta table
+# pipeline/elt_runs under the root, served as pipeline.elt_runs.
 #
 # Settings (environment; the defaults fit a 2-core machine):
 #   NLK_BIN                          the nlk binary (default build/tools/nlk)
@@ -74,6 +76,7 @@ spark_ui_port="${NLK_SPARK_MASTER_UI_PORT:-4040}"
 
 samples="$lake/neural/samples"
 dead_letters="$lake/neural/samples_dead_letters"
+elt_runs="$lake/pipeline/elt_runs"
 pid_dir="$state_dir/pids"
 log_dir="$state_dir/logs"
 elt_dir="$state_dir/elt"
@@ -197,22 +200,31 @@ wait_for_table() {
   done
 }
 
-# Runs the ELT job every $elt_every seconds; each run's start, end and exit status go to
-# $elt_dir/downsample.json (written whole, then renamed, so a reader never sees half of it).
+# Appends one row to the ELT runs table: job, started, finished (UTC, ISO 8601), exit status.
+record_elt_run() {
+  local row="$elt_dir/run.parquet" verb=append
+  "$nlk" sql --format parquet --out "$row" \
+    "SELECT '$1' AS job, TIMESTAMPTZ '$2' AS started, TIMESTAMPTZ '$3' AS finished,
+            CAST($4 AS INTEGER) AS exit_status" || return
+  "$nlk" table describe "$elt_runs" >/dev/null 2>&1 || verb=create
+  "$nlk" table "$verb" "$elt_runs" --input "$row" >/dev/null
+}
+
+# Runs the ELT job every $elt_every seconds; each run is a row of the ELT runs table, which
+# nlk serve serves (the status page shows each job's last run).
 elt_loop() {
   local started finished status
   while :; do
-    started="$(date -u +%FT%T.%3NZ)"
+    started="$(date -u +%FT%T.%6NZ)"
     echo "--- $started downsample"
     status=0
     "$root/scripts/spark.sh" submit --master local[1] \
       --conf "spark.ui.port=$spark_ui_port" "$root/jobs/downsample.py" --root "$lake" ||
       status=$?
-    finished="$(date -u +%FT%T.%3NZ)"
+    finished="$(date -u +%FT%T.%6NZ)"
     [ "$status" -eq 0 ] || echo "downsample failed (exit $status); retried in ${elt_every}s"
-    printf '{"job": "downsample", "started": "%s", "finished": "%s", "exitStatus": %d}\n' \
-      "$started" "$finished" "$status" >"$elt_dir/downsample.json.tmp"
-    mv "$elt_dir/downsample.json.tmp" "$elt_dir/downsample.json"
+    record_elt_run downsample "$started" "$finished" "$status" ||
+      echo "could not record the run in $elt_runs"
     sleep "$elt_every"
   done
 }
@@ -243,7 +255,8 @@ start() {
     --malformed-fraction "$malformed" --session "run-$session" \
     --manifest "$state_dir/manifests/$session.json"
   # Every table of the catalog, created or not yet: serve picks each up when it appears.
-  launch serve "$nlk" serve --catalog --root "$lake" -a "127.0.0.1:$serve_port"
+  launch serve "$nlk" serve --catalog --root "$lake" -t "pipeline.elt_runs=$elt_runs" \
+    --status-metrics "ingest=127.0.0.1:$metrics_port" -a "127.0.0.1:$serve_port"
   wait_for_http "http://127.0.0.1:$serve_port/health" "nlk serve"
   # Ingest creates the table with its first commit; the maintenance daemons need it to exist.
   wait_for_table "$samples" 60 || die "no table $samples after 60 s (see $log_dir/ingest.log)"
@@ -256,8 +269,8 @@ start() {
 
   if [ "$elt_every" -gt 0 ]; then
     if "$root/scripts/spark.sh" status >/dev/null 2>&1; then
-      export -f elt_loop
-      export root lake elt_every spark_ui_port
+      export -f elt_loop record_elt_run
+      export root lake elt_every spark_ui_port nlk elt_dir elt_runs
       launch elt bash -c elt_loop
     else
       say "Spark is not installed (scripts/spark.sh install): no ELT runs"
@@ -270,7 +283,7 @@ print_urls() {
   local base="http://127.0.0.1:$serve_port"
   cat <<EOF
 
-Status page:   $base/ui?table=neural.samples&deadletters=neural.samples_dead_letters&elt=neural.samples_rollup
+Status page:   $base/ui?table=neural.samples&deadletters=neural.samples_dead_letters&elt=neural.samples_rollup&runs=pipeline.elt_runs
 SQL endpoint:  curl -s -w '\n' $base/api/sql -d "SELECT device_id, count(*) AS samples, max(timestamp) AS newest FROM \"neural.samples\" GROUP BY device_id ORDER BY device_id"
 Metrics:       $base/metrics   ingest http://127.0.0.1:$metrics_port/metrics
 Catalog site:  $nlk catalog site --out $state_dir/site   (then open $state_dir/site/index.html)
