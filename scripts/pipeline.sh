@@ -165,7 +165,9 @@ halt() {
   local name="$1" timeout="$2" pid waited=0
   if ! pid="$(pid_of "$name")"; then
     rm -f "$pid_dir/$name.pid"
-    return
+    # An explicit 0: in the Ctrl-C trap a bare return would return the status of the command
+    # the signal interrupted (130), which ends the script under set -e half way through stop.
+    return 0
   fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do
