@@ -173,6 +173,8 @@ def main() -> int:
     parser.add_argument("--roapi-reload-interval", type=int, default=1,
                         help="ROAPI's --reload-interval, whole seconds")
     parser.add_argument("--no-roapi", action="store_true", help="measure nlk serve only")
+    parser.add_argument("--roapi-memory-table", action="store_true",
+                        help="ROAPI with use_memory_table: true (its default) instead of false")
     parser.add_argument("--ingest-max-latency-ms", type=int,
                         help="nlk ingest's --max-latency-ms (default: its own, 1000)")
     parser.add_argument("--devices", type=int, default=2)
@@ -227,7 +229,8 @@ def main() -> int:
         if not args.no_roapi:
             config = serve_harness.write_roapi_config(
                 work / "roapi.yml",
-                [{"name": "samples", "uri": str(table), "use_memory_table": False}],
+                [{"name": "samples", "uri": str(table),
+                  "use_memory_table": args.roapi_memory_table}],
                 serve_harness.free_port())
             port = int(config.read_text().split("http: 127.0.0.1:")[1].split()[0])
             servers["ROAPI"] = start_roapi(roapi, config, port, work, args.roapi_reload_interval)
@@ -275,6 +278,7 @@ def main() -> int:
         "optimize_every_s": args.optimize_every, "vacuum_every_s": args.vacuum_every,
         "poll_ms": args.poll_ms, "ingest_max_latency_ms": args.ingest_max_latency_ms,
         "roapi_reload_interval_s": args.roapi_reload_interval,
+        "roapi_memory_table": args.roapi_memory_table,
         "servers": {},
     }
     for name, poller in pollers.items():
@@ -290,7 +294,9 @@ def main() -> int:
     print("| server | probes seen / sent | p50 | p99 | max | failed queries | server CPU |")
     print("|---|---|---|---|---|---|---|")
     for name, figures in report["servers"].items():
-        label = name if name != "ROAPI" else f"ROAPI, reload_interval {args.roapi_reload_interval} s"
+        label = name if name != "ROAPI" else (
+            f"ROAPI, reload_interval {args.roapi_reload_interval} s"
+            + (", memory table" if args.roapi_memory_table else ""))
         if figures["seen"]:
             print(f"| {label} | {figures['seen']} / {len(sent)} | {figures['p50_s']:.2f} s "
                   f"| {figures['p99_s']:.2f} s | {figures['max_s']:.2f} s "

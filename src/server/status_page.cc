@@ -282,15 +282,26 @@ async function poll() {
   $("rejected").textContent = number(pick(metrics, "nlk_requests_rejected_total").reduce((a, s) => a + s.value, 0));
 
   const tbody = $("tables");
+  // A function table's rows are computed once, held in memory, with no version or commits.
+  const versionText = name => {
+    const version = one(metrics, "nlk_table_snapshot_version", { table: name });
+    return version !== undefined && version < 0 ? "in memory" : number(version);
+  };
+  const ageText = name => {
+    const age = one(metrics, "nlk_table_commit_age_seconds", { table: name });
+    return age === undefined ? "–" : seconds(age) + " ago";
+  };
   tbody.replaceChildren(...tables.map(name => row([
-    cell(name), cell(number(one(metrics, "nlk_table_snapshot_version", { table: name })), true),
+    cell(name), cell(versionText(name), true),
     cell(number(one(metrics, "nlk_table_files", { table: name })), true),
-    cell(seconds(one(metrics, "nlk_table_commit_age_seconds", { table: name })) + " ago", true)])));
+    cell(ageText(name), true)])));
   const elt = settings.elt.length ? settings.elt : [];
   $("elt").replaceChildren(...(elt.length ? elt.map(name => {
     const known = tables.includes(name);
-    return row([cell(name), cell(known ? number(one(metrics, "nlk_table_snapshot_version", { table: name })) : "not served", true),
-      cell(known ? seconds(one(metrics, "nlk_table_commit_age_seconds", { table: name })) + " ago" : "–", true)]);
+    const absent = one(metrics, "nlk_table_state", { table: name, state: "not_created" }) === 1
+      ? "not created yet" : "not served";
+    return row([cell(name), cell(known ? versionText(name) : absent, true),
+      cell(known ? ageText(name) : "–", true)]);
   }) : [row([cell("no ELT output tables given (?elt=a,b)"), cell("", true), cell("", true)])]));
 
   const configured = pick(metrics, "nlk_table_state").map(s => s.labels.table);
