@@ -317,7 +317,7 @@ def check_rollup_matches(flow: Pipeline):
     drained = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     query = ("SELECT exit_status FROM \"pipeline.elt_runs\" WHERE job = 'downsample' AND "
              f"started > TIMESTAMPTZ '{drained}' ORDER BY started LIMIT 1")
-    deadline = time.monotonic() + 480  # hang guard: a local Spark run on 2 busy cores
+    deadline = time.monotonic() + 900  # hang guard: a local Spark run on 2 busy cores
     while True:
         response = flow.server.sql(query)
         if response.status == 200 and response.json():
