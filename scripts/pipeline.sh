@@ -268,7 +268,6 @@ start() {
     --retention-hours "$retention_hours" --allow-short-retention \
     --metrics-address "127.0.0.1:$((metrics_port + 2))"
 
-
   if [ "$elt_every" -gt 0 ]; then
     if "$root/scripts/spark.sh" status >/dev/null 2>&1; then
       export -f elt_loop record_elt_run
