@@ -6,9 +6,9 @@ queryable through nlk serve exactly once, every malformed message is in the dead
 observations. Meanwhile the status page shows ingest's rates from its /metrics (a screenshot is
 saved).
 
-- The ELT variant runs the Spark job in local mode from the pipeline after the flow drained and
-  compares its rollup with DuckDB's rollup of the samples served (bounded apart: a local Spark
-  run takes minutes on 2 busy cores).
+- The ELT variant runs the Spark job in local mode from the pipeline and compares its rollup
+  with DuckDB's rollup of the samples version the job read, served by nlk serve (bounded apart:
+  a local Spark run takes minutes on 2 busy cores).
 
 - The chaos variant SIGKILLs ingest, serve and the compactor once each during the run, restarts
   them, and checks the same (without the ELT job, to stay bounded).
@@ -24,7 +24,6 @@ NLK_REQUIRE_SPARK=1 (as the integration suite sets), like the other Spark tests.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import random
@@ -183,23 +182,21 @@ def test_every_sample_is_served_exactly_once(pipeline):
 
 @pytest.mark.spark
 def test_the_elt_rollup_matches_a_recomputation(tmp_path):
-    """The devices run, stop and drain; then `start` with the ELT job on (it starts only what
-    is not running: the job's loop), whose first run, in local mode, sees every sample. Its
-    output, and the run recorded in pipeline.elt_runs, are read through nlk serve, which picks
-    both tables up as the run creates them. A local Spark run takes minutes on 2 busy cores,
-    so this test is bounded apart from the others."""
+    """The pipeline with its ELT job on: one local-mode run, started as soon as the samples
+    table exists, while the devices still send. Its output and the run recorded in
+    pipeline.elt_runs are read through nlk serve, which picks both tables up as the run creates
+    them; the rollup must equal DuckDB's rollup of the samples at the version the job read (its
+    commit records it). A local Spark run takes minutes on 2 busy cores, so this test is
+    bounded apart from the others."""
     services_or_skip()
     require_spark()
-    flow = Pipeline(tmp_path, elt_every=0)
+    flow = Pipeline(tmp_path, elt_every=3600)
     try:
         flow.start(*DEVICE_FLAGS)
-        time.sleep(8)
-        check_drained_exactly_once(flow)
         runs = flow.server.sql('SELECT count(*) FROM "pipeline.elt_runs"')
         assert runs.status == 404 and b"table_not_created" in runs.body, runs.body[:300]
-        flow.env["NLK_PIPELINE_ELT_EVERY"] = "3600"
-        restarted = flow.start()
-        assert "started elt" in restarted.stderr, restarted.stderr
+        time.sleep(8)
+        check_drained_exactly_once(flow)
         check_rollup_matches(flow)
     finally:
         stopped_cleanly(flow)
@@ -311,12 +308,10 @@ def check_drained_exactly_once(flow: Pipeline, sessions: int = 1):
 
 
 def check_rollup_matches(flow: Pipeline):
-    """Waits for an ELT run that started after every sample was queryable (a row of
-    pipeline.elt_runs, served by nlk serve once the first run created it), then compares the
-    rollup nlk serve answers with DuckDB's rollup of the samples nlk serve answers."""
-    drained = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    query = ("SELECT exit_status FROM \"pipeline.elt_runs\" WHERE job = 'downsample' AND "
-             f"started > TIMESTAMPTZ '{drained}' ORDER BY started LIMIT 1")
+    """Waits for the ELT run's row in pipeline.elt_runs, then compares the rollup nlk serve
+    answers with DuckDB's rollup of the samples version the run read, also through nlk serve
+    (time travel: "neural.samples@vN")."""
+    query = "SELECT exit_status FROM \"pipeline.elt_runs\" WHERE job = 'downsample'"
     deadline = time.monotonic() + 900  # hang guard: a local Spark run on 2 busy cores
     while True:
         response = flow.server.sql(query)
@@ -325,14 +320,18 @@ def check_rollup_matches(flow: Pipeline):
         # 404 table_not_created until the first run is recorded.
         assert response.status in (200, 404), response.body[:500]
         assert time.monotonic() < deadline, (
-            f"no ELT run after the drain: {response.body[:300]}\n"
+            f"no ELT run recorded: {response.body[:300]}\n"
             + (flow.dir / "logs" / "elt.log").read_text(errors="replace")[-3000:])
-        time.sleep(0.5)
+        time.sleep(1)
     assert response.json()[0]["exit_status"] == 0, (
         (flow.dir / "logs" / "elt.log").read_text(errors="replace")[-3000:])
+    history = nlkcli.run_nlk("table", "history", f"{flow.env['NLK_PIPELINE_ROOT']}/neural/"
+                             "samples_rollup", "--json", "--limit", "1", env=flow.env)
+    metadata = json.loads(json.loads(history.stdout)[0]["commitInfo"]["userMetadata"])
+    version = metadata["sources"]["neural.samples"]["version"]
     samples = arrow_rows(flow.server, f"SELECT device_id, session_id, channel, timestamp, "
-                                      f"voltage_uv FROM {SAMPLES}")
+                                      f'voltage_uv FROM "neural.samples@v{version}"')
+    assert samples.num_rows > 0
     rollup = arrow_rows(flow.server, f'SELECT * FROM "{ROLLUP}"')
-    assert rollup.num_rows > 0
     wanted = job_expectations.expected(ROLLUP, {"samples": samples})
     job_expectations.assert_matches(ROLLUP, rollup, wanted)
