@@ -193,8 +193,7 @@ def main() -> int:
     if not bootstrap:
         raise SystemExit('no broker: scripts/kafka.sh start; eval "$(scripts/kafka.sh env)"')
     nlk = os.environ.get("NLK_BIN", str(ROOT / "build" / "tools" / "nlk"))
-    roapi = serve_harness.roapi_path()
-    if not args.no_roapi and roapi is None:
+    if not args.no_roapi and serve_harness.roapi_path() is None:
         raise SystemExit("roapi is not installed (.venv/bin/roapi: scripts/bootstrap.sh --tests)")
     work = args.work or pathlib.Path(tempfile.mkdtemp(prefix="nlk-serve-fresh-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -227,13 +226,15 @@ def main() -> int:
                                  "--allow-short-retention"], work / "vacuum.log"))
         servers["nlk serve"] = serve_harness.start_nlk_serve(["-t", f"samples={table}"], work)
         if not args.no_roapi:
+            port = serve_harness.free_port()
             config = serve_harness.write_roapi_config(
                 work / "roapi.yml",
                 [{"name": "samples", "uri": str(table),
-                  "use_memory_table": args.roapi_memory_table}],
-                serve_harness.free_port())
-            port = int(config.read_text().split("http: 127.0.0.1:")[1].split()[0])
-            servers["ROAPI"] = start_roapi(roapi, config, port, work, args.roapi_reload_interval)
+                  "use_memory_table": args.roapi_memory_table}], port)
+            # ROAPI reloads tables only with --disable-read-only; nothing here writes through it.
+            servers["ROAPI"] = serve_harness.start_roapi(
+                config, port, work,
+                ["--disable-read-only", "--reload-interval", str(args.roapi_reload_interval)])
         for name, server in servers.items():
             pollers[name] = Poller(server, args.poll_ms / 1000)
             pollers[name].start()
@@ -307,20 +308,6 @@ def main() -> int:
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if all(f["missing"] == 0 for f in report["servers"].values()) else 1
-
-
-def start_roapi(binary: str, config: pathlib.Path, port: int, work: pathlib.Path,
-                reload_interval: int) -> serve_harness.Server:
-    log = work / f"roapi-{port}.log"
-    with open(log, "wb") as out:
-        # ROAPI reloads tables only with --disable-read-only; nothing here writes through it.
-        process = subprocess.Popen([binary, "-c", str(config), "--disable-read-only",
-                                    "--reload-interval", str(reload_interval)],
-                                   stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "info"})
-    server = serve_harness.Server(process, port, log, "roapi")
-    serve_harness._wait_healthy(server)
-    return server
 
 
 if __name__ == "__main__":
