@@ -1,7 +1,8 @@
 # Entry points. Each target installs what it needs (idempotently) before it runs.
 #   make demo   build nlk (bin/nlk) and run the demo: base packages only, no tests
 #   make test   build everything and run every test
-#   make pipeline  build nlk and run the live pipeline until Ctrl-C (scripts/pipeline.sh)
+#   make pipeline  build nlk and run the live pipeline until Ctrl-C (scripts/pipeline.sh);
+#                  PIPELINE_ARGS="--devices 8 --rate 1000" passes flags to it
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
@@ -15,7 +16,7 @@ demo: nlk
 test: format-check build unit-tests asan-tests integration-tests
 
 pipeline: nlk
-	scripts/pipeline.sh run
+	scripts/pipeline.sh run $(PIPELINE_ARGS)
 
 bootstrap:
 	scripts/bootstrap.sh

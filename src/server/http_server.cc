@@ -588,6 +588,8 @@ std::string_view StatusLine(int status) {
       return "500 Internal Server Error";
     case 501:
       return "501 Not Implemented";
+    case 502:
+      return "502 Bad Gateway";
     case 503:
       return "503 Service Unavailable";
     case 504:

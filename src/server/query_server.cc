@@ -289,6 +289,15 @@ class QueryServer::Impl {
       (void)writer.Send(200, "text/html; charset=utf-8", std::string(StatusPageHtml()));
       return 200;
     }
+    if (path.starts_with("/ui/metrics/")) {
+      endpoint = "ui";
+      if (!get) return MethodNotAllowed(writer, "GET");
+      auto text = FetchStatusSource(config_.status_sources,
+                                    path.substr(std::string_view("/ui/metrics/").size()));
+      if (!text.ok()) return Fail(text.status(), "status_source_unavailable", writer);
+      (void)writer.Send(200, "text/plain; version=0.0.4", std::move(*text));
+      return 200;
+    }
     if (path == "/api/sql") {
       endpoint = "sql";
       if (request.method != "POST") return MethodNotAllowed(writer, "POST");

@@ -69,6 +69,15 @@ struct ServerLimits {
   int64_t max_query_memory_bytes = 2LL << 30;
 };
 
+// Another process whose Prometheus /metrics the status page shows (`nlk ingest`'s): the server
+// fetches it when the page asks /ui/metrics/{name}, so the browser needs to reach only the
+// server (status_page.h).
+struct StatusSource {
+  std::string name;
+  std::string host;
+  std::string port;
+};
+
 struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
   // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
@@ -79,6 +88,7 @@ struct ServerConfig {
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
   AccessConfig access;
+  std::vector<StatusSource> status_sources;
 };
 
 // Parses ROAPI's table argument: "[NAME=]URI[,format=delta|parquet][,use_memory_table=BOOL]".

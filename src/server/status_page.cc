@@ -1,11 +1,23 @@
 #include "server/status_page.h"
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "server/api_error.h"
+
 namespace nlk::server {
 
 // Kept as one literal so the binary serves the page with no files beside it. The script reads
 // its settings from the query string: table (the samples table; default: the first served table
 // whose name contains "sample"), deadletters (default: one containing "dead"), elt (output tables
-// of the ELT jobs, comma-separated), device and channel (the signal charted).
+// of the ELT jobs, comma-separated), runs (the ELT runs table; default: one containing
+// "elt_runs"), ingest (the status source of nlk ingest's /metrics; default "ingest"), device and
+// channel (the signal charted).
 std::string_view StatusPageHtml() {
   static constexpr std::string_view kPage = R"page(
 <!doctype html>
@@ -33,6 +45,7 @@ td.number, th.number { text-align: right; }
 .scroll { overflow-x: auto; }
 #state { color: var(--muted); }
 #state.error { color: var(--bad); }
+.note { margin: .5rem 0 0; font-size: .85rem; color: var(--muted); }
 canvas { width: 100%; height: 14rem; display: block; }
 form { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; }
 label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); }
@@ -55,6 +68,7 @@ button { background: var(--accent); color: #fff; border-color: var(--accent); cu
       <dt>Commits/s</dt><dd id="commit-rate">–</dd>
       <dt>Dead letters</dt><dd id="dead-letters">–</dd>
     </dl>
+    <p class="note" id="rate-source"></p>
   </section>
   <section aria-labelledby="fresh-title">
     <h2 id="fresh-title">Freshness</h2>
@@ -88,8 +102,17 @@ button { background: var(--accent); color: #fff; border-color: var(--accent); cu
       </table>
     </div>
   </section>
+  <section class="wide" aria-labelledby="runs-title">
+    <h2 id="runs-title">Last ELT run per job</h2>
+    <div class="scroll">
+      <table>
+        <thead><tr><th scope="col">Job</th><th scope="col" class="number">Ended</th><th scope="col" class="number">Took</th><th scope="col" class="number">Result</th></tr></thead>
+        <tbody id="runs"></tbody>
+      </table>
+    </div>
+  </section>
   <section class="wide" aria-labelledby="elt-title">
-    <h2 id="elt-title">Last ELT run per job (its output table's newest commit)</h2>
+    <h2 id="elt-title">ELT output tables</h2>
     <div class="scroll">
       <table>
         <thead><tr><th scope="col">Output table</th><th scope="col" class="number">Version</th><th scope="col" class="number">Committed</th></tr></thead>
@@ -103,6 +126,8 @@ button { background: var(--accent); color: #fff; border-color: var(--accent); cu
       <label>Samples table <input name="table" id="setting-table"></label>
       <label>Dead-letter table <input name="deadletters" id="setting-deadletters"></label>
       <label>ELT output tables (comma-separated) <input name="elt" id="setting-elt"></label>
+      <label>ELT runs table <input name="runs" id="setting-runs"></label>
+      <label>Ingest metrics source <input name="ingest" id="setting-ingest"></label>
       <label>Device <input name="device" id="setting-device"></label>
       <label>Channel <input name="channel" id="setting-channel" inputmode="numeric"></label>
       <button type="submit">Apply</button>
@@ -116,13 +141,15 @@ const settings = {
   table: params.get("table") || "",
   deadletters: params.get("deadletters") || "",
   elt: (params.get("elt") || "").split(",").filter(Boolean),
+  runs: params.get("runs") || "",
+  ingest: params.get("ingest") || "ingest",
   device: params.get("device") || "",
   channel: Number.parseInt(params.get("channel") || "0", 10) || 0,
 };
 for (const [key, value] of Object.entries(settings)) {
   document.getElementById("setting-" + key).value = Array.isArray(value) ? value.join(",") : value;
 }
-const history = [];  // {at, metrics, rows}; the last ten polls
+const history = [];  // {at, metrics, rows, ingest}; the last ten polls
 const $ = id => document.getElementById(id);
 
 function parseMetrics(text) {
@@ -209,18 +236,36 @@ async function poll() {
   let rows, dead;
   if (table) rows = Number((await sql("SELECT count(*) AS n FROM " + quote(table)))[0].n);
   if (deadletters) dead = Number((await sql("SELECT count(*) AS n FROM " + quote(deadletters)))[0].n);
-  history.push({ at, metrics, rows });
+  const ingest = await ingestFigures();
+  history.push({ at, metrics, rows, ingest: ingest.figures });
   while (history.length > 11) history.shift();
   const first = history[0];
   const span = (at - first.at) / 1000;
 
   $("rows").textContent = number(rows);
   $("dead-letters").textContent = deadletters ? number(dead) : "no table";
-  $("samples-rate").textContent = span > 0 && rows !== undefined && first.rows !== undefined
-    ? number((rows - first.rows) / span, 1) : "–";
-  const version = one(metrics, "nlk_table_snapshot_version", { table });
-  const firstVersion = one(first.metrics, "nlk_table_snapshot_version", { table });
-  $("commit-rate").textContent = span > 0 && version !== undefined ? number((version - firstVersion) / span, 2) : "–";
+  // Rates from ingest's own counters when the server can reach them (a restarted ingest starts
+  // them again from 0: no rate until the window holds only the new process); else the growth
+  // of the samples table.
+  const since = history.find(h => h.ingest);
+  if (ingest.figures && since && since !== history[history.length - 1] &&
+      ingest.figures.rows >= since.ingest.rows && ingest.figures.commits >= since.ingest.commits) {
+    const seconds = (at - since.at) / 1000;
+    $("samples-rate").textContent = number((ingest.figures.rows - since.ingest.rows) / seconds, 1);
+    $("commit-rate").textContent = number((ingest.figures.commits - since.ingest.commits) / seconds, 2);
+    $("rate-source").textContent = "Rates from nlk ingest's /metrics (rows and commits).";
+  } else if (ingest.figures) {
+    $("samples-rate").textContent = "–";
+    $("commit-rate").textContent = "–";
+    $("rate-source").textContent = "Rates from nlk ingest's /metrics: waiting for a second reading.";
+  } else {
+    $("samples-rate").textContent = span > 0 && rows !== undefined && first.rows !== undefined
+      ? number((rows - first.rows) / span, 1) : "–";
+    const version = one(metrics, "nlk_table_snapshot_version", { table });
+    const firstVersion = one(first.metrics, "nlk_table_snapshot_version", { table });
+    $("commit-rate").textContent = span > 0 && version !== undefined ? number((version - firstVersion) / span, 2) : "–";
+    $("rate-source").textContent = "Rates from the samples table's growth (" + ingest.why + ").";
+  }
 
   $("commit-age").textContent = seconds(one(metrics, "nlk_table_commit_age_seconds", { table }));
   const fresh = buckets(metrics, "nlk_serve_freshness_seconds", { table });
@@ -237,18 +282,68 @@ async function poll() {
   $("rejected").textContent = number(pick(metrics, "nlk_requests_rejected_total").reduce((a, s) => a + s.value, 0));
 
   const tbody = $("tables");
+  // A function table's rows are computed once, held in memory, with no version or commits.
+  const versionText = name => {
+    const version = one(metrics, "nlk_table_snapshot_version", { table: name });
+    return version !== undefined && version < 0 ? "in memory" : number(version);
+  };
+  const ageText = name => {
+    const age = one(metrics, "nlk_table_commit_age_seconds", { table: name });
+    return age === undefined ? "–" : seconds(age) + " ago";
+  };
   tbody.replaceChildren(...tables.map(name => row([
-    cell(name), cell(number(one(metrics, "nlk_table_snapshot_version", { table: name })), true),
+    cell(name), cell(versionText(name), true),
     cell(number(one(metrics, "nlk_table_files", { table: name })), true),
-    cell(seconds(one(metrics, "nlk_table_commit_age_seconds", { table: name })) + " ago", true)])));
+    cell(ageText(name), true)])));
   const elt = settings.elt.length ? settings.elt : [];
   $("elt").replaceChildren(...(elt.length ? elt.map(name => {
     const known = tables.includes(name);
-    return row([cell(name), cell(known ? number(one(metrics, "nlk_table_snapshot_version", { table: name })) : "not served", true),
-      cell(known ? seconds(one(metrics, "nlk_table_commit_age_seconds", { table: name })) + " ago" : "–", true)]);
+    const absent = one(metrics, "nlk_table_state", { table: name, state: "not_created" }) === 1
+      ? "not created yet" : "not served";
+    return row([cell(name), cell(known ? versionText(name) : absent, true),
+      cell(known ? ageText(name) : "–", true)]);
   }) : [row([cell("no ELT output tables given (?elt=a,b)"), cell("", true), cell("", true)])]));
 
+  const configured = pick(metrics, "nlk_table_state").map(s => s.labels.table);
+  await showRuns(settings.runs || configured.find(t => /elt_runs/i.test(t)));
   if (table) await drawChart(table);
+}
+
+// nlk ingest's rows and commits so far, from its /metrics as this server fetches it.
+async function ingestFigures() {
+  const response = await fetch("ui/metrics/" + encodeURIComponent(settings.ingest));
+  if (!response.ok) {
+    const error = await response.json().catch(() => ({}));
+    return { why: response.status === 404 ? "no ingest metrics source '" + settings.ingest + "'"
+                                          : "ingest's /metrics: " + (error.message || response.status) };
+  }
+  const samples = parseMetrics(await response.text());
+  const total = name => pick(samples, name).reduce((sum, s) => sum + s.value, 0);
+  return { figures: { rows: total("nlk_ingest_rows_committed_total"),
+                      commits: total("nlk_ingest_commits_total") } };
+}
+
+// Each job's newest row of the ELT runs table (job, started, finished, exit_status).
+async function showRuns(runs) {
+  const body = $("runs");
+  if (!runs) {
+    body.replaceChildren(row([cell("no ELT runs table (?runs=name)"), cell("", true), cell("", true), cell("", true)]));
+    return;
+  }
+  const response = await fetch("api/sql", { method: "POST", headers: { Accept: "application/json" },
+    body: "SELECT job, epoch_ms(started) AS started, epoch_ms(finished) AS finished, exit_status FROM " +
+          quote(runs) + " ORDER BY finished DESC LIMIT 100" });
+  if (response.status === 404 && (await response.json().catch(() => ({}))).error === "table_not_created") {
+    body.replaceChildren(row([cell("no ELT run has ended yet"), cell("", true), cell("", true), cell("", true)]));
+    return;
+  }
+  if (!response.ok) throw new Error("SQL " + response.status + " on " + runs);
+  const latest = new Map();
+  for (const run of await response.json()) if (!latest.has(run.job)) latest.set(run.job, run);
+  body.replaceChildren(...[...latest.values()].sort((a, b) => a.job.localeCompare(b.job)).map(run => row([
+    cell(run.job), cell(seconds((Date.now() - Number(run.finished)) / 1000) + " ago", true),
+    cell(seconds((Number(run.finished) - Number(run.started)) / 1000), true),
+    cell(Number(run.exit_status) === 0 ? "ok" : "failed (exit " + run.exit_status + ")", true)])));
 }
 
 async function drawChart(table) {
@@ -318,6 +413,100 @@ loop();
 </html>
 )page";
   return kPage;
+}
+
+arrow::Result<StatusSource> ParseStatusSource(const std::string& argument) {
+  const std::string expected =
+      "--status-metrics '" + argument + "': expected NAME=HOST:PORT, e.g. ingest=127.0.0.1:9464";
+  const size_t equals = argument.find('=');
+  const size_t colon = argument.rfind(':');
+  if (equals == std::string::npos || colon == std::string::npos || colon < equals) {
+    return arrow::Status::Invalid(expected);
+  }
+  StatusSource source{argument.substr(0, equals), argument.substr(equals + 1, colon - equals - 1),
+                      argument.substr(colon + 1)};
+  const bool name_ok =
+      !source.name.empty() && std::all_of(source.name.begin(), source.name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+      });
+  if (!name_ok) {
+    return arrow::Status::Invalid(expected, " (the name takes letters, digits, '-' and '_')");
+  }
+  int port = 0;
+  const char* end = source.port.data() + source.port.size();
+  auto [stop, error] = std::from_chars(source.port.data(), end, port);
+  if (source.host.empty() || error != std::errc() || stop != end || port < 1 || port > 65535) {
+    return arrow::Status::Invalid(expected);
+  }
+  return source;
+}
+
+arrow::Result<std::string> FetchStatusSource(const std::vector<StatusSource>& sources,
+                                             std::string_view name) {
+  auto found = std::find_if(sources.begin(), sources.end(),
+                            [&](const StatusSource& source) { return source.name == name; });
+  if (found == sources.end()) {
+    return MakeApiError(404, "unknown_status_source",
+                        "no status source named '" + std::string(name) +
+                            "' (nlk serve --status-metrics NAME=HOST:PORT)");
+  }
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  // Asynchronous steps under one deadline: a source that accepts and never answers, or a host
+  // that drops the connection attempt, costs the worker kStatusSourceTimeout, not the OS's.
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  http::request<http::empty_body> request{http::verb::get, "/metrics", 11};
+  request.set(http::field::host, found->host + ":" + found->port);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  bool done = false;
+  beast::error_code failure;
+  auto finish = [&](beast::error_code error) {
+    failure = error;
+    done = true;
+  };
+  stream.expires_after(kStatusSourceTimeout);
+  resolver.async_resolve(
+      found->host, found->port,
+      [&](beast::error_code error, asio::ip::tcp::resolver::results_type endpoints) {
+        if (error) return finish(error);
+        stream.async_connect(endpoints, [&](beast::error_code error, const auto&) {
+          if (error) return finish(error);
+          http::async_write(stream, request, [&](beast::error_code error, size_t) {
+            if (error) return finish(error);
+            http::async_read(stream, buffer, response,
+                             [&](beast::error_code error, size_t) { finish(error); });
+          });
+        });
+      });
+  io.run_for(kStatusSourceTimeout);
+  const bool timed_out = !done;
+  if (timed_out) {
+    // Cancels what is pending; its handlers run (and record nothing new) before returning.
+    resolver.cancel();
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    io.restart();
+    io.run();
+  }
+  const std::string where =
+      "status source '" + found->name + "' (" + found->host + ":" + found->port + "/metrics)";
+  if (timed_out) {
+    return MakeApiError(
+        502, "status_source_unavailable",
+        where + " did not answer within " + std::to_string(kStatusSourceTimeout.count()) + " ms");
+  }
+  if (failure) {
+    return MakeApiError(502, "status_source_unavailable", where + ": " + failure.message());
+  }
+  if (response.result_int() != 200) {
+    return MakeApiError(502, "status_source_unavailable",
+                        where + " answered HTTP " + std::to_string(response.result_int()));
+  }
+  return std::move(response.body());
 }
 
 }  // namespace nlk::server

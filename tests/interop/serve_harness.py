@@ -165,13 +165,14 @@ def write_roapi_config(path: Path, tables: list[dict], http_port: int) -> Path:
     return path
 
 
-def start_roapi(config: Path, port: int, log_dir: Path) -> Server:
+def start_roapi(config: Path, port: int, log_dir: Path, options: list[str] = ()) -> Server:
+    """`roapi -c CONFIG OPTIONS...`, waiting until /health answers."""
     binary = roapi_path()
     if binary is None:
         raise AssertionError("roapi not installed: scripts/bootstrap.sh --tests")
     log = log_dir / f"roapi-{port}.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([binary, "-c", str(config)], stdout=out,
+        process = subprocess.Popen([binary, "-c", str(config), *options], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**os.environ, "RUST_LOG": "warn"})
     server = Server(process, port, log, "roapi")

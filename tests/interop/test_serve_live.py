@@ -1,5 +1,7 @@
-"""`nlk serve` while a table grows: the freshness histogram on /metrics, and the live status
-page at /ui in headless Chromium (numbers move, the signal is charted, phone width fits).
+"""`nlk serve` while a table grows: the freshness histogram on /metrics, the live status page at
+/ui in headless Chromium (numbers move, the signal is charted, phone width fits), and another
+process's /metrics fetched for the page (`--status-metrics`, /ui/metrics/{name}): here a stand-in
+for nlk ingest's endpoint whose counters grow with each scrape, and ones that refuse or hang.
 
 Run:  .venv/bin/python -m pytest tests/interop/test_serve_live.py   (NLK_BIN=build/tools/nlk)
 """
@@ -7,16 +9,22 @@ Run:  .venv/bin/python -m pytest tests/interop/test_serve_live.py   (NLK_BIN=bui
 from __future__ import annotations
 
 import datetime
+import http.server
 import os
 import re
+import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from browser import Browser, chromium_path
-from serve_harness import start_nlk_serve
+import nlkcli
+from serve_harness import free_port, start_nlk_serve
 from test_catalog_site import make_dead_letters
 
 DEVICES, CHANNELS, RATE, SECONDS = 2, 2, 10, 1
@@ -78,6 +86,24 @@ def browser():
         yield page
 
 
+def make_elt_runs(tmp_path: Path, run_nlk) -> Path:
+    """A runs table as scripts/pipeline.sh keeps it: two runs of downsample (the newer one
+    took 2.5 s) and a failed one of firing_rates."""
+    def at(text):
+        return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc)
+    rows = pa.table({
+        "job": ["downsample", "downsample", "firing_rates"],
+        "started": pa.array([at("2026-01-01T00:00:00"), at("2026-01-01T00:01:00"),
+                             at("2026-01-01T00:00:30")], pa.timestamp("us", tz="UTC")),
+        "finished": pa.array([at("2026-01-01T00:00:04"), at("2026-01-01T00:01:02.500000"),
+                              at("2026-01-01T00:00:31")], pa.timestamp("us", tz="UTC")),
+        "exit_status": pa.array([0, 0, 1], pa.int32()),
+    })
+    pq.write_table(rows, tmp_path / "runs.parquet")
+    run_nlk("table", "create", tmp_path / "elt_runs", "--input", tmp_path / "runs.parquet")
+    return tmp_path / "elt_runs"
+
+
 class Appender:
     """Appends a second of samples, stamped with the current time, until stopped: a table that
     grows as an ingesting one does."""
@@ -119,8 +145,9 @@ def test_status_page_moves_while_the_table_grows(tmp_path, run_nlk, browser):
     dead_letters = tmp_path / "dead"
     make_dead_letters(dead_letters, run_nlk)
     dead_letters = dead_letters / "neural" / "samples_dead_letters"
-    server = start_nlk_serve(["-t", f"samples={samples}", "-t", f"samples_dead_letters={dead_letters}"],
-                             tmp_path)
+    runs = make_elt_runs(tmp_path, run_nlk)
+    server = start_nlk_serve(["-t", f"samples={samples}", "-t", f"samples_dead_letters={dead_letters}",
+                              "-t", f"elt_runs={runs}"], tmp_path)
     try:
         page = server.get("/ui")
         assert page.status == 200 and page.content_type.startswith("text/html")
@@ -152,7 +179,13 @@ def test_status_page_moves_while_the_table_grows(tmp_path, run_nlk, browser):
             assert "error" not in text(browser, "state")
             tables = browser.evaluate(
                 "[...document.querySelectorAll('#tables tr td:first-child')].map(c => c.textContent)")
-            assert tables == ["samples", "samples_dead_letters"]
+            assert tables == ["samples", "samples_dead_letters", "elt_runs"]
+            # Each job's newest run, found by the name of the runs table.
+            runs_rows = browser.evaluate("[...document.querySelectorAll('#runs tr')].map("
+                                         "r => [...r.cells].map(c => c.textContent))")
+            assert [(r[0], r[2], r[3]) for r in runs_rows] == [
+                ("downsample", "2.5 s", "ok"), ("firing_rates", "1.0 s", "failed (exit 1)")]
+            assert runs_rows[0][1].endswith(" ago")
             # Every control is labelled and reachable by keyboard.
             assert browser.evaluate("[...document.querySelectorAll('input, button')].every("
                                     "e => e.tabIndex >= 0 && (e.tagName === 'BUTTON' || e.labels.length))")
@@ -164,3 +197,115 @@ def test_status_page_moves_while_the_table_grows(tmp_path, run_nlk, browser):
             print(f"screenshots in {tmp_path}")
     finally:
         server.stop()
+
+
+# --- other processes' /metrics, fetched for the page ------------------------------------------
+
+class IngestMetrics:
+    """An HTTP endpoint answering /metrics as nlk ingest does, its row and commit counters
+    growing with each scrape (1000 rows and 2 commits a time)."""
+
+    def __init__(self):
+        self.scrapes = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != "/metrics":
+                    self.send_error(404)
+                    return
+                owner.scrapes += 1
+                body = ("# TYPE nlk_ingest_rows_committed_total counter\n"
+                        f"nlk_ingest_rows_committed_total {owner.scrapes * 1000}\n"
+                        "# TYPE nlk_ingest_commits_total counter\n"
+                        f"nlk_ingest_commits_total {owner.scrapes * 2}\n").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_status_metrics_are_fetched_for_the_page(tmp_path, run_nlk):
+    table = tmp_path / "samples"
+    datagen(run_nlk, table, "2026-01-01T00:00:00Z")
+    closed = free_port()  # nothing listens there
+    with IngestMetrics() as ingest, socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections and never answers
+        server = start_nlk_serve(
+            ["-t", f"samples={table}", "--status-metrics", f"ingest=127.0.0.1:{ingest.port}",
+             "--status-metrics", f"gone=127.0.0.1:{closed}",
+             "--status-metrics", f"silent=127.0.0.1:{silent.getsockname()[1]}"], tmp_path)
+        try:
+            first = server.get("/ui/metrics/ingest")
+            assert first.status == 200, first.body
+            assert first.content_type.startswith("text/plain")
+            assert b"nlk_ingest_rows_committed_total 1000\n" in first.body
+            assert b"nlk_ingest_rows_committed_total 2000\n" in server.get("/ui/metrics/ingest").body
+
+            unknown = server.get("/ui/metrics/nope")
+            assert unknown.status == 404 and unknown.json()["error"] == "unknown_status_source"
+            for name in ("gone", "silent"):
+                failed = server.get(f"/ui/metrics/{name}", timeout=30)  # hang guard
+                assert failed.status == 502, (name, failed.body)
+                assert failed.json()["error"] == "status_source_unavailable"
+                assert f"status source '{name}'" in failed.json()["message"]
+            assert server.request("POST", "/ui/metrics/ingest", b"").status == 405
+            assert server.get("/health").body.startswith(b"OK")  # serving goes on
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("argument", ["ingest", "ingest=127.0.0.1", "=127.0.0.1:9464",
+                                      "in/gest=127.0.0.1:9464", "ingest=127.0.0.1:99999",
+                                      "ingest=:9464"])
+def test_a_bad_status_metrics_argument_is_refused(tmp_path, argument):
+    result = subprocess.run([str(nlkcli.nlk_path()), "serve", "-t", f"t={tmp_path}",
+                             "--status-metrics", argument, "-a", "127.0.0.1:0"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "--status-metrics" in result.stderr and "NAME=HOST:PORT" in result.stderr, result.stderr
+
+
+def test_status_page_shows_ingest_rates_from_its_metrics(tmp_path, run_nlk, browser):
+    table = tmp_path / "samples"
+    datagen(run_nlk, table, "2026-01-01T00:00:00Z")
+    with IngestMetrics() as ingest:
+        server = start_nlk_serve(
+            ["-t", f"samples={table}", "--status-metrics", f"ingest=127.0.0.1:{ingest.port}"],
+            tmp_path)
+        try:
+            browser.set_width(1280, 900)
+            browser.open(f"http://127.0.0.1:{server.port}/ui")
+            browser.wait_for("document.getElementById('rate-source').textContent"
+                             ".includes(\"nlk ingest's /metrics (rows and commits)\")",
+                             "rates from ingest's metrics")
+            # The table does not grow here: any rate shown comes from ingest's counters.
+            browser.wait_for("Number(document.getElementById('samples-rate').textContent"
+                             ".replace(/,/g, '')) > 0 && "
+                             "Number(document.getElementById('commit-rate').textContent) > 0",
+                             "ingest's rates")
+            scrapes = ingest.scrapes
+            deadline = time.monotonic() + 30  # hang guard
+            while ingest.scrapes < scrapes + 2:
+                assert time.monotonic() < deadline, "the page stopped polling ingest's metrics"
+                time.sleep(0.2)
+            assert "error" not in text(browser, "state")
+        finally:
+            server.stop()

@@ -18,6 +18,7 @@
 #include "server/catalog_tables.h"
 #include "server/query_server.h"
 #include "server/server_config.h"
+#include "server/status_page.h"
 
 namespace nlk::cli {
 namespace {
@@ -49,6 +50,7 @@ struct ServeArguments {
   std::vector<std::string> allowed_hosts;
   std::string health_access;
   std::string metrics_access;
+  std::vector<std::string> status_sources;
 };
 
 // Many idle clients each hold a descriptor; the default soft limit (often 1024) would make the
@@ -81,6 +83,10 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
   if (config.tables.empty()) {
     return arrow::Status::Invalid(
         "no tables to serve: give -c CONFIG.yml, -t NAME=URI or --catalog");
+  }
+  for (const std::string& source : arguments.status_sources) {
+    ARROW_ASSIGN_OR_RAISE(auto parsed, server::ParseStatusSource(source));
+    config.status_sources.push_back(std::move(parsed));
   }
   if (!arguments.address.empty()) config.http_address = arguments.address;
   if (!arguments.postgres_address.empty()) config.postgres_address = arguments.postgres_address;
@@ -269,6 +275,10 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   command->add_option("--reload-interval-ms", arguments->reload_interval_ms,
                       with_default("How often Delta logs are checked for new commits",
                                    config.default_reload_interval.count(), " ms"));
+  command->add_option("--status-metrics", arguments->status_sources,
+                      "NAME=HOST:PORT of a process whose /metrics the status page shows, e.g. "
+                      "ingest=127.0.0.1:9464 (repeatable; fetched by the server at "
+                      "/ui/metrics/NAME)");
   command->callback([arguments, &exit_code] { exit_code = Serve(*arguments); });
 }
 
