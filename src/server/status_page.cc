@@ -137,6 +137,24 @@ button { background: var(--accent); color: #fff; border-color: var(--accent); cu
 <script>
 "use strict";
 const params = new URLSearchParams(location.search);
+// A server with tokens needs one on every call: opened as /ui#token=..., the page keeps it for
+// this tab only and takes it out of the address bar.
+const tokenInHash = new URLSearchParams(location.hash.slice(1)).get("token");
+if (tokenInHash) {
+  sessionStorage.setItem("nlk-token", tokenInHash);
+  window.history.replaceState(null, "", location.pathname + location.search);
+}
+const token = sessionStorage.getItem("nlk-token");
+async function call(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {});
+  if (token) headers.Authorization = "Bearer " + token;
+  const response = await fetch(path, Object.assign({}, options, { headers }));
+  if (response.status === 401) {
+    throw new Error(token ? "the token was refused (revoked?); open /ui#token=<token> with a valid one"
+                          : "this server needs a token: open /ui#token=<token>");
+  }
+  return response;
+}
 const settings = {
   table: params.get("table") || "",
   deadletters: params.get("deadletters") || "",
@@ -209,7 +227,7 @@ function quote(name) { return '"' + name.replace(/"/g, '""') + '"'; }
 function literal(text) { return "'" + text.replace(/'/g, "''") + "'"; }
 
 async function sql(query) {
-  const response = await fetch("api/sql", { method: "POST", body: query, headers: { Accept: "application/json" } });
+  const response = await call("api/sql", { method: "POST", body: query, headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error("SQL " + response.status + ": " + (await response.text()).slice(0, 200));
   return response.json();
 }
@@ -228,7 +246,7 @@ function row(cells) {
 
 async function poll() {
   const at = performance.now();
-  const metrics = parseMetrics(await (await fetch("metrics")).text());
+  const metrics = parseMetrics(await (await call("metrics")).text());
   const tables = pick(metrics, "nlk_table_snapshot_version").map(s => s.labels.table);
   const table = settings.table || tables.find(t => /sample/i.test(t)) ||
     tables.find(t => !/dead/i.test(t)) || tables[0];
@@ -311,7 +329,7 @@ async function poll() {
 
 // nlk ingest's rows and commits so far, from its /metrics as this server fetches it.
 async function ingestFigures() {
-  const response = await fetch("ui/metrics/" + encodeURIComponent(settings.ingest));
+  const response = await call("ui/metrics/" + encodeURIComponent(settings.ingest));
   if (!response.ok) {
     const error = await response.json().catch(() => ({}));
     return { why: response.status === 404 ? "no ingest metrics source '" + settings.ingest + "'"
@@ -330,7 +348,7 @@ async function showRuns(runs) {
     body.replaceChildren(row([cell("no ELT runs table (?runs=name)"), cell("", true), cell("", true), cell("", true)]));
     return;
   }
-  const response = await fetch("api/sql", { method: "POST", headers: { Accept: "application/json" },
+  const response = await call("api/sql", { method: "POST", headers: { Accept: "application/json" },
     body: "SELECT job, epoch_ms(started) AS started, epoch_ms(finished) AS finished, exit_status FROM " +
           quote(runs) + " ORDER BY finished DESC LIMIT 100" });
   if (response.status === 404 && (await response.json().catch(() => ({}))).error === "table_not_created") {

@@ -309,3 +309,29 @@ def test_status_page_shows_ingest_rates_from_its_metrics(tmp_path, run_nlk, brow
             assert "error" not in text(browser, "state")
         finally:
             server.stop()
+
+
+def test_status_page_works_with_a_token_and_says_when_it_has_none(tmp_path, run_nlk, browser):
+    samples = tmp_path / "samples"
+    run_nlk("datagen", "--table", samples, "--devices", 1, "--channels", 2, "--rate", 50,
+            "--duration", 1)
+    tokens = tmp_path / "tokens.tsv"
+    token = run_nlk("auth", "token", "create", "--tokens", tokens, "--principal",
+                    "viewer").stdout.strip()
+    server = start_nlk_serve(["-t", f"samples={samples}", "--tokens", tokens], tmp_path)
+    try:
+        base = f"http://127.0.0.1:{server.port}/ui"
+        browser.open(base)
+        browser.wait_for("/needs a token/.test(document.getElementById('state').textContent)",
+                         "the page to say it needs a token")
+        # Another query string, so that the browser loads the page again (not a hash change).
+        # (Not browser.open: the page takes the token out of its address at once.)
+        browser.call("Page.navigate", url=f"{base}?table=samples#token={token}")
+        browser.wait_for_page("ui?table=samples")
+        browser.wait_for("Number((/\\((\\d+) polls\\)/.exec("
+                         "document.getElementById('state').textContent) || [])[1]) >= 2",
+                         "two polls with the token")
+        assert browser.evaluate("location.hash") == "", "the token stays in the address bar"
+        assert text(browser, "rows").replace(",", "") == "100"
+    finally:
+        server.stop()
