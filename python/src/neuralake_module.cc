@@ -148,11 +148,9 @@ class RowStream {
   RowStream(std::shared_ptr<arrow::RecordBatchReader> reader, std::function<Metrics()> metrics)
       : reader_(std::move(reader)), metrics_(std::move(metrics)) {}
 
-  nb::capsule TakeStream(nb::object requested_schema) {
-    if (!requested_schema.is_none()) {
-      throw StatusError(arrow::Status::NotImplemented(
-          "casting a neuralake stream to a requested schema; cast the pyarrow result instead"));
-    }
+  // The PyCapsule interface lets a producer that does not cast answer a requested schema
+  // with its own; the consumer sees the schema in the stream and casts if it must.
+  nb::capsule TakeStream(nb::object /*requested_schema*/) {
     if (reader_ == nullptr) {
       throw StatusError(arrow::Status::Invalid("these rows were already taken"));
     }

@@ -20,8 +20,8 @@ from conftest import ROOT
 BUILD_TIMEOUT = float(os.environ.get("NLK_PACKAGE_BUILD_TIMEOUT", "2400"))
 # Fixed paths under the build tree rather than a temporary directory: the compiler sees the same
 # include paths every run, so ccache (CCACHE_BASEDIR) and the incremental build both apply.
-VENV = ROOT / "build-python" / "clean-venv"
-BUILD_DIR = ROOT / "build-python" / "clean-venv-build"
+VENV = ROOT / "build-python-clean" / "venv"
+BUILD_DIR = ROOT / "build-python-clean" / "build"
 
 
 def run(arguments: list[str], timeout: float, cwd: Path | None = None) -> str:
