@@ -19,10 +19,29 @@ import json as _json
 import os as _os
 from typing import Any, Iterable, Mapping
 
-# Loads the Arrow C++ libraries that the extension module links against, from the pyarrow wheel.
 import pyarrow as _pyarrow
 
-from neuralake import _core, catalog, errors
+
+def _load_arrow_libraries() -> None:
+    """Loads the Arrow C++ libraries the extension links against from the pyarrow in use, so
+    the extension shares them with pyarrow wherever pyarrow is installed. (Its RPATH finds them
+    only when pyarrow sits next to this package.) Once loaded, the dynamic loader satisfies the
+    extension's dependencies by their sonames; each is loaded privately (RTLD_LOCAL), so their
+    symbols do not leak into other modules."""
+    import ctypes
+    import glob
+
+    for name in ("arrow", "arrow_compute", "arrow_s3", "parquet", "arrow_acero", "arrow_dataset"):
+        for directory in _pyarrow.get_library_dirs():
+            candidates = sorted(glob.glob(_os.path.join(directory, f"lib{name}.so.*")), key=len)
+            if candidates:
+                ctypes.CDLL(candidates[0])
+                break
+
+
+_load_arrow_libraries()
+
+from neuralake import _core, catalog, errors  # noqa: E402
 from neuralake.errors import (
     CommitConflictError,
     InvalidArgumentError,
