@@ -191,3 +191,19 @@ def test_python_catalog_is_served_and_shown_by_nlk(cli_table, tmp_path):
     assert "ephys.samples" in index and "Raw voltage samples" in index
     page = (site / "tables" / "ephys.samples.html").read_text()
     assert "ephys-team" in page and "channel = 5" in page
+
+
+def test_serve_refuses_an_invalid_or_missing_manifest(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({
+        "format": "neuralake-catalog-manifest", "format_version": 1,
+        "catalogs": [{"name": "lab", "databases": [{"name": "ephys", "tables": [
+            {"name": "units", "kind": "delta"}]}]}]}))
+    for manifest, expected in [
+        (broken, "table ephys.units: uri: is missing"),
+        (tmp_path / "absent.json", "cannot open the catalog manifest"),
+    ]:
+        result = run_nlk("serve", "--catalog-manifest", str(manifest), "-a",
+                         f"127.0.0.1:{free_port()}", check=False)
+        assert result.returncode == 1
+        assert expected in result.stderr.decode()
