@@ -92,6 +92,13 @@ def test_time_travel_reads_older_versions(tmp_path):
     table = neuralake.write_table(uri, pa.table({"x": [1]}))
     table.append(pa.table({"x": [2]}))
     assert table.to_arrow(version=0).column("x").to_pylist() == [1]
+    # As of the first commit's time: the same rows as `nlk table read --timestamp`.
+    first_commit = table.history()[-1]["timestamp"]
+    expected = read_arrow_stream(run_nlk(
+        "table", "read", str(uri), "--format", "arrow", "--timestamp",
+        first_commit.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z").stdout)
+    assert table.to_arrow(timestamp=first_commit).equals(expected)
+    assert table.to_arrow(timestamp=first_commit.isoformat()).equals(expected)
     assert sorted(table.to_arrow().column("x").to_pylist()) == [1, 2]
     with pytest.raises(neuralake.NotFoundError):
         table.to_arrow(version=9)
