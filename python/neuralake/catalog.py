@@ -106,22 +106,19 @@ class DeclaredTable:
 
     def read(self, root: str | os.PathLike[str] | None = None, **read_options: Any):
         """The table's rows as a pyarrow Table: a Delta source read with
-        :meth:`neuralake.Table.to_arrow` (`read_options` are its keyword arguments, relative
-        URIs resolved against `root`), a Parquet source with pyarrow.dataset, a function table
-        by calling the function."""
+        :meth:`neuralake.Table.to_arrow` (`read_options` are its keyword arguments), a Parquet
+        source through :func:`neuralake.sql`, a function table by calling the function.
+        Relative URIs are resolved against `root`."""
         if self.source is None:
             return self.function()
         uri = self.source.uri
         if root is not None and "://" not in uri and not uri.startswith("/"):
             uri = os.path.join(os.fspath(root), uri)
+        from neuralake import Table, sql
+
         if self.source.kind == "delta":
-            from neuralake import Table
-
             return Table(uri).to_arrow(**read_options)
-        import pyarrow.dataset
-
-        partitioning = "hive" if self.source.partition_columns else None
-        return pyarrow.dataset.dataset(uri, format="parquet", partitioning=partitioning).to_table()
+        return sql(f'SELECT * FROM "{self.name}"', tables={self.name: uri})
 
 
 def _schema_json(schema: Any) -> Any:

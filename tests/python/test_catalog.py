@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import neuralake
@@ -126,6 +127,9 @@ def test_invalid_declarations_fail_with_the_cpp_validation_messages(cli_table, t
 def test_declared_table_reads(cli_table, tmp_path):
     catalog = lab_catalog(str(cli_table))
     assert catalog.find("ephys.samples").read(filter="channel = 5").num_rows == 100
+    (tmp_path / "probes").mkdir()
+    pq.write_table(pa.table({"electrode": [1, 2, 3]}), tmp_path / "probes" / "part.parquet")
+    assert catalog.find("ephys.probes").read(root=tmp_path).num_rows == 3
     assert catalog.find("ephys.labels").read().num_rows == 2
     assert catalog.find("ephys.labels")().column_names == ["channel", "label"]
 
