@@ -189,8 +189,17 @@ def test_python_catalog_is_served_and_shown_by_nlk(cli_table, tmp_path):
     text = log.read_text()
     assert "ephys.labels" in text
 
+    # The declarations match the table; the Parquet table is not created yet and the function
+    # table has no code here: neither fails the check nor counts as a problem on the site.
+    check = run_nlk("catalog", "check", "--manifest", str(manifest)).stdout.decode()
+    assert "ok          ephys.samples" in check
+    assert "NOT CREATED ephys.probes" in check
+    assert "NO CODE     ephys.labels" in check
+
     site = tmp_path / "site"
-    run_nlk("catalog", "site", "--manifest", str(manifest), "--out", str(site))
+    written = run_nlk("catalog", "site", "--manifest", str(manifest), "--out", str(site))
+    assert "with drift or unreadable" not in written.stdout.decode()
+    assert "3 table pages" in written.stdout.decode()
     index = (site / "index.html").read_text()
     assert "ephys.samples" in index and "Raw voltage samples" in index
     page = (site / "tables" / "ephys.samples.html").read_text()
