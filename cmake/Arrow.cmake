@@ -1,11 +1,14 @@
 # Finds Arrow C++ (with Parquet, Acero, Dataset, S3 and Flight) and defines the imported targets
 #   nlk::arrow nlk::parquet nlk::acero nlk::dataset nlk::arrow_s3 nlk::arrow_flight
 # A system Arrow found by CMake wins; otherwise the pyarrow wheel in the project venv is used.
-find_package(Arrow CONFIG QUIET)
-find_package(Parquet CONFIG QUIET)
-find_package(ArrowAcero CONFIG QUIET)
-find_package(ArrowDataset CONFIG QUIET)
-find_package(ArrowFlight CONFIG QUIET)
+# The Python extension (NLK_BUILD_PYTHON) always uses pyarrow's: it shares the process with it.
+if(NOT NLK_BUILD_PYTHON)
+  find_package(Arrow CONFIG QUIET)
+  find_package(Parquet CONFIG QUIET)
+  find_package(ArrowAcero CONFIG QUIET)
+  find_package(ArrowDataset CONFIG QUIET)
+  find_package(ArrowFlight CONFIG QUIET)
+endif()
 
 if(Arrow_FOUND AND Parquet_FOUND AND ArrowAcero_FOUND AND ArrowDataset_FOUND AND ArrowFlight_FOUND)
   message(STATUS "Arrow: system installation ${Arrow_VERSION}")
@@ -43,7 +46,15 @@ message(STATUS "Arrow: pyarrow wheel ${NLK_ARROW_VERSION} at ${NLK_ARROW_LIBRARY
 function(nlk_import_arrow_library target library)
   set(_path "${NLK_ARROW_LIBRARY_DIR}/lib${library}.so")
   if(NOT EXISTS "${_path}")
-    message(FATAL_ERROR "${_path} missing: run scripts/bootstrap.sh (creates the library symlinks)")
+    # A fresh wheel ships only the versioned names (libarrow.so.2600); bootstrap.sh adds the
+    # unversioned links, which a pip build environment does not have.
+    file(GLOB _versioned "${NLK_ARROW_LIBRARY_DIR}/lib${library}.so.*")
+    list(SORT _versioned)
+    list(LENGTH _versioned _count)
+    if(_count EQUAL 0)
+      message(FATAL_ERROR "${_path} missing: run scripts/bootstrap.sh (creates the library symlinks)")
+    endif()
+    list(GET _versioned 0 _path)
   endif()
   add_library(${target} SHARED IMPORTED GLOBAL)
   set_target_properties(${target} PROPERTIES IMPORTED_LOCATION "${_path}"

@@ -44,3 +44,10 @@ tests/service/ingest_maintenance.sh chaos s3
 tests/service/kafka_smoke.sh
 # The test tables live under the state directory, which goes when this script ends.
 .venv/bin/python -m pytest -q --basetemp "$state/pytest" tests/interop
+# The Python package (docs/python.md), built from this tree into .venv (incrementally, in
+# build-python/) and tested against the same nlk; its clean-venv test builds it once more in a
+# fresh venv with only PyPI packages.
+# CXX=c++: the compiler CMake picks for build/, so ccache finds the objects compiled there (its
+# hash includes the compiler's name, and the Python build would otherwise pick g++).
+CXX="${CXX:-c++}" .venv/bin/pip install --disable-pip-version-check -q --no-build-isolation .
+.venv/bin/python -m pytest -q --basetemp "$state/pytest-python" tests/python

@@ -19,6 +19,7 @@ namespace {
 
 struct CatalogArguments {
   std::string root;
+  std::string manifest;  // a manifest file to use instead of this build's catalog
   std::string out;
   std::string serve_url = "http://127.0.0.1:8080";
   int64_t history_limit = 10;
@@ -40,13 +41,31 @@ arrow::Status RunManifest(const CatalogArguments& arguments) {
   return arrow::Status::OK();
 }
 
+// The catalog a command works on: the manifest given with --manifest, else this build's.
+struct SelectedCatalog {
+  std::shared_ptr<const catalog::ManifestCatalog> manifest;  // keeps `catalog` alive
+  const catalog::Catalog* catalog = nullptr;
+  std::string root;
+};
+
+arrow::Result<SelectedCatalog> SelectCatalog(const CatalogArguments& arguments) {
+  if (arguments.manifest.empty()) {
+    return SelectedCatalog{nullptr, &catalog::ProjectCatalog(), CatalogRoot(arguments.root)};
+  }
+  ARROW_ASSIGN_OR_RAISE(ManifestSelection selection,
+                        LoadCatalogManifest(arguments.manifest, arguments.root));
+  const catalog::Catalog* loaded = &selection.manifest->catalog;
+  return SelectedCatalog{std::move(selection.manifest), loaded, std::move(selection.root)};
+}
+
 arrow::Status RunSite(const CatalogArguments& arguments) {
+  ARROW_ASSIGN_OR_RAISE(SelectedCatalog selected, SelectCatalog(arguments));
   catalog::SiteOptions options;
   options.out_dir = arguments.out;
-  options.root = CatalogRoot(arguments.root);
+  options.root = selected.root;
   options.serve_url = arguments.serve_url;
   options.history_limit = arguments.history_limit;
-  ARROW_ASSIGN_OR_RAISE(auto summary, catalog::WriteSite(catalog::ProjectCatalog(), options));
+  ARROW_ASSIGN_OR_RAISE(auto summary, catalog::WriteSite(*selected.catalog, options));
   std::cout << "wrote " << summary.index_file << " and " << summary.tables << " table page"
             << (summary.tables == 1 ? "" : "s") << " in " << summary.pages_directory << "/";
   if (summary.tables_with_problems > 0) {
@@ -61,17 +80,25 @@ arrow::Status RunSite(const CatalogArguments& arguments) {
 }
 
 arrow::Status RunCheck(const CatalogArguments& arguments) {
-  const catalog::Catalog& project = catalog::ProjectCatalog();
+  ARROW_ASSIGN_OR_RAISE(SelectedCatalog selected, SelectCatalog(arguments));
+  const catalog::Catalog& project = *selected.catalog;
   ARROW_RETURN_NOT_OK(catalog::ValidateCatalog(project));
-  auto reports = catalog::InspectCatalog(project, {CatalogRoot(arguments.root), 1});
+  auto reports = catalog::InspectCatalog(project, {selected.root, 1});
   int64_t failing = 0;
   int64_t not_created = 0;
+  int64_t without_code = 0;
   for (const catalog::TableReport& report : reports) {
     if (report.not_created) {
       // Not drift: the table simply has not been written yet (say, dead letters before any).
       ++not_created;
       std::cout << "NOT CREATED " << report.qualified_name << ": nothing at " << report.resolved_uri
                 << " yet; " << catalog::CreationHint(*report.table, report.resolved_uri)
+                << std::endl;
+      continue;
+    }
+    if (report.without_code()) {
+      ++without_code;
+      std::cout << "NO CODE     " << report.qualified_name << ": " << report.status.message()
                 << std::endl;
       continue;
     }
@@ -95,13 +122,17 @@ arrow::Status RunCheck(const CatalogArguments& arguments) {
     return arrow::Status::Invalid("catalog check: ", failing, " of ", reports.size(),
                                   " tables differ from their declaration or cannot be read");
   }
+  const int64_t checked = static_cast<int64_t>(reports.size()) - without_code;
   if (not_created == 0) {
-    std::cout << "all " << reports.size() << " tables match their declarations" << std::endl;
+    std::cout << "all " << checked << " tables match their declarations";
   } else {
-    std::cout << "all " << reports.size() - not_created
-              << " existing tables match their declarations; " << not_created << " not created yet"
-              << std::endl;
+    std::cout << "all " << checked - not_created << " existing tables match their declarations; "
+              << not_created << " not created yet";
   }
+  if (without_code > 0) {
+    std::cout << "; " << without_code << " function tables without their code";
+  }
+  std::cout << std::endl;
   return arrow::Status::OK();
 }
 
@@ -139,6 +170,14 @@ std::string CatalogRoot(const std::string& root_option) {
   return text;
 }
 
+arrow::Result<ManifestSelection> LoadCatalogManifest(const std::string& path,
+                                                     const std::string& root_option) {
+  ARROW_ASSIGN_OR_RAISE(auto manifest, catalog::LoadManifestFile(path));
+  std::string root =
+      root_option.empty() && !manifest->root.empty() ? manifest->root : CatalogRoot(root_option);
+  return ManifestSelection{std::move(manifest), std::move(root)};
+}
+
 void AddCatalogCommands(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<CatalogArguments>();
   CLI::App* catalog = app.add_subcommand(
@@ -154,10 +193,17 @@ void AddCatalogCommands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   site->add_option("--history", arguments->history_limit, "Commits shown per table")
       ->capture_default_str();
-  AddCommand(*catalog, "check",
-             "Compare declarations with the real tables; exit 1 on drift or an unreadable "
-             "table (tables not created yet are listed, not failed)",
-             RunCheck, arguments, exit_code);
+  CLI::App* check =
+      AddCommand(*catalog, "check",
+                 "Compare declarations with the real tables; exit 1 on drift or an unreadable "
+                 "table (tables not created yet are listed, not failed)",
+                 RunCheck, arguments, exit_code);
+  for (CLI::App* command : {site, check}) {
+    command->add_option("--manifest", arguments->manifest,
+                        "Use the catalog of this manifest file (written by nlk catalog manifest "
+                        "or the Python package) instead of this build's; --root defaults to the "
+                        "manifest's root");
+  }
 }
 
 }  // namespace nlk::cli

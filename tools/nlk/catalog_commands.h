@@ -2,7 +2,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <arrow/result.h>
+
+#include <memory>
 #include <string>
+
+#include "catalog/manifest_reader.h"
 
 namespace nlk::cli {
 
@@ -14,5 +19,15 @@ void AddCatalogCommands(CLI::App& app, int& exit_code);
 // $NLK_CATALOG_ROOT, else the working directory. A local root is made absolute so that the
 // manifest and the snippets work from anywhere. Shared by `nlk catalog` and `nlk serve --catalog`.
 std::string CatalogRoot(const std::string& root_option);
+
+// A catalog from a manifest file (`--manifest`, `--catalog-manifest`), validated as the linked
+// catalog is, and the root its relative URIs resolve against: `root_option` when given, else
+// the root recorded in the manifest, else as CatalogRoot.
+struct ManifestSelection {
+  std::shared_ptr<const catalog::ManifestCatalog> manifest;
+  std::string root;
+};
+arrow::Result<ManifestSelection> LoadCatalogManifest(const std::string& path,
+                                                     const std::string& root_option);
 
 }  // namespace nlk::cli

@@ -29,6 +29,7 @@ struct ServeArguments {
   std::string config_path;
   std::vector<std::string> tables;
   bool catalog = false;
+  std::string catalog_manifest;
   std::string catalog_root;
   std::string address;
   std::string postgres_address;
@@ -80,9 +81,19 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
     }
     for (server::TableConfig& table : catalog.tables) config.tables.push_back(std::move(table));
   }
+  if (!arguments.catalog_manifest.empty()) {
+    ARROW_ASSIGN_OR_RAISE(ManifestSelection selection,
+                          LoadCatalogManifest(arguments.catalog_manifest, arguments.catalog_root));
+    server::CatalogTables catalog =
+        server::CatalogTableConfigs(selection.manifest->catalog, selection.root);
+    for (const std::string& skipped : catalog.skipped) {
+      std::cerr << "nlk serve: skipping " << skipped << std::endl;
+    }
+    for (server::TableConfig& table : catalog.tables) config.tables.push_back(std::move(table));
+  }
   if (config.tables.empty()) {
     return arrow::Status::Invalid(
-        "no tables to serve: give -c CONFIG.yml, -t NAME=URI or --catalog");
+        "no tables to serve: give -c CONFIG.yml, -t NAME=URI, --catalog or --catalog-manifest");
   }
   for (const std::string& source : arguments.status_sources) {
     ARROW_ASSIGN_OR_RAISE(auto parsed, server::ParseStatusSource(source));
@@ -208,11 +219,20 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       "--catalog", arguments->catalog,
       "Serve every table of this build's catalog as DATABASE.TABLE (function tables: "
       "their result at startup)");
+  CLI::Option* catalog_manifest = command->add_option(
+      "--catalog-manifest", arguments->catalog_manifest,
+      "Serve every table of this catalog manifest (nlk catalog manifest, or the Python "
+      "package) as DATABASE.TABLE; function tables are listed but have no rows");
   command
       ->add_option("--root", arguments->catalog_root,
-                   "With --catalog: where relative table URIs point (default "
-                   "$NLK_CATALOG_ROOT, else the working directory)")
-      ->needs(catalog);
+                   "With --catalog or --catalog-manifest: where relative table URIs point "
+                   "(default: the manifest's root, else $NLK_CATALOG_ROOT, else the working "
+                   "directory)")
+      ->check([catalog, catalog_manifest](const std::string&) -> std::string {
+        return catalog->count() + catalog_manifest->count() > 0
+                   ? ""
+                   : "--root needs --catalog or --catalog-manifest";
+      });
   command->add_option("-a,--addr,--addr-http", arguments->address,
                       "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks one)");
   // Help texts state the defaults of ServerLimits and ServerConfig themselves.

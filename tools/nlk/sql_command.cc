@@ -14,6 +14,7 @@
 #include "format/output_format.h"
 #include "format/text_table.h"
 #include "sql/sql_engine.h"
+#include "sql/table_at_uri.h"
 #include "table_printer.h"
 
 namespace nlk::cli {
@@ -29,28 +30,13 @@ struct SqlArguments {
   bool metrics = false;
 };
 
-// NAME=URI: a Parquet file when URI ends in .parquet, a Delta table when URI holds a
-// _delta_log, else a directory of Parquet files.
+// NAME=URI, registered as RegisterTableAtUri decides.
 arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& binding) {
   auto equals = binding.find('=');
   if (equals == std::string::npos || equals == 0 || equals + 1 == binding.size()) {
     return arrow::Status::Invalid("--table expects NAME=URI, got '", binding, "'");
   }
-  std::string name = binding.substr(0, equals);
-  std::string uri = binding.substr(equals + 1);
-  // A file is never a Delta table (one is a directory), and opening it as one fails with a
-  // storage error rather than "not a Delta table"; `nlk serve -t` decides the same way.
-  if (uri.ends_with(".parquet")) return provider.RegisterParquet(name, uri);
-  arrow::Status delta = provider.RegisterDelta(name, uri);
-  if (delta.ok()) return delta;
-  if (delta.message().find("not a Delta table") == std::string::npos) return delta;
-  arrow::Status parquet = provider.RegisterParquet(name, uri);
-  if (!parquet.ok()) {
-    return arrow::Status::Invalid("table ", name, ": ", uri,
-                                  " is neither a Delta table nor Parquet files (",
-                                  parquet.message(), ")");
-  }
-  return parquet;
+  return sql::RegisterTableAtUri(provider, binding.substr(0, equals), binding.substr(equals + 1));
 }
 
 // Every table of this build's catalog as database.table, opened only if the query names it, so
