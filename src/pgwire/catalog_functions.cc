@@ -6,19 +6,13 @@
 #include <set>
 #include <string>
 
+#include "common/ascii.h"
 #include "common/json_writer.h"
 #include "pgwire/sql_state.h"
 #include "pgwire/value_format.h"
 
 namespace nlk::pgwire {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 std::string Upper(std::string_view text) {
   std::string upper(text);
@@ -218,7 +212,7 @@ bool HoldsPrivilege(std::string_view privileges) {
   static const std::set<std::string> kHeld = {"select",  "usage",  "connect",
                                               "execute", "member", "usage with grant option"};
   size_t start = 0;
-  std::string list = Lower(privileges);
+  std::string list = AsciiLower(privileges);
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
     if (comma == std::string::npos) comma = list.size();
@@ -263,7 +257,7 @@ arrow::Result<std::vector<std::string>> ParseIdentifier(std::string_view text) {
       }
     } else {
       while (position < text.size() && text[position] != '.') part.push_back(text[position++]);
-      part = Lower(part);
+      part = AsciiLower(part);
     }
     if (part.empty()) {
       return SqlStateError(sqlstate::kInvalidParameterValue,
@@ -584,7 +578,7 @@ arrow::Result<std::optional<Value>> CallCatalogFunction(std::string_view name,
   if (name == "lower" || name == "upper") {
     ARROW_RETURN_NOT_OK(argument_count(1, 1));
     if (arguments[0].is_null()) return Result(Value::Null(kTextOid));
-    return Result(Value::Text(name == "lower" ? Lower(text(0)) : Upper(text(0)), kTextOid));
+    return Result(Value::Text(name == "lower" ? AsciiLower(text(0)) : Upper(text(0)), kTextOid));
   }
   if (name == "length" || name == "char_length" || name == "character_length" ||
       name == "octet_length") {

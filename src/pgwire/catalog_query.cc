@@ -13,38 +13,12 @@
 #include <unordered_map>
 
 #include "common/arrow_runtime.h"
+#include "common/ascii.h"
+#include "common/json_fields.h"
 #include "pgwire/sql_state.h"
 
 namespace nlk::pgwire {
 namespace {
-
-const JsonValue kNullNode;
-
-// A node of libpg_query's JSON is {"NodeType": {...fields}}.
-std::pair<std::string_view, const JsonValue*> Unwrap(const JsonValue& node) {
-  if (node.type() != JsonValue::Type::kObject || node.object().empty()) return {"", &kNullNode};
-  return {node.object().front().first, &node.object().front().second};
-}
-
-const JsonValue& Field(const JsonValue& object, std::string_view key) {
-  const JsonValue* found = object.Find(key);
-  return found == nullptr ? kNullNode : *found;
-}
-
-std::string StringField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kString ? value.string() : std::string();
-}
-
-int64_t IntegerField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kInteger ? value.integer() : 0;
-}
-
-bool BoolField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kBool && value.boolean();
-}
 
 const std::vector<JsonValue>& ArrayField(const JsonValue& object, std::string_view key) {
   static const std::vector<JsonValue> kEmpty;
@@ -61,13 +35,6 @@ std::vector<std::string> Names(const std::vector<JsonValue>& list) {
     if (type == "A_Star") names.push_back("*");
   }
   return names;
-}
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
 }
 
 std::string JoinNames(const std::vector<std::string>& parts, std::string_view separator) {
@@ -1059,7 +1026,7 @@ class Evaluator {
     auto [call_type, call] = Unwrap(pair[0]);
     if (call_type != "FuncCall") return Unsupported(std::string(call_type) + " in FROM");
     auto names = Names(ArrayField(*call, "funcname"));
-    const std::string name = names.empty() ? "" : Lower(names.back());
+    const std::string name = names.empty() ? "" : AsciiLower(names.back());
     Table empty;
     Row no_columns;
     Context context{&empty, &no_columns, nullptr, 0, nullptr, outer, level, false};
@@ -1341,7 +1308,7 @@ class Evaluator {
 
   arrow::Result<int32_t> TypeOf(const JsonValue& type_name) {
     auto names = Names(ArrayField(type_name, "names"));
-    std::string name = names.empty() ? "" : Lower(names.back());
+    std::string name = names.empty() ? "" : AsciiLower(names.back());
     const PgType* type = FindTypeByName(name);
     if (type == nullptr) {
       return SqlStateError(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist");
@@ -1396,8 +1363,8 @@ class Evaluator {
       bool matched;
       if (op.find("~~") != std::string::npos) {
         if (ignore_case) {
-          text = Lower(text);
-          pattern = Lower(pattern);
+          text = AsciiLower(text);
+          pattern = AsciiLower(pattern);
         }
         matched = Like(text, pattern);
       } else {
@@ -1727,7 +1694,7 @@ class Evaluator {
 
   arrow::Result<Value> Function(const JsonValue& node, const Context& context) {
     auto names = Names(ArrayField(node, "funcname"));
-    const std::string name = names.empty() ? "" : Lower(names.back());
+    const std::string name = names.empty() ? "" : AsciiLower(names.back());
     if (const JsonValue* over = node.Find("over")) {
       (void)over;
       if (context.typing) return Value::Null(kInt8Oid);
@@ -1891,7 +1858,8 @@ class Evaluator {
     if (type == "SubLink") return false;
     if (type == "FuncCall") {
       auto names = Names(ArrayField(*body, "funcname"));
-      if (!names.empty() && IsAggregate(Lower(names.back())) && body->Find("over") == nullptr) {
+      if (!names.empty() && IsAggregate(AsciiLower(names.back())) &&
+          body->Find("over") == nullptr) {
         return true;
       }
     }
@@ -1916,7 +1884,7 @@ class Evaluator {
     if (type == "SubLink") return arrow::Status::OK();
     if (type == "FuncCall" && body->Find("over") != nullptr) {
       auto names = Names(ArrayField(*body, "funcname"));
-      const std::string name = names.empty() ? "" : Lower(names.back());
+      const std::string name = names.empty() ? "" : AsciiLower(names.back());
       if (name != "row_number" && name != "rank" && name != "dense_rank") {
         return Unsupported(name + "() as a window function");
       }

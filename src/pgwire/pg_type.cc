@@ -6,15 +6,10 @@
 #include <cctype>
 #include <map>
 
+#include "common/ascii.h"
+
 namespace nlk::pgwire {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 // Numeric's type modifier packs precision and scale after a 4-byte header (VARHDRSZ).
 constexpr int32_t kModifierHeader = 4;
@@ -106,7 +101,7 @@ const PgType* FindTypeByName(std::string_view name) {
     std::map<std::string, const PgType*> by_name;
     for (const PgType& type : BuiltinTypes()) {
       by_name[type.name] = &type;
-      by_name.emplace(Lower(type.sql_name), &type);
+      by_name.emplace(AsciiLower(type.sql_name), &type);
     }
     // Spellings the grammar or users write that are neither typname nor format_type's.
     const std::pair<const char*, int32_t> kAliases[] = {
@@ -117,7 +112,7 @@ const PgType* FindTypeByName(std::string_view name) {
     for (const auto& [alias, oid] : kAliases) by_name[alias] = FindType(oid);
     return by_name;
   }();
-  std::string key = Lower(name);
+  std::string key = AsciiLower(name);
   if (key.size() > 2 && key.ends_with("[]")) {
     const PgType* element = FindTypeByName(std::string_view(key).substr(0, key.size() - 2));
     return element == nullptr || element->array == 0 ? nullptr : FindType(element->array);

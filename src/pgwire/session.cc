@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/ascii.h"
+#include "common/json_fields.h"
 #include "pgwire/catalog_query.h"
 #include "pgwire/parameters.h"
 #include "pgwire/row_encoder.h"
@@ -15,30 +17,6 @@ namespace {
 
 // Output is sent once this much is buffered (and at every Sync, Flush and end of a Query).
 constexpr size_t kFlushBytes = 256 << 10;
-
-const JsonValue kNullNode;
-
-const JsonValue& Field(const JsonValue& object, std::string_view key) {
-  const JsonValue* found = object.Find(key);
-  return found == nullptr ? kNullNode : *found;
-}
-
-std::string StringField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kString ? value.string() : std::string();
-}
-
-bool BoolField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kBool && value.boolean();
-}
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 // The served tables as a session names them: "public.samples" is "samples", and an
 // unqualified name is looked up in the search path's schemas ("neural" for "neural.samples").
@@ -76,7 +54,7 @@ std::optional<std::chrono::milliseconds> ParseTimeout(std::string_view text) {
   double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || value < 0) return std::nullopt;
-  std::string unit = Lower(std::string_view(end, text.data() + text.size() - end));
+  std::string unit = AsciiLower(std::string_view(end, text.data() + text.size() - end));
   unit.erase(0, unit.find_first_not_of(' '));
   double factor = unit.empty() || unit == "ms" ? 1
                   : unit == "s"                ? 1000
@@ -266,7 +244,8 @@ Session::Next Session::HandleStartup(std::string_view packet) {
   for (const auto& [key, value] : parameters) {
     if (key == "user") user = value;
     if (key == "database") database = value;
-    if (key == "replication" && Lower(value) != "false" && Lower(value) != "off" && value != "0") {
+    if (key == "replication" && AsciiLower(value) != "false" && AsciiLower(value) != "off" &&
+        value != "0") {
       return Fatal(sqlstate::kFeatureNotSupported, "replication connections are not supported");
     }
   }
@@ -1092,7 +1071,7 @@ arrow::Status Session::RunShow(const Statement& statement, Portal* portal) {
   std::string name = StringField(*statement.node, "name");
   portal->returns_rows = true;
   portal->tag = "SHOW";
-  if (Lower(name) == "all") {
+  if (AsciiLower(name) == "all") {
     for (const char* column : {"name", "setting", "description"}) {
       portal->columns.push_back({column, {kTextOid, -1, -1}});
     }
@@ -1109,7 +1088,7 @@ arrow::Status Session::RunShow(const Statement& statement, Portal* portal) {
   }
   std::string column = name;
   for (const auto& [description, current] : settings_->All()) {
-    if (Lower(description.name) == Lower(name)) column = description.name;
+    if (AsciiLower(description.name) == AsciiLower(name)) column = description.name;
   }
   portal->columns.push_back({column, {kTextOid, -1, -1}});
   portal->rows.push_back({Value::Text(*value)});
@@ -1227,7 +1206,7 @@ std::optional<std::string> CursorQuery(const std::string& text) {
            text.compare(position, 2, "--") != 0 && text.compare(position, 2, "/*") != 0) {
       ++position;
     }
-    return Lower(std::string_view(text).substr(start, position - start));
+    return AsciiLower(std::string_view(text).substr(start, position - start));
   };
   if (word() != "declare") return std::nullopt;
   word();  // the cursor's name

@@ -3,17 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "pgwire/sql_state.h"
 
 namespace nlk::pgwire {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 // How a parameter may change.
 enum class Policy {
@@ -116,9 +110,9 @@ const std::vector<Setting>& Settings() {
 }
 
 const Setting* FindSetting(std::string_view name) {
-  std::string key = Lower(name);
+  std::string key = AsciiLower(name);
   for (const Setting& setting : Settings()) {
-    if (Lower(setting.description.name) == key) return &setting;
+    if (AsciiLower(setting.description.name) == key) return &setting;
   }
   return nullptr;
 }
@@ -131,7 +125,7 @@ std::string_view Unquote(std::string_view value) {
 }
 
 std::optional<bool> BooleanValue(std::string_view value) {
-  std::string lower = Lower(value);
+  std::string lower = AsciiLower(value);
   if (lower == "on" || lower == "true" || lower == "yes" || lower == "1") return true;
   if (lower == "off" || lower == "false" || lower == "no" || lower == "0") return false;
   return std::nullopt;
@@ -141,7 +135,7 @@ std::optional<bool> BooleanValue(std::string_view value) {
 arrow::Result<std::string> FixedValue(const Setting& setting, const std::string& current,
                                       std::string_view value) {
   const std::string name = setting.description.name;
-  const std::string lower = Lower(value);
+  const std::string lower = AsciiLower(value);
   if (name == "TimeZone") return current;  // accepted from any client, stays UTC (see header)
   if (name == "client_encoding") {
     if (lower == "utf8" || lower == "utf-8" || lower == "unicode" || lower == "sql_ascii" ||
@@ -164,7 +158,7 @@ arrow::Result<std::string> FixedValue(const Setting& setting, const std::string&
   }
   auto wanted = BooleanValue(value);
   auto have = BooleanValue(current);
-  if ((wanted && have && *wanted == *have) || lower == Lower(current)) return current;
+  if ((wanted && have && *wanted == *have) || lower == AsciiLower(current)) return current;
   if (name == "default_transaction_read_only" || name == "transaction_read_only") {
     return SqlStateError(sqlstate::kReadOnlyTransaction,
                          "this server is read-only: " + name + " cannot be turned off");
@@ -184,14 +178,14 @@ void SessionSettings::ResetAll() {
   std::string application = values_["application_name"];
   values_.clear();
   for (const Setting& setting : Settings()) {
-    values_[Lower(setting.description.name)] = setting.description.default_value;
+    values_[AsciiLower(setting.description.name)] = setting.description.default_value;
   }
   values_["session_authorization"] = user_;
   values_["application_name"] = application;
 }
 
 std::optional<std::string> SessionSettings::Get(std::string_view name) const {
-  auto found = values_.find(Lower(name));
+  auto found = values_.find(AsciiLower(name));
   if (found == values_.end()) return std::nullopt;
   return found->second;
 }
@@ -202,13 +196,13 @@ arrow::Result<std::string> SessionSettings::Set(std::string_view name, std::stri
   if (setting == nullptr) {
     // "prefix.name" parameters are free for applications, as in PostgreSQL.
     if (name.find('.') != std::string_view::npos) {
-      values_[Lower(name)] = std::string(value);
+      values_[AsciiLower(name)] = std::string(value);
       return std::string();
     }
     return SqlStateError(sqlstate::kUndefinedObject,
                          "unrecognized configuration parameter \"" + std::string(name) + "\"");
   }
-  const std::string key = Lower(setting->description.name);
+  const std::string key = AsciiLower(setting->description.name);
   switch (setting->policy) {
     case Policy::kFree:
     case Policy::kNoEffect:
@@ -228,7 +222,7 @@ arrow::Result<std::string> SessionSettings::Set(std::string_view name, std::stri
 arrow::Result<std::string> SessionSettings::Reset(std::string_view name) {
   const Setting* setting = FindSetting(name);
   if (setting == nullptr) {
-    if (values_.erase(Lower(name)) > 0) return std::string();
+    if (values_.erase(AsciiLower(name)) > 0) return std::string();
     return SqlStateError(sqlstate::kUndefinedObject,
                          "unrecognized configuration parameter \"" + std::string(name) + "\"");
   }
@@ -236,7 +230,7 @@ arrow::Result<std::string> SessionSettings::Reset(std::string_view name) {
     return SqlStateError(
         "55P02", "parameter \"" + std::string(setting->description.name) + "\" cannot be changed");
   }
-  std::string key = Lower(setting->description.name);
+  std::string key = AsciiLower(setting->description.name);
   values_[key] = setting->description.default_value;
   return setting->description.reported ? std::string(setting->description.name) : std::string();
 }
@@ -244,10 +238,11 @@ arrow::Result<std::string> SessionSettings::Reset(std::string_view name) {
 std::vector<std::pair<SettingDescription, std::string>> SessionSettings::All() const {
   std::vector<std::pair<SettingDescription, std::string>> all;
   for (const Setting& setting : Settings()) {
-    all.emplace_back(setting.description, values_.at(Lower(setting.description.name)));
+    all.emplace_back(setting.description, values_.at(AsciiLower(setting.description.name)));
   }
-  std::sort(all.begin(), all.end(),
-            [](const auto& a, const auto& b) { return Lower(a.first.name) < Lower(b.first.name); });
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return AsciiLower(a.first.name) < AsciiLower(b.first.name);
+  });
   return all;
 }
 
@@ -255,7 +250,8 @@ std::vector<std::pair<std::string, std::string>> SessionSettings::Reported() con
   std::vector<std::pair<std::string, std::string>> reported;
   for (const Setting& setting : Settings()) {
     if (!setting.description.reported) continue;
-    reported.emplace_back(setting.description.name, values_.at(Lower(setting.description.name)));
+    reported.emplace_back(setting.description.name,
+                          values_.at(AsciiLower(setting.description.name)));
   }
   return reported;
 }

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/json_fields.h"
 #include "pgwire/catalog_functions.h"
 #include "pgwire/sql_state.h"
 #include "pgwire/system_catalog.h"
@@ -11,23 +12,6 @@
 
 namespace nlk::pgwire {
 namespace {
-
-const JsonValue kNull;
-
-std::pair<std::string_view, const JsonValue*> Unwrap(const JsonValue& node) {
-  if (node.type() != JsonValue::Type::kObject || node.object().empty()) return {"", &kNull};
-  return {node.object().front().first, &node.object().front().second};
-}
-
-std::string StringField(const JsonValue& object, std::string_view key) {
-  const JsonValue* value = object.Find(key);
-  return value != nullptr && value->type() == JsonValue::Type::kString ? value->string() : "";
-}
-
-int64_t IntegerField(const JsonValue& object, std::string_view key) {
-  const JsonValue* value = object.Find(key);
-  return value != nullptr && value->type() == JsonValue::Type::kInteger ? value->integer() : 0;
-}
 
 // What a SELECT's tree names, to tell catalog queries from data queries.
 struct Features {
@@ -136,8 +120,9 @@ arrow::Result<std::vector<Statement>> ParseQuery(std::string_view sql) {
                                  : query->substr(static_cast<size_t>(statement.offset),
                                                  static_cast<size_t>(length));
     const JsonValue* node = item.Find("stmt");
-    auto [type, body] =
-        node == nullptr ? std::pair<std::string_view, const JsonValue*>{"", &kNull} : Unwrap(*node);
+    auto [type, body] = node == nullptr
+                            ? std::pair<std::string_view, const JsonValue*>{"", &NullJsonNode()}
+                            : Unwrap(*node);
     statement.node_type = std::string(type);
     statement.node = std::make_shared<const JsonValue>(*body);
     statement.kind = Classify(type, *body);

@@ -5,19 +5,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
+
 namespace nlk::server {
 
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Lower(a) == Lower(b);
+  return a.size() == b.size() && AsciiLower(a) == AsciiLower(b);
 }
 
 // The host of "host", "host:port", "[v6]" or "[v6]:port", without brackets.
@@ -90,7 +85,7 @@ arrow::Result<std::shared_ptr<AccessGate>> AccessGate::Make(AccessConfig config)
   if (!config.tokens_file.empty()) {
     ARROW_ASSIGN_OR_RAISE(tokens, TokenStore::Open(config.tokens_file));
   }
-  for (std::string& host : config.allowed_hosts) host = Lower(host);
+  for (std::string& host : config.allowed_hosts) host = AsciiLower(host);
   return std::shared_ptr<AccessGate>(new AccessGate(std::move(config), std::move(tokens)));
 }
 
@@ -102,7 +97,7 @@ std::optional<Identity> AccessGate::Authenticate(std::string_view token) const {
 std::string AccessGate::tokens_error() const { return tokens_ ? tokens_->load_error() : ""; }
 
 bool AccessGate::HostAllowed(std::string_view host_header) const {
-  std::string host = Lower(HostOf(host_header));
+  std::string host = AsciiLower(HostOf(host_header));
   // A name without a dot resolves through this network's own hosts file or search domain, never
   // through a name an outside site controls, which is what DNS rebinding needs.
   if (host.find('.') == std::string::npos || IsIpLiteral(host)) return true;

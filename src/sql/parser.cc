@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "common/json_fields.h"
 #include "common/json_value.h"
 #include "sql/sql_error.h"
 
@@ -202,34 +203,6 @@ std::optional<int> NestingBeyond(std::string_view sql, int limit) {
     if (auto beyond = close()) return beyond;
   }
   return std::nullopt;
-}
-
-const JsonValue kNull;
-
-// A JSON node of the pg_query tree is {"NodeType": {...fields}}.
-std::pair<std::string_view, const JsonValue*> Unwrap(const JsonValue& node) {
-  if (node.type() != JsonValue::Type::kObject || node.object().empty()) return {"", &kNull};
-  return {node.object().front().first, &node.object().front().second};
-}
-
-const JsonValue& Field(const JsonValue& object, std::string_view key) {
-  const JsonValue* found = object.Find(key);
-  return found == nullptr ? kNull : *found;
-}
-
-std::string StringField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kString ? value.string() : std::string();
-}
-
-int64_t IntegerField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kInteger ? value.integer() : 0;
-}
-
-bool BoolField(const JsonValue& object, std::string_view key) {
-  const JsonValue& value = Field(object, key);
-  return value.type() == JsonValue::Type::kBool && value.boolean();
 }
 
 int Location(const JsonValue& object) {
