@@ -189,10 +189,20 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
   void Shutdown() {
     if (session_) session_->Cancel();
     net::post(socket_.get_executor(), [self = shared_from_this()] {
-      if (self->working_ || self->closed_) return self->Close();
-      self->WriteAndClose(FatalMessage(sqlstate::kAdminShutdown,
-                                       "terminating connection due to administrator command"));
+      if (self->closed_) return;
+      // A worker still on this session (its query cancelled above) may already have sent its
+      // last reply; the goodbye follows once it is done.
+      if (self->working_) {
+        self->shutting_down_ = true;
+        return;
+      }
+      self->SayGoodbye();
     });
+  }
+
+  void SayGoodbye() {
+    WriteAndClose(FatalMessage(sqlstate::kAdminShutdown,
+                               "terminating connection due to administrator command"));
   }
 
   void CancelQuery() {
@@ -302,6 +312,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
       net::post(self->socket_.get_executor(), [self, close] {
         self->working_ = false;
         if (close) return self->Close();
+        if (self->shutting_down_) return self->SayGoodbye();
         if (!self->buffer_.empty()) self->ArmReadTimer();
         self->message_started_ = !self->buffer_.empty();
         self->Process();
@@ -350,6 +361,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
       net::post(self->socket_.get_executor(), [self, close] {
         self->working_ = false;
         if (close) return self->Close();
+        if (self->shutting_down_) return self->SayGoodbye();
         self->Process();
       });
     });
@@ -388,7 +400,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
   net::steady_timer write_timer_;
   bool started_ = false;
   bool message_started_ = false;
-  bool working_ = false;  // a worker is running this session's messages (strand only)
+  bool working_ = false;        // a worker is running this session's messages (strand only)
+  bool shutting_down_ = false;  // the server stops: say goodbye once the worker is done
   bool closed_ = false;
   int encryption_requests_ = 0;
   std::atomic<bool> broken_{false};
