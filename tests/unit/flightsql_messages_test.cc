@@ -147,9 +147,9 @@ TEST(FlightSqlMessagesTest, PreparedStatementActions) {
             std::string::npos);
 
   ActionCreatePreparedStatementResult result{"h1", "schema-bytes", ""};
+  const std::string encoded = EncodeCreatePreparedStatementResult(result);
   ASSERT_OK_AND_ASSIGN(std::string_view value,
-                       UnpackAny(EncodeCreatePreparedStatementResult(result),
-                                 "ActionCreatePreparedStatementResult"));
+                       UnpackAny(encoded, "ActionCreatePreparedStatementResult"));
   EXPECT_EQ(value, "\x0a\x02h1\x12\x0cschema-bytes"s);
 }
 
