@@ -175,8 +175,8 @@ def main() -> int:
     parser.add_argument("--no-roapi", action="store_true", help="measure nlk serve only")
     parser.add_argument("--roapi-memory-table", action="store_true",
                         help="ROAPI with use_memory_table: true (its default) instead of false")
-    parser.add_argument("--ingest-max-latency-ms", type=int,
-                        help="nlk ingest's --max-latency-ms (default: its own, 1000)")
+    parser.add_argument("--ingest-max-latency-ms", type=int, default=500,
+                        help="nlk ingest's --max-latency-ms (default 500, the pipeline's)")
     parser.add_argument("--devices", type=int, default=2)
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--rate", type=float, default=250)

@@ -47,6 +47,8 @@
 #   NLK_PIPELINE_TOPIC, _PARTITIONS  the Kafka topic (neural.samples, 2 partitions)
 #   NLK_PIPELINE_SERVE_PORT          nlk serve (8080); /ui is the status page
 #   NLK_PIPELINE_METRICS_PORT        ingest's /metrics; optimize and vacuum use the next two (9464)
+#   NLK_PIPELINE_INGEST_LATENCY_MS   ingest's --max-latency-ms: the longest a sample waits to be
+#                                    committed (500; compaction merges the smaller files)
 #   NLK_PIPELINE_OPTIMIZE_EVERY      seconds between compactions (30)
 #   NLK_PIPELINE_VACUUM_EVERY        seconds between vacuums (300), with
 #   NLK_PIPELINE_RETENTION_HOURS     the vacuum retention (1; must exceed the longest query)
@@ -65,6 +67,7 @@ rate="${NLK_PIPELINE_RATE:-250}"
 seed="${NLK_PIPELINE_SEED:-42}"
 malformed="${NLK_PIPELINE_MALFORMED_FRACTION:-0.01}"
 topic="${NLK_PIPELINE_TOPIC:-neural.samples}"
+ingest_latency_ms="${NLK_PIPELINE_INGEST_LATENCY_MS:-500}"
 partitions="${NLK_PIPELINE_PARTITIONS:-2}"
 serve_port="${NLK_PIPELINE_SERVE_PORT:-8080}"
 metrics_port="${NLK_PIPELINE_METRICS_PORT:-9464}"
@@ -249,7 +252,8 @@ start() {
 
   launch ingest "$nlk" ingest "$samples" --bootstrap "$NLK_KAFKA_BOOTSTRAP" --topic "$topic" \
     --format arrow --schema-from-datagen samples --partition-by date \
-    --dead-letter-table "$dead_letters" --metrics-address "127.0.0.1:$metrics_port"
+    --dead-letter-table "$dead_letters" --metrics-address "127.0.0.1:$metrics_port" \
+    --max-latency-ms "$ingest_latency_ms"
   local session
   session="$(date -u +%Y%m%dT%H%M%SZ)"
   launch producer "$nlk" datagen --realtime --kafka "$NLK_KAFKA_BOOTSTRAP" --topic "$topic" \
