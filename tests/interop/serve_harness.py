@@ -86,6 +86,18 @@ class Server:
                 self.process.wait(timeout=10)
 
 
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Waits until something accepts connections on 127.0.0.1:PORT."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
 def raw_exchange(port: int, payload: bytes, wait: float = 5.0, half_close: bool = False) -> bytes:
     """Sends raw bytes to 127.0.0.1:PORT and returns everything the server sends back before it
     closes the connection or goes quiet for `wait` seconds. With `half_close` the sending side is

@@ -23,7 +23,7 @@ import pyarrow.flight as flight
 import pyarrow.ipc as ipc
 import pytest
 
-from serve_harness import free_port, start_nlk_serve
+from serve_harness import free_port, start_nlk_serve, wait_for_port
 
 TYPE_PREFIX = "type.googleapis.com/arrow.flight.protocol.sql."
 
@@ -52,17 +52,6 @@ def statement_query(sql: str) -> bytes:
 
 
 # --- the server ---------------------------------------------------------------------------------
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port}")
-
 
 class FlightServer:
     def __init__(self, http, port: int):

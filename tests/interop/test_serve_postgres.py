@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy
 
 import serve_harness
-from serve_harness import free_port, start_nlk_serve
+from serve_harness import free_port, start_nlk_serve, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JDBC_VERSION = "42.7.14"
@@ -39,17 +39,6 @@ UTC = dt.timezone.utc
 
 
 # --- the server ---------------------------------------------------------------------------------
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port}")
-
 
 class PgServer:
     def __init__(self, server: serve_harness.Server, pg_port: int):
