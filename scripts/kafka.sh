@@ -29,6 +29,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/process.sh
+. "$root/scripts/lib/process.sh"
 pom="$root/scripts/kafka-jars/pom.xml"
 log4j_config="$root/scripts/kafka-jars/log4j2.properties"
 port="${NLK_KAFKA_PORT:-9092}"
@@ -112,7 +114,7 @@ running_pid() {
   local pid
   pid="$(cat "$pid_file")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  process_alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $config" || return 1
   echo "$pid"
 }
@@ -297,13 +299,13 @@ stop_kafka() {
   fi
   kill -TERM "$pid"
   local deadline=$((SECONDS + stop_timeout))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+  while process_alive "$pid" && ((SECONDS < deadline)); do
     sleep 0.2
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if process_alive "$pid"; then
     echo "kafka.sh: pid $pid did not shut down within $stop_timeout s; sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while process_alive "$pid"; do sleep 0.1; done
   fi
   rm -f "$pid_file"
   echo "kafka.sh: stopped" >&2

@@ -25,6 +25,8 @@ set -euo pipefail
 minio_version="v0.0.0-20260212201848-7aac2a2c5b7c"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/process.sh
+. "$root/scripts/lib/process.sh"
 port="${NLK_MINIO_PORT:-9000}"
 console_port="${NLK_MINIO_CONSOLE_PORT:-$((port + 1))}"
 state_dir="${NLK_MINIO_DIR:-$root/var/minio}"
@@ -69,7 +71,7 @@ running_pid() {
   local pid
   pid="$(cat "$pid_file")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  process_alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "minio server" || return 1
   echo "$pid"
 }
@@ -140,10 +142,10 @@ stop_minio() {
   fi
   kill -TERM "$pid"
   for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
+    process_alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if process_alive "$pid"; then
     echo "minio.sh: pid $pid ignored SIGTERM for 10 s; sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi

@@ -58,6 +58,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/process.sh
+. "$root/scripts/lib/process.sh"
 nlk="${NLK_BIN:-$root/build/tools/nlk}"
 state_dir="${NLK_PIPELINE_DIR:-$root/var/pipeline}"
 lake="${NLK_PIPELINE_ROOT:-s3://neuralake/lake}"
@@ -145,7 +147,7 @@ pid_of() {
   local file="$pid_dir/$1.pid" pid
   [ -f "$file" ] || return 1
   pid="$(cat "$file")"
-  kill -0 "$pid" 2>/dev/null || return 1
+  process_alive "$pid" || return 1
   echo "$pid"
 }
 
@@ -173,7 +175,7 @@ halt() {
     return 0
   fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
+  while process_alive "$pid"; do
     if [ "$waited" -ge $((timeout * 10)) ]; then
       say "$name did not stop within ${timeout}s: SIGKILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true

@@ -48,6 +48,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/process.sh
+. "$root/scripts/lib/process.sh"
 venv="$root/.venv"
 python="$venv/bin/python"
 requirements="$root/scripts/requirements-spark.txt"
@@ -195,7 +197,7 @@ daemon_pid() {
   [ -f "$pid_file" ] || return 1
   pid="$(cat "$pid_file")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  process_alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$class" || return 1
   echo "$pid"
 }
@@ -295,10 +297,10 @@ stop_daemon() {
   if pid="$(daemon_pid "$pid_file" "$class")"; then
     kill -TERM "$pid"
     for _ in $(seq 100); do
-      kill -0 "$pid" 2>/dev/null || break
+      process_alive "$pid" || break
       sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    process_alive "$pid" && kill -KILL "$pid" 2>/dev/null
   fi
   rm -f "$pid_file"
 }

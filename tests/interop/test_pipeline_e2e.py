@@ -107,6 +107,17 @@ def services_or_skip() -> None:
         pytest.skip("needs Kafka and MinIO (NLK_KAFKA_BOOTSTRAP, NLK_TEST_S3_ENDPOINT)")
 
 
+def running(pid: int) -> bool:
+    """Whether the process runs: a zombie (exited, not yet reaped; killed servers that outlive
+    the script that started them are reaped by PID 1, which in a container may never do it)
+    does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
 def stopped_cleanly(pipeline: Pipeline) -> None:
     stopped = pipeline.script("stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
@@ -213,7 +224,7 @@ def test_exactly_once_when_ingest_serve_and_compactor_are_killed(pipeline):
         pid = pipeline.pid(victim)
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10  # hang guard
-        while Path(f"/proc/{pid}").exists() and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+        while running(pid):
             assert time.monotonic() < deadline, f"{victim} survived SIGKILL"
             time.sleep(0.05)
         restarted = pipeline.script("start")
@@ -249,7 +260,7 @@ def test_ctrl_c_stops_in_order_and_a_restart_resumes_exactly_once(tmp_path):
                  ("producer", "ingest", "optimize", "vacuum", "serve")]
         assert order == sorted(order), text
         for name, pid in pids.items():
-            assert not Path(f"/proc/{pid}").exists(), f"{name} (pid {pid}) outlived Ctrl-C"
+            assert not running(pid), f"{name} (pid {pid}) outlived Ctrl-C"
         manifests = sorted((flow.dir / "manifests").glob("*.json"))
         assert len(manifests) == 1 and json.loads(manifests[0].read_text())["stopped"]
 
