@@ -25,6 +25,11 @@
 #   NLK_KAFKA_HEAP             broker heap, -Xmx (default 512m)
 #   NLK_KAFKA_START_TIMEOUT    seconds to wait for the broker to become ready (default 60)
 #   NLK_KAFKA_STOP_TIMEOUT     seconds to wait for a clean shutdown before SIGKILL (default 30)
+#   NLK_KAFKA_SECURE_PORT      also listen on this port with SASL_SSL: TLS with a certificate for
+#                              127.0.0.1 from a CA made once in NLK_KAFKA_DIR/tls (openssl), and
+#                              SASL/PLAIN login as user `neuralake` with the password in
+#                              NLK_KAFKA_DIR/tls/sasl-password; `env` then prints the settings a
+#                              client needs (NLK_KAFKA_SECURE_BOOTSTRAP, _CA, _USER, _PASSWORD)
 #   JAVA_HOME                  a Java 17+ (else `java` on PATH)
 set -euo pipefail
 
@@ -41,6 +46,9 @@ heap="${NLK_KAFKA_HEAP:-512m}"
 start_timeout="${NLK_KAFKA_START_TIMEOUT:-60}"
 stop_timeout="${NLK_KAFKA_STOP_TIMEOUT:-30}"
 bootstrap="127.0.0.1:$port"
+secure_port="${NLK_KAFKA_SECURE_PORT:-}"
+tls_dir="$state_dir/tls"
+sasl_user="neuralake"
 data_dir="$state_dir/data"
 logs_dir="$state_dir/logs"
 config="$state_dir/server.properties"
@@ -146,18 +154,62 @@ EOF
   echo "$file"
 }
 
+# A CA, and a broker certificate it signs for 127.0.0.1, as PEM files Kafka reads directly
+# (ssl.keystore.type=PEM), and the SASL/PLAIN password. Made once; kept across restarts.
+make_secure_material() {
+  [ -f "$tls_dir/broker.pem" ] && [ -f "$tls_dir/ca.crt" ] && [ -f "$tls_dir/sasl-password" ] &&
+    return
+  command -v openssl >/dev/null || die "NLK_KAFKA_SECURE_PORT needs the openssl command"
+  mkdir -p "$tls_dir"
+  chmod 700 "$tls_dir"
+  local work
+  work="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Neuralake Kafka test CA" \
+    -keyout "$work/ca.key" -out "$tls_dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$work/broker.key" \
+    -out "$work/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/ext"
+  openssl x509 -req -in "$work/broker.csr" -CA "$tls_dir/ca.crt" -CAkey "$work/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$work/ext" -out "$work/broker.crt" 2>/dev/null
+  # Kafka's PEM key store: the PKCS#8 private key, then the certificate chain.
+  openssl pkcs8 -topk8 -nocrypt -in "$work/broker.key" -out "$tls_dir/broker.pem"
+  cat "$work/broker.crt" "$tls_dir/ca.crt" >>"$tls_dir/broker.pem"
+  head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$tls_dir/sasl-password"
+  rm -rf "$work"
+  echo "kafka.sh: made a CA ($tls_dir/ca.crt) and a broker certificate for 127.0.0.1" >&2
+}
+
+# The SASL_SSL listener's lines of server.properties (none without NLK_KAFKA_SECURE_PORT).
+secure_listener_config() {
+  [ -n "$secure_port" ] || return 0
+  cat <<EOF
+
+# SASL_SSL on $secure_port: TLS, then SASL/PLAIN with the one user below.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$(cat "$tls_dir/sasl-password")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls_dir/broker.pem
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+EOF
+}
+
 write_config() {
+  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
+  if [ -n "$secure_port" ]; then
+    make_secure_material
+    listeners="$listeners,SASL_SSL://127.0.0.1:$secure_port"
+  fi
   cat >"$config" <<EOF
 # Written by scripts/kafka.sh on every start; edit the script, not this file.
 # One node that is both broker and controller (KRaft), standalone controller quorum.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+listeners=$listeners
+advertised.listeners=$listeners
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
 log.dirs=$data_dir
 
 # A single node: every internal topic has one replica.
@@ -189,6 +241,8 @@ log.segment.bytes=67108864
 log.retention.hours=24
 log.retention.bytes=1073741824
 EOF
+  secure_listener_config >>"$config"
+  chmod 600 "$config"
 }
 
 # A fresh cluster id: 16 random bytes in URL-safe base64 without padding, as Kafka's
@@ -253,7 +307,7 @@ start_kafka() {
     echo "kafka.sh: already running (pid $pid)" >&2
   else
     local p
-    for p in "$port" "$controller_port"; do
+    for p in "$port" "$controller_port" $secure_port; do
       if port_in_use "$p"; then
         die "port $p on 127.0.0.1 is taken by another process; choose others with NLK_KAFKA_PORT / NLK_KAFKA_CONTROLLER_PORT"
       fi
@@ -316,6 +370,9 @@ require_running() {
   running_pid >/dev/null || die "Kafka is not running (state dir $state_dir); run 'scripts/kafka.sh start'"
   port="$(running_port)"
   bootstrap="127.0.0.1:$port"
+secure_port="${NLK_KAFKA_SECURE_PORT:-}"
+tls_dir="$state_dir/tls"
+sasl_user="neuralake"
 }
 
 create_topic() {
@@ -355,6 +412,13 @@ case "${1:-}" in
       port="$p"
     fi
     echo "export NLK_KAFKA_BOOTSTRAP=127.0.0.1:$port"
+    secure="$(sed -n 's|^listeners=.*SASL_SSL://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$config" 2>/dev/null || true)"
+    if [ -n "$secure" ] && running_pid >/dev/null; then
+      echo "export NLK_KAFKA_SECURE_BOOTSTRAP=127.0.0.1:$secure"
+      echo "export NLK_KAFKA_SECURE_CA=$tls_dir/ca.crt"
+      echo "export NLK_KAFKA_SECURE_USER=$sasl_user"
+      echo "export NLK_KAFKA_SECURE_PASSWORD=$(cat "$tls_dir/sasl-password")"
+    fi
     ;;
   create-topic)
     shift

@@ -17,6 +17,12 @@
 #   MINIO_ROOT_USER         access key (default minioadmin)
 #   MINIO_ROOT_PASSWORD     secret key (default minioadmin)
 #   NLK_MINIO_BIN           a MinIO binary to use instead of var/bin/minio (used as it is)
+#   NLK_MINIO_TLS=1         serve HTTPS with a certificate for 127.0.0.1 and localhost, signed by
+#                           a CA made once in NLK_MINIO_DIR/certs (openssl); `env` then points
+#                           AWS_CA_BUNDLE at that CA, so clients verify the server
+#   NLK_MINIO_KMS=1         enable server-side encryption with a built-in key named `neuralake`
+#                           (made once in NLK_MINIO_DIR/kms.key), for AWS_SERVER_SIDE_ENCRYPTION=
+#                           AES256 or aws:kms with AWS_SSE_KMS_KEY_ID=neuralake
 set -euo pipefail
 
 # The MinIO server every machine builds and tests against; change it deliberately, and run the
@@ -37,7 +43,17 @@ binary="${NLK_MINIO_BIN:-$root/var/bin/minio}"
 version_stamp="$root/var/bin/minio.version"
 # MinIO accepts any region name; the SigV4 signature only has to agree with it.
 region="us-east-1"
-endpoint="http://127.0.0.1:$port"
+tls="${NLK_MINIO_TLS:-0}"
+kms="${NLK_MINIO_KMS:-0}"
+certs_dir="$state_dir/certs"
+ca_file="$certs_dir/CAs/neuralake-ca.crt"
+if [ "$tls" = 1 ]; then
+  endpoint="https://127.0.0.1:$port"
+  curl_tls=(--cacert "$ca_file")
+else
+  endpoint="http://127.0.0.1:$port"
+  curl_tls=()
+fi
 pid_file="$state_dir/minio.pid"
 log_file="$state_dir/minio.log"
 
@@ -77,7 +93,35 @@ running_pid() {
 }
 
 healthy() {
-  curl -fsS -o /dev/null --max-time 2 "$endpoint/minio/health/live" 2>/dev/null
+  curl -fsS "${curl_tls[@]}" -o /dev/null --max-time 2 "$endpoint/minio/health/live" 2>/dev/null
+}
+
+# A CA and a server certificate it signs, in the layout MinIO's --certs-dir expects
+# (public.crt, private.key, and CAs/ for the CAs it trusts). Made once; kept across restarts.
+make_certificates() {
+  [ -f "$certs_dir/public.crt" ] && [ -f "$certs_dir/private.key" ] && [ -f "$ca_file" ] && return
+  command -v openssl >/dev/null || die "NLK_MINIO_TLS=1 needs the openssl command"
+  mkdir -p "$certs_dir/CAs"
+  local work
+  work="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Neuralake test CA" \
+    -keyout "$work/ca.key" -out "$ca_file" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$certs_dir/private.key" -out "$work/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/ext"
+  openssl x509 -req -in "$work/server.csr" -CA "$ca_file" -CAkey "$work/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$work/ext" -out "$certs_dir/public.crt" 2>/dev/null
+  rm -rf "$work"
+  echo "minio.sh: made a CA ($ca_file) and a server certificate for 127.0.0.1" >&2
+}
+
+# MinIO's built-in KMS: one named 256-bit key, made once.
+kms_secret_key() {
+  local key_file="$state_dir/kms.key"
+  if [ ! -f "$key_file" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$key_file")
+  fi
+  echo "neuralake:$(cat "$key_file")"
 }
 
 port_in_use() {
@@ -85,7 +129,7 @@ port_in_use() {
 }
 
 signed_curl() {
-  curl -sS --max-time 10 --user "$user:$password" --aws-sigv4 "aws:amz:$region:s3" "$@"
+  curl -sS "${curl_tls[@]}" --max-time 10 --user "$user:$password" --aws-sigv4 "aws:amz:$region:s3" "$@"
 }
 
 create_bucket() {
@@ -109,11 +153,17 @@ start_minio() {
         die "port $p on 127.0.0.1 is taken by another process; choose others with NLK_MINIO_PORT / NLK_MINIO_CONSOLE_PORT"
       fi
     done
+    local extra=() kms_env=()
+    if [ "$tls" = 1 ]; then
+      make_certificates
+      extra=(--certs-dir "$certs_dir")
+    fi
+    [ "$kms" = 1 ] && kms_env=("MINIO_KMS_SECRET_KEY=$(kms_secret_key)")
     # setsid: the server must outlive this script and not receive the caller's terminal signals.
-    MINIO_ROOT_USER="$user" MINIO_ROOT_PASSWORD="$password" MINIO_UPDATE=off \
-      MINIO_BROWSER_REDIRECT=off \
+    env MINIO_ROOT_USER="$user" MINIO_ROOT_PASSWORD="$password" MINIO_UPDATE=off \
+      MINIO_BROWSER_REDIRECT=off "${kms_env[@]}" \
       setsid "$binary" server --quiet --address "127.0.0.1:$port" \
-      --console-address "127.0.0.1:$console_port" "$state_dir/data" \
+      --console-address "127.0.0.1:$console_port" "${extra[@]}" "$state_dir/data" \
       >>"$log_file" 2>&1 </dev/null &
     echo $! >"$pid_file"
   fi
@@ -171,8 +221,12 @@ export AWS_ACCESS_KEY_ID=$user
 export AWS_SECRET_ACCESS_KEY=$password
 export AWS_REGION=$region
 export AWS_ENDPOINT_URL=$endpoint
-export AWS_ALLOW_HTTP=true
 EOF
+    if [ "$tls" = 1 ]; then
+      echo "export AWS_CA_BUNDLE=$ca_file"
+    else
+      echo "export AWS_ALLOW_HTTP=true"
+    fi
     ;;
   *)
     echo "usage: $0 install|start|stop|status|env" >&2

@@ -16,8 +16,12 @@ scripts/promtool.sh install
 state="$(mktemp -d)"
 export NLK_MINIO_DIR="$state/minio"
 export NLK_MINIO_PORT="${NLK_TEST_MINIO_PORT:-19000}"
+# A KMS key, so the encryption tests can ask for SSE-S3 and SSE-KMS; other writes stay as they are.
+export NLK_MINIO_KMS=1 NLK_TEST_S3_KMS_KEY=neuralake
 export NLK_KAFKA_DIR="$state/kafka"
 export NLK_KAFKA_PORT="${NLK_TEST_KAFKA_PORT:-19092}"
+# A SASL_SSL listener as well, for tests/interop/test_kafka_security.py.
+export NLK_KAFKA_SECURE_PORT="${NLK_TEST_KAFKA_SECURE_PORT:-19094}"
 stop_services() {
   scripts/minio.sh stop >/dev/null 2>&1 || true
   scripts/kafka.sh stop >/dev/null 2>&1 || true

@@ -161,7 +161,8 @@ const Catalog& ProjectCatalog() {
                               .tags = {"raw", "timeseries", "high-volume"},
                               .data_input = "Kafka topic neural.samples via nlk ingest",
                               .freshness = {.latency = "under 10 s from the device",
-                                            .update_frequency = "continuous (streaming ingest)"},
+                                            .update_frequency = "continuous (streaming ingest)",
+                                            .slo_seconds = 60},
                               .example_notebook = "notebooks/samples_quicklook.ipynb",
                               .docs_filters =
                                   {{.filter = "device_id = 'device-001' AND channel = 3",

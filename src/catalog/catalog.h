@@ -60,9 +60,15 @@ struct DocsFilter {
 };
 
 // How current the data is, in words a reader understands ("seconds behind the devices").
+//
+// `slo_seconds` is the service-level objective that makes it checkable: new data lands at least
+// that often. `nlk catalog check --freshness` and nlk serve's nlk_table_freshness_slo_met gauge
+// compare it with the age of the table's newest data commit (commits of maintenance, such as
+// OPTIMIZE or VACUUM, bring no new data and do not count). 0: no objective.
 struct Freshness {
   std::string latency;           // from the event to the row being readable
   std::string update_frequency;  // how often new data lands
+  int64_t slo_seconds = 0;
 };
 
 struct Deprecation {

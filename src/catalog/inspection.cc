@@ -14,6 +14,7 @@
 #include "catalog/schema_drift.h"
 #include "common/json_value.h"
 #include "delta/data/schema.h"
+#include "delta/log/data_freshness.h"
 #include "delta/table.h"
 
 namespace nlk::catalog {
@@ -49,6 +50,7 @@ arrow::Result<TableFacts> ReadDeltaFacts(const std::string& uri, int64_t history
   }
   if (rows_known) facts.row_count = rows;
   ARROW_ASSIGN_OR_RAISE(auto commits, table->log()->History(history_limit));
+  facts.data_updated_ms = delta::NewestDataCommitMs(commits);
   for (const auto& commit : commits) {
     CommitSummary summary{commit.version, commit.timestamp_ms, "", ""};
     if (commit.commit_info) {
@@ -65,24 +67,37 @@ arrow::Result<TableFacts> ReadDeltaFacts(const std::string& uri, int64_t history
   return facts;
 }
 
-arrow::Result<TableFacts> ReadParquetFacts(const std::string& uri, const Table& declaration) {
+}  // namespace
+
+arrow::Result<ParquetDataset> OpenParquetDataset(const std::string& uri, const Table& declaration) {
+  ParquetDataset opened;
   std::string path;
-  ARROW_ASSIGN_OR_RAISE(auto file_system, arrow::fs::FileSystemFromUriOrPath(uri, &path));
-  ARROW_ASSIGN_OR_RAISE(auto info, file_system->GetFileInfo(path));
+  ARROW_ASSIGN_OR_RAISE(opened.file_system, arrow::fs::FileSystemFromUriOrPath(uri, &path));
+  ARROW_ASSIGN_OR_RAISE(auto info, opened.file_system->GetFileInfo(path));
   if (info.type() != arrow::fs::FileType::Directory) {
     return arrow::Status::IOError("no Parquet dataset at ", uri, " (not a directory)");
   }
-  arrow::fs::FileSelector selector;
-  selector.base_dir = path;
-  selector.recursive = true;
+  opened.selector.base_dir = path;
+  opened.selector.recursive = true;
   arrow::dataset::FileSystemFactoryOptions factory_options;
   if (!declaration.partition_columns.empty()) {
     factory_options.partitioning = arrow::dataset::HivePartitioning::MakeFactory();
   }
   auto format = std::make_shared<arrow::dataset::ParquetFileFormat>();
-  ARROW_ASSIGN_OR_RAISE(auto factory, arrow::dataset::FileSystemDatasetFactory::Make(
-                                          file_system, selector, format, factory_options));
-  ARROW_ASSIGN_OR_RAISE(auto dataset, factory->Finish());
+  ARROW_ASSIGN_OR_RAISE(auto factory,
+                        arrow::dataset::FileSystemDatasetFactory::Make(
+                            opened.file_system, opened.selector, format, factory_options));
+  ARROW_ASSIGN_OR_RAISE(opened.dataset, factory->Finish());
+  return opened;
+}
+
+namespace {
+
+arrow::Result<TableFacts> ReadParquetFacts(const std::string& uri, const Table& declaration) {
+  ARROW_ASSIGN_OR_RAISE(ParquetDataset opened, OpenParquetDataset(uri, declaration));
+  const auto& file_system = opened.file_system;
+  const auto& selector = opened.selector;
+  const auto& dataset = opened.dataset;
   TableFacts facts;
   facts.schema = dataset->schema();
   ARROW_ASSIGN_OR_RAISE(auto files, file_system->GetFileInfo(selector));
@@ -99,7 +114,10 @@ arrow::Result<TableFacts> ReadParquetFacts(const std::string& uri, const Table& 
   }
   facts.file_count = count;
   facts.size_bytes = size;
-  if (count > 0) facts.last_modified_ms = newest_ms;
+  if (count > 0) {
+    facts.last_modified_ms = newest_ms;
+    facts.data_updated_ms = newest_ms;
+  }
   // Hive partition fields are discovered from the directory names and appended to the schema.
   if (!declaration.partition_columns.empty()) {
     for (const std::string& column : declaration.partition_columns) {
@@ -188,6 +206,17 @@ TableReport InspectTable(const Database& database, const Table& table,
     }
   }
   return report;
+}
+
+std::optional<FreshnessStatus> EvaluateFreshness(const TableReport& report, int64_t now_ms) {
+  if (report.table == nullptr || report.table->freshness.slo_seconds <= 0) return std::nullopt;
+  FreshnessStatus status;
+  status.slo_seconds = report.table->freshness.slo_seconds;
+  if (report.status.ok() && !report.not_created && report.facts.data_updated_ms) {
+    status.age_seconds = std::max<int64_t>(0, (now_ms - *report.facts.data_updated_ms) / 1000);
+    status.met = *status.age_seconds <= status.slo_seconds;
+  }
+  return status;
 }
 
 std::vector<TableReport> InspectCatalog(const Catalog& catalog, const InspectOptions& options) {

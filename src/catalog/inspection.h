@@ -3,6 +3,8 @@
 // The site shows both; `nlk catalog check` fails on drift.
 #pragma once
 
+#include <arrow/dataset/type_fwd.h>
+#include <arrow/filesystem/filesystem.h>
 #include <arrow/status.h>
 #include <arrow/type_fwd.h>
 
@@ -31,7 +33,10 @@ struct TableFacts {
   std::optional<int64_t> file_count;        // not for function tables
   std::optional<int64_t> size_bytes;        // not for function tables
   std::optional<int64_t> last_modified_ms;  // the last commit (Delta), newest file (Parquet)
-  std::vector<CommitSummary> history;       // newest first (Delta tables only)
+  // The newest commit that may have brought new rows (delta/log/data_freshness.h), within the
+  // history read; the newest file for Parquet.
+  std::optional<int64_t> data_updated_ms;
+  std::vector<CommitSummary> history;  // newest first (Delta tables only)
 };
 
 struct TableReport {
@@ -72,6 +77,25 @@ TableReport InspectTable(const Database& database, const Table& table,
 // How a table that is not created yet comes to exist, for messages: where its rows come from
 // (its declared data_input), else how to create it by hand.
 std::string CreationHint(const Table& table, const std::string& resolved_uri);
+
+// A table's freshness against its declared objective (Freshness::slo_seconds).
+struct FreshnessStatus {
+  int64_t slo_seconds = 0;
+  std::optional<int64_t> age_seconds;  // unknown for a table not created or unreadable
+  bool met = false;                    // false while the age is unknown
+};
+
+// Nullopt for a table without an objective.
+std::optional<FreshnessStatus> EvaluateFreshness(const TableReport& report, int64_t now_ms);
+
+// A Parquet table's files as an Arrow dataset (hive partitions discovered when the declaration
+// has partition columns).
+struct ParquetDataset {
+  std::shared_ptr<arrow::fs::FileSystem> file_system;
+  arrow::fs::FileSelector selector;
+  std::shared_ptr<arrow::dataset::Dataset> dataset;
+};
+arrow::Result<ParquetDataset> OpenParquetDataset(const std::string& uri, const Table& declaration);
 
 // InspectTable for every table, in declaration order.
 std::vector<TableReport> InspectCatalog(const Catalog& catalog, const InspectOptions& options);

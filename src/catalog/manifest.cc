@@ -49,6 +49,8 @@ arrow::Status WriteTable(JsonWriter& writer, const Database& database, const Tab
   writer.BeginObject();
   WriteStringField(writer, "latency", table.freshness.latency);
   WriteStringField(writer, "update_frequency", table.freshness.update_frequency);
+  writer.Key("slo_seconds");
+  writer.Int(table.freshness.slo_seconds);
   writer.EndObject();
   WriteStringField(writer, "example_notebook", table.example_notebook);
   writer.Key("partition_columns");

@@ -49,6 +49,17 @@ class ObjectReader {
     return member->string();
   }
 
+  // The integer `key`, 0 when not declared.
+  arrow::Result<int64_t> Integer(std::string_view key) const {
+    const JsonValue* member = Find(key);
+    if (member == nullptr) return 0;
+    if (member->type() != JsonValue::Type::kInteger) {
+      return arrow::Status::Invalid(FieldPath(key), ": expected an integer, found ",
+                                    member->TypeName());
+    }
+    return member->integer();
+  }
+
   arrow::Result<std::vector<std::string>> StringList(std::string_view key) const {
     std::vector<std::string> values;
     ARROW_ASSIGN_OR_RAISE(const std::vector<JsonValue>* items, Array(key));
@@ -196,6 +207,7 @@ class ManifestParser {
                             ObjectReader::Open(*freshness, reader.FieldPath("freshness")));
       ARROW_ASSIGN_OR_RAISE(table.freshness.latency, fields.String("latency"));
       ARROW_ASSIGN_OR_RAISE(table.freshness.update_frequency, fields.String("update_frequency"));
+      ARROW_ASSIGN_OR_RAISE(table.freshness.slo_seconds, fields.Integer("slo_seconds"));
     }
     ARROW_ASSIGN_OR_RAISE(table.example_notebook, reader.String("example_notebook"));
     ARROW_ASSIGN_OR_RAISE(const std::vector<JsonValue>* filters, reader.Array("docs_filters"));

@@ -3,6 +3,7 @@
 #include <arrow/type.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -226,6 +227,21 @@ std::string CodeList(const std::vector<std::string>& items) {
   return out;
 }
 
+// The objective and, as of the site's generation, whether the table met it.
+std::string FreshnessHtml(const TableReport& report) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const auto freshness = EvaluateFreshness(report, now_ms);
+  if (!freshness) return "";
+  const std::string objective =
+      "new data at least every " + std::to_string(freshness->slo_seconds) + " s";
+  if (!freshness->age_seconds) return objective + " &middot; no data yet";
+  return objective + " &middot; " + (freshness->met ? "met" : "<strong>missed</strong>") +
+         " when this page was made (newest data " + std::to_string(*freshness->age_seconds) +
+         " s old)";
+}
+
 std::string MetadataSection(const TableReport& report) {
   const Table& table = *report.table;
   std::string rows;
@@ -240,6 +256,7 @@ std::string MetadataSection(const TableReport& report) {
   rows += MetadataRow("Data input", EscapeHtml(table.data_input));
   rows += MetadataRow("Latency", EscapeHtml(table.freshness.latency));
   rows += MetadataRow("Updates", EscapeHtml(table.freshness.update_frequency));
+  rows += MetadataRow("Freshness objective", FreshnessHtml(report));
   rows += MetadataRow("Location", report.resolved_uri.empty()
                                       ? "computed by a C++ function"
                                       : "<code>" + EscapeHtml(report.resolved_uri) + "</code>");

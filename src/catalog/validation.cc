@@ -196,6 +196,15 @@ void CheckTable(const Catalog& catalog, const Database& database, const Table& t
   CheckTags(table, problems);
   CheckDeprecation(catalog, table, problems);
   CheckWriterAndLineage(catalog, database, table, problems);
+  if (table.freshness.slo_seconds < 0) {
+    problems.Add("freshness.slo_seconds",
+                 "is negative: give the most seconds new data may take "
+                 "to land, or 0 for no objective");
+  }
+  if (table.freshness.slo_seconds > 0 && table.kind == TableKind::kFunction) {
+    problems.Add("freshness.slo_seconds",
+                 "is set on a function table, which is computed when read and has no commits");
+  }
 }
 
 }  // namespace

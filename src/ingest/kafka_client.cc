@@ -5,6 +5,20 @@
 
 namespace nlk::ingest {
 
+arrow::Result<std::map<std::string, std::string>> ParseKafkaProperties(
+    const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> properties;
+  for (const std::string& pair : pairs) {
+    const size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return arrow::Status::Invalid("--kafka-property '", pair,
+                                    "' must be NAME=VALUE, e.g. security.protocol=SASL_SSL");
+    }
+    properties[pair.substr(0, equals)] = pair.substr(equals + 1);
+  }
+  return properties;
+}
+
 arrow::Status SetProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value) {
   std::string error;
   if (conf.set(name, value, error) != RdKafka::Conf::CONF_OK) {

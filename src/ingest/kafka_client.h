@@ -18,6 +18,11 @@ namespace nlk::ingest {
 
 arrow::Status SetProperty(RdKafka::Conf& conf, const std::string& name, const std::string& value);
 
+// Command-line `--kafka-property NAME=VALUE` pairs as a map (a later pair wins); librdkafka checks
+// the names and values when they are set.
+arrow::Result<std::map<std::string, std::string>> ParseKafkaProperties(
+    const std::vector<std::string>& pairs);
+
 template <typename Callback>
 arrow::Status SetCallback(RdKafka::Conf& conf, const std::string& name, Callback* callback) {
   std::string error;

@@ -30,6 +30,7 @@ CatalogTables CatalogTableConfigs(const catalog::Catalog& catalog, std::string_v
       config.format =
           table.kind == catalog::TableKind::kParquet ? TableFormat::kParquet : TableFormat::kDelta;
       config.partition_columns = table.partition_columns;
+      config.freshness_slo_seconds = table.freshness.slo_seconds;
       result.tables.push_back(std::move(config));
     }
   }

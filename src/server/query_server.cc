@@ -531,7 +531,7 @@ class QueryServer::Impl {
         "# TYPE nlk_table_state gauge\n" +
         states;
     const int64_t now_ms = NowMs();
-    std::string version, checked_age, commit_age, files, memory, failures;
+    std::string version, checked_age, commit_age, files, memory, failures, data_age, slo, slo_met;
     for (const auto& table : registry_->tables()) {
       TableStatus status = table->status();
       const std::string label = "{table=\"" + PrometheusLabelValue(table->name()) + "\"} ";
@@ -541,6 +541,13 @@ class QueryServer::Impl {
       if (status.version >= 0) {
         commit_age += "nlk_table_commit_age_seconds" + label +
                       std::to_string((now_ms - status.commit_timestamp_ms) / 1000.0) + "\n";
+        const double age_seconds = (now_ms - status.data_timestamp_ms) / 1000.0;
+        data_age += "nlk_table_data_age_seconds" + label + std::to_string(age_seconds) + "\n";
+        if (const int64_t objective = table->config().freshness_slo_seconds; objective > 0) {
+          slo += "nlk_table_freshness_slo_seconds" + label + std::to_string(objective) + "\n";
+          slo_met += "nlk_table_freshness_slo_met" + label +
+                     (age_seconds <= static_cast<double>(objective) ? "1" : "0") + "\n";
+        }
       }
       files += "nlk_table_files" + label + std::to_string(status.files) + "\n";
       memory += "nlk_table_memory_bytes" + label + std::to_string(status.memory_bytes) + "\n";
@@ -559,6 +566,21 @@ class QueryServer::Impl {
         "# HELP nlk_table_commit_age_seconds Time since the served version was committed.\n"
         "# TYPE nlk_table_commit_age_seconds gauge\n" +
         commit_age;
+    out +=
+        "# HELP nlk_table_data_age_seconds Time since the newest commit that may have brought "
+        "data (maintenance commits such as OPTIMIZE and VACUUM do not count).\n"
+        "# TYPE nlk_table_data_age_seconds gauge\n" +
+        data_age;
+    if (!slo.empty()) {
+      out +=
+          "# HELP nlk_table_freshness_slo_seconds The catalog's freshness objective: new data at "
+          "least this often.\n# TYPE nlk_table_freshness_slo_seconds gauge\n" +
+          slo;
+      out +=
+          "# HELP nlk_table_freshness_slo_met 1 while nlk_table_data_age_seconds is within the "
+          "objective.\n# TYPE nlk_table_freshness_slo_met gauge\n" +
+          slo_met;
+    }
     out += "# HELP nlk_table_files Live data files.\n# TYPE nlk_table_files gauge\n" + files;
     out +=
         "# HELP nlk_table_memory_bytes Bytes held by memory tables.\n"

@@ -9,11 +9,16 @@
 #include <chrono>
 
 #include "delta/data/schema.h"
+#include "delta/log/data_freshness.h"
 
 namespace nlk::server {
 namespace {
 
 namespace compute = arrow::compute;
+
+// How far back the log is read for the newest commit that brought data, when the latest one
+// did not and the previous state cannot tell.
+constexpr int64_t kDataHistoryCommits = 50;
 
 // Time-travel snapshots kept per table; a dashboard pinning a few versions stays cached, a scan
 // over history does not grow memory without bound.
@@ -252,6 +257,18 @@ arrow::Result<std::shared_ptr<const ServedTable::State>> ServedTable::BuildDelta
     ARROW_ASSIGN_OR_RAISE(state->memory_table, arrow::Table::FromRecordBatches(state->schema, all));
     state->memory_files = std::move(files);
   }
+  // Most refreshes see one new commit, whose commitInfo says whether it brought data; after a
+  // gap, or at the start, the log's recent history does.
+  const delta::Snapshot& latest = *snapshot;
+  if (delta::MayBringNewData(latest.commit_info())) {
+    state->data_timestamp_ms = latest.timestamp_ms();
+  } else if (previous != nullptr && previous->snapshot != nullptr &&
+             latest.version() <= previous->snapshot->version() + 1) {
+    state->data_timestamp_ms = previous->data_timestamp_ms;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto history, table_->log()->History(kDataHistoryCommits));
+    state->data_timestamp_ms = delta::NewestDataCommitMs(history).value_or(latest.timestamp_ms());
+  }
   state->snapshot = std::move(snapshot);
   return state;
 }
@@ -285,6 +302,7 @@ TableStatus ServedTable::status() const {
   if (current->snapshot) {
     status.version = current->snapshot->version();
     status.commit_timestamp_ms = current->snapshot->timestamp_ms();
+    status.data_timestamp_ms = current->data_timestamp_ms;
     status.files = static_cast<int64_t>(current->snapshot->files().size());
   } else if (current->memory_files) {
     status.files = static_cast<int64_t>(current->memory_files->size());

@@ -60,6 +60,9 @@ struct TableScan {
 struct TableStatus {
   int64_t version = -1;
   int64_t commit_timestamp_ms = 0;
+  // The newest commit that may have brought data: maintenance commits (OPTIMIZE, VACUUM) do not
+  // count. Delta tables only.
+  int64_t data_timestamp_ms = 0;
   // When the cached state was last confirmed current (a successful refresh), ms since epoch.
   int64_t checked_at_ms = 0;
   int64_t files = 0;
@@ -117,6 +120,8 @@ class ServedTable {
     std::shared_ptr<arrow::Table> memory_table;
     int64_t memory_bytes = 0;
     int64_t checked_at_ms = 0;
+    // Delta: the newest commit that may have brought data (delta/log/data_freshness.h).
+    int64_t data_timestamp_ms = 0;
   };
 
   ServedTable(TableConfig config, std::chrono::milliseconds reload)

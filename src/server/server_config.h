@@ -38,6 +38,8 @@ struct TableConfig {
   std::optional<std::chrono::milliseconds> reload_interval;
   // kMemory only: the rows served, fixed for the life of the server.
   std::shared_ptr<arrow::Table> rows;
+  // The catalog's freshness objective (catalog::Freshness::slo_seconds); 0: none.
+  int64_t freshness_slo_seconds = 0;
 };
 
 // Query workers when ServerLimits::worker_threads is 0: this many per core, at least the minimum.

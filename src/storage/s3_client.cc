@@ -1,5 +1,7 @@
 #include "storage/s3_client.h"
 
+#include "storage/s3_signature.h"
+
 #include <arrow/status.h>
 #include <curl/curl.h>
 
@@ -34,6 +36,27 @@ size_t AppendBody(char* data, size_t size, size_t count, void* user_data) {
   return size * count;
 }
 
+// Collects "Name: value" header lines; the status line and the blank line end up ignored.
+size_t AppendHeader(char* data, size_t size, size_t count, void* user_data) {
+  auto* headers = static_cast<std::vector<std::pair<std::string, std::string>>*>(user_data);
+  const std::string_view line(data, size * count);
+  const size_t colon = line.find(':');
+  if (colon != std::string_view::npos && colon > 0) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ' ||
+                              value.back() == '\t')) {
+      value.remove_suffix(1);
+    }
+    headers->emplace_back(std::move(name), std::string(value));
+  }
+  return size * count;
+}
+
 // Transport failures after which the server cannot have seen a complete request.
 bool CertainlyNotDelivered(CURLcode code) {
   return code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
@@ -60,6 +83,29 @@ arrow::Result<S3Settings> S3SettingsFromEnvironment() {
         "eval \"$(scripts/minio.sh env)\"");
   }
   settings.ca_bundle = Environment("AWS_CA_BUNDLE");
+
+  const std::string encryption = Environment("AWS_SERVER_SIDE_ENCRYPTION");
+  settings.sse_kms_key_id = Environment("AWS_SSE_KMS_KEY_ID");
+  if (encryption.empty()) {
+    if (!settings.sse_kms_key_id.empty()) {
+      return arrow::Status::Invalid(
+          "AWS_SSE_KMS_KEY_ID is set but AWS_SERVER_SIDE_ENCRYPTION is not; set "
+          "AWS_SERVER_SIDE_ENCRYPTION=aws:kms to encrypt with that key");
+    }
+  } else if (encryption == "AES256") {
+    settings.encryption = S3Encryption::kSseS3;
+    if (!settings.sse_kms_key_id.empty()) {
+      return arrow::Status::Invalid(
+          "AWS_SSE_KMS_KEY_ID names a KMS key but AWS_SERVER_SIDE_ENCRYPTION=AES256 asks for "
+          "S3-managed keys; use AWS_SERVER_SIDE_ENCRYPTION=aws:kms for a KMS key");
+    }
+  } else if (encryption == "aws:kms") {
+    settings.encryption = S3Encryption::kSseKms;
+  } else {
+    return arrow::Status::Invalid("AWS_SERVER_SIDE_ENCRYPTION='", encryption,
+                                  "' is not supported: use AES256 (SSE-S3) or aws:kms (SSE-KMS, "
+                                  "with AWS_SSE_KMS_KEY_ID for a key other than the default)");
+  }
 
   // The service-specific variable wins, as in the AWS SDKs.
   const char* variable = "AWS_ENDPOINT_URL_S3";
@@ -103,6 +149,27 @@ arrow::Result<S3Settings> S3SettingsFromEnvironment() {
                                   "AWS_ALLOW_HTTP=true)");
   }
   return settings;
+}
+
+std::vector<std::string> S3Settings::EncryptionHeaders() const {
+  switch (encryption) {
+    case S3Encryption::kNone:
+      return {};
+    case S3Encryption::kSseS3:
+      return {"x-amz-server-side-encryption: AES256"};
+    case S3Encryption::kSseKms:
+      if (sse_kms_key_id.empty()) return {"x-amz-server-side-encryption: aws:kms"};
+      return {"x-amz-server-side-encryption: aws:kms",
+              "x-amz-server-side-encryption-aws-kms-key-id: " + sse_kms_key_id};
+  }
+  return {};
+}
+
+std::string S3Response::Header(std::string_view name) const {
+  for (const auto& [header, value] : headers) {
+    if (header == name) return value;
+  }
+  return "";
 }
 
 std::string S3UriEncode(std::string_view text, bool keep_slashes) {
@@ -154,21 +221,28 @@ void S3Client::ReleaseHandle(void* handle) {
   curl_easy_cleanup(handle);
 }
 
-std::string S3Client::Url(const S3Request& request) const {
-  std::string url = settings_.scheme + "://" + settings_.host + "/" +
-                    S3UriEncode(request.bucket, /*keep_slashes=*/false);
-  if (!request.key.empty()) url += "/" + S3UriEncode(request.key, /*keep_slashes=*/true);
-  // SigV4 signs the query sorted by name with names and values encoded; libcurl 7.88 signs the
-  // query as written, so write it canonically.
+std::string S3Client::Path(const S3Request& request) const {
+  std::string path = "/" + S3UriEncode(request.bucket, /*keep_slashes=*/false);
+  if (!request.key.empty()) path += "/" + S3UriEncode(request.key, /*keep_slashes=*/true);
+  return path;
+}
+
+std::string S3Client::Query(const S3Request& request) {
+  // SigV4 signs the query sorted by name with names and values encoded; send it that way too.
   auto query = request.query;
   std::sort(query.begin(), query.end());
-  char separator = '?';
+  std::string out;
   for (const auto& [name, value] : query) {
-    url += separator;
-    url += S3UriEncode(name, false) + "=" + S3UriEncode(value, false);
-    separator = '&';
+    if (!out.empty()) out += '&';
+    out += S3UriEncode(name, false) + "=" + S3UriEncode(value, false);
   }
-  return url;
+  return out;
+}
+
+std::string S3Client::Url(const S3Request& request) const {
+  const std::string query = Query(request);
+  return settings_.scheme + "://" + settings_.host + Path(request) +
+         (query.empty() ? "" : "?" + query);
 }
 
 arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
@@ -176,7 +250,20 @@ arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
   if (curl == nullptr) return arrow::Status::OutOfMemory("cannot create a libcurl handle");
 
   const std::string url = Url(request);
-  const std::string sigv4 = "aws:amz:" + settings_.region + ":s3";
+  SigV4Request signing;
+  signing.method = request.method;
+  signing.canonical_uri = Path(request);
+  signing.canonical_query = Query(request);
+  signing.host = settings_.host;
+  // The payload is not hashed into the signature; S3 accepts that over TLS, and a local
+  // MinIO over loopback HTTP needs no integrity protection against the network.
+  signing.payload_hash = "UNSIGNED-PAYLOAD";
+  signing.headers = request.headers;
+  signing.headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
+  signing.amz_date = SigV4Now();
+  signing.region = settings_.region;
+  const std::vector<std::string> signature = SignV4(
+      signing, {settings_.access_key_id, settings_.secret_access_key, settings_.session_token});
   curl_slist* headers = nullptr;
   auto add_header = [&headers](const std::string& header) {
     curl_slist* extended = curl_slist_append(headers, header.c_str());
@@ -184,13 +271,8 @@ arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
     return extended != nullptr;
   };
   bool headers_ok = true;
-  // The payload is not hashed into the signature; S3 accepts that over TLS, and a local
-  // MinIO over loopback HTTP needs no integrity protection against the network.
-  headers_ok &= add_header("x-amz-content-sha256: UNSIGNED-PAYLOAD");
-  if (!settings_.session_token.empty()) {
-    headers_ok &= add_header("x-amz-security-token: " + settings_.session_token);
-  }
-  for (const std::string& header : request.headers) headers_ok &= add_header(header);
+  for (const std::string& header : signing.headers) headers_ok &= add_header(header);
+  for (const std::string& header : signature) headers_ok &= add_header(header);
   if (!headers_ok) {
     curl_slist_free_all(headers);
     ReleaseHandle(curl);
@@ -201,9 +283,6 @@ arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, settings_.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, settings_.secret_access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
@@ -213,13 +292,16 @@ arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   if (!settings_.ca_bundle.empty()) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, settings_.ca_bundle.c_str());
   }
-  if (request.method == "PUT") {
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "PUT" || request.method == "POST") {
     // A body from memory rather than CURLOPT_UPLOAD: libcurl then sends "Expect: 100-continue"
-    // only for bodies over 1 MiB. Suppressing it with an empty "Expect:" header would be
-    // simpler, but libcurl 7.88 signs that header without sending it, breaking the signature.
+    // only for bodies over 1 MiB, and waits for it at most briefly (below).
     static constexpr char kEmpty[] = "";
     const bool has_body = request.body != nullptr && request.body->size() > 0;
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
@@ -228,7 +310,7 @@ arrow::Result<S3Response> S3Client::Send(const S3Request& request) {
                      static_cast<curl_off_t>(has_body ? request.body->size() : 0));
     curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
   }
-  if (request.method != "GET") {
+  if (request.method != "GET" && request.method != "HEAD") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
 

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <thread>
 
+#include "storage/s3_upload_stream.h"
 #include "storage/s3_xml.h"
 
 namespace nlk::storage {
@@ -67,11 +68,50 @@ arrow::Status ValidateBucketName(const std::string& bucket, std::string_view uri
   return arrow::Status::OK();
 }
 
+// An error for a failed S3 response about `target` (an s3:// URI), with advice for the failures
+// users can fix.
+arrow::Status S3ResponseError(const S3Response& response, const std::string& operation,
+                              const std::string& target, const S3Settings& settings,
+                              const std::string& bucket) {
+  if (!response.transport_error.empty()) {
+    return arrow::Status::IOError("error ", operation, " '", target,
+                                  "': cannot reach S3: ", response.transport_error,
+                                  "; check AWS_ENDPOINT_URL and that the server is running");
+  }
+  const S3ErrorBody error = ParseS3Error(response.body);
+  const std::string said = "HTTP " + std::to_string(response.status_code) +
+                           (error.code.empty() ? "" : " " + error.code) +
+                           (error.message.empty() ? "" : ": " + error.message);
+  if (response.status_code == 403) {
+    return arrow::Status::IOError("access denied ", operation, " '", target,
+                                  "': ", CredentialAdvice(settings, bucket), " (S3 said ", said,
+                                  ")");
+  }
+  if (error.code == "NoSuchBucket") {
+    return arrow::Status::IOError("error ", operation, " '", target, "': bucket '", bucket,
+                                  "' does not exist; create it first (S3 said ", said, ")");
+  }
+  std::string code = error.code;
+  std::transform(code.begin(), code.end(), code.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (settings.encryption != S3Encryption::kNone &&
+      (code == "notimplemented" || code.find("kms") != std::string::npos ||
+       code.find("encryption") != std::string::npos ||
+       error.message.find("ncryption") != std::string::npos)) {
+    return arrow::Status::IOError(
+        "error ", operation, " '", target,
+        "': the server refused the requested server-side encryption (AWS_SERVER_SIDE_ENCRYPTION",
+        settings.sse_kms_key_id.empty() ? "" : ", AWS_SSE_KMS_KEY_ID",
+        "); check that it supports it and the key exists (S3 said ", said, ")");
+  }
+  return arrow::Status::IOError("error ", operation, " '", target, "': S3 said ", said);
+}
+
 }  // namespace
 
 S3Store::S3Store(std::string root_uri, std::string bucket, std::string key_prefix,
                  std::shared_ptr<arrow::fs::S3FileSystem> filesystem,
-                 std::unique_ptr<S3Client> client, S3StoreOptions options)
+                 std::shared_ptr<S3Client> client, S3StoreOptions options)
     : root_uri_(std::move(root_uri)),
       bucket_(std::move(bucket)),
       key_prefix_(std::move(key_prefix)),
@@ -105,26 +145,8 @@ arrow::Status S3Store::ExplainError(const arrow::Status& status, const std::stri
 
 arrow::Status S3Store::ResponseError(const S3Response& response, const std::string& operation,
                                      const std::string& path) const {
-  const std::string target = path.empty() ? root_uri_ : ObjectUri(path);
-  if (!response.transport_error.empty()) {
-    return arrow::Status::IOError("error ", operation, " '", target,
-                                  "': cannot reach S3: ", response.transport_error,
-                                  "; check AWS_ENDPOINT_URL and that the server is running");
-  }
-  const S3ErrorBody error = ParseS3Error(response.body);
-  const std::string said = "HTTP " + std::to_string(response.status_code) +
-                           (error.code.empty() ? "" : " " + error.code) +
-                           (error.message.empty() ? "" : ": " + error.message);
-  if (response.status_code == 403) {
-    return arrow::Status::IOError("access denied ", operation, " '", target,
-                                  "': ", CredentialAdvice(client_->settings(), bucket_),
-                                  " (S3 said ", said, ")");
-  }
-  if (error.code == "NoSuchBucket") {
-    return arrow::Status::IOError("error ", operation, " '", target, "': bucket '", bucket_,
-                                  "' does not exist; create it first (S3 said ", said, ")");
-  }
-  return arrow::Status::IOError("error ", operation, " '", target, "': S3 said ", said);
+  return S3ResponseError(response, operation, path.empty() ? root_uri_ : ObjectUri(path),
+                         client_->settings(), bucket_);
 }
 
 arrow::Result<S3Response> S3Store::SendWithRetries(const S3Request& request) {
@@ -179,21 +201,32 @@ arrow::Result<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix,
 arrow::Status S3Store::Write(const std::string& path, std::shared_ptr<arrow::Buffer> data) {
   if (data == nullptr) return arrow::Status::Invalid("null buffer for '", ObjectUri(path), "'");
   ARROW_ASSIGN_OR_RAISE(auto stream, OpenForWrite(path));
+  // S3UploadStream's errors already name the object and say what S3 answered.
+  const bool explained = client_->settings().encryption != S3Encryption::kNone;
   arrow::Status status = stream->Write(data);
   if (!status.ok()) {
     // Abort so that no partial object is published.
     arrow::Status aborted = stream->Abort();
     (void)aborted;
-    return ExplainError(status, "writing", path);
+    return explained ? status : ExplainError(status, "writing", path);
   }
   status = stream->Close();
-  if (!status.ok()) return ExplainError(status, "writing", path);
+  if (!status.ok()) return explained ? status : ExplainError(status, "writing", path);
   return arrow::Status::OK();
 }
 
 arrow::Result<std::shared_ptr<arrow::io::OutputStream>> S3Store::OpenForWrite(
     const std::string& path) {
   ARROW_RETURN_NOT_OK(ValidateObjectPath(path));
+  if (client_->settings().encryption != S3Encryption::kNone) {
+    return std::make_shared<S3UploadStream>(
+        client_, bucket_, Key(path), client_->settings().EncryptionHeaders(),
+        // The stream may outlive the store, so its errors are built from copies.
+        [client = client_, bucket = bucket_, target = ObjectUri(path)](
+            const S3Response& response, const std::string& operation) {
+          return S3ResponseError(response, operation, target, client->settings(), bucket);
+        });
+  }
   auto stream = filesystem_->OpenOutputStream(arrow_path(path));
   if (!stream.ok()) return ExplainError(stream.status(), "writing", path);
   return stream;
@@ -207,7 +240,9 @@ arrow::Result<bool> S3Store::PutIfAbsent(const std::string& path,
   request.method = "PUT";
   request.bucket = bucket_;
   request.key = Key(path);
-  request.headers = {"If-None-Match: *", "Content-Type: application/octet-stream"};
+  request.headers = client_->settings().EncryptionHeaders();
+  request.headers.push_back("If-None-Match: *");
+  request.headers.push_back("Content-Type: application/octet-stream");
   request.body = data;
   // Set once an attempt may have created the object without us hearing the answer: a later 412
   // may then be our own object.
@@ -314,7 +349,7 @@ arrow::Result<std::shared_ptr<ObjectStore>> OpenS3Store(std::string_view uri,
   FinalizeArrowS3AtExit();
   return std::make_shared<S3Store>(std::string(uri), bucket, std::move(prefix),
                                    std::move(*filesystem),
-                                   std::make_unique<S3Client>(std::move(*settings)), options);
+                                   std::make_shared<S3Client>(std::move(*settings)), options);
 }
 
 }  // namespace nlk::storage

@@ -18,8 +18,10 @@ struct S3StoreOptions {
   int list_page_size = 1000;
 };
 
-// Reads and writes go through Arrow's S3FileSystem. PutIfAbsent (a PUT with If-None-Match: *),
-// List (ListObjectsV2, which supports start-after) and Delete use S3Client, since Arrow offers
+// Reads go through Arrow's S3FileSystem, and so do writes unless server-side encryption is
+// configured (AWS_SERVER_SIDE_ENCRYPTION): then writes go through S3UploadStream, which sends
+// the encryption headers on every PUT and multipart upload. PutIfAbsent (a PUT with If-None-Match:
+// *), List (ListObjectsV2, which supports start-after) and Delete use S3Client, since Arrow offers
 // neither conditional writes nor start-after. Keys ending in '/' (directory markers written by
 // some tools) are not objects and are never listed.
 //
@@ -27,7 +29,7 @@ struct S3StoreOptions {
 class S3Store : public FileSystemStore {
  public:
   S3Store(std::string root_uri, std::string bucket, std::string key_prefix,
-          std::shared_ptr<arrow::fs::S3FileSystem> filesystem, std::unique_ptr<S3Client> client,
+          std::shared_ptr<arrow::fs::S3FileSystem> filesystem, std::shared_ptr<S3Client> client,
           S3StoreOptions options);
 
   const std::string& root_uri() const override { return root_uri_; }
@@ -62,7 +64,7 @@ class S3Store : public FileSystemStore {
   std::string bucket_;
   std::string key_prefix_;  // "" or "some/prefix" (no trailing '/')
   std::shared_ptr<arrow::fs::S3FileSystem> filesystem_;
-  std::unique_ptr<S3Client> client_;
+  std::shared_ptr<S3Client> client_;
   S3StoreOptions options_;
 };
 

@@ -160,6 +160,14 @@ arrow::Result<S3ListPage> ParseListObjectsV2(std::string_view xml) {
   return page;
 }
 
+arrow::Result<std::string> ParseInitiateMultipartUpload(std::string_view xml) {
+  const auto upload_id = FirstElement(xml, "UploadId");
+  if (!upload_id.has_value() || upload_id->empty()) {
+    return arrow::Status::IOError("S3 answered a multipart upload request without an UploadId");
+  }
+  return XmlUnescape(*upload_id);
+}
+
 S3ErrorBody ParseS3Error(std::string_view xml) {
   S3ErrorBody error;
   if (const auto code = FirstElement(xml, "Code")) {

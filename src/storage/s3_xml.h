@@ -37,6 +37,9 @@ arrow::Result<S3ListPage> ParseListObjectsV2(std::string_view xml);
 // Reads <Code> and <Message> from an S3 <Error> document; empty fields when absent.
 S3ErrorBody ParseS3Error(std::string_view xml);
 
+// The UploadId of an InitiateMultipartUploadResult document.
+arrow::Result<std::string> ParseInitiateMultipartUpload(std::string_view xml);
+
 // Replaces the five predefined entities and numeric character references (&#34; &#x22;).
 arrow::Result<std::string> XmlUnescape(std::string_view text);
 

@@ -41,7 +41,7 @@ def run_promtool(*args) -> subprocess.CompletedProcess:
 
 def test_config_and_rules_pass_promtool():
     run_promtool("check", "config", "prometheus.yml")
-    assert "SUCCESS: 12 rules found" in run_promtool("check", "rules", "alerts.yml").stdout
+    assert "SUCCESS: 13 rules found" in run_promtool("check", "rules", "alerts.yml").stdout
     run_promtool("test", "rules", "alerts_test.yml")
 
 

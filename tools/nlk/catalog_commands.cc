@@ -1,5 +1,6 @@
 #include "catalog_commands.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "catalog/manifest.h"
 #include "catalog/project_catalog.h"
 #include "catalog/site_generator.h"
+#include "catalog/uniqueness.h"
 #include "catalog/validation.h"
 #include "cli_error.h"
 
@@ -23,7 +25,78 @@ struct CatalogArguments {
   std::string out;
   std::string serve_url = "http://127.0.0.1:8080";
   int64_t history_limit = 10;
+  bool freshness = false;  // check: compare each table's data age with its objective
+  bool deep = false;       // check: check unique_columns on a sample
+  int64_t sample_rows = 100000;
 };
+
+// How many commits back `check --freshness` looks for the newest one that brought data.
+constexpr int64_t kFreshnessHistory = 50;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Prints one line per table with a freshness objective; the number that missed it.
+int64_t ReportFreshness(const std::vector<catalog::TableReport>& reports) {
+  int64_t stale = 0;
+  const int64_t now_ms = NowMs();
+  for (const catalog::TableReport& report : reports) {
+    auto freshness = catalog::EvaluateFreshness(report, now_ms);
+    if (!freshness) continue;
+    const std::string objective = "objective " + std::to_string(freshness->slo_seconds) + " s";
+    if (!freshness->age_seconds) {
+      ++stale;
+      std::cout << "NO DATA     " << report.qualified_name << ": no data to date (" << objective
+                << ")" << std::endl;
+    } else if (freshness->met) {
+      std::cout << "fresh       " << report.qualified_name << ": newest data "
+                << *freshness->age_seconds << " s old (" << objective << ")" << std::endl;
+    } else {
+      ++stale;
+      std::cout << "STALE       " << report.qualified_name << ": newest data "
+                << *freshness->age_seconds << " s old, over its " << objective << std::endl;
+    }
+  }
+  return stale;
+}
+
+// Prints one line per table with unique_columns; the number with duplicates or unreadable.
+int64_t ReportUniqueness(const std::vector<catalog::TableReport>& reports, int64_t sample_rows) {
+  int64_t failing = 0;
+  for (const catalog::TableReport& report : reports) {
+    const catalog::Table& table = *report.table;
+    if (table.unique_columns.empty() || table.kind == catalog::TableKind::kFunction ||
+        report.not_created || !report.status.ok()) {
+      continue;
+    }
+    auto checked = catalog::CheckUniqueColumns(table, report.resolved_uri, sample_rows);
+    if (!checked.ok()) {
+      ++failing;
+      std::cout << "UNCHECKED   " << report.qualified_name << ": " << checked.status().message()
+                << std::endl;
+      continue;
+    }
+    std::string key;
+    for (const std::string& column : table.unique_columns)
+      key += (key.empty() ? "" : ", ") + column;
+    if (checked->duplicate_rows == 0) {
+      std::cout << "unique      " << report.qualified_name << ": (" << key << ") over "
+                << checked->rows_checked << " sampled rows" << std::endl;
+      continue;
+    }
+    ++failing;
+    std::cout << "DUPLICATES  " << report.qualified_name << ": " << checked->duplicate_rows
+              << " of " << checked->rows_checked << " sampled rows repeat a (" << key << "), e.g."
+              << std::endl;
+    for (const std::string& example : checked->examples) {
+      std::cout << "              " << example << std::endl;
+    }
+  }
+  return failing;
+}
 
 arrow::Status RunManifest(const CatalogArguments& arguments) {
   ARROW_ASSIGN_OR_RAISE(
@@ -83,7 +156,9 @@ arrow::Status RunCheck(const CatalogArguments& arguments) {
   ARROW_ASSIGN_OR_RAISE(SelectedCatalog selected, SelectCatalog(arguments));
   const catalog::Catalog& project = *selected.catalog;
   ARROW_RETURN_NOT_OK(catalog::ValidateCatalog(project));
-  auto reports = catalog::InspectCatalog(project, {selected.root, 1});
+  if (arguments.sample_rows < 1) return arrow::Status::Invalid("--sample-rows must be at least 1");
+  auto reports = catalog::InspectCatalog(
+      project, {selected.root, arguments.freshness ? kFreshnessHistory : 1});
   int64_t failing = 0;
   int64_t not_created = 0;
   int64_t without_code = 0;
@@ -118,9 +193,20 @@ arrow::Status RunCheck(const CatalogArguments& arguments) {
       std::cout << "              " << difference << std::endl;
     }
   }
+  const int64_t stale = arguments.freshness ? ReportFreshness(reports) : 0;
+  const int64_t not_unique = arguments.deep ? ReportUniqueness(reports, arguments.sample_rows) : 0;
   if (failing > 0) {
     return arrow::Status::Invalid("catalog check: ", failing, " of ", reports.size(),
                                   " tables differ from their declaration or cannot be read");
+  }
+  if (stale > 0) {
+    return arrow::Status::Invalid("catalog check: ", stale,
+                                  " tables miss their freshness objective");
+  }
+  if (not_unique > 0) {
+    return arrow::Status::Invalid("catalog check: ", not_unique,
+                                  " tables have rows their unique_columns do not tell apart, "
+                                  "or could not be checked");
   }
   const int64_t checked = static_cast<int64_t>(reports.size()) - without_code;
   if (not_created == 0) {
@@ -198,6 +284,16 @@ void AddCatalogCommands(CLI::App& app, int& exit_code) {
                  "Compare declarations with the real tables; exit 1 on drift or an unreadable "
                  "table (tables not created yet are listed, not failed)",
                  RunCheck, arguments, exit_code);
+  check->add_flag("--freshness", arguments->freshness,
+                  "Also compare each table's newest data with its freshness objective "
+                  "(freshness.slo_seconds); exit 1 if one misses it");
+  check->add_flag("--deep", arguments->deep,
+                  "Also check that unique_columns identify the rows, on a sample; exit 1 on "
+                  "duplicates");
+  check
+      ->add_option("--sample-rows", arguments->sample_rows,
+                   "Rows per table --deep reads (the first a scan returns)")
+      ->capture_default_str();
   for (CLI::App* command : {site, check}) {
     command->add_option("--manifest", arguments->manifest,
                         "Use the catalog of this manifest file (written by nlk catalog manifest "

@@ -19,6 +19,7 @@
 #include "datagen/live_simulator.h"
 #include "datagen/neural_generator.h"
 #include "delta/table.h"
+#include "ingest/kafka_client.h"
 #include "ingest/live_sink.h"
 #include "ingest/producer.h"
 #include "stop_signal.h"
@@ -36,6 +37,7 @@ struct DatagenArguments {
   std::string table;
   std::vector<std::string> partition_by;
   std::string kafka;
+  std::vector<std::string> kafka_properties;
   std::string topic;
   std::string format = "json";
   bool arrow_plain_strings = false;
@@ -209,6 +211,8 @@ arrow::Status RunRealtime(const DatagenArguments& arguments) {
   producer_options.topic = arguments.topic;
   ARROW_ASSIGN_OR_RAISE(producer_options.format, ingest::ParseMessageFormat(arguments.format));
   producer_options.dictionary_strings = !arguments.arrow_plain_strings;
+  ARROW_ASSIGN_OR_RAISE(producer_options.properties,
+                        ingest::ParseKafkaProperties(arguments.kafka_properties));
   ARROW_ASSIGN_OR_RAISE(auto producer, ingest::KafkaProducer::Open(producer_options));
   ingest::KafkaLiveSink sink(*producer, producer_options);
 
@@ -266,6 +270,8 @@ arrow::Status Run(DatagenArguments arguments) {
     producer.topic = arguments.topic;
     ARROW_ASSIGN_OR_RAISE(producer.format, ingest::ParseMessageFormat(arguments.format));
     producer.dictionary_strings = !arguments.arrow_plain_strings;
+    ARROW_ASSIGN_OR_RAISE(producer.properties,
+                          ingest::ParseKafkaProperties(arguments.kafka_properties));
     ARROW_ASSIGN_OR_RAISE(auto counts, ingest::ProduceToKafka(*reader, producer));
     std::cout << "produced " << counts.rows << " rows in " << counts.messages << " messages ("
               << counts.bytes << " bytes) to " << arguments.topic << std::endl;
@@ -318,6 +324,9 @@ void AddDatagenCommand(CLI::App& app, int& exit_code) {
       ->delimiter(',');
   command->add_option("--kafka", arguments->kafka, "Produce to Kafka (bootstrap HOST:PORT)");
   command->add_option("--topic", arguments->topic, "Kafka topic for --kafka");
+  command->add_option("--kafka-property", arguments->kafka_properties,
+                      "A librdkafka producer property NAME=VALUE for --kafka (repeatable), e.g. "
+                      "security.protocol=SASL_SSL");
   command->add_option("--format", arguments->format, "Kafka message format: json or arrow")
       ->capture_default_str();
   command->add_flag("--arrow-plain-strings", arguments->arrow_plain_strings,

@@ -10,6 +10,7 @@
 #include "common/arrow_runtime.h"
 #include "datagen/neural_generator.h"
 #include "ingest/ingest_metrics.h"
+#include "ingest/kafka_client.h"
 #include "ingest/stream_writer.h"
 #include "metrics_endpoint.h"
 #include "writer_rule.h"
@@ -48,20 +49,6 @@ void RequestStop(int /*signal*/) {
   std::signal(SIGINT, SIG_DFL);
 }
 
-arrow::Result<std::map<std::string, std::string>> ParseKafkaProperties(
-    const std::vector<std::string>& pairs) {
-  std::map<std::string, std::string> properties;
-  for (const std::string& pair : pairs) {
-    size_t equals = pair.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return arrow::Status::Invalid("--kafka-property '", pair,
-                                    "' must be NAME=VALUE, e.g. fetch.max.bytes=104857600");
-    }
-    properties[pair.substr(0, equals)] = pair.substr(equals + 1);
-  }
-  return properties;
-}
-
 arrow::Result<ingest::StreamWriterOptions> WriterOptions(const IngestArguments& arguments) {
   ingest::StreamWriterOptions options;
   options.table_uri = arguments.table;
@@ -70,7 +57,7 @@ arrow::Result<ingest::StreamWriterOptions> WriterOptions(const IngestArguments& 
   options.consumer.group_id = arguments.group;
   options.consumer.topics = arguments.topics;
   ARROW_ASSIGN_OR_RAISE(options.consumer.properties,
-                        ParseKafkaProperties(arguments.kafka_properties));
+                        ingest::ParseKafkaProperties(arguments.kafka_properties));
   ARROW_ASSIGN_OR_RAISE(options.decoder.format, ingest::ParseMessageFormat(arguments.format));
   options.decoder.schema_evolution = arguments.schema_evolution;
   options.flush_limits.max_rows = arguments.max_rows;
