@@ -74,6 +74,15 @@ arrow::Status S3ResponseError(const S3Response& response, const std::string& ope
                               const std::string& target, const S3Settings& settings,
                               const std::string& bucket) {
   if (!response.transport_error.empty()) {
+    if (response.transport_error.find("certificate") != std::string::npos) {
+      return arrow::Status::IOError(
+          "error ", operation, " '", target, "': the S3 endpoint's certificate does not verify: ",
+          response.transport_error,
+          settings.ca_bundle.empty()
+              ? "; if a private CA signed it, set AWS_CA_BUNDLE to that CA's PEM file"
+              : "; check that AWS_CA_BUNDLE (" + settings.ca_bundle +
+                    ") holds the CA that signed it and the certificate names the endpoint's host");
+    }
     return arrow::Status::IOError("error ", operation, " '", target,
                                   "': cannot reach S3: ", response.transport_error,
                                   "; check AWS_ENDPOINT_URL and that the server is running");
