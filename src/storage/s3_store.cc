@@ -76,8 +76,8 @@ arrow::Status S3ResponseError(const S3Response& response, const std::string& ope
   if (!response.transport_error.empty()) {
     if (response.transport_error.find("certificate") != std::string::npos) {
       return arrow::Status::IOError(
-          "error ", operation, " '", target, "': the S3 endpoint's certificate does not verify: ",
-          response.transport_error,
+          "error ", operation, " '", target,
+          "': the S3 endpoint's certificate does not verify: ", response.transport_error,
           settings.ca_bundle.empty()
               ? "; if a private CA signed it, set AWS_CA_BUNDLE to that CA's PEM file"
               : "; check that AWS_CA_BUNDLE (" + settings.ca_bundle +
