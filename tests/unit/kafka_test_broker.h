@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace nlk::kafka_test {
 
@@ -51,7 +53,26 @@ inline void CreateTopic(const std::string& name, int partitions) {
   rd_kafka_event_destroy(event);
   rd_kafka_queue_destroy(queue);
   rd_kafka_NewTopic_destroy(topic);
+  // The controller answers once the topic is created; the broker learns of it a moment later.
+  // Wait until its metadata lists the partitions, as the clients under test will ask it.
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(client, name.c_str(), nullptr);
+  bool listed = false;
+  for (int attempt = 0; attempt < 100 && !listed; ++attempt) {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(client, 0, handle, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < metadata->topic_cnt; ++i) {
+        const rd_kafka_metadata_topic_t& described = metadata->topics[i];
+        listed =
+            listed || (name == described.topic && described.err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                       described.partition_cnt == partitions);
+      }
+      rd_kafka_metadata_destroy(metadata);
+    }
+    if (!listed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rd_kafka_topic_destroy(handle);
   rd_kafka_destroy(client);
+  ASSERT_TRUE(listed) << "topic " << name << " was created but the broker did not list it";
 }
 
 }  // namespace nlk::kafka_test
