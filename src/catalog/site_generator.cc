@@ -15,6 +15,7 @@
 #include "catalog/snippets.h"
 #include "catalog/validation.h"
 #include "common/json_writer.h"
+#include "common/markup.h"
 #include "delta/data/schema.h"
 
 namespace nlk::catalog {
@@ -513,32 +514,7 @@ arrow::Status WriteFile(const std::filesystem::path& path, std::string_view cont
 
 }  // namespace
 
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string EscapeHtml(std::string_view text) { return EscapeMarkup(text); }
 
 arrow::Result<SiteSummary> WriteSite(const Catalog& catalog, const SiteOptions& options) {
   if (options.out_dir.empty()) return arrow::Status::Invalid("the site needs an output directory");

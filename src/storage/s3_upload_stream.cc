@@ -6,35 +6,13 @@
 #include <chrono>
 #include <thread>
 
+#include "common/markup.h"
 #include "storage/s3_xml.h"
 
 namespace nlk::storage {
 namespace {
 
 constexpr int kMaxAttempts = 5;
-
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // CompleteMultipartUpload may answer 200 and still fail: the error is then in the body.
 bool IsErrorDocument(const std::string& body) { return body.find("<Error>") != std::string::npos; }
@@ -131,7 +109,7 @@ arrow::Status S3UploadStream::CompleteUpload() {
   std::string xml = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags_.size(); ++i) {
     xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
-           XmlEscape(etags_[i]) + "</ETag></Part>";
+           EscapeMarkup(etags_[i]) + "</ETag></Part>";
   }
   xml += "</CompleteMultipartUpload>";
   S3Request request = Request("POST");
