@@ -7,7 +7,9 @@ noise band: 3 median absolute deviations, but never less than --floor times the 
 default), so that a history of near-identical values does not flag noise. A ratio beyond the
 band on the bad side (above it for "lower is better" figures, below it for throughput) is a
 regression; beyond it on the good side it is reported as better. With fewer than 3 points of
-history a figure is reported, never failed. Exits 1 when any figure regressed, 2 on bad input.
+history a figure is reported, never failed. A figure the history has (3 or more points) and this
+run lacks fails as NOT MEASURED. Exits 1 when any figure regressed or went unmeasured, 2 on bad
+input.
 
 With --plot DIR, writes one SVG per figure: its ratio over the history's commits, the band,
 and this run.
@@ -69,10 +71,13 @@ def band(values: list[float], floor: float) -> tuple[float, float]:
 
 
 def judge(value: float | None, history: list[float], direction: str, floor: float) -> dict:
-    """The verdict for one figure: ok, REGRESSION, better, new (short history) or not measured."""
+    """The verdict for one figure: ok, REGRESSION, better, new (short history), or not measured
+    (failing as NOT MEASURED when the history has the figure)."""
     result = {"value": value, "points": len(history), "median": None, "width": None}
     if value is None:
-        result["verdict"] = "not measured"
+        # Measured before and not now: as much a failure as a slowdown (a server that completed
+        # no request in its run, a figure the suite lost).
+        result["verdict"] = "NOT MEASURED" if len(history) >= MIN_HISTORY else "not measured"
         return result
     if len(history) < MIN_HISTORY:
         result["verdict"] = f"new ({len(history)} of {MIN_HISTORY} points)"
@@ -227,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         write_plots(Path(args.plot), record, history, rows)
         print(f"plots: {args.plot}/*.svg")
-    regressions = [row["name"] for row in rows if row["verdict"] == "REGRESSION"]
+    regressions = [row["name"] for row in rows
+                   if row["verdict"] in ("REGRESSION", "NOT MEASURED")]
     if regressions:
         print(f"{len(regressions)} regression(s): {', '.join(regressions)}")
         return 1

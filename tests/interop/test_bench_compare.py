@@ -108,9 +108,12 @@ def test_the_record_itself_in_the_history_is_not_its_own_baseline(tmp_path):
     assert rows[0]["points"] == 3 and rows[0]["verdict"] == "REGRESSION"
 
 
-def test_a_figure_missing_from_the_run_is_reported(tmp_path, capsys):
+def test_a_figure_the_history_has_and_the_run_lacks_fails(tmp_path, capsys):
     history = write_history(tmp_path / "h", [0.5, 0.5, 0.5])
-    assert run(tmp_path, history, None) == 0
+    assert run(tmp_path, history, None) == 1
+    assert "NOT MEASURED" in capsys.readouterr().out
+    short = write_history(tmp_path / "short", [0.5, 0.5])
+    assert run(tmp_path, short, None) == 0
     assert "not measured" in capsys.readouterr().out
 
 
