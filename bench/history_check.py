@@ -141,7 +141,7 @@ def slug(name: str) -> str:
 def svg_plot(name: str, direction: str, points: list[tuple[str, float]],
              current: tuple[str, float] | None, row: dict) -> str:
     """A line chart of the ratio over commits, with the band shaded and this run in red."""
-    width, height, left, right, top, bottom = 640, 300, 60, 20, 40, 70
+    width, height, left, right, top, bottom = 680, 300, 60, 100, 40, 70
     series = points + ([current] if current else [])
     values = [v for _, v in series]
     if row["width"] is not None:
@@ -159,8 +159,8 @@ def svg_plot(name: str, direction: str, points: list[tuple[str, float]],
              f'font-family="sans-serif" font-size="11">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="{left}" y="18" font-size="13">{html.escape(name)}</text>',
-             f'<text x="{left}" y="32" fill="#555">ratio ours / peer, {direction} is better'
-             f'</text>']
+             f'<text x="{left}" y="32" fill="#555">ratio ours / peer, {direction} is better; '
+             f'blue: history, red: this run, green: noise band; + a dirty tree</text>']
     if row["width"] is not None:
         top_edge, bottom_edge = y(row["median"] + row["width"]), y(row["median"] - row["width"])
         parts.append(f'<rect x="{left}" y="{top_edge:.1f}" width="{width - left - right}" '
@@ -171,6 +171,8 @@ def svg_plot(name: str, direction: str, points: list[tuple[str, float]],
                  'stroke="#bbb"/>')
     parts.append(f'<text x="{left - 6}" y="{y(1.0) + 4:.1f}" text-anchor="end">1.0</text>')
     for v in (low, high):
+        if abs(y(v) - y(1.0)) < 12:  # would overwrite the 1.0 label
+            continue
         parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
     parts.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}" '
                  'stroke="#333"/>')
@@ -197,8 +199,7 @@ def write_plots(directory: Path, record: dict, history: list[dict], rows: list[d
                   for r in same_suite if r["figures"].get(name, {}).get("ratio") is not None]
         current = None
         if row["value"] is not None:
-            current = (record["commit"][:8] + ("+" if record.get("dirty") else "") + " (this run)",
-                       row["value"])
+            current = (record["commit"][:8] + ("+" if record.get("dirty") else ""), row["value"])
         (directory / f"{slug(name)}.svg").write_text(
             svg_plot(name, row["direction"], points, current, row))
 

@@ -141,5 +141,5 @@ def test_plots_show_the_history_and_this_run(tmp_path):
     svg = (tmp_path / "plots" / "delta-write.svg").read_text()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert svg.count("<circle") == 4  # three commits of history and this run
-    assert "ffffffff (this run): 0.520" in svg
+    assert 'fill="#d22"><title>ffffffff: 0.520' in svg  # this run, in red
     assert "<polyline" in svg and 'fill="#dfeedd"' in svg  # the history's line and the band
