@@ -205,7 +205,7 @@ def write_plots(directory: Path, record: dict, history: list[dict], rows: list[d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="bench/compare", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("record", nargs="?", default=str(ROOT / "bench" / "data" / "last-run.json"),
                         help="a bench/run record (default bench/data/last-run.json)")
