@@ -3,12 +3,14 @@
 #   make test   build everything and run every test
 #   make pipeline  build nlk and run the live pipeline until Ctrl-C (scripts/pipeline.sh);
 #                  PIPELINE_ARGS="--devices 8 --rate 1000" passes flags to it
+#   make bench-check  the quick benchmark suite (bench/run --quick, ~3 min) checked against
+#                  bench/history (bench/compare); fails on a regression. Not part of `make test`.
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 
 .PHONY: demo test pipeline nlk build bootstrap bootstrap-tests configure unit-tests asan-tests \
-	integration-tests format format-check clean
+	integration-tests format format-check clean bench-check
 
 demo: nlk
 	scripts/demo.sh
@@ -53,6 +55,14 @@ asan-tests: bootstrap-tests
 # DuckDB), all started and stopped by the project's own scripts.
 integration-tests: build
 	scripts/in-clean-tmp.sh scripts/run-integration-tests.sh $(BUILD_DIR)
+
+# Timing, so never part of `make test`: run it before a release and on performance-sensitive
+# changes (docs/benchmarks.md, "Regression checks"). Plots go to bench/data/plots.
+bench-check: bootstrap-tests nlk
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target nlk_bench
+	NLK_BIN=$(abspath $(BUILD_DIR))/tools/nlk NLK_BENCH_BIN=$(abspath $(BUILD_DIR))/bench/nlk_bench \
+	  bench/run --quick --out bench/data/last-run.json
+	bench/compare bench/data/last-run.json --history bench/history --plot bench/data/plots
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

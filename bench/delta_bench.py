@@ -1,7 +1,7 @@
 """Delta engine benchmarks: Neuralake (C++) against delta-rs (`deltalake`) in the same run.
 
 Each case runs both engines on the same data, alternating, several times, and reports medians
-and the ratio ours/delta-rs (lower is better for times and memory). Results are written to
+(as text, and as numbers in ours_value/theirs_value for bench/run) and the ratio ours/delta-rs (lower is better for times and memory). Results are written to
 docs/benchmarks.md. Data lives under bench/data (git-ignored) unless NLK_BENCH_DIR is set.
 
     .venv/bin/python bench/delta_bench.py [--quick] [--cases write,snapshot,scan,memory]
@@ -75,7 +75,7 @@ print(json.dumps({{"seconds": time.perf_counter() - start}}))
         "case": f"write {rows_millions} M rows (append, unpartitioned)",
         "ours": f"{o:.2f} s ({rows / o / 1e6:.2f} M rows/s, {arrow_bytes / o / 1e6:.0f} MB/s)",
         "theirs": f"{t:.2f} s ({rows / t / 1e6:.2f} M rows/s, {arrow_bytes / t / 1e6:.0f} MB/s)",
-        "ratio": o / t,
+        "ratio": o / t, "ours_value": o, "theirs_value": t, "unit": "s",
     }
 
 
@@ -116,11 +116,15 @@ print(json.dumps({{"ms": (time.perf_counter() - start) * 1000, "version": dt.ver
         {"case": f"snapshot load, {commits} commits + checkpoints, cold",
          "ours": f"{statistics.median(ours_cold):.1f} ms",
          "theirs": f"{statistics.median(theirs_cold):.1f} ms",
-         "ratio": statistics.median(ours_cold) / statistics.median(theirs_cold)},
+         "ratio": statistics.median(ours_cold) / statistics.median(theirs_cold),
+         "ours_value": statistics.median(ours_cold),
+         "theirs_value": statistics.median(theirs_cold), "unit": "ms"},
         {"case": "snapshot update, 10 new commits (incremental)",
          "ours": f"{statistics.median(ours_inc):.2f} ms",
          "theirs": f"{statistics.median(theirs_inc):.2f} ms",
-         "ratio": statistics.median(ours_inc) / statistics.median(theirs_inc)},
+         "ratio": statistics.median(ours_inc) / statistics.median(theirs_inc),
+         "ours_value": statistics.median(ours_inc),
+         "theirs_value": statistics.median(theirs_inc), "unit": "ms"},
     ]
 
 
@@ -168,7 +172,9 @@ print(json.dumps({{"ms": (time.perf_counter() - start) * 1000, "rows": batches.n
     return {"case": f"filtered scan (1 device, 2 s) over {files} files, {files * 50_000 / 1e6:.0f} M rows",
             "ours": f"{statistics.median(ours):.1f} ms ({rows['ours']} rows)",
             "theirs": f"{statistics.median(theirs):.1f} ms",
-            "ratio": statistics.median(ours) / statistics.median(theirs)}
+            "ratio": statistics.median(ours) / statistics.median(theirs),
+            "ours_value": statistics.median(ours), "theirs_value": statistics.median(theirs),
+            "unit": "ms"}
 
 
 def case_memory(files_millions: float) -> dict:
@@ -200,7 +206,7 @@ print(json.dumps({{"peak_rss_kb": rss_kb("VmHWM:"), "rss_kb": rss_kb("VmRSS:"), 
     return {"case": f"peak RSS growth loading a snapshot of {ours['files']:,} active files",
             "ours": f"+{o:.0f} MiB (peak {ours['peak_rss_kb'] / 1024:.0f} MiB, {ours['median_ms'] / 1000:.1f} s)",
             "theirs": f"+{t:.0f} MiB (peak {theirs['peak_rss_kb'] / 1024:.0f} MiB, {theirs['seconds']:.1f} s)",
-            "ratio": o / t}
+            "ratio": o / t, "ours_value": o, "theirs_value": t, "unit": "MiB"}
 
 
 def main() -> None:

@@ -63,12 +63,12 @@ end
 """
 
 
-def generate_table(nlk: str, table: Path) -> None:
-    print(f"generating {table} (100 appends of 102,400 rows)...", flush=True)
+def generate_table(nlk: str, table: Path, rate: int = 10) -> None:
+    print(f"generating {table} (100 appends of {rate * 10_240:,} rows)...", flush=True)
     for i in range(100):
         start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1767225600 + 40 * i))
         subprocess.run([nlk, "datagen", "--table", str(table), "--devices", "8", "--channels",
-                        "32", "--rate", "10", "--duration", "40", "--start", start, "--seed",
+                        "32", "--rate", str(rate), "--duration", "40", "--start", start, "--seed",
                         str(i)], check=True, stdout=subprocess.DEVNULL)
 
 
@@ -237,6 +237,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "serve_samples"))
+    parser.add_argument("--rate", type=int, default=10,
+                        help="samples per second and channel of a table generated here (10: "
+                        "10.24 M rows; the same time span at any rate); an existing table is "
+                        "used as it is")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--repetitions", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
@@ -266,7 +270,7 @@ def main() -> int:
     os.environ["NLK_BIN"] = args.nlk
     table = Path(args.table).resolve()
     if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table)
+        generate_table(args.nlk, table, args.rate)
     files = len(list(table.glob("*.parquet")))
     work = Path(tempfile.mkdtemp(prefix="nlk-serve-bench-"))
 

@@ -32,6 +32,8 @@ if $tests; then
   apt_packages+=(chromium)  # headless browser for tests/interop/test_catalog_site.py
   # psql and javac (the JDBC client), for tests/interop/test_serve_postgres.py
   apt_packages+=(postgresql-client-15 openjdk-17-jdk-headless)
+  # the HTTP load generator of bench/serve_bench.py and `make bench-check`
+  apt_packages+=(wrk)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do
