@@ -4,12 +4,16 @@
 #include <arrow/api.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.h"
 #include "catalog/manifest.h"
 #include "catalog/manifest_reader.h"
+#include "catalog/site_generator.h"
 #include "catalog/validation.h"
 #include "server/access_policy.h"
 #include "server/rest_query.h"
@@ -195,6 +199,32 @@ TEST(CatalogAccess, CheckFindsBadGrantsMasksAndFilters) {
     catalog::Catalog clinic = ClinicCatalog();
     clinic.databases[0].tables[0].row_filters[0].predicate = "";
     ExpectProblem(clinic, "row_filters[0]: has an empty predicate");
+  }
+}
+
+TEST(CatalogAccess, TablePagesShowClassificationReadersMasksAndFilters) {
+  namespace fs = std::filesystem;
+  fs::path out = fs::temp_directory_path() / ("nlk-access-site-" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  catalog::SiteOptions options;
+  options.out_dir = out.string();
+  options.root = (out / "lake").string();
+  auto written = catalog::WriteSite(ClinicCatalog(), options);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  std::ifstream in(out / "tables" / "trials.visits.html");
+  std::stringstream page;
+  page << in.rdbuf();
+  const std::string html = page.str();
+  fs::remove_all(out);
+  for (const std::string& expected :
+       {std::string("<dt>Classification</dt><dd><code>phi</code></dd>"),
+        std::string("<dt>Readers</dt><dd>groups <code>clinicians</code>, <code>site-a</code>, "
+                    "<code>site-b</code>; principals <code>auditor</code></dd>"),
+        std::string("<code>subject_id</code> (pii): masked as <code>&#39;redacted&#39;</code>, "
+                    "unmasked for <code>clinicians</code>"),
+        std::string("<code>age</code> (phi): hidden (reads NULL)"),
+        std::string("<code>site-a</code> sees rows where <code>site = &#39;a&#39;</code>")}) {
+    EXPECT_NE(html.find(expected), std::string::npos) << expected;
   }
 }
 
