@@ -345,7 +345,9 @@ class Binder::Implementation {
                             ParsePolicyExpression(restriction.row_filter));
       ExpressionContext context{&scope, "row filter"};
       ARROW_ASSIGN_OR_RAISE(auto condition, BindBoolean(*filter, context));
-      plan = MakeFilter(plan, condition.expression);
+      PlanPointer barrier = MakeFilter(plan, condition.expression);
+      barrier->barrier = true;
+      plan = barrier;
     }
     if (restriction.masks.empty()) return plan;
     std::map<std::string, std::string> masks(restriction.masks.begin(), restriction.masks.end());

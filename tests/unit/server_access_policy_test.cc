@@ -346,6 +346,18 @@ TEST(Enforcement, PredicatesSeeTheMaskNotTheValue) {
   EXPECT_EQ(RowsOrFail(site_a, "SELECT v.subject_id FROM visits v LIMIT 1"), (Lines{"redacted"}));
 }
 
+TEST(Enforcement, TheCallersExpressionsNeverRunOnHiddenRows) {
+  // 10 / (score - 30) divides by zero on the hidden row of site b whose score is 30: were the
+  // caller's predicate evaluated there, the error would reveal that row.
+  const std::string probe = "SELECT count(*) FROM visits WHERE 10 / (score - 30) IS NOT NULL";
+  EXPECT_FALSE(Rows({}, probe).ok()) << "the probe must fail on the unrestricted table";
+  EXPECT_EQ(RowsOrFail(SiteA(), probe), (Lines{"2"}));
+  EXPECT_EQ(RowsOrFail(SiteA(),
+                       "SELECT count(*) FROM visits v JOIN visits w ON v.score = w.score "
+                       "WHERE 10 / (v.score - 30) > -100"),
+            (Lines{"2"}));
+}
+
 TEST(Enforcement, ExplainShowsThePolicyButNoData) {
   auto rows = RowsOrFail(SiteA(), "EXPLAIN SELECT subject_id FROM visits WHERE score > 1");
   std::string plan;
