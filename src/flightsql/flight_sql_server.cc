@@ -70,14 +70,19 @@ constexpr char kCallerTables[] = "nlk_token_check";
 // The tables the caller's token may read, for the call's handlers to query.
 class CallerTables : public flight::ServerMiddleware {
  public:
-  explicit CallerTables(std::shared_ptr<sql::TableProvider> tables) : tables_(std::move(tables)) {}
+  CallerTables(std::shared_ptr<sql::TableProvider> tables, std::string caller)
+      : tables_(std::move(tables)), caller_(std::move(caller)) {}
   std::string name() const override { return kCallerTables; }
   void SendingHeaders(flight::AddCallHeaders*) override {}
   void CallCompleted(const arrow::Status&) override {}
   const std::shared_ptr<sql::TableProvider>& tables() const { return tables_; }
+  // Who the tables are for (the token), so an answer started for one caller is never handed
+  // to another.
+  const std::string& caller() const { return caller_; }
 
  private:
   std::shared_ptr<sql::TableProvider> tables_;
+  std::string caller_;
 };
 
 // Refuses calls without a bearer token the server accepts.
@@ -104,7 +109,7 @@ class TokenCheck : public flight::ServerMiddlewareFactory {
               return flight::MakeFlightError(flight::FlightStatusCode::Unauthenticated,
                                              "invalid or revoked token");
             }
-            *middleware = std::make_shared<CallerTables>(std::move(tables));
+            *middleware = std::make_shared<CallerTables>(std::move(tables), std::string(token));
           }
           return arrow::Status::OK();
         }
@@ -310,6 +315,11 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     return caller != nullptr ? caller->tables() : options_.tables;
   }
 
+  static std::string CallerOf(const flight::ServerCallContext& context) {
+    auto* caller = dynamic_cast<CallerTables*>(context.GetMiddleware(kCallerTables));
+    return caller != nullptr ? caller->caller() : std::string();
+  }
+
   arrow::Status GetFlightInfo(const flight::ServerCallContext& context,
                               const flight::FlightDescriptor& descriptor,
                               std::unique_ptr<flight::FlightInfo>* info) override {
@@ -322,7 +332,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
       ARROW_ASSIGN_OR_RAISE(auto reader, Answer(TablesOf(context), {statement->query}));
       schema = reader->schema();
-      std::string id = Park(std::move(reader), statement->query);
+      std::string id = Park(std::move(reader), statement->query, CallerOf(context));
       endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{id + statement->query});
     } else {
       ARROW_ASSIGN_OR_RAISE(schema, SchemaOf(TablesOf(context), command));
@@ -360,7 +370,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       }
       const std::string sql = handle.substr(kHandleBytes * 2);
       std::shared_ptr<arrow::RecordBatchReader> reader =
-          Unpark(handle.substr(0, kHandleBytes * 2), sql);
+          Unpark(handle.substr(0, kHandleBytes * 2), sql, CallerOf(context));
       if (reader == nullptr) {
         ARROW_ASSIGN_OR_RAISE(reader, Answer(TablesOf(context), {sql}));
       }
@@ -530,7 +540,8 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   }
 
   // Keeps a started answer for its DoGet; answers past their query timeout are let go.
-  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader, const std::string& sql) {
+  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader, const std::string& sql,
+                   const std::string& caller) {
     std::vector<std::shared_ptr<arrow::RecordBatchReader>> expired;
     std::lock_guard lock(mutex_);
     const Clock::time_point now = Clock::now();
@@ -543,16 +554,19 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       }
     }
     std::string id = NewHandleLocked();
-    parked_.emplace(id, ParkedAnswer{std::move(reader), sql, now});
+    parked_.emplace(id, ParkedAnswer{std::move(reader), sql, caller, now});
     return id;
   }
 
-  // The answer parked under `id`, if it answers `sql`: a ticket made up with another's id
-  // gets its own query run.
-  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id, const std::string& sql) {
+  // The answer parked under `id`, if it answers `sql` for the same caller: a ticket made up
+  // with another's id, or passed to another caller, gets its own query run.
+  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id, const std::string& sql,
+                                                   const std::string& caller) {
     std::lock_guard lock(mutex_);
     auto found = parked_.find(id);
-    if (found == parked_.end() || found->second.sql != sql) return nullptr;
+    if (found == parked_.end() || found->second.sql != sql || found->second.caller != caller) {
+      return nullptr;
+    }
     std::shared_ptr<arrow::RecordBatchReader> reader = std::move(found->second.reader);
     parked_.erase(found);
     return reader;
@@ -708,6 +722,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   struct ParkedAnswer {
     std::shared_ptr<arrow::RecordBatchReader> reader;  // holds its query slot
     std::string sql;
+    std::string caller;  // CallerOf the call that started it
     Clock::time_point parked;
   };
   std::map<std::string, ParkedAnswer> parked_;  // by the id its ticket starts with
