@@ -185,8 +185,9 @@ def test_hidden_tables_answer_exactly_as_unknown_ones(clinic):
             assert b"secret" not in unknown.body  # no "did you mean" pointing at it
         for path in ("/api/tables/{t}", "/api/tables/{t}?limit=1&version=0",
                      "/api/tables/{t}?filter[channel]gt=0&sort=-channel", "/api/schema/{t}"):
-            hidden = server.request("GET", path.format(t=HIDDEN), headers=bearer(clinic["tokens"][caller]))
-            unknown = server.request("GET", path.format(t=UNKNOWN), headers=bearer(clinic["tokens"][caller]))
+            headers = bearer(clinic["tokens"][caller])
+            hidden = server.request("GET", path.format(t=HIDDEN), headers=headers)
+            unknown = server.request("GET", path.format(t=UNKNOWN), headers=headers)
             assert hidden.status == unknown.status == 404, (caller, path, hidden.body)
             assert swapped(hidden.body) == unknown.body, (caller, path)
             assert hidden.headers.get("content-length") == unknown.headers.get("content-length")
@@ -217,12 +218,13 @@ def test_pii_is_masked_in_every_output_format(clinic):
         parquet = pq.read_table(io.BytesIO(bodies["application/vnd.apache.parquet"]))
         assert set(parquet.column("session_id").to_pylist()) == {"redacted"}
         # REST reads the same masked rows, with filters and sort on the masked values.
-        rest = clinic["server"].request("GET", "/api/tables/clinic.visits?columns=session_id&limit=3",
-                                    headers=bearer(clinic["tokens"][caller]))
+        rest = clinic["server"].request("GET",
+                                        "/api/tables/clinic.visits?columns=session_id&limit=3",
+                                        headers=bearer(clinic["tokens"][caller]))
         assert rest.status == 200, rest.body
         assert {row["session_id"] for row in rest.json()} == {"redacted"}
-        probe = clinic["server"].request("GET", 
-            f"/api/tables/clinic.visits?filter[session_id]='{sorted(real)[0]}'",
+        probe = clinic["server"].request(
+            "GET", f"/api/tables/clinic.visits?filter[session_id]='{sorted(real)[0]}'",
             headers=bearer(clinic["tokens"][caller]))
         assert probe.status == 200 and probe.json() == [], probe.body
     # Clinicians are exempt from the session mask, not from the denial.
@@ -259,8 +261,9 @@ def test_row_filters_apply_before_anything_the_caller_writes(clinic):
              "ON a.sequence IS NULL AND a.device_id <> b.device_id", 0),
             ("SELECT count(DISTINCT device_id) AS n FROM clinic.visits", 1)):
         assert rows(clinic, "site", query) == [{"n": expected}], query
-    rest = clinic["server"].request("GET", "/api/tables/clinic.visits?filter[device_id]='device-002'",
-                                headers=bearer(clinic["tokens"]["site"]))
+    rest = clinic["server"].request("GET",
+                                    "/api/tables/clinic.visits?filter[device_id]='device-002'",
+                                    headers=bearer(clinic["tokens"]["site"]))
     assert rest.status == 200 and rest.json() == []
     # The scratch table serves the same files without catalog rules: whole, to any token.
     assert rows(clinic, "nobody", "SELECT count(DISTINCT device_id) AS n FROM scratch") == [
@@ -325,6 +328,17 @@ def test_postgres_sessions_see_only_granted_tables(clinic):
                           capture_output=True, text=True, timeout=30)
     assert psql.returncode == 0, psql.stderr
     assert "clinic|visits|table" in psql.stdout and "secret" not in psql.stdout
+    described = []
+    for name in (HIDDEN, UNKNOWN):
+        result = subprocess.run(["psql", "-X", "-h", "127.0.0.1", "-p", str(clinic["pg_port"]),
+                                 "-U", "rita", "-d", "lake", "-A", "-c", rf"\d {name}"],
+                                env={"PGPASSWORD": clinic["tokens"]["researcher"],
+                                     "PATH": "/usr/bin:/bin"},
+                                capture_output=True, text=True, timeout=30)
+        described.append((result.returncode, result.stdout, result.stderr))
+    assert "session_id" not in described[0][1] + described[0][2]
+    assert (described[0][0], described[0][1].replace("secret", "nosuch"),
+            described[0][2].replace("secret", "nosuch")) == described[1]
 
 
 def flight_connect(clinic, caller: str):
