@@ -259,7 +259,10 @@ def test_row_filters_apply_before_anything_the_caller_writes(clinic):
             ("WITH v AS (SELECT * FROM clinic.visits) SELECT count(*) AS n FROM v", own),
             ("SELECT count(*) AS n FROM clinic.visits a JOIN clinic.visits b "
              "ON a.sequence IS NULL AND a.device_id <> b.device_id", 0),
-            ("SELECT count(DISTINCT device_id) AS n FROM clinic.visits", 1)):
+            ("SELECT count(DISTINCT device_id) AS n FROM clinic.visits", 1),
+            ('SELECT count(DISTINCT device_id) AS n FROM "clinic.visits@v0"', 1),
+            ("SELECT count(*) AS n FROM \"clinic.visits@v0\" WHERE session_id <> 'redacted'",
+             0)):
         assert rows(clinic, "site", query) == [{"n": expected}], query
     rest = clinic["server"].request("GET",
                                     "/api/tables/clinic.visits?filter[device_id]='device-002'",
