@@ -132,6 +132,21 @@ arrow::Result<std::shared_ptr<arrow::Table>> LegacyChannelMap(const FunctionCont
   return layout->SelectColumns({0, 1, 4});
 }
 
+// Raw samples are recordings of a person. The session identifies the person's visit, so only
+// clinicians read it; everybody else granted the table reads 'redacted' (docs/catalog.md,
+// "Access").
+std::vector<ColumnPolicy> SampleColumnPolicies() {
+  return {{.column = "session_id",
+           .classification = Classification::kPii,
+           .mask = "'redacted'",
+           .unmasked_groups = {"clinicians"}}};
+}
+
+// A site's staff read the samples of their own device only.
+std::vector<RowFilter> SiteRowFilters() {
+  return {{.group = "site-001", .predicate = "device_id = 'device-001'"}};
+}
+
 }  // namespace
 
 const Catalog& ProjectCatalog() {
@@ -173,6 +188,10 @@ const Catalog& ProjectCatalog() {
                               .computed_columns = {{.name = "voltage_mv",
                                                     .expression = "voltage_uv / 1000.0",
                                                     .description = "Voltage in millivolts"}},
+                              .classification = Classification::kPhi,
+                              .read = {.groups = {"site-001"}},
+                              .column_policies = SampleColumnPolicies(),
+                              .row_filters = SiteRowFilters(),
                           },
                           Table{
                               .name = "spikes",
@@ -355,6 +374,7 @@ const Catalog& ProjectCatalog() {
                               .docs_filters = {{.filter = "region = 'M1'",
                                                 .description = "Channels in motor cortex"}},
                               .unique_columns = {"device_id", "channel"},
+                              .classification = Classification::kPublic,
                           },
                           Table{
                               .name = "channel_map",
@@ -374,6 +394,7 @@ const Catalog& ProjectCatalog() {
                                       .since = "2026-01"},
                           },
                       },
+                  .read = {.groups = {"researchers", "clinicians"}},
               },
           },
   };

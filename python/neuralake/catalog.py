@@ -81,6 +81,30 @@ class Deprecation:
     since: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class ColumnPolicy:
+    """A column's classification ("public", "pii", "phi") and, for PII and PHI columns, its
+    mask: a SQL expression read instead of the value, or "deny" (reads NULL). Groups in
+    `unmasked_groups` read the real values."""
+
+    column: str
+    classification: str = ""
+    mask: str = ""
+    unmasked_groups: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RowFilter:
+    """Members of `group` read only the rows where `predicate` (SQL) holds."""
+
+    group: str
+    predicate: str
+
+
+def _read_grants(principals: Iterable[str], groups: Iterable[str]) -> dict[str, list[str]]:
+    return {"principals": list(principals), "groups": list(groups)}
+
+
 class DeclaredTable:
     """A function declared as a catalog table by :func:`table`. Calling it calls the function."""
 
@@ -151,6 +175,11 @@ def table(
     deprecation: Deprecation | None = None,
     lineage_sources: Iterable[str] = (),
     lineage_job: str = "",
+    classification: str = "",
+    read_principals: Iterable[str] = (),
+    read_groups: Iterable[str] = (),
+    column_policies: Iterable[ColumnPolicy] = (),
+    row_filters: Iterable[RowFilter] = (),
 ) -> Callable[[Callable[..., Any]], DeclaredTable]:
     """Declares the decorated function as table `database`.`name` (`name` defaults to the
     function's name). The fields are those of the C++ ``catalog::Table`` (docs/catalog.md);
@@ -183,6 +212,13 @@ def table(
                 if lineage_sources or lineage_job
                 else None
             ),
+            "classification": classification,
+            "read": _read_grants(read_principals, read_groups),
+            "column_policies": [
+                {**dataclasses.asdict(item), "unmasked_groups": list(item.unmasked_groups)}
+                for item in column_policies
+            ],
+            "row_filters": [dataclasses.asdict(item) for item in row_filters],
             "schema": _schema_json(schema),
         }
         return DeclaredTable(function, declaration, database, source)
@@ -200,16 +236,23 @@ class Catalog:
         tables: Iterable[DeclaredTable],
         description: str = "",
         databases: Mapping[str, str] | None = None,
+        database_readers: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     ):
+        """`database_readers` grants read on every table of a database:
+        ``{"ephys": {"groups": ["researchers"], "principals": ["alice"]}}``."""
         self.name = name
         self.description = description
         self.tables = list(tables)
         self.database_descriptions = dict(databases or {})
+        self.database_readers = {
+            database: _read_grants(readers.get("principals", ()), readers.get("groups", ()))
+            for database, readers in (database_readers or {}).items()
+        }
 
     def declarations(self, root: str = "") -> dict[str, Any]:
         """The declarations in manifest form (what the C++ reader takes), before validation."""
         databases: dict[str, list[dict[str, Any]]] = {}
-        for name in self.database_descriptions:
+        for name in list(self.database_descriptions) + list(self.database_readers):
             databases.setdefault(name, [])
         for declared in self.tables:
             databases.setdefault(declared.database, []).append(declared.declaration)
@@ -225,6 +268,8 @@ class Catalog:
                         {
                             "name": database,
                             "description": self.database_descriptions.get(database, ""),
+                            "read": self.database_readers.get(
+                                database, _read_grants((), ())),
                             "tables": tables,
                         }
                         for database, tables in databases.items()

@@ -32,6 +32,20 @@ std::string_view TableKindName(TableKind kind) {
   return "unknown";
 }
 
+std::string_view ClassificationName(Classification classification) {
+  switch (classification) {
+    case Classification::kUnclassified:
+      return "";
+    case Classification::kPublic:
+      return "public";
+    case Classification::kPii:
+      return "pii";
+    case Classification::kPhi:
+      return "phi";
+  }
+  return "";
+}
+
 std::string_view WriterEngineName(WriterEngine engine) {
   switch (engine) {
     case WriterEngine::kNlk:

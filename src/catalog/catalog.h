@@ -99,6 +99,44 @@ struct ComputedColumn {
   std::string description;
 };
 
+// How sensitive data is. PII and PHI columns are the ones masks protect; kUnclassified means
+// nobody said.
+enum class Classification { kUnclassified, kPublic, kPii, kPhi };
+
+std::string_view ClassificationName(Classification classification);  // "", public, pii, phi
+
+// Who may read a database's or a table's rows when `nlk serve` authenticates callers (bearer
+// tokens carry a principal and groups). A table is readable by the grantees of its database
+// and of itself; a table neither grants is readable by nobody (the catalog is deny by default).
+struct ReadGrants {
+  std::vector<std::string> principals;
+  std::vector<std::string> groups;
+
+  bool empty() const { return principals.empty() && groups.empty(); }
+};
+
+// A column's classification and, for PII and PHI columns, what callers read instead of its
+// values. `mask` is a SQL expression over the table's columns, cast to the column's type
+// (e.g. "'redacted'", "left(subject_id, 2) || '***'"); kMaskDeny hides the values (every row
+// reads NULL). Callers in `unmasked_groups` read the real values.
+inline constexpr std::string_view kMaskDeny = "deny";
+
+struct ColumnPolicy {
+  std::string column;
+  Classification classification = Classification::kUnclassified;
+  std::string mask;  // empty: not masked; kMaskDeny; or an expression
+  std::vector<std::string> unmasked_groups;
+};
+
+// The rows members of `group` see: those where `predicate` (SQL over the table's columns, no
+// subqueries) holds, e.g. {"site-berlin", "site = 'berlin'"}. A caller in several filtered
+// groups sees the rows any of their filters allows; filters apply whatever other groups the
+// caller is in.
+struct RowFilter {
+  std::string group;
+  std::string predicate;
+};
+
 struct Table {
   Name name;
   TableKind kind = TableKind::kDelta;
@@ -124,12 +162,18 @@ struct Table {
   // Delta and Parquet tables only; function tables are computed, never written.
   WriterEngine writer = WriterEngine::kNlk;
   Lineage lineage;  // empty for tables that are not derived from other catalog tables
+  // Governance (docs/catalog.md, "Access"): enforced by `nlk serve` for authenticated callers.
+  Classification classification = Classification::kUnclassified;
+  ReadGrants read;  // in addition to the database's
+  std::vector<ColumnPolicy> column_policies;
+  std::vector<RowFilter> row_filters;
 };
 
 struct Database {
   Name name;
   std::string description;
   std::vector<Table> tables;
+  ReadGrants read;  // readers of every table of the database
 };
 
 struct Catalog {

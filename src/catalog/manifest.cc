@@ -19,6 +19,15 @@ void WriteStringField(JsonWriter& writer, std::string_view key, std::string_view
   writer.String(value);
 }
 
+void WriteReadGrants(JsonWriter& writer, const ReadGrants& grants) {
+  writer.BeginObject();
+  writer.Key("principals");
+  WriteStringArray(writer, grants.principals);
+  writer.Key("groups");
+  WriteStringArray(writer, grants.groups);
+  writer.EndObject();
+}
+
 // The table's URI as the query service and clients should open it; null for function tables.
 void WriteResolvedUri(JsonWriter& writer, const Table& table, const ManifestOptions& options) {
   if (table.kind == TableKind::kFunction) {
@@ -99,6 +108,30 @@ arrow::Status WriteTable(JsonWriter& writer, const Database& database, const Tab
     WriteStringField(writer, "job", table.lineage.job);
     writer.EndObject();
   }
+  WriteStringField(writer, "classification", ClassificationName(table.classification));
+  writer.Key("read");
+  WriteReadGrants(writer, table.read);
+  writer.Key("column_policies");
+  writer.BeginArray();
+  for (const ColumnPolicy& policy : table.column_policies) {
+    writer.BeginObject();
+    WriteStringField(writer, "column", policy.column);
+    WriteStringField(writer, "classification", ClassificationName(policy.classification));
+    WriteStringField(writer, "mask", policy.mask);
+    writer.Key("unmasked_groups");
+    WriteStringArray(writer, policy.unmasked_groups);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.Key("row_filters");
+  writer.BeginArray();
+  for (const RowFilter& filter : table.row_filters) {
+    writer.BeginObject();
+    WriteStringField(writer, "group", filter.group);
+    WriteStringField(writer, "predicate", filter.predicate);
+    writer.EndObject();
+  }
+  writer.EndArray();
   writer.Key("schema");
   if (table.schema != nullptr) {
     ARROW_ASSIGN_OR_RAISE(std::string schema, delta::data::SerializeDeltaSchema(*table.schema));
@@ -155,6 +188,8 @@ arrow::Result<std::string> BuildManifest(const Catalog& catalog, const ManifestO
     writer.BeginObject();
     WriteStringField(writer, "name", database.name.view());
     WriteStringField(writer, "description", database.description);
+    writer.Key("read");
+    WriteReadGrants(writer, database.read);
     writer.Key("tables");
     writer.BeginArray();
     for (const Table& table : database.tables) {

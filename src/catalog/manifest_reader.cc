@@ -108,6 +108,25 @@ arrow::Result<WriterEngine> ParseWriter(const std::string& text, const std::stri
   return arrow::Status::Invalid(path, ": '", text, "' is not nlk or spark");
 }
 
+arrow::Result<Classification> ParseClassification(const std::string& text,
+                                                  const std::string& path) {
+  if (text.empty()) return Classification::kUnclassified;
+  if (text == "public") return Classification::kPublic;
+  if (text == "pii") return Classification::kPii;
+  if (text == "phi") return Classification::kPhi;
+  return arrow::Status::Invalid(path, ": '", text, "' is not public, pii or phi");
+}
+
+arrow::Result<ReadGrants> ParseReadGrants(const ObjectReader& parent) {
+  ReadGrants grants;
+  const JsonValue* read = parent.Find("read");
+  if (read == nullptr) return grants;
+  ARROW_ASSIGN_OR_RAISE(ObjectReader fields, ObjectReader::Open(*read, parent.FieldPath("read")));
+  ARROW_ASSIGN_OR_RAISE(grants.principals, fields.StringList("principals"));
+  ARROW_ASSIGN_OR_RAISE(grants.groups, fields.StringList("groups"));
+  return grants;
+}
+
 // Function tables keep their code where they were declared; the manifest has only the facts.
 TableFunction UnavailableFunction(std::string qualified_name) {
   return [qualified_name](const FunctionContext&) -> arrow::Result<std::shared_ptr<arrow::Table>> {
@@ -169,6 +188,7 @@ class ManifestParser {
     ARROW_ASSIGN_OR_RAISE(std::string name, reader.String("name", true));
     Database database{.name = Keep(std::move(name))};
     ARROW_ASSIGN_OR_RAISE(database.description, reader.String("description"));
+    ARROW_ASSIGN_OR_RAISE(database.read, ParseReadGrants(reader));
     ARROW_ASSIGN_OR_RAISE(const std::vector<JsonValue>* tables, reader.Array("tables"));
     for (size_t index = 0; index < tables->size(); ++index) {
       ARROW_ASSIGN_OR_RAISE(
@@ -248,6 +268,34 @@ class ManifestParser {
                             ObjectReader::Open(*lineage, reader.FieldPath("lineage")));
       ARROW_ASSIGN_OR_RAISE(table.lineage.sources, fields.StringList("sources"));
       ARROW_ASSIGN_OR_RAISE(table.lineage.job, fields.String("job"));
+    }
+    ARROW_ASSIGN_OR_RAISE(std::string classification, reader.String("classification"));
+    ARROW_ASSIGN_OR_RAISE(table.classification,
+                          ParseClassification(classification, reader.FieldPath("classification")));
+    ARROW_ASSIGN_OR_RAISE(table.read, ParseReadGrants(reader));
+    ARROW_ASSIGN_OR_RAISE(const std::vector<JsonValue>* policies, reader.Array("column_policies"));
+    for (size_t index = 0; index < policies->size(); ++index) {
+      ARROW_ASSIGN_OR_RAISE(
+          ObjectReader fields,
+          ObjectReader::Open((*policies)[index], ItemPath(reader, "column_policies", index)));
+      ColumnPolicy policy;
+      ARROW_ASSIGN_OR_RAISE(policy.column, fields.String("column", true));
+      ARROW_ASSIGN_OR_RAISE(std::string level, fields.String("classification"));
+      ARROW_ASSIGN_OR_RAISE(policy.classification,
+                            ParseClassification(level, fields.FieldPath("classification")));
+      ARROW_ASSIGN_OR_RAISE(policy.mask, fields.String("mask"));
+      ARROW_ASSIGN_OR_RAISE(policy.unmasked_groups, fields.StringList("unmasked_groups"));
+      table.column_policies.push_back(std::move(policy));
+    }
+    ARROW_ASSIGN_OR_RAISE(const std::vector<JsonValue>* row_filters, reader.Array("row_filters"));
+    for (size_t index = 0; index < row_filters->size(); ++index) {
+      ARROW_ASSIGN_OR_RAISE(
+          ObjectReader fields,
+          ObjectReader::Open((*row_filters)[index], ItemPath(reader, "row_filters", index)));
+      RowFilter filter;
+      ARROW_ASSIGN_OR_RAISE(filter.group, fields.String("group", true));
+      ARROW_ASSIGN_OR_RAISE(filter.predicate, fields.String("predicate", true));
+      table.row_filters.push_back(std::move(filter));
     }
     return table;
   }

@@ -270,6 +270,62 @@ std::string MetadataSection(const TableReport& report) {
   return "<section class=\"card\"><h2>About</h2><dl class=\"meta\">" + rows + "</dl></section>";
 }
 
+// Who may read the table through `nlk serve` and what they see: its classification, the
+// principals and groups its database and itself grant, masked columns and row filters.
+std::string AccessSection(const Catalog& catalog, const TableReport& report) {
+  const Table& table = *report.table;
+  const Database* database = nullptr;
+  for (const Database& candidate : catalog.databases) {
+    for (const Table& entry : candidate.tables) {
+      if (&entry == &table) database = &candidate;
+    }
+  }
+  std::vector<std::string> groups;
+  std::vector<std::string> principals;
+  for (const ReadGrants* grants : {database != nullptr ? &database->read : nullptr, &table.read}) {
+    if (grants == nullptr) continue;
+    groups.insert(groups.end(), grants->groups.begin(), grants->groups.end());
+    principals.insert(principals.end(), grants->principals.begin(), grants->principals.end());
+  }
+  std::string rows;
+  std::string_view classification = ClassificationName(table.classification);
+  rows += MetadataRow("Classification", classification.empty()
+                                            ? "not classified"
+                                            : "<code>" + EscapeHtml(classification) + "</code>");
+  std::string readers;
+  if (!groups.empty()) readers += "groups " + CodeList(groups);
+  if (!principals.empty()) {
+    readers += (readers.empty() ? "" : "; ") + std::string("principals ") + CodeList(principals);
+  }
+  rows += MetadataRow("Readers", readers.empty() ? "nobody (no grants) when the server "
+                                                   "authenticates callers"
+                                                 : readers);
+  std::string masked;
+  for (const ColumnPolicy& policy : table.column_policies) {
+    std::string line = "<code>" + EscapeHtml(policy.column) + "</code>";
+    std::string_view level = ClassificationName(policy.classification);
+    if (!level.empty()) line += " (" + EscapeHtml(level) + ")";
+    if (policy.mask == kMaskDeny) {
+      line += ": hidden (reads NULL)";
+    } else if (!policy.mask.empty()) {
+      line += ": masked as <code>" + EscapeHtml(policy.mask) + "</code>";
+    }
+    if (!policy.unmasked_groups.empty()) {
+      line += ", unmasked for " + CodeList(policy.unmasked_groups);
+    }
+    masked += (masked.empty() ? "" : "<br>") + line;
+  }
+  rows += MetadataRow("Columns", masked);
+  std::string filters;
+  for (const RowFilter& filter : table.row_filters) {
+    filters += (filters.empty() ? "" : "<br>") + std::string("<code>") + EscapeHtml(filter.group) +
+               "</code> sees rows where <code>" + EscapeHtml(filter.predicate) + "</code>";
+  }
+  rows += MetadataRow("Row filters", filters);
+  return "<section class=\"card\" id=\"access\"><h2>Access</h2><dl class=\"meta\">" + rows +
+         "</dl></section>";
+}
+
 std::string TableLink(const std::string& qualified_name) {
   return "<a href=\"" + EscapeHtml(qualified_name) + ".html\"><code>" + EscapeHtml(qualified_name) +
          "</code></a>";
@@ -410,13 +466,18 @@ std::string TablePage(const Catalog& catalog, const TableReport& report,
   } else if (table.schema != nullptr) {
     body += Badge("in sync", "good");
   }
+  if (table.classification == Classification::kPii ||
+      table.classification == Classification::kPhi) {
+    body += Badge(std::string(ClassificationName(table.classification)), "warn");
+  }
   for (const std::string& tag : table.tags) body += Badge(tag);
   body += "</div><p class=\"lead\" style=\"margin-top:.8rem\">" + EscapeHtml(table.description) +
           "</p>";
   body += Banners(report);
   body += "<div class=\"layout\"><div>" + SchemaSection(report) + FiltersSection(table, "table-") +
           LineageSection(catalog, report) + SnippetsSection(snippets) + HistorySection(report) +
-          "</div><aside>" + FactsSection(report) + MetadataSection(report) + "</aside></div>";
+          "</div><aside>" + FactsSection(report) + MetadataSection(report) +
+          AccessSection(catalog, report) + "</aside></div>";
   return RenderPage(catalog, report.qualified_name + " · " + catalog.name.str(), "../", body);
 }
 

@@ -180,6 +180,95 @@ void CheckWriterAndLineage(const Catalog& catalog, const Database& database, con
   }
 }
 
+// Principals and groups as tokens carry them: letters, digits and . _ @ - (1 to 128).
+void CheckPrincipal(const std::string& name, std::string_view field, ProblemList& problems) {
+  bool valid = !name.empty() && name.size() <= 128;
+  for (char c : name) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '@' || c == '-';
+    if (!allowed) valid = false;
+  }
+  if (!valid) {
+    problems.Add(field, "'" + name +
+                            "' is not a principal or group name (1 to 128 letters, digits "
+                            "and . _ @ -, as `nlk auth token create` accepts)");
+  }
+}
+
+void CheckNames(const std::vector<std::string>& names, std::string_view field,
+                ProblemList& problems) {
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    CheckPrincipal(name, field, problems);
+    if (!name.empty() && !seen.insert(name).second) {
+      problems.Add(field, "lists '" + name + "' twice");
+    }
+  }
+}
+
+void CheckReadGrants(const ReadGrants& grants, ProblemList& problems) {
+  CheckNames(grants.principals, "read.principals", problems);
+  CheckNames(grants.groups, "read.groups", problems);
+}
+
+bool Sensitive(Classification classification) {
+  return classification == Classification::kPii || classification == Classification::kPhi;
+}
+
+// Column policies name real columns once each; PII and PHI columns are masked (or denied), and
+// only they are.
+void CheckColumnPolicies(const Table& table, ProblemList& problems) {
+  std::set<std::string> seen;
+  for (size_t index = 0; index < table.column_policies.size(); ++index) {
+    const ColumnPolicy& policy = table.column_policies[index];
+    const std::string field = "column_policies[" + std::to_string(index) + "]";
+    if (policy.column.empty()) {
+      problems.Add(field, "names no column");
+      continue;
+    }
+    if (!seen.insert(policy.column).second) {
+      problems.Add(field, "repeats column '" + policy.column + "'");
+    }
+    bool computed = false;
+    for (const ComputedColumn& column : table.computed_columns) {
+      if (column.name == policy.column) computed = true;
+    }
+    if (table.schema != nullptr && !computed &&
+        table.schema->GetFieldByName(policy.column) == nullptr) {
+      problems.Add(field, "'" + policy.column +
+                              "' is not a column of the declared schema (columns: " +
+                              ColumnList(*table.schema) + ")");
+    }
+    if (Sensitive(policy.classification) && policy.mask.empty()) {
+      problems.Add(field, "'" + policy.column + "' is " +
+                              std::string(ClassificationName(policy.classification)) +
+                              " but has no mask: set mask to an expression or \"deny\"");
+    }
+    if (!Sensitive(policy.classification) && !policy.mask.empty()) {
+      problems.Add(field, "'" + policy.column +
+                              "' has a mask but is not classified pii or phi: masks protect "
+                              "those");
+    }
+    if (policy.mask.empty() && !policy.unmasked_groups.empty()) {
+      problems.Add(field, "unmasked_groups without a mask");
+    }
+    CheckNames(policy.unmasked_groups, field + ".unmasked_groups", problems);
+  }
+}
+
+void CheckRowFilters(const Table& table, ProblemList& problems) {
+  std::set<std::string> seen;
+  for (size_t index = 0; index < table.row_filters.size(); ++index) {
+    const RowFilter& filter = table.row_filters[index];
+    const std::string field = "row_filters[" + std::to_string(index) + "]";
+    CheckPrincipal(filter.group, field + ".group", problems);
+    if (!filter.group.empty() && !seen.insert(filter.group).second) {
+      problems.Add(field, "repeats group '" + filter.group + "': one filter per group");
+    }
+    if (filter.predicate.empty()) problems.Add(field, "has an empty predicate");
+  }
+}
+
 void CheckTable(const Catalog& catalog, const Database& database, const Table& table,
                 std::vector<std::string>* out) {
   ProblemList problems(out, "table " + QualifiedName(database, table));
@@ -205,6 +294,9 @@ void CheckTable(const Catalog& catalog, const Database& database, const Table& t
     problems.Add("freshness.slo_seconds",
                  "is set on a function table, which is computed when read and has no commits");
   }
+  CheckReadGrants(table.read, problems);
+  CheckColumnPolicies(table, problems);
+  CheckRowFilters(table, problems);
 }
 
 }  // namespace
@@ -221,6 +313,7 @@ std::vector<std::string> FindCatalogProblems(const Catalog& catalog) {
     if (!database_names.insert(database.name.view()).second) {
       database_problems.Add("name", "is declared twice in catalog " + catalog.name.str());
     }
+    CheckReadGrants(database.read, database_problems);
     std::set<std::string_view> table_names;
     for (const Table& table : database.tables) {
       if (!table_names.insert(table.name.view()).second) {

@@ -65,14 +65,35 @@ class CallLimit : public flight::ServerMiddlewareFactory {
   std::shared_ptr<std::atomic<int>> active_ = std::make_shared<std::atomic<int>>(0);
 };
 
+constexpr char kCallerTables[] = "nlk_token_check";
+
+// The tables the caller's token may read, for the call's handlers to query.
+class CallerTables : public flight::ServerMiddleware {
+ public:
+  CallerTables(std::shared_ptr<sql::TableProvider> tables, std::string caller)
+      : tables_(std::move(tables)), caller_(std::move(caller)) {}
+  std::string name() const override { return kCallerTables; }
+  void SendingHeaders(flight::AddCallHeaders*) override {}
+  void CallCompleted(const arrow::Status&) override {}
+  const std::shared_ptr<sql::TableProvider>& tables() const { return tables_; }
+  // Who the tables are for (the token), so an answer started for one caller is never handed
+  // to another.
+  const std::string& caller() const { return caller_; }
+
+ private:
+  std::shared_ptr<sql::TableProvider> tables_;
+  std::string caller_;
+};
+
 // Refuses calls without a bearer token the server accepts.
 class TokenCheck : public flight::ServerMiddlewareFactory {
  public:
-  explicit TokenCheck(std::function<bool(std::string_view)> authenticate)
-      : authenticate_(std::move(authenticate)) {}
+  TokenCheck(std::function<bool(std::string_view)> authenticate,
+             std::function<std::shared_ptr<sql::TableProvider>(std::string_view)> tables_for)
+      : authenticate_(std::move(authenticate)), tables_for_(std::move(tables_for)) {}
 
   arrow::Status StartCall(const flight::CallInfo&, const flight::ServerCallContext& context,
-                          std::shared_ptr<flight::ServerMiddleware>*) override {
+                          std::shared_ptr<flight::ServerMiddleware>* middleware) override {
     constexpr std::string_view kScheme = "bearer ";
     auto found = context.incoming_headers().find("authorization");
     if (found != context.incoming_headers().end()) {
@@ -80,7 +101,16 @@ class TokenCheck : public flight::ServerMiddlewareFactory {
       if (value.size() > kScheme.size()) {
         std::string scheme(value.substr(0, kScheme.size()));
         for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (scheme == kScheme && authenticate_(value.substr(kScheme.size()))) {
+        std::string_view token = value.substr(kScheme.size());
+        if (scheme == kScheme && authenticate_(token)) {
+          if (tables_for_) {
+            std::shared_ptr<sql::TableProvider> tables = tables_for_(token);
+            if (tables == nullptr) {
+              return flight::MakeFlightError(flight::FlightStatusCode::Unauthenticated,
+                                             "invalid or revoked token");
+            }
+            *middleware = std::make_shared<CallerTables>(std::move(tables), std::string(token));
+          }
           return arrow::Status::OK();
         }
       }
@@ -94,7 +124,10 @@ class TokenCheck : public flight::ServerMiddlewareFactory {
 
  private:
   std::function<bool(std::string_view)> authenticate_;
+  std::function<std::shared_ptr<sql::TableProvider>(std::string_view)> tables_for_;
 };
+
+using Tables = std::shared_ptr<sql::TableProvider>;
 
 struct PreparedStatement {
   ParameterizedQuery query;
@@ -226,7 +259,6 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
  public:
   explicit Impl(FlightSqlServerOptions options)
       : options_(std::move(options)),
-        engine_(options_.tables),
         slots_(std::make_shared<QuerySlots>(options_.max_running_queries,
                                             options_.max_waiting_queries)) {}
 
@@ -255,8 +287,9 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     ARROW_ASSIGN_OR_RAISE(flight::Location location, flight::Location::ForGrpcTcp(host, port));
     flight::FlightServerOptions server_options(location);
     if (options_.authenticate) {
-      server_options.middleware.emplace_back("nlk_token_check",
-                                             std::make_shared<TokenCheck>(options_.authenticate));
+      server_options.middleware.emplace_back(
+          kCallerTables,
+          std::make_shared<TokenCheck>(options_.authenticate, options_.tables_for_token));
     }
     server_options.middleware.emplace_back("nlk_call_limit",
                                            std::make_shared<CallLimit>(options_.max_calls));
@@ -276,7 +309,18 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     if (Shutdown(&deadline).ok()) (void)Wait();
   }
 
-  arrow::Status GetFlightInfo(const flight::ServerCallContext&,
+  // The tables the call's caller sees: their own with a per-token view, else the server's.
+  Tables TablesOf(const flight::ServerCallContext& context) const {
+    auto* caller = dynamic_cast<CallerTables*>(context.GetMiddleware(kCallerTables));
+    return caller != nullptr ? caller->tables() : options_.tables;
+  }
+
+  static std::string CallerOf(const flight::ServerCallContext& context) {
+    auto* caller = dynamic_cast<CallerTables*>(context.GetMiddleware(kCallerTables));
+    return caller != nullptr ? caller->caller() : std::string();
+  }
+
+  arrow::Status GetFlightInfo(const flight::ServerCallContext& context,
                               const flight::FlightDescriptor& descriptor,
                               std::unique_ptr<flight::FlightInfo>* info) override {
     ARROW_ASSIGN_OR_RAISE(Command command, CommandOf(descriptor));
@@ -286,12 +330,12 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       // The query starts here, to learn its columns, and waits for DoGet: the ticket names the
       // started answer and carries the SQL to run again should the answer be gone by then.
       ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
-      ARROW_ASSIGN_OR_RAISE(auto reader, Answer({statement->query}));
+      ARROW_ASSIGN_OR_RAISE(auto reader, Answer(TablesOf(context), {statement->query}));
       schema = reader->schema();
-      std::string id = Park(std::move(reader), statement->query);
+      std::string id = Park(std::move(reader), statement->query, CallerOf(context));
       endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{id + statement->query});
     } else {
-      ARROW_ASSIGN_OR_RAISE(schema, SchemaOf(command));
+      ARROW_ASSIGN_OR_RAISE(schema, SchemaOf(TablesOf(context), command));
       endpoint.ticket.ticket = descriptor.cmd;  // answered afresh by DoGet
     }
     ARROW_ASSIGN_OR_RAISE(auto made, flight::FlightInfo::Make(*schema, descriptor, {endpoint},
@@ -302,16 +346,17 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     return arrow::Status::OK();
   }
 
-  arrow::Status GetSchema(const flight::ServerCallContext&,
+  arrow::Status GetSchema(const flight::ServerCallContext& context,
                           const flight::FlightDescriptor& descriptor,
                           std::unique_ptr<flight::SchemaResult>* result) override {
     ARROW_ASSIGN_OR_RAISE(Command command, CommandOf(descriptor));
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> schema, SchemaOf(command));
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Schema> schema,
+                          SchemaOf(TablesOf(context), command));
     ARROW_ASSIGN_OR_RAISE(*result, flight::SchemaResult::Make(*schema));
     return arrow::Status::OK();
   }
 
-  arrow::Status DoGet(const flight::ServerCallContext&, const flight::Ticket& ticket,
+  arrow::Status DoGet(const flight::ServerCallContext& context, const flight::Ticket& ticket,
                       std::unique_ptr<flight::FlightDataStream>* stream) override {
     auto command = DecodeCommand(ticket.ticket);
     if (!command.ok()) {
@@ -325,9 +370,9 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       }
       const std::string sql = handle.substr(kHandleBytes * 2);
       std::shared_ptr<arrow::RecordBatchReader> reader =
-          Unpark(handle.substr(0, kHandleBytes * 2), sql);
+          Unpark(handle.substr(0, kHandleBytes * 2), sql, CallerOf(context));
       if (reader == nullptr) {
-        ARROW_ASSIGN_OR_RAISE(reader, Answer({sql}));
+        ARROW_ASSIGN_OR_RAISE(reader, Answer(TablesOf(context), {sql}));
       }
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
@@ -335,7 +380,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     if (const auto* prepared = std::get_if<CommandPreparedStatementQuery>(&*command)) {
       ARROW_ASSIGN_OR_RAISE(std::vector<std::string> statements,
                             BoundStatements(prepared->prepared_statement_handle));
-      ARROW_ASSIGN_OR_RAISE(auto reader, Answer(std::move(statements)));
+      ARROW_ASSIGN_OR_RAISE(auto reader, Answer(TablesOf(context), std::move(statements)));
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
     }
@@ -343,7 +388,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       return arrow::Status::Invalid(
           "a CommandStatementQuery is not a ticket: call GetFlightInfo and use its ticket");
     }
-    ARROW_ASSIGN_OR_RAISE(auto batch, Metadata(*command));
+    ARROW_ASSIGN_OR_RAISE(auto batch, Metadata(TablesOf(context), *command));
     ARROW_ASSIGN_OR_RAISE(*stream, StreamOf(batch));
     return arrow::Status::OK();
   }
@@ -383,14 +428,14 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     return arrow::Status::OK();
   }
 
-  arrow::Status DoAction(const flight::ServerCallContext&, const flight::Action& action,
+  arrow::Status DoAction(const flight::ServerCallContext& context, const flight::Action& action,
                          std::unique_ptr<flight::ResultStream>* result) override {
     std::string_view body = action.body ? std::string_view(*action.body) : std::string_view();
     std::vector<flight::Result> results;
     if (action.type == kCreatePreparedStatement) {
       ARROW_ASSIGN_OR_RAISE(auto request, DecodeCreatePreparedStatementRequest(body));
       ARROW_RETURN_NOT_OK(RefuseTransaction(request.transaction_id));
-      ARROW_ASSIGN_OR_RAISE(std::string handle, Prepare(request.query));
+      ARROW_ASSIGN_OR_RAISE(std::string handle, Prepare(TablesOf(context), request.query));
       ActionCreatePreparedStatementResult created;
       created.prepared_statement_handle = handle;
       std::shared_ptr<arrow::Schema> schema;
@@ -451,22 +496,25 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     return limits;
   }
 
-  arrow::Result<sql::QueryResult> Run(const std::string& sql, const AnswerLimits& limits) const {
+  arrow::Result<sql::QueryResult> Run(const Tables& tables, const std::string& sql,
+                                      const AnswerLimits& limits) const {
     sql::QueryOptions options;
     options.max_rows = options_.max_rows;
     options.max_memory_bytes = options_.max_memory_bytes;
     options.timeout = std::max(
         std::chrono::milliseconds(0),
         std::chrono::duration_cast<std::chrono::milliseconds>(limits.deadline - Clock::now()));
-    auto result = engine_.Execute(sql, options);
+    const sql::SqlEngine engine(tables);
+    auto result = engine.Execute(sql, options);
     if (!result.ok()) return ForClient(result.status(), limits);
     return result;
   }
 
   // The columns of `sql`, from planning and starting it; the query stops at once.
-  arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOf(const std::string& sql) {
+  arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOf(const Tables& tables,
+                                                          const std::string& sql) {
     ARROW_ASSIGN_OR_RAISE(auto slot, AcquireSlot());
-    ARROW_ASSIGN_OR_RAISE(sql::QueryResult result, Run(sql, LimitsFromNow()));
+    ARROW_ASSIGN_OR_RAISE(sql::QueryResult result, Run(tables, sql, LimitsFromNow()));
     ARROW_RETURN_NOT_OK(result.reader->Close());
     return result.schema;
   }
@@ -492,7 +540,8 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   }
 
   // Keeps a started answer for its DoGet; answers past their query timeout are let go.
-  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader, const std::string& sql) {
+  std::string Park(std::shared_ptr<arrow::RecordBatchReader> reader, const std::string& sql,
+                   const std::string& caller) {
     std::vector<std::shared_ptr<arrow::RecordBatchReader>> expired;
     std::lock_guard lock(mutex_);
     const Clock::time_point now = Clock::now();
@@ -505,36 +554,40 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       }
     }
     std::string id = NewHandleLocked();
-    parked_.emplace(id, ParkedAnswer{std::move(reader), sql, now});
+    parked_.emplace(id, ParkedAnswer{std::move(reader), sql, caller, now});
     return id;
   }
 
-  // The answer parked under `id`, if it answers `sql`: a ticket made up with another's id
-  // gets its own query run.
-  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id, const std::string& sql) {
+  // The answer parked under `id`, if it answers `sql` for the same caller: a ticket made up
+  // with another's id, or passed to another caller, gets its own query run.
+  std::shared_ptr<arrow::RecordBatchReader> Unpark(const std::string& id, const std::string& sql,
+                                                   const std::string& caller) {
     std::lock_guard lock(mutex_);
     auto found = parked_.find(id);
-    if (found == parked_.end() || found->second.sql != sql) return nullptr;
+    if (found == parked_.end() || found->second.sql != sql || found->second.caller != caller) {
+      return nullptr;
+    }
     std::shared_ptr<arrow::RecordBatchReader> reader = std::move(found->second.reader);
     parked_.erase(found);
     return reader;
   }
 
   arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Answer(
-      std::vector<std::string> statements) {
+      const Tables& tables, std::vector<std::string> statements) {
     ARROW_ASSIGN_OR_RAISE(auto slot, AcquireSlot());
     AnswerLimits limits = LimitsFromNow();
-    ARROW_ASSIGN_OR_RAISE(sql::QueryResult first, Run(statements.front(), limits));
+    ARROW_ASSIGN_OR_RAISE(sql::QueryResult first, Run(tables, statements.front(), limits));
     statements.erase(statements.begin());
-    auto run = [this, limits](const std::string& sql) { return Run(sql, limits); };
+    auto run = [this, tables, limits](const std::string& sql) { return Run(tables, sql, limits); };
     return std::make_shared<AnswerReader>(std::move(first), std::move(statements), run, limits,
                                           std::move(slot));
   }
 
-  arrow::Result<std::shared_ptr<arrow::Schema>> SchemaOf(const Command& command) {
+  arrow::Result<std::shared_ptr<arrow::Schema>> SchemaOf(const Tables& tables,
+                                                         const Command& command) {
     if (const auto* statement = std::get_if<CommandStatementQuery>(&command)) {
       ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
-      return ColumnsOf(statement->query);
+      return ColumnsOf(tables, statement->query);
     }
     if (const auto* prepared = std::get_if<CommandPreparedStatementQuery>(&command)) {
       // Bound values type the columns they feed ($1 * 2 is a float for 1.5), so once bound the
@@ -551,7 +604,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       if (placeholder_columns != nullptr) return placeholder_columns;
       ARROW_ASSIGN_OR_RAISE(std::vector<std::string> statements,
                             BoundStatements(prepared->prepared_statement_handle));
-      return ColumnsOf(statements.front());
+      return ColumnsOf(tables, statements.front());
     }
     if (std::holds_alternative<CommandGetCatalogs>(command)) return CatalogsSchema();
     if (std::holds_alternative<CommandGetDbSchemas>(command)) return DbSchemasSchema();
@@ -566,14 +619,16 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     return arrow::Status::Invalid("a TicketStatementQuery is a ticket for DoGet, not a command");
   }
 
-  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Metadata(const Command& command) {
+  arrow::Result<std::shared_ptr<arrow::RecordBatch>> Metadata(const Tables& tables,
+                                                              const Command& command) {
     if (std::holds_alternative<CommandGetCatalogs>(command)) return ListCatalogs();
     if (const auto* schemas = std::get_if<CommandGetDbSchemas>(&command)) {
-      return ListDbSchemas(*schemas, options_.tables->TableNames());
+      return ListDbSchemas(*schemas, tables->TableNames());
     }
-    if (const auto* tables = std::get_if<CommandGetTables>(&command)) {
-      return ListTables(*tables, options_.tables->TableNames(),
-                        [this](const std::string& name) { return ColumnsOfTable(name); });
+    if (const auto* request = std::get_if<CommandGetTables>(&command)) {
+      return ListTables(*request, tables->TableNames(), [&tables](const std::string& name) {
+        return ColumnsOfTable(*tables, name);
+      });
     }
     if (std::holds_alternative<CommandGetTableTypes>(command)) return ListTableTypes();
     if (const auto* info = std::get_if<CommandGetSqlInfo>(&command)) {
@@ -587,17 +642,18 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
 
   // A table's columns as SELECT * sees them. A table that cannot be read now (its storage is
   // down, it was not created yet) is listed with no columns rather than hiding the others.
-  arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOfTable(const std::string& name) {
-    auto source = options_.tables->Resolve(name);
+  static arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOfTable(sql::TableProvider& tables,
+                                                                      const std::string& name) {
+    auto source = tables.Resolve(name);
     if (!source.ok()) return arrow::schema({});
     return source->schema;
   }
 
-  arrow::Result<std::string> Prepare(const std::string& sql) {
+  arrow::Result<std::string> Prepare(const Tables& tables, const std::string& sql) {
     ARROW_ASSIGN_OR_RAISE(ParameterizedQuery query, ParseParameterizedQuery(sql));
     PreparedStatement statement;
     ARROW_ASSIGN_OR_RAISE(std::string placeholders, BindPlaceholders(query));
-    ARROW_ASSIGN_OR_RAISE(statement.dataset_schema, ColumnsOf(placeholders));
+    ARROW_ASSIGN_OR_RAISE(statement.dataset_schema, ColumnsOf(tables, placeholders));
     statement.query = std::move(query);
     std::lock_guard lock(mutex_);
     // Clients that die leave their statements open; rather than refuse everyone once these
@@ -659,7 +715,6 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   }
 
   const FlightSqlServerOptions options_;
-  const sql::SqlEngine engine_;
   std::shared_ptr<QuerySlots> slots_;
   std::mutex mutex_;  // guards prepared_, uses_, parked_ and random_
   std::map<std::string, PreparedStatement> prepared_;
@@ -667,6 +722,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
   struct ParkedAnswer {
     std::shared_ptr<arrow::RecordBatchReader> reader;  // holds its query slot
     std::string sql;
+    std::string caller;  // CallerOf the call that started it
     Clock::time_point parked;
   };
   std::map<std::string, ParkedAnswer> parked_;  // by the id its ticket starts with

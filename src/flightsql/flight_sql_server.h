@@ -60,6 +60,9 @@ struct FlightSqlServerOptions {
   // Empty: every call is accepted. Otherwise a call must carry the header
   // "authorization: Bearer TOKEN" with a token this accepts (UNAUTHENTICATED otherwise).
   std::function<bool(std::string_view token)> authenticate;
+  // With `authenticate`: the tables a call with this (accepted) token sees, its grants applied,
+  // in place of `tables`. Empty: `tables` for every call.
+  std::function<std::shared_ptr<sql::TableProvider>(std::string_view token)> tables_for_token;
 };
 
 class FlightSqlServer {

@@ -175,6 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
                                          this, process_id, secret_key);
     if (server_->options_.password_check) {
       session_->set_password_check(server_->options_.password_check);
+      session_->set_tables_for_login(server_->options_.tables_for_login);
     }
     ArmReadTimer();
     Read();

@@ -37,6 +37,11 @@ struct PgServerOptions {
   std::function<bool(std::function<void()>)> run_on_worker;
   // Empty: every client is trusted. Otherwise clients must send a password this accepts.
   std::function<bool(const std::string& user, const std::string& password)> password_check;
+  // With a password check: the tables a client who logged in with these credentials sees (its
+  // grants applied), in place of `tables`. Empty: `tables` for everyone.
+  std::function<std::shared_ptr<sql::TableProvider>(const std::string& user,
+                                                    const std::string& password)>
+      tables_for_login;
 };
 
 class PgServer {

@@ -311,6 +311,14 @@ Session::Next Session::HandlePassword(std::string_view body) {
     return Fatal(sqlstate::kInvalidPassword,
                  "password authentication failed for user \"" + user + "\"");
   }
+  if (tables_for_login_) {
+    std::shared_ptr<sql::TableProvider> tables = tables_for_login_(user, std::string(*password));
+    if (tables == nullptr) {
+      return Fatal(sqlstate::kInvalidPassword,
+                   "password authentication failed for user \"" + user + "\"");
+    }
+    tables_ = std::move(tables);
+  }
   return FinishStartup();
 }
 

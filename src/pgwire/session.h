@@ -86,6 +86,13 @@ class Session {
   // starts only when check(user, password) is true; otherwise every client is trusted.
   using PasswordCheck = std::function<bool(const std::string& user, const std::string& password)>;
   void set_password_check(PasswordCheck check) { password_check_ = std::move(check); }
+  // After a password check passes, the tables this login sees replace those given to the
+  // constructor (see PgServerOptions::tables_for_login).
+  using TablesForLogin = std::function<std::shared_ptr<sql::TableProvider>(
+      const std::string& user, const std::string& password)>;
+  void set_tables_for_login(TablesForLogin tables_for) {
+    tables_for_login_ = std::move(tables_for);
+  }
 
  private:
   struct PreparedStatement;
@@ -149,6 +156,7 @@ class Session {
   Next HandlePassword(std::string_view body);
 
   PasswordCheck password_check_;
+  TablesForLogin tables_for_login_;
   bool awaiting_password_ = false;
   bool started_ = false;
   bool broken_ = false;

@@ -8,6 +8,7 @@ CatalogTables CatalogTableConfigs(const catalog::Catalog& catalog, std::string_v
     for (const catalog::Table& table : database.tables) {
       std::string name = catalog::QualifiedName(database, table);
       TableConfig config;
+      config.access = AccessRulesOf(database, table);
       if (table.kind == catalog::TableKind::kFunction) {
         arrow::Result<std::shared_ptr<arrow::Table>> rows =
             table.function ? table.function(catalog::FunctionContext{.root = std::string(root)})

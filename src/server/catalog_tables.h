@@ -23,10 +23,11 @@ struct CatalogTables {
   std::vector<std::string> skipped;
 };
 
-// One TableConfig per Delta and Parquet table, its URI resolved against `root` as the catalog
-// tools do (catalog::ResolveUri), and one TableFormat::kMemory config per function table holding
-// the rows its function returned when called here with `root`: a snapshot taken once (at server
-// startup), never recomputed. A function that fails or returns no table is skipped.
+// Each carries the table's access rules (access_policy.h). One TableConfig per Delta and Parquet
+// table, its URI resolved against `root` as the catalog tools do (catalog::ResolveUri), and one
+// TableFormat::kMemory config per function table holding the rows its function returned when called
+// here with `root`: a snapshot taken once (at server startup), never recomputed. A function that
+// fails or returns no table is skipped.
 CatalogTables CatalogTableConfigs(const catalog::Catalog& catalog, std::string_view root);
 
 }  // namespace nlk::server

@@ -24,6 +24,16 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
       return gate->Authenticate(trimmed).has_value();
     };
+    // Each call sees the tables its token's grants allow, with its masks and row filters.
+    std::shared_ptr<const AccessRules> rules = AccessRulesOf(config.tables);
+    const TableRegistry* served = &registry;
+    options.tables_for_token =
+        [gate, rules, served](std::string_view token) -> std::shared_ptr<sql::TableProvider> {
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      std::optional<Identity> identity = gate->Authenticate(token);
+      if (!identity) return nullptr;
+      return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+    };
   }
   return flightsql::FlightSqlServer::Start(std::move(options));
 }

@@ -45,6 +45,16 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
       std::optional<Identity> identity = gate->Authenticate(password);
       return identity && identity->principal == user;
     };
+    // Each login sees the tables its token's grants allow, with its masks and row filters.
+    std::shared_ptr<const AccessRules> rules = AccessRulesOf(config.tables);
+    const TableRegistry* served = &registry;
+    options.tables_for_login =
+        [gate, rules, served](const std::string& user,
+                              const std::string& password) -> std::shared_ptr<sql::TableProvider> {
+      std::optional<Identity> identity = gate->Authenticate(password);
+      if (!identity || identity->principal != user) return nullptr;
+      return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+    };
   }
   ARROW_ASSIGN_OR_RAISE(impl->server, pgwire::PgServer::Start(std::move(options)));
   return std::unique_ptr<PostgresListener>(new PostgresListener(std::move(impl)));

@@ -178,6 +178,7 @@ class QueryServer::Impl {
     registry_ = TableRegistry::Open(
         config_, [this](std::string message) { return redactor_.Redact(message, false); });
     engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableProvider>(*registry_));
+    access_rules_ = AccessRulesOf(config_.tables);
     registry_->StartRefreshing();
     HttpServerObserver observer;
     observer.on_rejected = [this](const std::string& reason, int status) {
@@ -306,7 +307,7 @@ class QueryServer::Impl {
     if (path == "/api/schema" || path.starts_with("/api/schema/")) {
       endpoint = "schema";
       if (!get) return MethodNotAllowed(writer, "GET");
-      return HandleSchema(path, writer);
+      return HandleSchema(path, PolicyFor(access_rules_, request.identity), writer);
     }
     if (path.starts_with("/api/tables/")) {
       endpoint = "tables";
@@ -327,11 +328,14 @@ class QueryServer::Impl {
     return SendError(redactor_.Redact(status), default_code, writer);
   }
 
-  // The served table `name`, or the error to answer: unknown, not created yet, unavailable.
-  arrow::Result<std::shared_ptr<ServedTable>> LookupTable(const std::string& name) const {
+  // The served table `name`, or the error to answer: unknown, not created yet, unavailable. A
+  // table the caller may not read is unknown to them.
+  arrow::Result<std::shared_ptr<ServedTable>> LookupTable(const std::string& name,
+                                                          const AccessPolicy* policy) const {
+    if (policy != nullptr && !policy->CanRead(name)) return UnknownTable(name, policy);
     auto table = registry_->Lookup(name);
     if (table.ok()) return table;
-    if (table.status().IsKeyError()) return UnknownTable(name);
+    if (table.status().IsKeyError()) return UnknownTable(name, policy);
     return table.status().WithMessage("table '", name, "': ", table.status().message());
   }
 
@@ -341,9 +345,11 @@ class QueryServer::Impl {
                 "method_not_allowed", writer);
   }
 
-  arrow::Status UnknownTable(const std::string& name) const {
+  arrow::Status UnknownTable(const std::string& name, const AccessPolicy* policy) const {
     std::string names;
-    for (const std::string& known : registry_->names()) {
+    std::vector<std::string> known_names =
+        policy != nullptr ? policy->Readable(registry_->names()) : registry_->names();
+    for (const std::string& known : known_names) {
       names += (names.empty() ? "" : ", ") + known;
     }
     return MakeApiError(404, "invalid_table",
@@ -351,11 +357,13 @@ class QueryServer::Impl {
                             "' (tables: " + (names.empty() ? "none" : names) + ")");
   }
 
-  int HandleSchema(std::string_view path, ResponseWriter& writer) {
+  int HandleSchema(std::string_view path, const std::shared_ptr<const AccessPolicy>& policy,
+                   ResponseWriter& writer) {
     if (path == "/api/schema" || path == "/api/schema/") {
       JsonWriter json;
       json.BeginObject();
       for (const auto& table : registry_->tables()) {
+        if (policy != nullptr && !policy->CanRead(table->name())) continue;
         json.Key(table->name());
         json.Raw(SchemaJson(*table->schema()));
       }
@@ -365,7 +373,7 @@ class QueryServer::Impl {
     }
     auto name = DecodeUrlComponent(path.substr(std::string_view("/api/schema/").size()), false);
     if (!name.ok()) return Fail(name.status(), "invalid_table", writer);
-    auto table = LookupTable(*name);
+    auto table = LookupTable(*name, policy.get());
     if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
     (void)writer.Send(200, "application/json", SchemaJson(*(*table)->schema()));
     return 200;
@@ -442,12 +450,23 @@ class QueryServer::Impl {
 
   int HandleTableQuery(const std::string& name, std::string_view query_string,
                        const HttpRequest& request, ResponseWriter& writer) {
-    auto table = LookupTable(name);
+    std::shared_ptr<const AccessPolicy> policy = PolicyFor(access_rules_, request.identity);
+    auto table = LookupTable(name, policy.get());
     if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
     auto parameters = ParseQueryString(query_string);
     if (!parameters.ok()) return Fail(parameters.status(), "rest_query", writer);
     auto query = ParseRestQuery(*parameters);
     if (!query.ok()) return Fail(query.status(), "rest_query", writer);
+    if (policy != nullptr && !policy->RestrictionFor(name).empty()) {
+      // Row filters and masks are the binder's: the query runs as SQL, so the caller's filters
+      // and sort see the masked values, never the real ones.
+      auto schema = (*table)->schema();
+      auto filter = RestFilterExpression(query->filters, *schema);
+      if (!filter.ok()) return Fail(filter.status(), "query_execution", writer);
+      auto sql = RestQueryAsSql(name, *query, *schema);
+      if (!sql.ok()) return Fail(sql.status(), "rest_query", writer);
+      return RunSql(*sql, policy, request, writer);
+    }
     ResultLimits limits = LimitsFromNow();
     std::function<delta::data::ScanMetrics()> scan_metrics;
     auto reader = PlanTableQuery(**table, *query, limits, scan_metrics);
@@ -466,12 +485,24 @@ class QueryServer::Impl {
       return Fail(MakeApiError(400, "plan_sql", "the request body holds no SQL statement"),
                   "plan_sql", writer);
     }
+    return RunSql(request.body, PolicyFor(access_rules_, request.identity), request, writer);
+  }
+
+  // Runs `sql` as the caller `policy` describes (null: unrestricted).
+  int RunSql(const std::string& sql, const std::shared_ptr<const AccessPolicy>& policy,
+             const HttpRequest& request, ResponseWriter& writer) {
     ResultLimits limits = LimitsFromNow();
     sql::QueryOptions options;
     options.max_rows = config_.limits.max_result_rows;
     options.timeout = config_.limits.query_timeout;
     options.max_memory_bytes = config_.limits.max_query_memory_bytes;
-    auto result = engine_->Execute(request.body, options);
+    arrow::Result<sql::QueryResult> result;
+    if (policy == nullptr) {
+      result = engine_->Execute(sql, options);
+    } else {
+      sql::SqlEngine engine(std::make_shared<ServerTableProvider>(*registry_, policy));
+      result = engine.Execute(sql, options);
+    }
     if (!result.ok()) {
       // An unknown table is the caller's mistake, reported like the REST endpoint does.
       if (result.status().IsKeyError()) {
@@ -606,6 +637,7 @@ class QueryServer::Impl {
   ServerMetrics metrics_;
   std::unique_ptr<TableRegistry> registry_;
   std::unique_ptr<sql::SqlEngine> engine_;
+  std::shared_ptr<const AccessRules> access_rules_;
   std::shared_ptr<const AccessGate> gate_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PostgresListener> postgres_;

@@ -260,4 +260,103 @@ arrow::Result<int64_t> ParseTimestampMs(std::string_view text) {
                                 "' is neither ISO 8601 (2026-01-01T00:00:00Z) nor milliseconds");
 }
 
+namespace {
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted += c;
+    if (c == '"') quoted += '"';
+  }
+  return quoted + "\"";
+}
+
+// 'text' (quotes doubled inside) or a decimal number: nothing else reaches the SQL text.
+bool IsSqlLiteral(std::string_view value) {
+  if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+    std::string_view inner = value.substr(1, value.size() - 2);
+    for (size_t index = 0; index < inner.size(); ++index) {
+      if (inner[index] != '\'') continue;
+      if (index + 1 >= inner.size() || inner[index + 1] != '\'') return false;
+      ++index;
+    }
+    return true;
+  }
+  size_t index = 0;
+  if (index < value.size() && (value[index] == '-' || value[index] == '+')) ++index;
+  bool digits = false;
+  bool dot = false;
+  bool exponent = false;
+  for (; index < value.size(); ++index) {
+    char c = value[index];
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !dot && !exponent) {
+      dot = true;
+    } else if ((c == 'e' || c == 'E') && digits && !exponent) {
+      exponent = true;
+      digits = false;
+      if (index + 1 < value.size() && (value[index + 1] == '-' || value[index + 1] == '+')) {
+        ++index;
+      }
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
+}  // namespace
+
+arrow::Result<std::string> RestQueryAsSql(const std::string& table, const RestQuery& query,
+                                          const arrow::Schema& schema) {
+  for (const std::string& column : query.columns) {
+    if (schema.GetFieldIndex(column) < 0) {
+      return MakeApiError(400, "invalid_projection",
+                          "Failed to apply projection operator: no column named '" + column + "'");
+    }
+  }
+  for (const RestSortKey& key : query.sort) {
+    if (schema.GetFieldIndex(key.column) < 0) {
+      return MakeApiError(400, "invalid_sort",
+                          "Failed to apply sort operator: no column named '" + key.column + "'");
+    }
+  }
+  std::string sql = "SELECT ";
+  if (query.columns.empty()) {
+    sql += "*";
+  } else {
+    for (size_t index = 0; index < query.columns.size(); ++index) {
+      sql += (index == 0 ? "" : ", ") + QuoteIdentifier(query.columns[index]);
+    }
+  }
+  std::string name = table;
+  if (query.at.version) name += "@v" + std::to_string(*query.at.version);
+  if (query.at.timestamp_ms) name += "@" + std::to_string(*query.at.timestamp_ms);
+  sql += " FROM " + QuoteIdentifier(name);
+  for (size_t index = 0; index < query.filters.size(); ++index) {
+    const RestFilter& filter = query.filters[index];
+    static const std::vector<std::pair<std::string_view, std::string_view>> kOperators = {
+        {"eq", "="}, {"lt", "<"}, {"lte", "<="}, {"gt", ">"}, {"gte", ">="}, {"ne", "<>"}};
+    std::string_view op;
+    for (const auto& [rest, symbol] : kOperators) {
+      if (filter.op == rest) op = symbol;
+    }
+    if (op.empty() || !IsSqlLiteral(filter.value)) {
+      return MakeApiError(400, "invalid_filter",
+                          "Failed to apply filter on column '" + filter.column + "': '" +
+                              filter.value + "' is not a SQL literal ('text' or a number)");
+    }
+    sql += (index == 0 ? " WHERE " : " AND ") + QuoteIdentifier(filter.column) + " " +
+           std::string(op) + " " + filter.value;
+  }
+  for (size_t index = 0; index < query.sort.size(); ++index) {
+    sql += (index == 0 ? " ORDER BY " : ", ") + QuoteIdentifier(query.sort[index].column) +
+           (query.sort[index].descending ? " DESC" : " ASC");
+  }
+  if (query.limit) sql += " LIMIT " + std::to_string(*query.limit);
+  if (query.offset > 0) sql += " OFFSET " + std::to_string(query.offset);
+  return sql;
+}
+
 }  // namespace nlk::server

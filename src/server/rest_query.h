@@ -61,6 +61,13 @@ arrow::Result<RestQuery> ParseRestQuery(const QueryParameters& parameters);
 arrow::Result<std::optional<arrow::compute::Expression>> RestFilterExpression(
     const std::vector<RestFilter>& filters, const arrow::Schema& schema);
 
+// The same query as SQL over `table` (whose columns are `schema`), for callers whose row
+// filters and masks the SQL binder applies: SELECT the columns FROM the table at the requested
+// version WHERE the filters ORDER BY the sort LIMIT/OFFSET. Unknown columns are refused as the
+// REST endpoint refuses them; filter values must be SQL literals (a quoted string or a number).
+arrow::Result<std::string> RestQueryAsSql(const std::string& table, const RestQuery& query,
+                                          const arrow::Schema& schema);
+
 // Parses "2026-01-01T00:00:00Z" (or other ISO 8601 forms) or integer milliseconds since epoch.
 arrow::Result<int64_t> ParseTimestampMs(std::string_view text);
 

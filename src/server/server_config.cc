@@ -278,4 +278,12 @@ arrow::Status ValidateServerConfig(const ServerConfig& config) {
   return arrow::Status::OK();
 }
 
+std::shared_ptr<const AccessRules> AccessRulesOf(const std::vector<TableConfig>& tables) {
+  auto rules = std::make_shared<AccessRules>();
+  for (const TableConfig& table : tables) {
+    if (table.access) (*rules)[table.name] = *table.access;
+  }
+  return rules;
+}
+
 }  // namespace nlk::server

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/access_control.h"
+#include "server/access_policy.h"
 
 namespace nlk::server {
 
@@ -40,7 +41,12 @@ struct TableConfig {
   std::shared_ptr<arrow::Table> rows;
   // The catalog's freshness objective (catalog::Freshness::slo_seconds); 0: none.
   int64_t freshness_slo_seconds = 0;
+  // A catalog table's grants, masks and row filters; none for tables from -t or a config file.
+  std::optional<TableAccessRules> access;
 };
+
+// The rules of every table that has them, by name.
+std::shared_ptr<const AccessRules> AccessRulesOf(const std::vector<TableConfig>& tables);
 
 // Query workers when ServerLimits::worker_threads is 0: this many per core, at least the minimum.
 inline constexpr int kWorkerThreadsPerCore = 2;

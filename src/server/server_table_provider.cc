@@ -31,18 +31,30 @@ arrow::Result<TableVersionRequest> ParseVersionSuffix(const std::string& name,
 
 }  // namespace
 
+std::vector<std::string> ServerTableProvider::TableNames() const {
+  return policy_ ? policy_->Readable(registry_.names()) : registry_.names();
+}
+
+arrow::Result<std::shared_ptr<ServedTable>> ServerTableProvider::Lookup(
+    const std::string& name) const {
+  if (policy_ && !policy_->CanRead(name)) {
+    return arrow::Status::KeyError("no table named '", name, "'");
+  }
+  return registry_.Lookup(name);
+}
+
 arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& name) {
   std::string base = name;
   TableVersionRequest at;
   size_t at_sign = name.rfind('@');
-  if (at_sign != std::string::npos && !registry_.Lookup(name).status().IsKeyError()) {
+  if (at_sign != std::string::npos && !Lookup(name).status().IsKeyError()) {
     at_sign = std::string::npos;  // a configured name that contains '@'
   }
   if (at_sign != std::string::npos) {
     base = name.substr(0, at_sign);
     ARROW_ASSIGN_OR_RAISE(at, ParseVersionSuffix(name, name.substr(at_sign + 1)));
   }
-  auto found = registry_.Lookup(base);
+  auto found = Lookup(base);
   if (!found.ok()) {
     if (found.status().IsKeyError()) {
       return arrow::Status::KeyError("table \"", base, "\" does not exist");
@@ -50,6 +62,15 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
     return found.status();
   }
   const std::shared_ptr<ServedTable>& table = *found;
+  ARROW_ASSIGN_OR_RAISE(sql::TableSource source, ResolveServed(*table, base, at));
+  if (policy_) source.restriction = policy_->RestrictionFor(base);
+  return source;
+}
+
+arrow::Result<sql::TableSource> ServerTableProvider::ResolveServed(ServedTable& served,
+                                                                   const std::string& base,
+                                                                   const TableVersionRequest& at) {
+  ServedTable* table = &served;
   if (!table->is_delta()) {
     bool parquet = table->config().format == TableFormat::kParquet;
     if (!at.latest()) {

@@ -11,12 +11,17 @@
 // rows in memory. Sources are described by table name, never by location (EXPLAIN is visible
 // to clients). Tables not created yet or unavailable resolve to their registry error.
 //
+// With an AccessPolicy (access_policy.h), tables the caller may not read resolve exactly as
+// unknown names do and are not among TableNames(); the others carry the caller's row filter
+// and masks for the binder to apply.
+//
 // Thread-safety: Resolve may be called concurrently (the registry is thread-safe).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "server/access_policy.h"
 #include "server/table_registry.h"
 #include "sql/table_provider.h"
 
@@ -24,13 +29,21 @@ namespace nlk::server {
 
 class ServerTableProvider : public sql::TableProvider {
  public:
-  explicit ServerTableProvider(const TableRegistry& registry) : registry_(registry) {}
+  explicit ServerTableProvider(const TableRegistry& registry,
+                               std::shared_ptr<const AccessPolicy> policy = nullptr)
+      : registry_(registry), policy_(std::move(policy)) {}
 
   arrow::Result<sql::TableSource> Resolve(const std::string& name) override;
-  std::vector<std::string> TableNames() const override { return registry_.names(); }
+  std::vector<std::string> TableNames() const override;
 
  private:
+  // The registry's table `name`, or a KeyError when unknown or not readable by the caller.
+  arrow::Result<std::shared_ptr<ServedTable>> Lookup(const std::string& name) const;
+  static arrow::Result<sql::TableSource> ResolveServed(ServedTable& table, const std::string& base,
+                                                       const TableVersionRequest& at);
+
   const TableRegistry& registry_;
+  std::shared_ptr<const AccessPolicy> policy_;
 };
 
 }  // namespace nlk::server

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "sql/expression_factory.h"
+#include "sql/parser.h"
 #include "sql/sql_error.h"
 #include "sql/sql_functions.h"
 
@@ -293,14 +294,90 @@ class Binder::Implementation {
       fields.push_back(Declare(internal, field->type()));
       scope.columns.push_back({qualifier, field->name(), internal, field->type()});
     }
+    scan->schema = arrow::schema(fields);
+    PlanPointer plan = scan;
+    if (!source->restriction.empty()) {
+      auto restricted = Restrict(scan, scope, source->restriction);
+      if (!restricted.ok()) {
+        // The policy's own text is not the query's: say which table's policy failed.
+        return arrow::Status::Invalid(
+            "table \"", reference.name,
+            "\": its access policy cannot be applied: ", restricted.status().message());
+      }
+      plan = *restricted;
+    }
+    // Aliases rename the columns after the policy named them.
     if (reference.column_aliases.size() > scope.columns.size()) {
       return SqlError(sql_, reference.location, "too many column aliases for " + qualifier);
     }
     for (size_t index = 0; index < reference.column_aliases.size(); ++index) {
       scope.columns[index].name = reference.column_aliases[index];
     }
-    scan->schema = arrow::schema(fields);
-    return std::make_pair(scan, std::move(scope));
+    return std::make_pair(plan, std::move(scope));
+  }
+
+  // A policy expression: one SQL value expression, without subqueries or aggregates.
+  static arrow::Result<ExpressionPointer> ParsePolicyExpression(const std::string& text) {
+    ARROW_ASSIGN_OR_RAISE(Statement statement, ParseStatement("SELECT " + text));
+    const SelectStatement& select = *statement.select;
+    if (statement.explain || select.items.size() != 1 || !select.from.empty() ||
+        select.set_operation != SelectStatement::SetOperation::kNone) {
+      return arrow::Status::Invalid("'", text, "' is not one SQL expression");
+    }
+    ExpressionPointer expression = select.items[0].expression;
+    bool refused = Contains(expression, [](const ParsedExpression& node) {
+      return node.kind == Kind::kSubquery || IsAggregateCall(node) || node.window;
+    });
+    if (refused) {
+      return arrow::Status::Invalid("'", text,
+                                    "' uses a subquery, an aggregate or a window function");
+    }
+    return expression;
+  }
+
+  // The rows of `scan` a restricted caller reads: the row filter first, then the masks. `scope`
+  // is updated to name the masked columns.
+  arrow::Result<PlanPointer> Restrict(PlanPointer scan, Scope& scope,
+                                      const TableRestriction& restriction) {
+    PlanPointer plan = std::move(scan);
+    if (!restriction.row_filter.empty()) {
+      ARROW_ASSIGN_OR_RAISE(ExpressionPointer filter,
+                            ParsePolicyExpression(restriction.row_filter));
+      ExpressionContext context{&scope, "row filter"};
+      ARROW_ASSIGN_OR_RAISE(auto condition, BindBoolean(*filter, context));
+      PlanPointer barrier = MakeFilter(plan, condition.expression);
+      barrier->barrier = true;
+      plan = barrier;
+    }
+    if (restriction.masks.empty()) return plan;
+    std::map<std::string, std::string> masks(restriction.masks.begin(), restriction.masks.end());
+    std::vector<compute::Expression> expressions;
+    arrow::FieldVector fields;
+    Scope masked = scope;
+    for (ScopeColumn& column : masked.columns) {
+      auto mask = masks.find(column.name);
+      if (mask == masks.end()) {
+        expressions.push_back(compute::field_ref(column.internal));
+        fields.push_back(arrow::field(column.internal, column.type));
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(ExpressionPointer parsed, ParsePolicyExpression(mask->second));
+      ExpressionContext context{&scope, "column mask"};
+      ARROW_ASSIGN_OR_RAISE(TypedExpression value, BindExpression(*parsed, context));
+      if (!value.type->Equals(*column.type)) {
+        ARROW_ASSIGN_OR_RAISE(value, factory_.Cast(value, column.type));
+      }
+      masks.erase(mask);
+      column.internal = Fresh(column.name);
+      expressions.push_back(value.expression);
+      fields.push_back(Declare(column.internal, column.type));
+    }
+    if (!masks.empty()) {
+      return arrow::Status::Invalid("the masked column \"", masks.begin()->first,
+                                    "\" is not a column of the table");
+    }
+    scope = std::move(masked);
+    return MakeProject(plan, std::move(expressions), std::move(fields));
   }
 
   // Adds a column computing `value` to `plan` (passing all columns through) unless `value` is

@@ -103,6 +103,11 @@ struct LogicalOperator {
 
   // kFilter
   arrow::compute::Expression predicate;
+  // An access policy's row filter (TableRestriction): predicates from above are kept above it,
+  // so the caller's expressions never run on the rows it removes (an error such as a division
+  // by zero on a hidden row would tell the caller that row exists). Its own predicate is still
+  // pushed down into the scan.
+  bool barrier = false;
 
   // kProject: one expression per output field.
   std::vector<arrow::compute::Expression> expressions;

@@ -38,6 +38,9 @@ PlanPointer PushIntoChildren(PlanPointer node) {
 PlanPointer PushFilters(PlanPointer node, std::vector<compute::Expression> terms) {
   switch (node->kind) {
     case Kind::kFilter: {
+      if (node->barrier) {
+        return WrapFilter(PushFilters(node->children[0], SplitConjunction(node->predicate)), terms);
+      }
       for (auto& term : SplitConjunction(node->predicate)) terms.push_back(term);
       return PushFilters(node->children[0], std::move(terms));
     }

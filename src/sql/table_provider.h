@@ -14,12 +14,26 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "delta/log/snapshot.h"
 #include "storage/object_store.h"
 
 namespace nlk::sql {
+
+// What one caller may read of a table it may see, applied by the binder where the table is
+// named, beneath everything the query does with it (joins, WHERE, aggregates, subqueries): the
+// rows pass `row_filter` first, then each masked column reads as its mask. Both are SQL
+// expressions over the table's own columns (no subqueries), e.g. row_filter
+// "site = 'berlin'" and mask {"subject_id", "'redacted'"}. A mask whose type differs from its
+// column's is cast to it ("NULL" hides a column's values, keeping its type).
+struct TableRestriction {
+  std::string row_filter;                                  // empty: every row
+  std::vector<std::pair<std::string, std::string>> masks;  // column -> expression
+
+  bool empty() const { return row_filter.empty() && masks.empty(); }
+};
 
 // What one table name stands for during one query. Copyable; shares the data it refers to.
 struct TableSource {
@@ -33,6 +47,7 @@ struct TableSource {
   std::shared_ptr<const delta::Snapshot> snapshot;   // kDelta
   std::shared_ptr<arrow::dataset::Dataset> dataset;  // kDataset
   std::shared_ptr<arrow::Table> table;               // kMemory
+  TableRestriction restriction;                      // none by default
 
   // A Delta table at one snapshot; scans push projections, filters and limits into it.
   static arrow::Result<TableSource> Delta(std::shared_ptr<storage::ObjectStore> store,

@@ -18,10 +18,12 @@ import pytest
 import neuralake
 from neuralake.catalog import (
     Catalog,
+    ColumnPolicy,
     ComputedColumn,
     DeltaSource,
     DocsFilter,
     ParquetSource,
+    RowFilter,
     table,
 )
 from conftest import NLK_BIN, recordings, run_nlk
@@ -122,6 +124,34 @@ def test_invalid_declarations_fail_with_the_cpp_validation_messages(cli_table, t
     assert result.returncode != 0
     for problem in problems:
         assert problem in result.stderr.decode()
+
+
+def test_access_declarations_reach_the_manifest_and_its_validation(cli_table):
+    def visits_catalog(mask: str, group: str) -> Catalog:
+        @table(database="ephys", description="Visits", source=DeltaSource(str(cli_table)),
+               schema=recordings(1, range(1)).schema, classification="phi",
+               read_groups=["site-a"], read_principals=["auditor"],
+               column_policies=[ColumnPolicy("session", "pii", mask, ("clinicians",))],
+               row_filters=[RowFilter(group, "channel < 2")])
+        def visits():
+            pass
+
+        return Catalog("lab", tables=[visits],
+                       database_readers={"ephys": {"groups": ["clinicians"]}})
+
+    manifest = json.loads(visits_catalog("'redacted'", "site-a").manifest())
+    database = manifest["catalogs"][0]["databases"][0]
+    assert database["read"] == {"principals": [], "groups": ["clinicians"]}
+    visits = database["tables"][0]
+    assert visits["classification"] == "phi"
+    assert visits["read"] == {"principals": ["auditor"], "groups": ["site-a"]}
+    assert visits["column_policies"] == [{"column": "session", "classification": "pii",
+                                          "mask": "'redacted'",
+                                          "unmasked_groups": ["clinicians"]}]
+    assert visits["row_filters"] == [{"group": "site-a", "predicate": "channel < 2"}]
+    problems = visits_catalog("", "site a").problems()
+    assert any("'session' is pii but has no mask" in problem for problem in problems), problems
+    assert any("'site a' is not a principal or group name" in problem for problem in problems)
 
 
 def test_declared_table_reads(cli_table, tmp_path):

@@ -119,5 +119,47 @@ TEST_F(FlightSqlServerTest, PreparedStatementsBeyondTheLimitDropTheLeastRecently
   ASSERT_OK(Fetch(EncodeCommand(CommandPreparedStatementQuery{third})).status());
 }
 
+// With a view per token, a ticket is answered with the view of the caller who redeems it: an
+// answer started for one caller is never handed to another.
+TEST(FlightSqlServerTokens, TicketsAnswerWithTheRedeemingCallersTables) {
+  auto numbers = std::make_shared<sql::MapTableProvider>();
+  auto schema = arrow::schema({arrow::field("id", arrow::int64())});
+  ASSERT_OK_AND_ASSIGN(auto ids, arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3]"));
+  numbers->RegisterTable("numbers", arrow::Table::Make(schema, {ids}));
+  auto nothing = std::make_shared<sql::MapTableProvider>();
+  FlightSqlServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.tables = nothing;
+  options.authenticate = [](std::string_view token) { return token == "alice" || token == "bob"; };
+  options.tables_for_token =
+      [numbers, nothing](std::string_view token) -> std::shared_ptr<sql::TableProvider> {
+    if (token == "alice") return numbers;
+    return nothing;
+  };
+  ASSERT_OK_AND_ASSIGN(auto server, FlightSqlServer::Start(std::move(options)));
+  ASSERT_OK_AND_ASSIGN(auto location, flight::Location::ForGrpcTcp("127.0.0.1", server->port()));
+  ASSERT_OK_AND_ASSIGN(auto client, flight::FlightClient::Connect(location));
+  auto as = [](const std::string& token) {
+    flight::FlightCallOptions call;
+    call.headers.emplace_back("authorization", "Bearer " + token);
+    return call;
+  };
+  std::string count = EncodeCommand(CommandStatementQuery{"SELECT count(*) AS n FROM numbers", {}});
+  ASSERT_OK_AND_ASSIGN(
+      auto info, client->GetFlightInfo(as("alice"), flight::FlightDescriptor::Command(count)));
+  const flight::Ticket ticket = info->endpoints()[0].ticket;
+  // Bob's redemption runs the query as Bob, who has no such table.
+  auto stolen = client->DoGet(as("bob"), ticket);
+  arrow::Status bob_status = stolen.status();
+  if (bob_status.ok()) bob_status = (*stolen)->ToTable().status();
+  EXPECT_FALSE(bob_status.ok());
+  EXPECT_NE(bob_status.ToString().find("does not exist"), std::string::npos) << bob_status;
+  ASSERT_OK_AND_ASSIGN(auto reader, client->DoGet(as("alice"), ticket));
+  ASSERT_OK_AND_ASSIGN(auto table, reader->ToTable());
+  EXPECT_EQ(table->num_rows(), 1);
+  ASSERT_OK(client->Close());
+  server->Stop();
+}
+
 }  // namespace
 }  // namespace nlk::flightsql
