@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 
+#include "sql/query_event.h"
 #include "sql/table_provider.h"
 
 namespace nlk::flightsql {
@@ -60,6 +61,12 @@ struct FlightSqlServerOptions {
   // Empty: every call is accepted. Otherwise a call must carry the header
   // "authorization: Bearer TOKEN" with a token this accepts (UNAUTHENTICATED otherwise).
   std::function<bool(std::string_view token)> authenticate;
+  // The principal a token stands for, reported in QueryEvents; empty, or "" returned: anonymous.
+  std::function<std::string(std::string_view token)> principal_of;
+  // Told of every statement query (plain or prepared) once its stream has ended.
+  sql::QueryObserver query_observer;
+  // Asked before each statement query starts; an error refuses it (UNAVAILABLE).
+  sql::QueryAdmission query_admission;
 };
 
 class FlightSqlServer {

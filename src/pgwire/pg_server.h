@@ -37,6 +37,10 @@ struct PgServerOptions {
   std::function<bool(std::function<void()>)> run_on_worker;
   // Empty: every client is trusted. Otherwise clients must send a password this accepts.
   std::function<bool(const std::string& user, const std::string& password)> password_check;
+  // Told of every data statement once it has ended (see QueryEvent); empty: nobody.
+  QueryObserver query_observer;
+  // Asked before each data statement runs; empty: all run.
+  QueryAdmission query_admission;
 };
 
 class PgServer {

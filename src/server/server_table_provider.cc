@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "server/rest_query.h"
+#include "sql/table_capture.h"
 
 namespace nlk::server {
 namespace {
@@ -50,6 +51,7 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
     return found.status();
   }
   const std::shared_ptr<ServedTable>& table = *found;
+  sql::TableCapture::Note(base);
   if (!table->is_delta()) {
     bool parquet = table->config().format == TableFormat::kParquet;
     if (!at.latest()) {
