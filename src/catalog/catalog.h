@@ -22,6 +22,7 @@
 #include <arrow/table.h>
 #include <arrow/type_fwd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -93,6 +94,14 @@ struct ComputedColumn {
   std::string description;
 };
 
+// How long a table's rows are kept: `nlk retention` deletes the partitions whose `column` value
+// is older than `keep` (delta/retention.h). `column` must be a date or timestamp partition
+// column, e.g. {.column = "day", .keep = std::chrono::days{90}}.
+struct Retention {
+  std::string column;
+  std::chrono::days keep{0};
+};
+
 struct Table {
   Name name;
   TableKind kind = TableKind::kDelta;
@@ -118,6 +127,8 @@ struct Table {
   // Delta and Parquet tables only; function tables are computed, never written.
   WriterEngine writer = WriterEngine::kNlk;
   Lineage lineage;  // empty for tables that are not derived from other catalog tables
+  // Delta tables only; none: rows are kept for ever.
+  std::optional<Retention> retention;
 };
 
 struct Database {
