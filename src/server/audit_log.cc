@@ -31,30 +31,32 @@ class DeltaAuditSink : public AuditSink {
  public:
   explicit DeltaAuditSink(std::string uri) : uri_(std::move(uri)) {}
 
+  arrow::Status Open() override {
+    if (table_) return arrow::Status::OK();
+    ARROW_ASSIGN_OR_RAISE(bool exists, delta::Table::Exists(uri_));
+    if (!exists) {
+      delta::CreateOptions options;
+      options.partition_columns = {"date"};
+      options.name = "audit";
+      options.description = "Queries served by nlk serve, one row each";
+      auto created = delta::Table::Create(uri_, AuditTableSchema(), options);
+      if (created.ok()) {
+        table_ = *created;
+        return arrow::Status::OK();
+      }
+      // Another process may have created it meanwhile; then open theirs.
+      ARROW_ASSIGN_OR_RAISE(bool now_exists, delta::Table::Exists(uri_));
+      if (!now_exists) return created.status();
+    }
+    ARROW_ASSIGN_OR_RAISE(table_, delta::Table::Open(uri_));
+    return arrow::Status::OK();
+  }
+
   arrow::Status Write(const std::vector<AuditRecord>& records) override {
     if (records.empty()) return arrow::Status::OK();
+    ARROW_RETURN_NOT_OK(Open());
     ARROW_ASSIGN_OR_RAISE(auto batch, AuditRecordBatch(records));
     ARROW_ASSIGN_OR_RAISE(auto reader, arrow::RecordBatchReader::Make({batch}, batch->schema()));
-    if (!table_) {
-      // Opened (or created) on the first write, so a server can start while the store is down.
-      ARROW_ASSIGN_OR_RAISE(bool exists, delta::Table::Exists(uri_));
-      if (!exists) {
-        delta::CreateOptions options;
-        options.partition_columns = {"date"};
-        options.name = "audit";
-        options.description = "Queries served by nlk serve, one row each";
-        auto created = delta::Table::Create(uri_, AuditTableSchema(), options, reader);
-        if (created.ok()) {
-          table_ = *created;
-          return arrow::Status::OK();
-        }
-        // Another server may have created it meanwhile; then append below.
-        ARROW_ASSIGN_OR_RAISE(bool now_exists, delta::Table::Exists(uri_));
-        if (!now_exists) return created.status();
-        ARROW_ASSIGN_OR_RAISE(reader, arrow::RecordBatchReader::Make({batch}, batch->schema()));
-      }
-      ARROW_ASSIGN_OR_RAISE(table_, delta::Table::Open(uri_));
-    }
     ARROW_ASSIGN_OR_RAISE(auto result, table_->Append(reader));
     (void)result;
     return arrow::Status::OK();
@@ -259,6 +261,21 @@ void AuditLog::Stop() {
 }
 
 void AuditLog::WriteQueued(std::unique_lock<std::mutex>& lock) {
+  if (!opened_) {
+    lock.unlock();
+    arrow::Status opened = sink_->Open();
+    lock.lock();
+    last_status_ = opened;
+    if (!opened.ok()) {
+      ++stats_.write_failures;
+      stats_.failing = true;
+      stats_.last_error = opened.ToString();
+      return;
+    }
+    opened_ = true;
+    stats_.failing = false;
+    stats_.last_error.clear();
+  }
   while (!queue_.empty()) {
     const size_t count = std::min(queue_.size(), options_.max_batch);
     std::vector<AuditRecord> batch(std::make_move_iterator(queue_.begin()),
@@ -285,6 +302,7 @@ void AuditLog::WriteQueued(std::unique_lock<std::mutex>& lock) {
 
 void AuditLog::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
+  WriteQueued(lock);  // opens the sink now: a location that cannot be written shows at once
   auto next_flush = std::chrono::steady_clock::now() + options_.flush_interval;
   while (true) {
     // A failing sink is retried once per interval, not as fast as records arrive.

@@ -7,8 +7,10 @@
 // records wait. When a write fails (the table's directory unwritable, the store down) the
 // records stay queued and are retried at the next flush; the log is then `failing` until a
 // write succeeds. With fail_closed, callers ask accepting() before running a query and refuse it
-// (503) while the log is failing, so no query runs unrecorded. Without it queries go on; records
-// beyond max_queue are dropped and counted. Stop() writes what is still queued.
+// (503) while the log is failing, so no query runs unrecorded. The sink is opened (the table
+// created) at start, so a location that cannot be written shows at once, not at the first flush.
+// Without it queries go on; records beyond max_queue are dropped and counted. Stop() writes what is
+// still queued.
 //
 // Thread-safety: Record, accepting, stats and RenderMetrics may be called from any thread.
 #pragma once
@@ -57,6 +59,9 @@ struct AuditRecord {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
+  // Gets ready to write (the Delta sink opens or creates its table). Called by the flush thread
+  // at start and, after a failure, before each retry until it succeeds.
+  virtual arrow::Status Open() { return arrow::Status::OK(); }
   // Writes the records durably, all or none.
   virtual arrow::Status Write(const std::vector<AuditRecord>& records) = 0;
 };
@@ -64,8 +69,8 @@ class AuditSink {
 // The audit table's columns (partitioned by `date`, the UTC day of `time`).
 std::shared_ptr<arrow::Schema> AuditTableSchema();
 
-// Appends to the Delta table at `uri`, creating it (with AuditTableSchema) on the first write
-// if there is none.
+// Appends to the Delta table at `uri`, creating it (with AuditTableSchema, no rows) when it
+// opens if there is none.
 std::unique_ptr<AuditSink> MakeDeltaAuditSink(std::string uri);
 
 // The records as a batch of AuditTableSchema.
@@ -136,6 +141,7 @@ class AuditLog {
   std::deque<AuditRecord> queue_;
   bool stopping_ = false;
   bool stopped_ = false;
+  bool opened_ = false;         // the sink's Open() succeeded
   int64_t flush_requests_ = 0;  // Flush() calls asked for
   int64_t flushes_done_ = 0;    // flush passes completed
   arrow::Status last_status_;

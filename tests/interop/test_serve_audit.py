@@ -99,13 +99,15 @@ def test_every_query_is_recorded_with_its_facts(lake, tmp_path):
             text = server.request("GET", "/metrics", headers=auth).body.decode()
             return "nlk_audit_queue_depth 6" in text
         wait_until(queued_six, message="six records queued")
-        assert not audit.exists(), "nothing is written before the flush"
+        # Created at start, empty: nothing is written before the flush.
+        assert DeltaTable(str(audit)).to_pyarrow_table().num_rows == 0
     finally:
         server.stop()
     assert server.process.returncode == 0, server.log_text()
 
     rows = audit_rows(audit)
     assert len(rows) == 6, rows
+    assert DeltaTable(str(audit)).version() == 1, "one commit at stop"
     by_statement = {row["statement"]: row for row in rows}
     sql = by_statement[count_sql]
     assert sql["principal"] == "alice"
@@ -202,6 +204,26 @@ def test_fail_closed_refuses_until_the_audit_table_is_writable(lake, tmp_path):
     assert "audit_unavailable" in statuses, statuses
     assert any(row["protocol"] == "postgres" and row["status"] == "57P03" for row in rows)
     assert statuses.count("ok") >= 3, statuses
+
+
+def test_fail_closed_refuses_from_the_start_when_the_location_is_unwritable(lake, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, so nothing can be created under it")
+    server = start_nlk_serve(["-t", f"samples={lake / 'samples'}", "--audit-log",
+                              str(blocker / "audit"), "--audit-fail-closed",
+                              "--audit-flush-interval-ms", "100"], tmp_path)
+    try:
+        response = wait_until(lambda: (r := server.sql("SELECT 1")).status == 503 and r,
+                              message="refused before any query was recorded")
+        assert response.json()["error"] == "audit_unavailable"
+        assert server.get("/health").status == 200
+        blocker.unlink()
+        wait_until(lambda: server.sql("SELECT count(*) FROM samples").status == 200,
+                   message="serving once the location can be written")
+    finally:
+        server.stop()
+    statuses = [row["status"] for row in audit_rows(blocker / "audit")]
+    assert "audit_unavailable" in statuses and "ok" in statuses, statuses
 
 
 def write_days(uri: Path, offsets: list[int], partition_by: list[str]) -> datetime.date:

@@ -32,9 +32,16 @@ class MemorySink : public AuditSink {
     std::mutex mutex;
     std::vector<std::vector<AuditRecord>> batches;
     std::atomic<bool> failing{false};
+    std::atomic<bool> open_failing{false};
+    std::atomic<int> opens{0};
     std::atomic<int> attempts{0};
   };
   explicit MemorySink(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  arrow::Status Open() override {
+    ++state_->opens;
+    if (state_->open_failing) return arrow::Status::IOError("the audit location is unwritable");
+    return arrow::Status::OK();
+  }
   arrow::Status Write(const std::vector<AuditRecord>& records) override {
     ++state_->attempts;
     if (state_->failing) return arrow::Status::IOError("the audit store is down");
@@ -94,6 +101,7 @@ TEST(AuditLogTest, FlushesAsSoonAsABatchIsFull) {
   options.max_batch = 3;
   auto log = StartLog(options, state);
   ASSERT_TRUE(log);
+  ASSERT_OK(log->Flush());  // the pass that opens the sink at start is over
   ASSERT_TRUE(log->Record(MakeRecord(1)));
   ASSERT_TRUE(log->Record(MakeRecord(2)));
   std::this_thread::sleep_for(milliseconds(100));
@@ -174,6 +182,26 @@ TEST(AuditLogTest, FailClosedRefusesWhileTheSinkFailsAndRecovers) {
   EXPECT_NE(metrics.find("nlk_audit_records_total 1"), std::string::npos) << metrics;
 }
 
+TEST(AuditLogTest, FailClosedFromTheStartWhenTheSinkCannotOpen) {
+  auto state = std::make_shared<MemorySink::State>();
+  state->open_failing = true;
+  AuditOptions options;
+  options.fail_closed = true;
+  options.flush_interval = milliseconds(20);
+  auto log = StartLog(options, state);
+  ASSERT_TRUE(log);
+  // Refused before any query was recorded: the sink is opened at start.
+  ASSERT_TRUE(WaitFor([&] { return !log->accepting(); }));
+  EXPECT_GE(log->stats().write_failures, 1);
+  state->open_failing = false;
+  ASSERT_TRUE(WaitFor([&] { return log->accepting(); }));
+  const int opens = state->opens;
+  ASSERT_TRUE(log->Record(MakeRecord(1)));
+  ASSERT_OK(log->Flush());
+  EXPECT_EQ(state->opens, opens) << "opened once it succeeded";
+  EXPECT_EQ(Written(*state), 1u);
+}
+
 TEST(AuditLogTest, FailOpenKeepsAcceptingAndCountsDrops) {
   auto state = std::make_shared<MemorySink::State>();
   state->failing = true;
@@ -201,6 +229,7 @@ TEST(AuditLogTest, StopWritesWhatIsQueued) {
   options.flush_interval = milliseconds(3'600'000);
   auto log = StartLog(options, state);
   ASSERT_TRUE(log);
+  ASSERT_OK(log->Flush());  // the pass that opens the sink at start is over
   for (int index = 0; index < 5; ++index) ASSERT_TRUE(log->Record(MakeRecord(index)));
   EXPECT_EQ(Written(*state), 0u);
   log->Stop();
@@ -283,7 +312,7 @@ TEST_F(DeltaAuditSinkTest, WritesAPartitionedTableOurReaderReads) {
   ASSERT_OK(sink->Write({second}));
   ASSERT_OK_AND_ASSIGN(auto table, delta::Table::Open(uri));
   ASSERT_OK_AND_ASSIGN(auto snapshot, table->SnapshotFor({}));
-  EXPECT_EQ(snapshot->version(), 1);
+  EXPECT_EQ(snapshot->version(), 2) << "created empty at open, then one commit per write";
   EXPECT_EQ(snapshot->metadata().partition_columns, std::vector<std::string>{"date"});
   delta::ReadOptions read;
   read.filter = "date = '2026-01-01'";
