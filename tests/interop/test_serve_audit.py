@@ -162,6 +162,22 @@ def test_without_statements_only_hashes(lake, tmp_path):
     assert row["principal"] == "anonymous"
 
 
+def test_the_catalog_serves_its_audit_table(tmp_path):
+    # The example catalog declares ops.audit at ops/audit under the root.
+    server = start_nlk_serve(["--catalog", "--root", str(tmp_path), "--audit-log",
+                              str(tmp_path / "ops" / "audit"), "--audit-flush-interval-ms", "100"],
+                             tmp_path)
+    query = 'SELECT count(*) AS n FROM "ops.audit" WHERE protocol = \'http\''
+    try:
+        def counted():
+            response = server.sql(query)
+            return response.status == 200 and response.json()[0]["n"] >= 2
+        # Each query is recorded, and later ones see the earlier ones' records.
+        wait_until(counted, message="ops.audit served with its own queries in it")
+    finally:
+        server.stop()
+
+
 def test_fail_closed_refuses_until_the_audit_table_is_writable(lake, tmp_path):
     audit = tmp_path / "audit"
     pg_port = free_port()
