@@ -192,6 +192,8 @@ const Catalog& ProjectCatalog() {
                               .read = {.groups = {"site-001"}},
                               .column_policies = SampleColumnPolicies(),
                               .row_filters = SiteRowFilters(),
+                              .retention = Retention{.column = "date",
+                                                     .keep = std::chrono::days{90}},
                           },
                           Table{
                               .name = "spikes",
@@ -395,6 +397,34 @@ const Catalog& ProjectCatalog() {
                           },
                       },
                   .read = {.groups = {"researchers", "clinicians"}},
+              },
+              Database{
+                  .name = "ops",
+                  .description = "How the platform itself is used.",
+                  .tables =
+                      {
+                          Table{
+                              .name = "audit",
+                              .kind = TableKind::kDelta,
+                              .uri = "ops/audit",
+                              .partition_columns = {"date"},
+                              .description =
+                                  "Every query nlk serve answered, one row each: when, who, "
+                                  "from where, which tables, rows and bytes returned, duration, "
+                                  "status and the statement's SHA-256 (its text when "
+                                  "--audit-statements). Written by nlk serve --audit-log and "
+                                  "nlk retention --audit-log.",
+                              .owner = "security@neuralake.dev",
+                              .tags = {"audit", "governance"},
+                              .data_input = "nlk serve --audit-log ops/audit",
+                              .freshness = {.latency = "about a second (audit flush interval)",
+                                            .update_frequency = "continuous while serving"},
+                              .docs_filters = {{.filter = "principal = 'alice' AND status <> 'ok'",
+                                                .description = "One principal's failed queries"}},
+                              .retention = Retention{.column = "date",
+                                                     .keep = std::chrono::days{365}},
+                          },
+                      },
               },
           },
   };

@@ -22,6 +22,7 @@
 #include <arrow/table.h>
 #include <arrow/type_fwd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -137,6 +138,14 @@ struct RowFilter {
   std::string predicate;
 };
 
+// How long a table's rows are kept: `nlk retention` deletes the partitions whose `column` value
+// is older than `keep` (delta/retention.h). `column` must be a date or timestamp partition
+// column, e.g. {.column = "day", .keep = std::chrono::days{90}}.
+struct Retention {
+  std::string column;
+  std::chrono::days keep{0};
+};
+
 struct Table {
   Name name;
   TableKind kind = TableKind::kDelta;
@@ -167,6 +176,8 @@ struct Table {
   ReadGrants read;  // in addition to the database's
   std::vector<ColumnPolicy> column_policies;
   std::vector<RowFilter> row_filters;
+  // Delta tables only; none: rows are kept for ever.
+  std::optional<Retention> retention;
 };
 
 struct Database {

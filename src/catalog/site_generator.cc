@@ -263,6 +263,12 @@ std::string MetadataSection(const TableReport& report) {
                                       : "<code>" + EscapeHtml(report.resolved_uri) + "</code>");
   rows += MetadataRow("Partitions", CodeList(table.partition_columns));
   rows += MetadataRow("Unique key", CodeList(table.unique_columns));
+  if (table.retention) {
+    rows += MetadataRow("Retention", std::to_string(table.retention->keep.count()) +
+                                         " days, by <code>" + EscapeHtml(table.retention->column) +
+                                         "</code> (older partitions are deleted by "
+                                         "<code>nlk retention</code>)");
+  }
   if (!table.example_notebook.empty()) {
     rows += MetadataRow("Example", "<a href=\"" + EscapeHtml(table.example_notebook) + "\">" +
                                        EscapeHtml(table.example_notebook) + "</a>");

@@ -2,6 +2,7 @@
 
 #include <arrow/type.h>
 
+#include <algorithm>
 #include <set>
 #include <string_view>
 
@@ -131,6 +132,37 @@ void CheckTags(const Table& table, ProblemList& problems) {
   for (const std::string& tag : table.tags) {
     if (tag.empty()) problems.Add("tags", "has an empty tag");
     if (!tag.empty() && !seen.insert(tag).second) problems.Add("tags", "lists '" + tag + "' twice");
+  }
+}
+
+void CheckRetention(const Table& table, ProblemList& problems) {
+  if (!table.retention) return;
+  const Retention& retention = *table.retention;
+  if (table.kind != TableKind::kDelta) {
+    problems.Add("retention", "is for Delta tables only (it deletes partitions with a commit)");
+  }
+  if (retention.keep.count() <= 0) {
+    problems.Add("retention.keep", "must be a positive number of days, e.g. std::chrono::days{90}");
+  }
+  if (retention.column.empty()) {
+    problems.Add("retention.column", "is missing: name a date or timestamp partition column");
+    return;
+  }
+  if (std::find(table.partition_columns.begin(), table.partition_columns.end(), retention.column) ==
+      table.partition_columns.end()) {
+    problems.Add("retention.column",
+                 "'" + retention.column +
+                     "' is not one of partition_columns: retention deletes whole partitions "
+                     "(deleting rows inside files is a DML DELETE)");
+  }
+  if (table.schema != nullptr) {
+    auto field = table.schema->GetFieldByName(retention.column);
+    if (field != nullptr && field->type()->id() != arrow::Type::DATE32 &&
+        field->type()->id() != arrow::Type::TIMESTAMP) {
+      problems.Add("retention.column", "'" + retention.column + "' is " +
+                                           field->type()->ToString() +
+                                           "; retention needs a date or timestamp column");
+    }
   }
 }
 
@@ -283,6 +315,7 @@ void CheckTable(const Catalog& catalog, const Database& database, const Table& t
   CheckDocsFilters(table, problems);
   CheckComputedColumns(table, problems);
   CheckTags(table, problems);
+  CheckRetention(table, problems);
   CheckDeprecation(catalog, table, problems);
   CheckWriterAndLineage(catalog, database, table, problems);
   if (table.freshness.slo_seconds < 0) {

@@ -18,6 +18,7 @@
 #include "flightsql/query_slots.h"
 #include "flightsql/sql_info.h"
 #include "sql/sql_engine.h"
+#include "sql/table_capture.h"
 
 namespace nlk::flightsql {
 namespace {
@@ -234,6 +235,67 @@ class AnswerReader : public arrow::RecordBatchReader {
   int64_t bytes_ = 0;
 };
 
+// Passes an answer through, counting what the client is sent, and reports its QueryEvent once:
+// at the end of the stream, on an error, or when dropped before the end.
+class ObservedReader : public arrow::RecordBatchReader {
+ public:
+  ObservedReader(std::shared_ptr<arrow::RecordBatchReader> source, sql::QueryEvent event,
+                 sql::QueryObserver observer)
+      : source_(std::move(source)),
+        event_(std::move(event)),
+        observer_(std::move(observer)),
+        started_(Clock::now()) {}
+  ~ObservedReader() override { Report("ok"); }
+
+  std::shared_ptr<arrow::Schema> schema() const override { return source_->schema(); }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* batch) override {
+    arrow::Status read = source_->ReadNext(batch);
+    if (!read.ok()) {
+      Report(read.CodeAsString());
+      return read;
+    }
+    if (*batch == nullptr) {
+      Report("ok");
+    } else {
+      event_.rows += (*batch)->num_rows();
+      int64_t size = 0;
+      if (arrow::ipc::GetRecordBatchSize(**batch, &size).ok()) event_.bytes += size;
+    }
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Close() override { return source_->Close(); }
+
+ private:
+  void Report(const std::string& status) {
+    if (reported_) return;
+    reported_ = true;
+    event_.duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    event_.status = status;
+    observer_(std::move(event_));
+  }
+
+  std::shared_ptr<arrow::RecordBatchReader> source_;
+  sql::QueryEvent event_;
+  sql::QueryObserver observer_;
+  Clock::time_point started_;
+  bool reported_ = false;
+};
+
+// "ipv4:127.0.0.1:5555" (gRPC's peer) -> "127.0.0.1"; "ipv6:[::1]:5555" -> "::1".
+std::string PeerAddress(std::string peer) {
+  size_t colon = peer.find(':');
+  if (colon != std::string::npos && peer.compare(0, 3, "ipv") == 0) peer = peer.substr(colon + 1);
+  size_t port = peer.rfind(':');
+  if (port != std::string::npos && peer.find(']') != std::string::npos) {
+    return peer.substr(1, peer.find(']') - 1);
+  }
+  if (port != std::string::npos && peer.find(':') == port) return peer.substr(0, port);
+  return peer;
+}
+
 arrow::Result<std::unique_ptr<flight::FlightDataStream>> StreamOf(
     const std::shared_ptr<arrow::RecordBatch>& batch) {
   ARROW_ASSIGN_OR_RAISE(auto reader, arrow::RecordBatchReader::Make({batch}, batch->schema()));
@@ -330,7 +392,8 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       // The query starts here, to learn its columns, and waits for DoGet: the ticket names the
       // started answer and carries the SQL to run again should the answer be gone by then.
       ARROW_RETURN_NOT_OK(RefuseTransaction(statement->transaction_id));
-      ARROW_ASSIGN_OR_RAISE(auto reader, Answer(TablesOf(context), {statement->query}));
+      ARROW_ASSIGN_OR_RAISE(auto reader,
+                            ObservedAnswer(context, statement->query, {statement->query}));
       schema = reader->schema();
       std::string id = Park(std::move(reader), statement->query, CallerOf(context));
       endpoint.ticket.ticket = EncodeCommand(TicketStatementQuery{id + statement->query});
@@ -372,7 +435,7 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       std::shared_ptr<arrow::RecordBatchReader> reader =
           Unpark(handle.substr(0, kHandleBytes * 2), sql, CallerOf(context));
       if (reader == nullptr) {
-        ARROW_ASSIGN_OR_RAISE(reader, Answer(TablesOf(context), {sql}));
+        ARROW_ASSIGN_OR_RAISE(reader, ObservedAnswer(context, sql, {sql}));
       }
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
@@ -380,7 +443,8 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     if (const auto* prepared = std::get_if<CommandPreparedStatementQuery>(&*command)) {
       ARROW_ASSIGN_OR_RAISE(std::vector<std::string> statements,
                             BoundStatements(prepared->prepared_statement_handle));
-      ARROW_ASSIGN_OR_RAISE(auto reader, Answer(TablesOf(context), std::move(statements)));
+      const std::string text = statements.front();
+      ARROW_ASSIGN_OR_RAISE(auto reader, ObservedAnswer(context, text, std::move(statements)));
       *stream = std::make_unique<flight::RecordBatchStream>(std::move(reader));
       return arrow::Status::OK();
     }
@@ -581,6 +645,56 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
     auto run = [this, tables, limits](const std::string& sql) { return Run(tables, sql, limits); };
     return std::make_shared<AnswerReader>(std::move(first), std::move(statements), run, limits,
                                           std::move(slot));
+  }
+
+  // Answer, with its QueryEvent reported to the observer (if any) once the answer has been
+  // streamed or has failed; refused when the admission check says so.
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> ObservedAnswer(
+      const flight::ServerCallContext& context, const std::string& text,
+      std::vector<std::string> statements) {
+    if (!options_.query_observer && !options_.query_admission) {
+      return Answer(TablesOf(context), std::move(statements));
+    }
+    sql::QueryEvent event;
+    event.statement = text;
+    event.start_time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    event.client_address = PeerAddress(context.peer());
+    auto header = context.incoming_headers().find("authorization");
+    if (header != context.incoming_headers().end() && options_.principal_of) {
+      std::string_view value = header->second;
+      if (value.size() > 7) event.user = options_.principal_of(value.substr(7));
+    }
+    const auto started = Clock::now();
+    auto report_now = [&](const std::string& status) {
+      if (!options_.query_observer) return;
+      event.duration_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+      event.status = status;
+      options_.query_observer(std::move(event));
+    };
+    if (options_.query_admission) {
+      arrow::Status admitted = options_.query_admission();
+      if (!admitted.ok()) {
+        report_now("audit_unavailable");
+        return flight::MakeFlightError(flight::FlightStatusCode::Unavailable,
+                                       std::string(admitted.message()));
+      }
+    }
+    arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> answer;
+    {
+      sql::TableCapture capture;
+      answer = Answer(TablesOf(context), std::move(statements));
+      event.tables = capture.Take();
+    }
+    if (!answer.ok()) {
+      report_now(answer.status().CodeAsString());
+      return answer.status();
+    }
+    if (!options_.query_observer) return answer;
+    return std::make_shared<ObservedReader>(std::move(*answer), std::move(event),
+                                            options_.query_observer);
   }
 
   arrow::Result<std::shared_ptr<arrow::Schema>> SchemaOf(const Tables& tables,

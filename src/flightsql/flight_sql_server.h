@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 
+#include "sql/query_event.h"
 #include "sql/table_provider.h"
 
 namespace nlk::flightsql {
@@ -63,6 +64,12 @@ struct FlightSqlServerOptions {
   // With `authenticate`: the tables a call with this (accepted) token sees, its grants applied,
   // in place of `tables`. Empty: `tables` for every call.
   std::function<std::shared_ptr<sql::TableProvider>(std::string_view token)> tables_for_token;
+  // The principal a token stands for, reported in QueryEvents; empty, or "" returned: anonymous.
+  std::function<std::string(std::string_view token)> principal_of;
+  // Told of every statement query (plain or prepared) once its stream has ended.
+  sql::QueryObserver query_observer;
+  // Asked before each statement query starts; an error refuses it (UNAVAILABLE).
+  sql::QueryAdmission query_admission;
 };
 
 class FlightSqlServer {

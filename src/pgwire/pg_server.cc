@@ -177,6 +177,15 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
       session_->set_password_check(server_->options_.password_check);
       session_->set_tables_for_login(server_->options_.tables_for_login);
     }
+    if (server_->options_.query_observer) {
+      boost::system::error_code error;
+      auto peer = socket_.remote_endpoint(error);
+      if (!error) session_->set_client_address(peer.address().to_string());
+      session_->set_query_observer(server_->options_.query_observer);
+    }
+    if (server_->options_.query_admission) {
+      session_->set_query_admission(server_->options_.query_admission);
+    }
     ArmReadTimer();
     Read();
   }

@@ -42,6 +42,10 @@ struct PgServerOptions {
   std::function<std::shared_ptr<sql::TableProvider>(const std::string& user,
                                                     const std::string& password)>
       tables_for_login;
+  // Told of every data statement once it has ended (see QueryEvent); empty: nobody.
+  QueryObserver query_observer;
+  // Asked before each data statement runs; empty: all run.
+  QueryAdmission query_admission;
 };
 
 class PgServer {

@@ -11,6 +11,7 @@
 #include "pgwire/sql_state.h"
 #include "pgwire/system_catalog.h"
 #include "pgwire/value_format.h"
+#include "sql/table_capture.h"
 
 namespace nlk::pgwire {
 namespace {
@@ -107,9 +108,29 @@ struct Session::Portal {
   // A FETCH: the cursor it reads, and how many rows (0: all).
   std::shared_ptr<Portal> fetch_from;
   int64_t fetch_count = 0;
+  // A data query's audit event until it is reported; rows sent so far.
+  std::optional<QueryEvent> event;
+  std::chrono::steady_clock::time_point event_started;
+  QueryObserver observer;
+  int64_t rows_sent = 0;
+
+  // Reports the pending event (if any) with `status`.
+  void ReportEvent(std::string status) {
+    if (!event || !observer) return;
+    event->rows = rows_sent;
+    event->bytes = bytes_sent;
+    event->duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - event_started)
+                             .count();
+    event->status = std::move(status);
+    QueryEvent done = std::move(*event);
+    event.reset();
+    observer(std::move(done));
+  }
 
   ~Portal() {
     if (reader) (void)reader->Close();
+    ReportEvent("ok");  // closed before its end: the rows sent so far
   }
 };
 
@@ -836,13 +857,37 @@ arrow::Status Session::Start(Portal* portal) {
     case Statement::Kind::kOther: {
       portal->stop = std::make_shared<arrow::StopSource>();
       sql::QueryOptions options = QueryOptionsFor(portal->stop->token());
+      if (query_observer_) {
+        portal->observer = query_observer_;
+        portal->event_started = std::chrono::steady_clock::now();
+        portal->event.emplace();
+        portal->event->user = settings_->user();
+        portal->event->client_address = client_address_;
+        portal->event->statement = statement.text;
+        portal->event->start_time_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+      }
+      if (query_admission_) {
+        arrow::Status admitted = query_admission_();
+        if (!admitted.ok()) {
+          FinishQueryEvent(portal, admitted);
+          return admitted;
+        }
+      }
       arrow::Result<sql::QueryResult> result;
       {
         RunningQuery running(cancel_mutex_, running_, portal->stop);
+        sql::TableCapture capture;
         result = engine_->Execute(statement.text, options);
+        if (portal->event) portal->event->tables = capture.Take();
       }
       portal->timeout = *options.timeout;
-      if (!result.ok()) return Cancelled(result.status(), *portal->stop, portal->timeout);
+      if (!result.ok()) {
+        arrow::Status failed = Cancelled(result.status(), *portal->stop, portal->timeout);
+        FinishQueryEvent(portal, failed);
+        return failed;
+      }
       portal->reader = result->reader;
       portal->columns = DescribeColumns(*result->schema);
       portal->returns_rows = true;
@@ -882,6 +927,10 @@ arrow::Status Session::Start(Portal* portal) {
       return RunClose(statement, &portal->tag);
   }
   return arrow::Status::OK();
+}
+
+void Session::FinishQueryEvent(Portal* portal, const arrow::Status& status) {
+  portal->ReportEvent(status.ok() ? "ok" : SqlStateOf(status));
 }
 
 arrow::Result<int64_t> Session::SendRows(Portal* source, int64_t max_rows,
@@ -937,6 +986,7 @@ arrow::Result<int64_t> Session::SendRows(Portal* source, int64_t max_rows,
       }
       continue;
     }
+    ++source->rows_sent;
     const size_t before = out_.size();
     if (source->reader != nullptr) {
       // A cursor's FETCHes may ask for other formats than the batch was encoded in before.
@@ -985,7 +1035,12 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
     AppendCommandComplete(portal->tag + " 0", &out_);
     return arrow::Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(int64_t sent, SendRows(portal, max_rows, portal->binary, false));
+  arrow::Result<int64_t> sending = SendRows(portal, max_rows, portal->binary, false);
+  if (!sending.ok()) {
+    FinishQueryEvent(portal, sending.status());
+    return sending.status();
+  }
+  const int64_t sent = *sending;
   // As PostgreSQL does, a portal that gave all the rows asked for is suspended, even when
   // they were its last: the next Execute completes it with no rows.
   if (max_rows > 0 && sent == max_rows) {
@@ -993,6 +1048,7 @@ arrow::Status Session::Run(Portal* portal, int64_t max_rows) {
     return arrow::Status::OK();
   }
   portal->done = true;
+  FinishQueryEvent(portal, arrow::Status::OK());
   if (portal->reader) {
     (void)portal->reader->Close();
     portal->reader.reset();

@@ -34,6 +34,7 @@
 #include "pgwire/session_settings.h"
 #include "pgwire/statement.h"
 #include "pgwire/wire_format.h"
+#include "sql/query_event.h"
 #include "sql/sql_engine.h"
 #include "sql/table_provider.h"
 
@@ -60,6 +61,12 @@ inline constexpr int32_t kProtocolVersion3 = 196608;  // 3.0
 inline constexpr int32_t kSslRequestCode = 80877103;
 inline constexpr int32_t kGssEncryptionRequestCode = 80877104;
 inline constexpr int32_t kCancelRequestCode = 80877102;
+
+// A data statement's audit event (reported once it has ended) and the admission check asked
+// before one runs.
+using QueryEvent = sql::QueryEvent;
+using QueryObserver = sql::QueryObserver;
+using QueryAdmission = sql::QueryAdmission;
 
 class Session {
  public:
@@ -93,6 +100,10 @@ class Session {
   void set_tables_for_login(TablesForLogin tables_for) {
     tables_for_login_ = std::move(tables_for);
   }
+  // The peer's IP address, reported in QueryEvents.
+  void set_client_address(std::string address) { client_address_ = std::move(address); }
+  void set_query_observer(QueryObserver observer) { query_observer_ = std::move(observer); }
+  void set_query_admission(QueryAdmission admission) { query_admission_ = std::move(admission); }
 
  private:
   struct PreparedStatement;
@@ -157,6 +168,11 @@ class Session {
 
   PasswordCheck password_check_;
   TablesForLogin tables_for_login_;
+  std::string client_address_;
+  QueryObserver query_observer_;
+  QueryAdmission query_admission_;
+  // Reports a data portal's pending QueryEvent with `status`.
+  void FinishQueryEvent(Portal* portal, const arrow::Status& status);
   bool awaiting_password_ = false;
   bool started_ = false;
   bool broken_ = false;

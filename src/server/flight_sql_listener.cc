@@ -6,7 +6,7 @@ namespace nlk::server {
 
 arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListener(
     const ServerConfig& config, const TableRegistry& registry,
-    std::shared_ptr<const AccessGate> gate, int worker_threads) {
+    std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit) {
   flightsql::FlightSqlServerOptions options;
   options.address = config.flight_sql_address;
   options.tables = std::make_shared<ServerTableProvider>(registry);
@@ -33,6 +33,37 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       std::optional<Identity> identity = gate->Authenticate(token);
       if (!identity) return nullptr;
       return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+    };
+  }
+  if (audit != nullptr) {
+    if (gate && gate->authenticates()) {
+      options.principal_of = [gate](std::string_view token) {
+        while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+        std::optional<Identity> identity = gate->Authenticate(token);
+        return identity ? identity->principal : std::string();
+      };
+    }
+    options.query_observer = [audit](sql::QueryEvent event) {
+      AuditRecord record;
+      record.time_us = event.start_time_us;
+      record.principal = event.user.empty() ? kAnonymousPrincipal : event.user;
+      record.client_address = std::move(event.client_address);
+      record.protocol = "flight_sql";
+      record.endpoint = "sql";
+      record.tables = std::move(event.tables);
+      record.rows = event.rows;
+      record.bytes = event.bytes;
+      record.duration_us = event.duration_us;
+      record.status = std::move(event.status);
+      record.statement_sha256 = Sha256Hex(event.statement);
+      record.statement = std::move(event.statement);
+      audit->Record(std::move(record));
+    };
+    options.query_admission = [audit]() -> arrow::Status {
+      if (audit->accepting()) return arrow::Status::OK();
+      audit->CountRefused();
+      return arrow::Status::IOError(
+          "the audit log cannot be written; queries are refused until it recovers");
     };
   }
   return flightsql::FlightSqlServer::Start(std::move(options));

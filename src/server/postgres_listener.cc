@@ -1,6 +1,7 @@
 #include "server/postgres_listener.h"
 
 #include "pgwire/pg_server.h"
+#include "pgwire/sql_state.h"
 #include "server/server_table_provider.h"
 #include "server/worker_pool.h"
 
@@ -18,7 +19,7 @@ PostgresListener::~PostgresListener() { Stop(); }
 
 arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
     const ServerConfig& config, const TableRegistry& registry,
-    std::shared_ptr<const AccessGate> gate, int worker_threads) {
+    std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit) {
   auto impl = std::make_unique<Impl>();
   // Each connection has at most one task queued, so the queue holds one per connection. Results
   // go to the client from the listener's I/O threads, so no task waits outside its place.
@@ -54,6 +55,34 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
       std::optional<Identity> identity = gate->Authenticate(password);
       if (!identity || identity->principal != user) return nullptr;
       return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+    };
+  }
+  if (audit != nullptr) {
+    // Without tokens the user name is whatever the client sent: recorded as anonymous.
+    const bool authenticated = gate && gate->authenticates();
+    options.query_observer = [audit, authenticated](pgwire::QueryEvent event) {
+      AuditRecord record;
+      record.time_us = event.start_time_us;
+      record.principal = authenticated ? event.user : kAnonymousPrincipal;
+      record.client_address = std::move(event.client_address);
+      record.protocol = "postgres";
+      record.endpoint = "sql";
+      record.tables = std::move(event.tables);
+      record.rows = event.rows;
+      record.bytes = event.bytes;
+      record.duration_us = event.duration_us;
+      record.status = std::move(event.status);
+      record.statement_sha256 = Sha256Hex(event.statement);
+      record.statement = std::move(event.statement);
+      audit->Record(std::move(record));
+    };
+    options.query_admission = [audit]() -> arrow::Status {
+      if (audit->accepting()) return arrow::Status::OK();
+      audit->CountRefused();
+      // 57P03 cannot_connect_now: the server is up but not taking queries now.
+      return pgwire::SqlStateError("57P03",
+                                   "the audit log cannot be written; queries are refused until "
+                                   "it recovers");
     };
   }
   ARROW_ASSIGN_OR_RAISE(impl->server, pgwire::PgServer::Start(std::move(options)));

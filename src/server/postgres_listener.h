@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "server/audit_log.h"
 #include "server/server_config.h"
 #include "server/table_registry.h"
 
@@ -18,10 +19,11 @@ class PostgresListener {
  public:
   // Listens on config.postgres_address; `registry` must outlive the listener. When `gate`
   // authenticates, a client logs in with its token's principal as user name and the token as
-  // password.
+  // password. With `audit`, every data statement is recorded in it (and refused while a
+  // fail-closed audit log cannot be written); it must outlive the listener.
   static arrow::Result<std::unique_ptr<PostgresListener>> Start(
       const ServerConfig& config, const TableRegistry& registry,
-      std::shared_ptr<const AccessGate> gate, int worker_threads);
+      std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit = nullptr);
   ~PostgresListener();
   PostgresListener(const PostgresListener&) = delete;
   PostgresListener& operator=(const PostgresListener&) = delete;

@@ -11,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/prometheus.h"
 #include "server/api_error.h"
+#include "server/audit_log.h"
 #include "server/flight_sql_listener.h"
 #include "server/http_server.h"
 #include "server/path_redaction.h"
@@ -23,6 +24,7 @@
 #include "server/status_page.h"
 #include "server/table_registry.h"
 #include "sql/sql_engine.h"
+#include "sql/table_capture.h"
 
 namespace nlk::server {
 namespace {
@@ -39,6 +41,19 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// What a query endpoint learns about its request for the audit record, filled in on the worker
+// running it (RequestFacts::current points at the running request's).
+struct RequestFacts {
+  std::vector<std::string> tables;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::string error_code;  // the code of the error answered, if any
+  std::string statement;   // the SQL, or the path and query of a REST or schema request
+
+  static thread_local RequestFacts* current;
+};
+thread_local RequestFacts* RequestFacts::current = nullptr;
 
 // Skips the first `offset` rows of a reader (REST offset/page without a sort).
 class OffsetReader : public arrow::RecordBatchReader {
@@ -175,6 +190,10 @@ class QueryServer::Impl {
       ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.flight_sql_address, "Flight SQL"));
     }
     ARROW_ASSIGN_OR_RAISE(gate_, AccessGate::Make(config_.access));
+    if (!config_.audit.uri.empty()) {
+      ARROW_ASSIGN_OR_RAISE(audit_,
+                            AuditLog::Start(config_.audit, MakeDeltaAuditSink(config_.audit.uri)));
+    }
     registry_ = TableRegistry::Open(
         config_, [this](std::string message) { return redactor_.Redact(message, false); });
     engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableProvider>(*registry_));
@@ -194,11 +213,13 @@ class QueryServer::Impl {
             std::move(observer), gate_));
     if (!config_.postgres_address.empty()) {
       ARROW_ASSIGN_OR_RAISE(
-          postgres_, PostgresListener::Start(config_, *registry_, gate_, http_->worker_threads()));
+          postgres_, PostgresListener::Start(config_, *registry_, gate_, http_->worker_threads(),
+                                             audit_.get()));
     }
     if (!config_.flight_sql_address.empty()) {
       ARROW_ASSIGN_OR_RAISE(
-          flight_sql_, StartFlightSqlListener(config_, *registry_, gate_, http_->worker_threads()));
+          flight_sql_, StartFlightSqlListener(config_, *registry_, gate_, http_->worker_threads(),
+                                              audit_.get()));
     }
     return arrow::Status::OK();
   }
@@ -208,6 +229,8 @@ class QueryServer::Impl {
     if (postgres_) postgres_->Stop();
     if (http_) http_->Stop();
     if (registry_) registry_->StopRefreshing();
+    // Last, so the records of the queries above are written.
+    if (audit_) audit_->Stop();
   }
 
   int port() const { return http_->port(); }
@@ -271,14 +294,65 @@ class QueryServer::Impl {
     std::string_view query =
         path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
     std::string endpoint = "other";
+    const int64_t started_us = audit_ ? AuditNowMicros() : 0;
+    RequestFacts facts;
+    RequestFacts::current = &facts;
     int status = Route(request, path, query, writer, endpoint);
+    RequestFacts::current = nullptr;
+    std::optional<AuditRecord> record;
+    if (audit_ && IsQueryEndpoint(endpoint)) {
+      record.emplace();
+      record->time_us = started_us;
+      record->principal = request.identity ? request.identity->principal : kAnonymousPrincipal;
+      record->client_address = request.client_address;
+      record->protocol = "http";
+      record->endpoint = endpoint;
+      record->tables = std::move(facts.tables);
+      record->rows = facts.rows;
+      record->bytes = facts.bytes;
+      record->status = std::move(facts.error_code);
+      record->statement_sha256 = Sha256Hex(facts.statement);
+      if (audit_->records_statements()) record->statement = std::move(facts.statement);
+    }
     // Recorded once the last byte left (or the client went away), which may be after this
     // worker moved on.
-    writer.OnFinished([this, endpoint, status, started](ResponseOutcome outcome) {
-      metrics_.RecordRequest(
-          endpoint, outcome == ResponseOutcome::kClientGone ? kClientClosedRequest : status,
-          SecondsSince(started));
+    writer.OnFinished([this, endpoint, status, started,
+                       record = std::move(record)](ResponseOutcome outcome) mutable {
+      const int final_status =
+          outcome == ResponseOutcome::kClientGone ? kClientClosedRequest : status;
+      const double seconds = SecondsSince(started);
+      metrics_.RecordRequest(endpoint, final_status, seconds);
+      if (record) {
+        record->duration_us = static_cast<int64_t>(seconds * 1e6);
+        record->http_status = final_status;
+        if (outcome == ResponseOutcome::kAborted) {
+          // Cut short after the status line was sent: a limit or an error mid-stream.
+          if (record->status.empty()) record->status = "aborted";
+        } else if (final_status < 400) {
+          record->status = "ok";
+        } else if (outcome == ResponseOutcome::kClientGone) {
+          record->status = "client_closed_request";
+        } else if (record->status.empty()) {
+          record->status = "http_" + std::to_string(final_status);
+        }
+        audit_->Record(std::move(*record));
+      }
     });
+  }
+
+  static bool IsQueryEndpoint(std::string_view endpoint) {
+    return endpoint == "sql" || endpoint == "tables" || endpoint == "schema";
+  }
+
+  // With a fail-closed audit log that cannot be written: answers 503 and returns true.
+  bool RefusedByAudit(ResponseWriter& writer, int& status) {
+    if (!audit_ || audit_->accepting()) return false;
+    audit_->CountRefused();
+    status = Fail(MakeApiError(503, "audit_unavailable",
+                               "the audit log cannot be written; queries are refused until it "
+                               "recovers"),
+                  "audit_unavailable", writer);
+    return true;
   }
 
   int Route(const HttpRequest& request, std::string_view path, std::string_view query,
@@ -302,16 +376,22 @@ class QueryServer::Impl {
     if (path == "/api/sql") {
       endpoint = "sql";
       if (request.method != "POST") return MethodNotAllowed(writer, "POST");
+      if (RequestFacts::current) RequestFacts::current->statement = request.body;
+      if (int refused = 0; RefusedByAudit(writer, refused)) return refused;
       return HandleSql(request, writer);
     }
     if (path == "/api/schema" || path.starts_with("/api/schema/")) {
       endpoint = "schema";
       if (!get) return MethodNotAllowed(writer, "GET");
+      if (RequestFacts::current) RequestFacts::current->statement = request.target;
+      if (int refused = 0; RefusedByAudit(writer, refused)) return refused;
       return HandleSchema(path, PolicyFor(access_rules_, request.identity), writer);
     }
     if (path.starts_with("/api/tables/")) {
       endpoint = "tables";
       if (!get) return MethodNotAllowed(writer, "GET");
+      if (RequestFacts::current) RequestFacts::current->statement = request.target;
+      if (int refused = 0; RefusedByAudit(writer, refused)) return refused;
       auto name = DecodeUrlComponent(path.substr(std::string_view("/api/tables/").size()), false);
       if (!name.ok()) return Fail(name.status(), "rest_query", writer);
       return HandleTableQuery(*name, query, request, writer);
@@ -325,7 +405,11 @@ class QueryServer::Impl {
 
   // Answers `status` as an error, with the server's paths taken out of its message.
   int Fail(const arrow::Status& status, std::string_view default_code, ResponseWriter& writer) {
-    return SendError(redactor_.Redact(status), default_code, writer);
+    arrow::Status redacted = redactor_.Redact(status);
+    if (RequestFacts::current) {
+      RequestFacts::current->error_code = DescribeError(redacted, default_code).code;
+    }
+    return SendError(redacted, default_code, writer);
   }
 
   // The served table `name`, or the error to answer: unknown, not created yet, unavailable. A
@@ -366,16 +450,24 @@ class QueryServer::Impl {
         if (policy != nullptr && !policy->CanRead(table->name())) continue;
         json.Key(table->name());
         json.Raw(SchemaJson(*table->schema()));
+        if (RequestFacts::current) RequestFacts::current->tables.push_back(table->name());
       }
       json.EndObject();
-      (void)writer.Send(200, "application/json", json.Take());
+      std::string body = json.Take();
+      if (RequestFacts::current) RequestFacts::current->bytes = static_cast<int64_t>(body.size());
+      (void)writer.Send(200, "application/json", std::move(body));
       return 200;
     }
     auto name = DecodeUrlComponent(path.substr(std::string_view("/api/schema/").size()), false);
     if (!name.ok()) return Fail(name.status(), "invalid_table", writer);
     auto table = LookupTable(*name, policy.get());
     if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
-    (void)writer.Send(200, "application/json", SchemaJson(*(*table)->schema()));
+    std::string body = SchemaJson(*(*table)->schema());
+    if (RequestFacts::current) {
+      RequestFacts::current->tables.push_back((*table)->name());
+      RequestFacts::current->bytes = static_cast<int64_t>(body.size());
+    }
+    (void)writer.Send(200, "application/json", std::move(body));
     return 200;
   }
 
@@ -453,6 +545,7 @@ class QueryServer::Impl {
     std::shared_ptr<const AccessPolicy> policy = PolicyFor(access_rules_, request.identity);
     auto table = LookupTable(name, policy.get());
     if (!table.ok()) return Fail(table.status(), "invalid_table", writer);
+    if (RequestFacts::current) RequestFacts::current->tables.push_back((*table)->name());
     auto parameters = ParseQueryString(query_string);
     if (!parameters.ok()) return Fail(parameters.status(), "rest_query", writer);
     auto query = ParseRestQuery(*parameters);
@@ -477,6 +570,10 @@ class QueryServer::Impl {
         StreamResult(redacting, format, content_type, limits, "query_execution", writer);
     if (scan_metrics) metrics_.RecordScan(scan_metrics());
     metrics_.RecordResultRows(result.rows, result.bytes);
+    if (RequestFacts::current) {
+      RequestFacts::current->rows = result.rows;
+      RequestFacts::current->bytes = result.bytes;
+    }
     return result.status;
   }
 
@@ -497,11 +594,15 @@ class QueryServer::Impl {
     options.timeout = config_.limits.query_timeout;
     options.max_memory_bytes = config_.limits.max_query_memory_bytes;
     arrow::Result<sql::QueryResult> result;
-    if (policy == nullptr) {
-      result = engine_->Execute(sql, options);
-    } else {
-      sql::SqlEngine engine(std::make_shared<ServerTableProvider>(*registry_, policy));
-      result = engine.Execute(sql, options);
+    {
+      sql::TableCapture capture;
+      if (policy == nullptr) {
+        result = engine_->Execute(sql, options);
+      } else {
+        sql::SqlEngine engine(std::make_shared<ServerTableProvider>(*registry_, policy));
+        result = engine.Execute(sql, options);
+      }
+      if (RequestFacts::current) RequestFacts::current->tables = capture.Take();
     }
     if (!result.ok()) {
       // An unknown table is the caller's mistake, reported like the REST endpoint does.
@@ -524,11 +625,16 @@ class QueryServer::Impl {
     scan.row_groups_pruned = figures.row_groups_pruned;
     metrics_.RecordScan(scan);
     metrics_.RecordResultRows(streamed.rows, streamed.bytes);
+    if (RequestFacts::current) {
+      RequestFacts::current->rows = streamed.rows;
+      RequestFacts::current->bytes = streamed.bytes;
+    }
     return streamed.status;
   }
 
   std::string RenderMetrics() const {
     std::string out = metrics_.Render();
+    if (audit_) out += audit_->RenderMetrics();
     out +=
         "# HELP nlk_http_connections_open Client connections currently open.\n"
         "# TYPE nlk_http_connections_open gauge\nnlk_http_connections_open " +
@@ -639,6 +745,7 @@ class QueryServer::Impl {
   std::unique_ptr<sql::SqlEngine> engine_;
   std::shared_ptr<const AccessRules> access_rules_;
   std::shared_ptr<const AccessGate> gate_;
+  std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PostgresListener> postgres_;
   std::unique_ptr<flightsql::FlightSqlServer> flight_sql_;

@@ -167,6 +167,34 @@ arrow::Status ParseAccess(const YAML::Node& root, AccessConfig& access, const st
   return arrow::Status::OK();
 }
 
+arrow::Status ParseAudit(const YAML::Node& audit, AuditOptions& options, const std::string& path) {
+  if (!audit.IsMap()) return arrow::Status::Invalid(path, ": `audit` must be a map with `table`");
+  for (const auto& entry : audit) {
+    const std::string key = entry.first.as<std::string>();
+    const std::string where = path + ": audit." + key;
+    if (key == "table") {
+      options.uri = entry.second.as<std::string>();
+    } else if (key == "statements") {
+      ARROW_ASSIGN_OR_RAISE(options.statements, ParseBool(entry.second.as<std::string>(), where));
+    } else if (key == "fail_closed") {
+      ARROW_ASSIGN_OR_RAISE(options.fail_closed, ParseBool(entry.second.as<std::string>(), where));
+    } else if (key == "flush_interval_ms") {
+      options.flush_interval = std::chrono::milliseconds(entry.second.as<int64_t>());
+    } else if (key == "max_batch") {
+      options.max_batch = entry.second.as<size_t>();
+    } else if (key == "max_queue") {
+      options.max_queue = entry.second.as<size_t>();
+    } else {
+      return arrow::Status::Invalid(
+          where,
+          ": unknown setting (table, statements, fail_closed, flush_interval_ms, max_batch, "
+          "max_queue)");
+    }
+  }
+  if (options.uri.empty()) return arrow::Status::Invalid(path, ": audit.table is required");
+  return arrow::Status::OK();
+}
+
 arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const std::string& path) {
   ServerConfig config;
   if (!root.IsMap()) return arrow::Status::Invalid(path, ": expected a map with `tables`");
@@ -198,6 +226,9 @@ arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const st
     ARROW_RETURN_NOT_OK(ParseLimits(limits, config.limits, path + ":"));
   }
   ARROW_RETURN_NOT_OK(ParseAccess(root, config.access, path));
+  if (const YAML::Node audit = root["audit"]) {
+    ARROW_RETURN_NOT_OK(ParseAudit(audit, config.audit, path));
+  }
   return config;
 }
 

@@ -18,6 +18,7 @@
 
 #include "server/access_control.h"
 #include "server/access_policy.h"
+#include "server/audit_log.h"
 
 namespace nlk::server {
 
@@ -97,6 +98,8 @@ struct ServerConfig {
   ServerLimits limits;
   AccessConfig access;
   std::vector<StatusSource> status_sources;
+  // The query audit log (server/audit_log.h); no uri: none.
+  AuditOptions audit;
 };
 
 // Parses ROAPI's table argument: "[NAME=]URI[,format=delta|parquet][,use_memory_table=BOOL]".
@@ -108,7 +111,9 @@ arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 // `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
 // `reload_interval`. Our own `limits` map sets ServerLimits by field name; `auth` (`tokens`: the
 // tokens file, `health` and `metrics`: public or token), `cors` (`allowed_origins`: a list) and
-// `allowed_hosts` (a list) set AccessConfig. Errors name the file and the entry.
+// `allowed_hosts` (a list) set AccessConfig; `audit` (`table`, `statements`, `fail_closed`,
+// `flush_interval_ms`, `max_batch`, `max_queue`) sets AuditOptions. Errors name the file and the
+// entry.
 arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Checks names are unique and non-empty and limits are positive.

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "server/rest_query.h"
+#include "sql/table_capture.h"
 
 namespace nlk::server {
 namespace {
@@ -62,6 +63,7 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
     return found.status();
   }
   const std::shared_ptr<ServedTable>& table = *found;
+  sql::TableCapture::Note(base);
   ARROW_ASSIGN_OR_RAISE(sql::TableSource source, ResolveServed(*table, base, at));
   if (policy_) source.restriction = policy_->RestrictionFor(base);
   return source;

@@ -106,6 +106,21 @@ TEST(CatalogValidationTest, UniqueColumnMustBeInTheDeclaredSchema) {
   ExpectOneProblem(WithTables({table}), {"unique_columns", "'sequence'"});
 }
 
+TEST(CatalogValidationTest, RetentionNeedsADatePartitionColumn) {
+  Table table = ValidTable();
+  table.retention = Retention{.column = "date", .keep = std::chrono::days{90}};
+  EXPECT_TRUE(FindCatalogProblems(WithTables({table})).empty());
+  table.retention = Retention{.column = "channel", .keep = std::chrono::days{90}};
+  std::vector<std::string> problems = FindCatalogProblems(WithTables({table}));
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("not one of partition_columns"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("needs a date or timestamp column"), std::string::npos) << problems[1];
+  table.retention = Retention{.column = "date", .keep = std::chrono::days{0}};
+  ExpectOneProblem(WithTables({table}), {"samples", "retention.keep", "positive"});
+  table.retention = Retention{.column = "", .keep = std::chrono::days{1}};
+  ExpectOneProblem(WithTables({table}), {"retention.column", "is missing"});
+}
+
 TEST(CatalogValidationTest, DocsFilterMustParseAgainstTheSchema) {
   Table table = ValidTable();
   table.docs_filters = {{.filter = "chanel = 3", .description = "typo"}};

@@ -11,6 +11,7 @@
 #include "datagen_command.h"
 #include "ingest_command.h"
 #include "maintenance_commands.h"
+#include "retention_command.h"
 #include "serve_command.h"
 #include "sql_command.h"
 #include "table_commands.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   nlk::cli::AddTableCommands(app, exit_code);
   nlk::cli::AddIngestCommand(app, exit_code);
   nlk::cli::AddMaintenanceCommands(app, exit_code);
+  nlk::cli::AddRetentionCommand(app, exit_code);
   nlk::cli::AddCatalogCommands(app, exit_code);
   nlk::cli::AddSqlCommand(app, exit_code);
   nlk::cli::AddServeCommand(app, exit_code);

@@ -52,6 +52,10 @@ struct ServeArguments {
   std::string health_access;
   std::string metrics_access;
   std::vector<std::string> status_sources;
+  std::string audit_log;
+  bool audit_statements = false;
+  bool audit_fail_closed = false;
+  int64_t audit_flush_interval_ms = -1;
 };
 
 // Many idle clients each hold a descriptor; the default soft limit (often 1024) would make the
@@ -143,6 +147,19 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
     ARROW_ASSIGN_OR_RAISE(access.metrics_access, server::ParseEndpointAccess(
                                                      arguments.metrics_access, "--metrics-access"));
   }
+  server::AuditOptions& audit = config.audit;
+  if (!arguments.audit_log.empty()) audit.uri = arguments.audit_log;
+  if (arguments.audit_statements) audit.statements = true;
+  if (arguments.audit_fail_closed) audit.fail_closed = true;
+  if (arguments.audit_flush_interval_ms >= 0) {
+    audit.flush_interval = std::chrono::milliseconds(arguments.audit_flush_interval_ms);
+  }
+  if (audit.uri.empty() && (arguments.audit_statements || arguments.audit_fail_closed ||
+                            arguments.audit_flush_interval_ms >= 0)) {
+    return arrow::Status::Invalid(
+        "--audit-statements, --audit-fail-closed and --audit-flush-interval-ms need "
+        "--audit-log URI (or `audit: {table: URI}` in the config)");
+  }
   return config;
 }
 
@@ -183,6 +200,11 @@ int Serve(const ServeArguments& arguments) {
     std::cout << "nlk serve: no authentication (--tokens FILE): serving this machine's clients "
                  "only"
               << std::endl;
+  }
+  if (!config->audit.uri.empty()) {
+    std::cout << "nlk serve: auditing queries to " << config->audit.uri
+              << (config->audit.statements ? " (with statements)" : "")
+              << (config->audit.fail_closed ? " (fail closed)" : "") << std::endl;
   }
   if (!config->flight_sql_address.empty()) {
     std::cout << "nlk serve: listening for Flight SQL on grpc://"
@@ -299,6 +321,17 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                       "NAME=HOST:PORT of a process whose /metrics the status page shows, e.g. "
                       "ingest=127.0.0.1:9464 (repeatable; fetched by the server at "
                       "/ui/metrics/NAME)");
+  command->add_option("--audit-log", arguments->audit_log,
+                      "Record every query (who, from where, which tables, rows, bytes, time, "
+                      "status, statement hash) in the Delta table at URI, created if absent");
+  command->add_flag("--audit-statements", arguments->audit_statements,
+                    "With --audit-log: record statement texts too, not only their SHA-256");
+  command->add_flag("--audit-fail-closed", arguments->audit_fail_closed,
+                    "With --audit-log: refuse queries (503) while the audit table cannot be "
+                    "written");
+  command->add_option("--audit-flush-interval-ms", arguments->audit_flush_interval_ms,
+                      with_default("With --audit-log: how often queued records are written",
+                                   server::AuditOptions{}.flush_interval.count(), " ms"));
   command->callback([arguments, &exit_code] { exit_code = Serve(*arguments); });
 }
 
