@@ -60,6 +60,11 @@ struct FlightSqlServerOptions {
   // Empty: every call is accepted. Otherwise a call must carry the header
   // "authorization: Bearer TOKEN" with a token this accepts (UNAUTHENTICATED otherwise).
   std::function<bool(std::string_view token)> authenticate;
+  // PEM certificate chain and key: serve over TLS (grpc+tls) instead of plain gRPC.
+  std::string tls_certificate;
+  std::string tls_key;
+  // PEM CA bundle: with TLS, every client must present a certificate these CAs signed.
+  std::string tls_client_ca;
 };
 
 class FlightSqlServer {

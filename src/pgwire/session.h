@@ -86,6 +86,9 @@ class Session {
   // starts only when check(user, password) is true; otherwise every client is trusted.
   using PasswordCheck = std::function<bool(const std::string& user, const std::string& password)>;
   void set_password_check(PasswordCheck check) { password_check_ = std::move(check); }
+  // The user a verified client certificate stands for ("" for none): that user starts without a
+  // password, other users need the password check and are refused without one.
+  void set_certificate_user(std::string user) { certificate_user_ = std::move(user); }
 
  private:
   struct PreparedStatement;
@@ -149,6 +152,7 @@ class Session {
   Next HandlePassword(std::string_view body);
 
   PasswordCheck password_check_;
+  std::optional<std::string> certificate_user_;
   bool awaiting_password_ = false;
   bool started_ = false;
   bool broken_ = false;

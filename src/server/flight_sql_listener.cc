@@ -1,8 +1,23 @@
 #include "server/flight_sql_listener.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "server/server_table_provider.h"
 
 namespace nlk::server {
+
+namespace {
+
+arrow::Result<std::string> ReadPemFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) return arrow::Status::IOError("cannot read ", path, " for Flight SQL TLS");
+  return text.str();
+}
+
+}  // namespace
 
 arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListener(
     const ServerConfig& config, const TableRegistry& registry,
@@ -24,6 +39,16 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       while (!trimmed.empty() && trimmed.front() == ' ') trimmed.remove_prefix(1);
       return gate->Authenticate(trimmed).has_value();
     };
+  }
+  if (config.tls.enabled()) {
+    // gRPC keeps the pair it started with: a new certificate takes a restart here.
+    ARROW_ASSIGN_OR_RAISE(options.tls_certificate, ReadPemFile(config.tls.cert_file));
+    ARROW_ASSIGN_OR_RAISE(options.tls_key, ReadPemFile(config.tls.key_file));
+    if (config.tls.verifies_clients() && config.access.tokens_file.empty()) {
+      // Without tokens the certificate is the only credential, so it is required. With tokens,
+      // calls carry a token (gRPC does not show the certificate's subject to the server).
+      ARROW_ASSIGN_OR_RAISE(options.tls_client_ca, ReadPemFile(config.tls.client_ca_file));
+    }
   }
   return flightsql::FlightSqlServer::Start(std::move(options));
 }

@@ -2,6 +2,7 @@
 
 #include "pgwire/pg_server.h"
 #include "server/server_table_provider.h"
+#include "server/tls.h"
 #include "server/worker_pool.h"
 
 namespace nlk::server {
@@ -18,7 +19,7 @@ PostgresListener::~PostgresListener() { Stop(); }
 
 arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
     const ServerConfig& config, const TableRegistry& registry,
-    std::shared_ptr<const AccessGate> gate, int worker_threads) {
+    std::shared_ptr<const AccessGate> gate, std::shared_ptr<TlsContext> tls, int worker_threads) {
   auto impl = std::make_unique<Impl>();
   // Each connection has at most one task queued, so the queue holds one per connection. Results
   // go to the client from the listener's I/O threads, so no task waits outside its place.
@@ -45,6 +46,15 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
       std::optional<Identity> identity = gate->Authenticate(password);
       return identity && identity->principal == user;
     };
+  }
+  if (tls) {
+    options.tls_context = [tls] { return tls->Current(); };
+    if (tls->config().verifies_clients()) {
+      options.certificate_user = [](SSL* ssl) {
+        std::optional<Identity> identity = CertificateIdentity(ssl);
+        return identity ? identity->principal : std::string();
+      };
+    }
   }
   ARROW_ASSIGN_OR_RAISE(impl->server, pgwire::PgServer::Start(std::move(options)));
   return std::unique_ptr<PostgresListener>(new PostgresListener(std::move(impl)));

@@ -14,14 +14,17 @@
 
 namespace nlk::server {
 
+class TlsContext;
+
 class PostgresListener {
  public:
   // Listens on config.postgres_address; `registry` must outlive the listener. When `gate`
   // authenticates, a client logs in with its token's principal as user name and the token as
-  // password.
+  // password. With `tls`, clients must use TLS (sslmode=require or stronger), and one with a
+  // verified client certificate logs in as the certificate's principal without a password.
   static arrow::Result<std::unique_ptr<PostgresListener>> Start(
       const ServerConfig& config, const TableRegistry& registry,
-      std::shared_ptr<const AccessGate> gate, int worker_threads);
+      std::shared_ptr<const AccessGate> gate, std::shared_ptr<TlsContext> tls, int worker_threads);
   ~PostgresListener();
   PostgresListener(const PostgresListener&) = delete;
   PostgresListener& operator=(const PostgresListener&) = delete;

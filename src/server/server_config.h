@@ -78,6 +78,21 @@ struct StatusSource {
   std::string port;
 };
 
+// TLS for the HTTP and PostgreSQL listeners and Flight SQL (tls.h).
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate, followed by its chain; empty: no TLS
+  std::string key_file;   // PEM private key (unencrypted)
+  // PEM bundle of the CAs whose client certificates are accepted; empty: no client certificates.
+  std::string client_ca_file;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  // With client_ca_file: refuse clients without a certificate during the handshake. When bearer
+  // tokens are accepted too, the server sets this false and lets the AccessGate decide per request.
+  bool require_client_certificate = true;
+
+  bool enabled() const { return !cert_file.empty(); }
+  bool verifies_clients() const { return !client_ca_file.empty(); }
+};
+
 struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
   // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
@@ -88,6 +103,7 @@ struct ServerConfig {
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
   AccessConfig access;
+  TlsConfig tls;
   std::vector<StatusSource> status_sources;
 };
 
@@ -100,7 +116,8 @@ arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 // `name`, `uri`, `option` (`format`, `use_memory_table`), `partition_columns` and
 // `reload_interval`. Our own `limits` map sets ServerLimits by field name; `auth` (`tokens`: the
 // tokens file, `health` and `metrics`: public or token), `cors` (`allowed_origins`: a list) and
-// `allowed_hosts` (a list) set AccessConfig. Errors name the file and the entry.
+// `allowed_hosts` (a list) set AccessConfig; `tls` (`cert`, `key`, `client_ca`, `min_version`)
+// sets TlsConfig. Errors name the file and the entry.
 arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Checks names are unique and non-empty and limits are positive.
