@@ -141,8 +141,7 @@ TEST_F(TlsTest, ClientCertificatesAreRequestedAsConfigured) {
   auto optional = BuildTlsContext(mtls);
   ASSERT_TRUE(optional.ok());
   EXPECT_EQ(SSL_CTX_get_verify_mode((*optional)->native_handle()), SSL_VERIFY_PEER);
-  EXPECT_EQ(SSL_CTX_get_verify_mode((*BuildTlsContext(config_))->native_handle()),
-            SSL_VERIFY_NONE);
+  EXPECT_EQ(SSL_CTX_get_verify_mode((*BuildTlsContext(config_))->native_handle()), SSL_VERIFY_NONE);
 }
 
 TEST_F(TlsTest, ReloadsChangedFilesAndKeepsTheOldPairWhenTheNewOneIsBroken) {
