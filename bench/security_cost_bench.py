@@ -158,6 +158,12 @@ def markdown(report: dict) -> str:
         f"per run, {report['repetitions']} repetitions alternating the variants, medians shown. "
         f"Machine: {report['machine']}; the clients share the cores with the server, so TLS "
         "pays its client side too.")
+    if "load_average" in report:
+        before, after = report["load_average"]
+        lines.append("")
+        lines.append(f"Load average (1 min) at the start and end of the run: {before} and {after}. "
+                     "Other work on the machine moves single runs by more than the target; the "
+                     "per-repetition figures are in the JSON report.")
     lines.append("")
     lines.append(f"Reproduce: `{report['command']}`")
     lines.append("")
@@ -195,7 +201,7 @@ def main() -> int:
     parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "security_samples"))
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--audit-args", help="server arguments that turn the audit log on; adds "
                         "the auth+audit and auth+TLS+audit variants")
@@ -220,6 +226,7 @@ def main() -> int:
                             "--principal", "bench"], check=True, capture_output=True,
                            text=True).stdout.strip()
     variants = VARIANTS + (audit_variants(args.audit_args) if args.audit_args else [])
+    load_before = os.getloadavg()[0]
     servers: dict[str, serve_harness.Server] = {}
     try:
         for index, variant in enumerate(variants):
@@ -271,6 +278,7 @@ def main() -> int:
         "command": ".venv/bin/python bench/security_cost_bench.py --write-docs"
                    + (f" --audit-args {shlex.quote(args.audit_args)}" if args.audit_args else ""),
         "results": results, "raw": raw,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
