@@ -210,7 +210,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>>, publ
     if constexpr (kTls) {
       Handshake();
     } else {
-      ReadRequest();
+      Begin();
     }
   }
 
@@ -301,6 +301,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>>, publ
         certificate_identity_ = CertificateIdentity(stream_.native_handle());
       }
     }
+    Begin();
+  }
+
+  // Once the connection can carry HTTP: the refusal, if the server refused it, or requests.
+  void Begin() {
     if (!refusal_.empty()) return WriteAndClose(std::move(refusal_));
     ReadRequest();
   }

@@ -428,3 +428,19 @@ def test_yaml_config_sets_tls(pki, lake):
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "tls.certificate: unknown setting" in bad.stderr
 
+
+
+def test_refusals_reach_tls_clients(pki, lake):
+    """A connection the server refuses (too many from one address) is told why over TLS."""
+    server = start_nlk_serve(["-t", f"samples={lake / 'samples'}", *tls_args(*pki["server"]),
+                              "--max-connections-per-address", "1"], lake,
+                             ssl_context=client_context(pki))
+    try:
+        held = server.connection()
+        held.request("GET", "/health")
+        assert held.getresponse().read() == b"OK"
+        refused = server.get("/health")
+        assert refused.status == 429 and refused.json()["error"] == "too_many_connections"
+        held.close()
+    finally:
+        server.stop()
