@@ -346,8 +346,18 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
       return arrow::Status::Invalid("Flight SQL address \"", options_.address,
                                     "\": the port must be a number from 0 to 65535");
     }
-    ARROW_ASSIGN_OR_RAISE(flight::Location location, flight::Location::ForGrpcTcp(host, port));
+    const bool tls = !options_.tls_certificate.empty();
+    ARROW_ASSIGN_OR_RAISE(
+        flight::Location location,
+        tls ? flight::Location::ForGrpcTls(host, port) : flight::Location::ForGrpcTcp(host, port));
     flight::FlightServerOptions server_options(location);
+    if (tls) {
+      server_options.tls_certificates.push_back({options_.tls_certificate, options_.tls_key});
+      if (!options_.tls_client_ca.empty()) {
+        server_options.verify_client = true;
+        server_options.root_certificates = options_.tls_client_ca;
+      }
+    }
     if (options_.authenticate) {
       server_options.middleware.emplace_back(
           kCallerTables,

@@ -70,6 +70,11 @@ struct FlightSqlServerOptions {
   sql::QueryObserver query_observer;
   // Asked before each statement query starts; an error refuses it (UNAVAILABLE).
   sql::QueryAdmission query_admission;
+  // PEM certificate chain and key: serve over TLS (grpc+tls) instead of plain gRPC.
+  std::string tls_certificate;
+  std::string tls_key;
+  // PEM CA bundle: with TLS, every client must present a certificate these CAs signed.
+  std::string tls_client_ca;
 };
 
 class FlightSqlServer {

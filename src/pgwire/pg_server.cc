@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -234,11 +235,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
         error_code ignored;
         self->socket_.cancel(ignored);
       });
-      net::async_write(self->socket_, net::buffer(*data),
-                       [self, data, done](error_code error, size_t) {
-                         self->write_timer_.cancel();
-                         done->set_value(error);
-                       });
+      self->AsyncWrite(data, [self, data, done](error_code error, size_t) {
+        self->write_timer_.cancel();
+        done->set_value(error);
+      });
     });
     if (result.wait_for(timeout + kWriteGrace) != std::future_status::ready) {
       broken_ = true;
@@ -253,6 +253,16 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
   }
 
  private:
+  // Writes all of `data` to the client, through TLS once it is on.
+  template <class Handler>
+  void AsyncWrite(const std::shared_ptr<std::string>& data, Handler&& handler) {
+    if (tls_) {
+      net::async_write(*tls_, net::buffer(*data), std::forward<Handler>(handler));
+    } else {
+      net::async_write(socket_, net::buffer(*data), std::forward<Handler>(handler));
+    }
+  }
+
   // Until a message is complete it must arrive within header_timeout: the startup packet, and
   // any message that has begun. Between messages a session may stay idle.
   void ArmReadTimer() {
@@ -265,12 +275,53 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
 
   void Read() {
     if (closed_) return;
-    socket_.async_read_some(net::buffer(chunk_),
-                            [self = shared_from_this()](error_code error, size_t length) {
-                              if (error) return self->Close();
-                              self->buffer_.append(self->chunk_.data(), length);
-                              self->Process();
-                            });
+    auto on_read = [self = shared_from_this()](error_code error, size_t length) {
+      if (error) return self->Close();
+      self->buffer_.append(self->chunk_.data(), length);
+      self->Process();
+    };
+    if (tls_) {
+      tls_->async_read_some(net::buffer(chunk_), std::move(on_read));
+    } else {
+      socket_.async_read_some(net::buffer(chunk_), std::move(on_read));
+    }
+  }
+
+  // Answers an SSLRequest: 'S' and a TLS handshake when TLS is configured, 'N' otherwise.
+  void AnswerSslRequest() {
+    if (tls_) return Refuse(sqlstate::kProtocolViolation, "SSL request over TLS");
+    const bool tls = static_cast<bool>(server_->options_.tls_context);
+    // Bytes sent after the request but before the answer would be taken as if they had come
+    // through TLS: a client must wait for the answer.
+    if (tls && !buffer_.empty()) {
+      return Refuse(sqlstate::kProtocolViolation, "received unencrypted data after SSL request");
+    }
+    auto reply = std::make_shared<std::string>(tls ? "S" : "N");
+    net::async_write(socket_, net::buffer(*reply),
+                     [self = shared_from_this(), reply, tls](error_code error, size_t) {
+                       if (error) return self->Close();
+                       if (!tls) return self->Process();
+                       self->StartTls();
+                     });
+  }
+
+  // The handshake must finish within the startup's header_timeout (the read timer still runs).
+  void StartTls() {
+    tls_context_ = server_->options_.tls_context();
+    tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+    tls_->async_handshake(
+        net::ssl::stream_base::server, [self = shared_from_this()](error_code error) {
+          if (error) return self->Close();
+          if (self->server_->options_.certificate_user) {
+            self->session_->set_certificate_user(
+                self->server_->options_.certificate_user(self->tls_->native_handle()));
+          }
+          if (self->server_->options_.tables_for_certificate) {
+            self->session_->set_certificate_tables(
+                self->server_->options_.tables_for_certificate(self->tls_->native_handle()));
+          }
+          self->Process();
+        });
   }
 
   // On the strand: frames what has arrived and hands complete messages to a worker.
@@ -343,16 +394,16 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     buffer_.erase(0, static_cast<size_t>(length));
     const int32_t code = ReadInt32(packet);
     if (code == kSslRequestCode || code == kGssEncryptionRequestCode) {
-      // No TLS here: 'N' tells the client to go on in the clear (or give up, if it must not).
       if (++encryption_requests_ > kMaxEncryptionRequests) {
         return Refuse(sqlstate::kProtocolViolation, "too many encryption requests");
       }
+      if (code == kSslRequestCode) return AnswerSslRequest();
+      // No GSS encryption: 'N' tells the client to go on (with an SSLRequest, if it wants TLS).
       auto reply = std::make_shared<std::string>("N");
-      net::async_write(socket_, net::buffer(*reply),
-                       [self = shared_from_this(), reply](error_code error, size_t) {
-                         if (error) return self->Close();
-                         self->Process();
-                       });
+      AsyncWrite(reply, [self = shared_from_this(), reply](error_code error, size_t) {
+        if (error) return self->Close();
+        self->Process();
+      });
       return;
     }
     if (code == kCancelRequestCode) {
@@ -361,6 +412,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
                         ReadInt32(std::string_view(packet).substr(8)));
       }
       return Close();
+    }
+    if (server_->options_.tls_context && !tls_) {
+      return Refuse(sqlstate::kInvalidAuthorization,
+                    "this server requires TLS: connect with sslmode=require or stronger");
     }
     started_ = true;
     read_timer_.cancel();
@@ -384,8 +439,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
     write_timer_.async_wait([self = shared_from_this()](error_code error) {
       if (!error) self->Close();
     });
-    net::async_write(socket_, net::buffer(*data),
-                     [self = shared_from_this(), data](error_code, size_t) { self->Close(); });
+    AsyncWrite(data, [self = shared_from_this(), data](error_code, size_t) { self->Close(); });
   }
 
   void Close() {
@@ -401,6 +455,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Trans
   }
 
   tcp::socket socket_;
+  // Once the client asked for TLS and the handshake began: the context it uses, and the TLS
+  // stream over socket_ that every read and write then goes through.
+  std::shared_ptr<net::ssl::context> tls_context_;
+  std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;
   std::shared_ptr<PgServer::Impl> server_;
   std::unique_ptr<Session> session_;
   int32_t process_id_ = 0;

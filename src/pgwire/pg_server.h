@@ -1,6 +1,7 @@
 // The PostgreSQL wire protocol listener of `nlk serve`: accepts connections, frames messages
 // (startup packets up to 10000 bytes as PostgreSQL allows, other messages up to
-// max_message_bytes), answers SSL and GSS encryption requests with 'N', routes CancelRequest to
+// max_message_bytes), answers GSS encryption requests with 'N' and SSL requests with 'S' (then
+// a TLS handshake) when TLS is configured, 'N' otherwise, routes CancelRequest to
 // the session holding that process ID and secret, and hands each batch of complete messages to
 // a worker that runs it through the connection's Session (session.h).
 //
@@ -13,7 +14,9 @@
 #pragma once
 
 #include <arrow/result.h>
+#include <openssl/ssl.h>
 
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -46,6 +49,17 @@ struct PgServerOptions {
   QueryObserver query_observer;
   // Asked before each data statement runs; empty: all run.
   QueryAdmission query_admission;
+  // Set: TLS. SSLRequest is answered 'S' and the session continues over TLS with the context
+  // this returns (called once per such connection); a client that starts without TLS is
+  // refused, so passwords and results never cross the network in the clear.
+  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls_context;
+  // With TLS: the user a connection's verified client certificate stands for ("" for none). A
+  // client logging in as that user needs no password; other users need password_check, and
+  // without one are refused.
+  std::function<std::string(SSL*)> certificate_user;
+  // With certificate_user: the tables a client that logged in with its certificate sees (its
+  // grants applied), in place of `tables`. Empty: `tables`.
+  std::function<std::shared_ptr<sql::TableProvider>(SSL*)> tables_for_certificate;
 };
 
 class PgServer {

@@ -310,6 +310,26 @@ Session::Next Session::HandleStartup(std::string_view packet) {
       return Fatal(error.code, error.message);
     }
   }
+  if (certificate_user_) {
+    const std::string& user = settings_->user();
+    if (!certificate_user_->empty() && user == *certificate_user_) {
+      if (expects_certificate_tables_) {
+        if (certificate_tables_ == nullptr) {
+          return Fatal(sqlstate::kInvalidAuthorization,
+                       "certificate authentication failed for user \"" + user + "\"");
+        }
+        tables_ = certificate_tables_;
+      }
+      return FinishStartup();
+    }
+    if (!password_check_) {
+      return Fatal(sqlstate::kInvalidAuthorization,
+                   certificate_user_->empty()
+                       ? "connect with a client certificate"
+                       : "certificate authentication failed for user \"" + user +
+                             "\": the certificate is for \"" + *certificate_user_ + "\"");
+    }
+  }
   if (password_check_) {
     size_t start = BeginMessage('R', &out_);
     AppendInt32Binary(3, &out_);  // AuthenticationCleartextPassword

@@ -104,6 +104,15 @@ class Session {
   void set_client_address(std::string address) { client_address_ = std::move(address); }
   void set_query_observer(QueryObserver observer) { query_observer_ = std::move(observer); }
   void set_query_admission(QueryAdmission admission) { query_admission_ = std::move(admission); }
+  // The user a verified client certificate stands for ("" for none): that user starts without a
+  // password, other users need the password check and are refused without one.
+  void set_certificate_user(std::string user) { certificate_user_ = std::move(user); }
+  // The tables that certificate's user sees (its grants applied); unset: those given to the
+  // constructor. A certificate login without them, when they are expected, is refused.
+  void set_certificate_tables(std::shared_ptr<sql::TableProvider> tables) {
+    certificate_tables_ = std::move(tables);
+    expects_certificate_tables_ = true;
+  }
 
  private:
   struct PreparedStatement;
@@ -173,6 +182,9 @@ class Session {
   QueryAdmission query_admission_;
   // Reports a data portal's pending QueryEvent with `status`.
   void FinishQueryEvent(Portal* portal, const arrow::Status& status);
+  std::optional<std::string> certificate_user_;
+  std::shared_ptr<sql::TableProvider> certificate_tables_;
+  bool expects_certificate_tables_ = false;
   bool awaiting_password_ = false;
   bool started_ = false;
   bool broken_ = false;

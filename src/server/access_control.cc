@@ -69,7 +69,9 @@ bool IsLoopbackHost(std::string_view host) {
 
 arrow::Status CheckBinding(const AccessConfig& config, const std::string& address,
                            std::string_view what) {
-  if (!config.tokens_file.empty() || config.insecure_no_auth) return arrow::Status::OK();
+  if (!config.tokens_file.empty() || config.client_certificates || config.insecure_no_auth) {
+    return arrow::Status::OK();
+  }
   size_t colon = address.rfind(':');
   std::string_view host =
       HostOf(std::string_view(address).substr(0, colon == std::string::npos ? 0 : colon));
@@ -77,7 +79,8 @@ arrow::Status CheckBinding(const AccessConfig& config, const std::string& addres
   return arrow::Status::Invalid(
       "refusing to serve ", what, " on ", address,
       " without authentication: anyone who can reach it could read every table. Give --tokens "
-      "FILE (see `nlk auth token create`), listen on 127.0.0.1, or pass --insecure-no-auth");
+      "FILE (see `nlk auth token create`) or --tls-client-ca FILE, listen on 127.0.0.1, or pass "
+      "--insecure-no-auth");
 }
 
 arrow::Result<std::shared_ptr<AccessGate>> AccessGate::Make(AccessConfig config) {
@@ -144,25 +147,37 @@ GateDecision AccessGate::Decide(const GateRequest& request) const {
       return decision;
     }
   }
-  if (!tokens_) return decision;
+  if (!requires_identity()) return decision;
   EndpointAccess access = EndpointAccess::kToken;
   if (request.path == "/health") access = config_.health_access;
   if (request.path == "/metrics") access = config_.metrics_access;
   // The status page's HTML holds no data (its queries carry a token like any other client's).
   if (request.path == "/ui") access = EndpointAccess::kPublic;
-  if (access == EndpointAccess::kPublic && request.authorization.empty()) return decision;
-  const std::string challenge = decision.headers + "WWW-Authenticate: Bearer realm=\"nlk\"\r\n";
-  constexpr std::string_view kScheme = "bearer ";
-  if (request.authorization.empty()) {
-    return Refuse(401, "unauthorized",
-                  "authentication required: send 'Authorization: Bearer <token>'", challenge);
+  // Without a tokens file an Authorization header proves nothing; the certificate decides.
+  std::string_view authorization = tokens_ ? request.authorization : std::string_view();
+  if (authorization.empty() && request.certificate) {
+    decision.identity = *request.certificate;
+    return decision;
   }
-  if (request.authorization.size() <= kScheme.size() ||
-      !EqualsIgnoringCase(request.authorization.substr(0, kScheme.size()), kScheme)) {
+  if (access == EndpointAccess::kPublic && authorization.empty()) return decision;
+  const std::string challenge =
+      decision.headers + (tokens_ ? "WWW-Authenticate: Bearer realm=\"nlk\"\r\n" : std::string());
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.empty()) {
+    return Refuse(401, "unauthorized",
+                  !tokens_ ? "authentication required: connect with a client certificate"
+                  : config_.client_certificates
+                      ? "authentication required: send 'Authorization: Bearer <token>' or "
+                        "connect with a client certificate"
+                      : "authentication required: send 'Authorization: Bearer <token>'",
+                  challenge);
+  }
+  if (authorization.size() <= kScheme.size() ||
+      !EqualsIgnoringCase(authorization.substr(0, kScheme.size()), kScheme)) {
     return Refuse(401, "unauthorized", "the Authorization header must be 'Bearer <token>'",
                   challenge);
   }
-  std::string_view token = request.authorization.substr(kScheme.size());
+  std::string_view token = authorization.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   decision.identity = Authenticate(token);

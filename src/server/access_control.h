@@ -13,6 +13,12 @@
 //   (401 unauthorized otherwise), except /health and /metrics when their access is kPublic.
 //   Without one the server serves loopback clients only: CheckBinding refuses to listen on
 //   another address unless `insecure_no_auth` says so.
+// - Client certificates (mTLS, tls.h): with `client_certificates`, a verified certificate the
+//   connection presented is an identity too, and counts as authentication for CheckBinding.
+//   Precedence: a request carrying an Authorization header is judged by its token alone (a bad
+//   token is 401 even over a verified certificate), so a proxy holding a certificate can pass on
+//   its users' tokens; a request without one is the certificate's principal. Without a tokens
+//   file, the certificate is the only credential and Authorization headers are ignored.
 //
 // Refusals carry the same JSON error body whatever the endpoint, so they tell nothing about
 // what the server serves.
@@ -35,6 +41,9 @@ enum class EndpointAccess { kPublic, kToken };
 struct AccessConfig {
   std::string tokens_file;  // empty: no authentication (loopback only)
   bool insecure_no_auth = false;
+  // TLS verifies client certificates (TlsConfig::client_ca_file); set by the server from its
+  // TLS settings.
+  bool client_certificates = false;
   std::vector<std::string> allowed_origins;
   std::vector<std::string> allowed_hosts;
   EndpointAccess health_access = EndpointAccess::kPublic;
@@ -46,7 +55,8 @@ arrow::Result<EndpointAccess> ParseEndpointAccess(std::string_view text, std::st
 std::string_view EndpointAccessName(EndpointAccess access);
 
 // OK when `address` (HOST:PORT) may be listened on under `config`: any address with a tokens
-// file or insecure_no_auth, otherwise loopback addresses only. `what` names the listener.
+// file, client certificates or insecure_no_auth, otherwise loopback addresses only. `what` names
+// the listener.
 arrow::Status CheckBinding(const AccessConfig& config, const std::string& address,
                            std::string_view what);
 
@@ -60,6 +70,8 @@ struct GateRequest {
   std::string_view host;
   std::string_view origin;
   std::string_view authorization;
+  // The identity of the connection's verified client certificate, if any.
+  const Identity* certificate = nullptr;
 };
 
 struct GateDecision {
@@ -69,7 +81,7 @@ struct GateDecision {
   std::string message;     // with a refusal
   // Header lines ("Name: value\r\n") every response to this request carries.
   std::string headers;
-  // The caller, when a token was presented and accepted.
+  // The caller, when a token was presented and accepted, or a client certificate verified.
   std::optional<Identity> identity;
 };
 
@@ -82,7 +94,10 @@ class AccessGate {
   // The identity behind `token`; nullopt when unknown or revoked, or without a tokens file.
   std::optional<Identity> Authenticate(std::string_view token) const;
 
+  // True with a tokens file: clients may present tokens.
   bool authenticates() const { return tokens_ != nullptr; }
+  // True when every request needs an identity (a tokens file or client certificates).
+  bool requires_identity() const { return tokens_ != nullptr || config_.client_certificates; }
   const AccessConfig& config() const { return config_; }
   // Empty while the tokens file reads well (see TokenStore::load_error).
   std::string tokens_error() const;

@@ -1,8 +1,23 @@
 #include "server/flight_sql_listener.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "server/server_table_provider.h"
 
 namespace nlk::server {
+
+namespace {
+
+arrow::Result<std::string> ReadPemFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) return arrow::Status::IOError("cannot read ", path, " for Flight SQL TLS");
+  return text.str();
+}
+
+}  // namespace
 
 arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListener(
     const ServerConfig& config, const TableRegistry& registry,
@@ -65,6 +80,21 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       return arrow::Status::IOError(
           "the audit log cannot be written; queries are refused until it recovers");
     };
+  }
+  if (config.tls.enabled()) {
+    // gRPC keeps the pair it started with: a new certificate takes a restart here.
+    ARROW_ASSIGN_OR_RAISE(options.tls_certificate, ReadPemFile(config.tls.cert_file));
+    ARROW_ASSIGN_OR_RAISE(options.tls_key, ReadPemFile(config.tls.key_file));
+    if (config.tls.verifies_clients() && config.access.tokens_file.empty()) {
+      // Without tokens the certificate is the only credential, so it is required. With tokens,
+      // calls carry a token (gRPC does not show the certificate's subject to the server).
+      ARROW_ASSIGN_OR_RAISE(options.tls_client_ca, ReadPemFile(config.tls.client_ca_file));
+      // The certificate admits the client but does not say who it is here, so the calls get no
+      // grant: the catalog's tables are hidden from them as from an unknown principal, and only
+      // tables without access rules (-t, a config file) are served.
+      options.tables = std::make_shared<ServerTableProvider>(
+          registry, PolicyFor(AccessRulesOf(config.tables), Identity{}));
+    }
   }
   return flightsql::FlightSqlServer::Start(std::move(options));
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <charconv>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "server/api_error.h"
+#include "server/tls.h"
 #include "server/worker_pool.h"
 
 namespace nlk::server {
@@ -55,17 +57,22 @@ std::string ErrorResponse(int status, const std::string& code, const std::string
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
 }  // namespace
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
   Impl(const ServerLimits& limits, RequestHandler handler, ImmediateHandler immediate,
-       HttpServerObserver observer, std::shared_ptr<const AccessGate> gate)
+       HttpServerObserver observer, std::shared_ptr<const AccessGate> gate,
+       std::shared_ptr<TlsContext> tls)
       : limits_(limits),
         handler_(std::move(handler)),
         immediate_(std::move(immediate)),
         observer_(std::move(observer)),
         gate_(std::move(gate)),
+        tls_(std::move(tls)),
         io_context_(limits.io_threads),
         work_guard_(net::make_work_guard(io_context_)),
         acceptor_(io_context_),
@@ -151,12 +158,15 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   void Accept();
+  template <class Stream>
+  void Serve(tcp::socket socket, std::string address, bool address_within_limit);
 
   const ServerLimits limits_;
   const RequestHandler handler_;
   const ImmediateHandler immediate_;
   const HttpServerObserver observer_;
   const std::shared_ptr<const AccessGate> gate_;
+  const std::shared_ptr<TlsContext> tls_;  // null: plain HTTP
   net::io_context io_context_;
   // Keeps the I/O threads running while no socket operation is pending (between the acceptor
   // closing and the workers' last writes at shutdown), so a worker never waits on a dead loop.
@@ -177,11 +187,15 @@ namespace {
 // One client connection. Reading requests and writing responses happen on the connection's
 // strand; a handler on a worker hands its bytes over with Hand() and tells the strand when it
 // is done, and the strand sends the bytes in order, reports the outcome and reads the next
-// request (or closes).
-class Connection : public std::enable_shared_from_this<Connection>, public ResponseWriter {
+// request (or closes). `Stream` is PlainStream or TlsStream.
+template <class Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>>, public ResponseWriter {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   Connection(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server, std::string address)
-      : stream_(std::move(socket)),
+      : tls_context_(kTls ? server->tls_->Current() : nullptr),
+        stream_(MakeStream(std::move(socket), tls_context_)),
         server_(std::move(server)),
         address_(std::move(address)),
         request_timer_(stream_.get_executor()) {
@@ -192,11 +206,19 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     server_->RemoveConnectionFrom(address_);
   }
 
-  void Start() { ReadRequest(); }
+  void Start() {
+    if constexpr (kTls) {
+      Handshake();
+    } else {
+      Begin();
+    }
+  }
 
-  // Called on the connection's strand when the server refuses it outright.
+  // Called on the connection's strand when the server refuses it outright (over TLS, once the
+  // handshake is done, so the client can read why).
   void RefuseAndClose(int status, const std::string& code, const std::string& message) {
-    WriteAndClose(ErrorResponse(status, code, message));
+    refusal_ = ErrorResponse(status, code, message);
+    Start();
   }
 
   arrow::Status Send(int status, std::string_view content_type, std::string body) override {
@@ -239,6 +261,66 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   }
 
  private:
+  using std::enable_shared_from_this<Connection<Stream>>::shared_from_this;
+
+  static Stream MakeStream(tcp::socket socket, const std::shared_ptr<net::ssl::context>& context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: tells a TLS client from one speaking plain HTTP, then shakes hands, all within
+  // header_timeout.
+  void Handshake() {
+    tcp_layer().expires_after(server_->limits_.header_timeout);
+    beast::async_detect_ssl(
+        tcp_layer(), buffer_, [self = shared_from_this()](beast::error_code error, bool is_tls) {
+          if (error) return self->Close();
+          if (!is_tls) return self->RefusePlainHttp();
+          if constexpr (kTls) {
+            self->stream_.async_handshake(
+                net::ssl::stream_base::server, self->buffer_.data(),
+                [self](beast::error_code error, size_t used) { self->OnHandshake(error, used); });
+          }
+        });
+  }
+
+  void OnHandshake(beast::error_code error, size_t used) {
+    if (error) {
+      server_->Reject("tls_handshake_failed", 400);
+      return Close();
+    }
+    buffer_.consume(used);
+    tcp_layer().expires_never();
+    if constexpr (kTls) {
+      if (server_->tls_->config().verifies_clients()) {
+        certificate_identity_ = CertificateIdentity(stream_.native_handle());
+      }
+    }
+    Begin();
+  }
+
+  // Once the connection can carry HTTP: the refusal, if the server refused it, or requests.
+  void Begin() {
+    if (!refusal_.empty()) return WriteAndClose(std::move(refusal_));
+    ReadRequest();
+  }
+
+  // A plain HTTP request on the TLS port is told so in plain text, which every client can show.
+  void RefusePlainHttp() {
+    server_->Reject("plain_http_on_tls_port", 400);
+    auto data = std::make_shared<std::string>(
+        ErrorResponse(400, "tls_required", "this server speaks HTTPS only: use an https:// URL"));
+    tcp_layer().expires_after(std::chrono::seconds(5));
+    net::async_write(
+        tcp_layer(), net::buffer(*data),
+        [self = shared_from_this(), data](beast::error_code, size_t) { self->Close(); });
+  }
+
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->limits_.max_header_bytes));
@@ -252,7 +334,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
       if (error) return;  // cancelled: the request arrived in time
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->tcp_layer().socket().cancel(ignored);
     });
     http::async_read(
         stream_, buffer_, *parser_,
@@ -264,7 +346,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
     if (timed_out_) error = beast::error::timeout;
     if (error) {
       if (error == http::error::end_of_stream || error == net::error::eof ||
-          error == net::error::connection_reset || error == net::error::operation_aborted) {
+          error == net::error::connection_reset || error == net::error::operation_aborted ||
+          error == net::ssl::error::stream_truncated) {
         return Close();
       }
       if (error == beast::error::timeout) {
@@ -293,7 +376,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
           ErrorResponse(400, "bad_request", "malformed HTTP request: " + error.message()));
     }
     first_request_ = false;
-    stream_.expires_never();
+    tcp_layer().expires_never();
     auto& message = parser_->get();
     HttpRequest request;
     request.method = std::string(message.method_string());
@@ -313,7 +396,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
       };
       GateDecision decision =
           server_->gate_->Decide({request.method, path, header(http::field::host),
-                                  header(http::field::origin), header(http::field::authorization)});
+                                  header(http::field::origin), header(http::field::authorization),
+                                  certificate_identity_ ? &*certificate_identity_ : nullptr});
       headers_ = std::move(decision.headers);
       if (decision.status) {
         std::string body;
@@ -412,7 +496,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
       return;
     }
     writing_ = true;
-    stream_.expires_after(server_->limits_.write_timeout);
+    tcp_layer().expires_after(server_->limits_.write_timeout);
     net::async_write(
         stream_, net::buffer(*outgoing_.front()),
         [self = shared_from_this()](beast::error_code error, size_t) { self->OnWritten(error); });
@@ -456,7 +540,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   // On the strand.
   void WriteAndClose(std::string response) {
     auto data = std::make_shared<std::string>(std::move(response));
-    stream_.expires_after(std::chrono::seconds(5));
+    tcp_layer().expires_after(std::chrono::seconds(5));
     net::async_write(
         stream_, net::buffer(*data),
         [self = shared_from_this(), data](beast::error_code, size_t) { self->Close(); });
@@ -465,12 +549,19 @@ class Connection : public std::enable_shared_from_this<Connection>, public Respo
   void Close() {
     if (closed_) return;
     closed_ = true;
+    // Over TLS without close_notify: the responses are framed by HTTP, so a client cannot
+    // mistake a truncation for the end, and a closing handshake would let a client hold the
+    // connection open.
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_layer().close();
   }
 
-  beast::tcp_stream stream_;
+  // Declared before stream_, which refers to it.
+  std::shared_ptr<net::ssl::context> tls_context_;
+  Stream stream_;
+  std::optional<Identity> certificate_identity_;  // a verified client certificate's
+  std::string refusal_;                           // sent instead of reading requests
   std::shared_ptr<HttpServer::Impl> server_;
   const std::string address_;
   std::string headers_;  // the AccessGate's header lines for the current request's response
@@ -518,29 +609,39 @@ void HttpServer::Impl::Accept() {
         tcp::endpoint remote = socket.remote_endpoint(address_error);
         std::string address = address_error ? std::string() : remote.address().to_string();
         bool address_within_limit = self->AddConnectionFrom(address);
-        auto connection = std::make_shared<Connection>(std::move(socket), self, address);
-        if (self->open_connections_ > self->limits_.max_connections) {
-          self->Reject("too_many_connections", 503);
-          connection->RefuseAndClose(503, "overloaded", "too many open connections");
-        } else if (!address_within_limit) {
-          self->Reject("too_many_connections_per_address", 429);
-          connection->RefuseAndClose(
-              429, "too_many_connections",
-              "too many open connections from " + address + " (max_connections_per_address " +
-                  std::to_string(self->limits_.max_connections_per_address) + ")");
+        if (self->tls_) {
+          self->Serve<TlsStream>(std::move(socket), std::move(address), address_within_limit);
         } else {
-          connection->Start();
+          self->Serve<PlainStream>(std::move(socket), std::move(address), address_within_limit);
         }
         self->Accept();
       });
 }
 
+template <class Stream>
+void HttpServer::Impl::Serve(tcp::socket socket, std::string address, bool address_within_limit) {
+  auto connection =
+      std::make_shared<Connection<Stream>>(std::move(socket), shared_from_this(), address);
+  if (open_connections_ > limits_.max_connections) {
+    Reject("too_many_connections", 503);
+    connection->RefuseAndClose(503, "overloaded", "too many open connections");
+  } else if (!address_within_limit) {
+    Reject("too_many_connections_per_address", 429);
+    connection->RefuseAndClose(429, "too_many_connections",
+                               "too many open connections from " + address +
+                                   " (max_connections_per_address " +
+                                   std::to_string(limits_.max_connections_per_address) + ")");
+  } else {
+    connection->Start();
+  }
+}
+
 arrow::Result<std::unique_ptr<HttpServer>> HttpServer::Start(
     const std::string& address, const ServerLimits& limits, RequestHandler handler,
-    ImmediateHandler immediate, HttpServerObserver observer,
-    std::shared_ptr<const AccessGate> gate) {
+    ImmediateHandler immediate, HttpServerObserver observer, std::shared_ptr<const AccessGate> gate,
+    std::shared_ptr<TlsContext> tls) {
   auto impl = std::make_shared<Impl>(limits, std::move(handler), std::move(immediate),
-                                     std::move(observer), std::move(gate));
+                                     std::move(observer), std::move(gate), std::move(tls));
   ARROW_RETURN_NOT_OK(impl->Listen(address));
   impl->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

@@ -13,6 +13,10 @@
 // waits for the client with its place in the pool given up (WorkerPool::WaitOutside), so a
 // client that does not read holds a socket and its query's memory, never a worker.
 //
+// With a TlsContext every connection speaks TLS: the handshake must finish within header_timeout,
+// a client that sends plain HTTP is answered 400 in plain text and closed, and a verified
+// client certificate is offered to the AccessGate as the caller's identity (tls.h).
+//
 // Thread-safety: Start/Stop from one thread; the handler is called concurrently from workers.
 #pragma once
 
@@ -84,13 +88,16 @@ struct HttpServerObserver {
   std::function<void(const std::string& reason, int status)> on_rejected;
 };
 
+class TlsContext;
+
 class HttpServer {
  public:
-  // Binds `address` ("HOST:PORT"; port 0 picks a free one) and starts serving.
+  // Binds `address` ("HOST:PORT"; port 0 picks a free one) and starts serving; over TLS when
+  // `tls` is given.
   static arrow::Result<std::unique_ptr<HttpServer>> Start(
       const std::string& address, const ServerLimits& limits, RequestHandler handler,
       ImmediateHandler immediate = {}, HttpServerObserver observer = {},
-      std::shared_ptr<const AccessGate> gate = {});
+      std::shared_ptr<const AccessGate> gate = {}, std::shared_ptr<TlsContext> tls = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -3,6 +3,7 @@
 #include "pgwire/pg_server.h"
 #include "pgwire/sql_state.h"
 #include "server/server_table_provider.h"
+#include "server/tls.h"
 #include "server/worker_pool.h"
 
 namespace nlk::server {
@@ -19,7 +20,8 @@ PostgresListener::~PostgresListener() { Stop(); }
 
 arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
     const ServerConfig& config, const TableRegistry& registry,
-    std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit) {
+    std::shared_ptr<const AccessGate> gate, std::shared_ptr<TlsContext> tls, int worker_threads,
+    AuditLog* audit) {
   auto impl = std::make_unique<Impl>();
   // Each connection has at most one task queued, so the queue holds one per connection. Results
   // go to the client from the listener's I/O threads, so no task waits outside its place.
@@ -84,6 +86,25 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
                                    "the audit log cannot be written; queries are refused until "
                                    "it recovers");
     };
+  }
+  if (tls) {
+    options.tls_context = [tls] { return tls->Current(); };
+    if (tls->config().verifies_clients()) {
+      options.certificate_user = [](SSL* ssl) {
+        std::optional<Identity> identity = CertificateIdentity(ssl);
+        return identity ? identity->principal : std::string();
+      };
+      // A certificate login sees what the certificate's principal and groups may read, as a
+      // token login does.
+      std::shared_ptr<const AccessRules> rules = AccessRulesOf(config.tables);
+      const TableRegistry* served = &registry;
+      options.tables_for_certificate = [rules,
+                                        served](SSL* ssl) -> std::shared_ptr<sql::TableProvider> {
+        std::optional<Identity> identity = CertificateIdentity(ssl);
+        if (!identity) return nullptr;
+        return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+      };
+    }
   }
   ARROW_ASSIGN_OR_RAISE(impl->server, pgwire::PgServer::Start(std::move(options)));
   return std::unique_ptr<PostgresListener>(new PostgresListener(std::move(impl)));

@@ -15,15 +15,20 @@
 
 namespace nlk::server {
 
+class TlsContext;
+
 class PostgresListener {
  public:
   // Listens on config.postgres_address; `registry` must outlive the listener. When `gate`
   // authenticates, a client logs in with its token's principal as user name and the token as
-  // password. With `audit`, every data statement is recorded in it (and refused while a
-  // fail-closed audit log cannot be written); it must outlive the listener.
+  // password. With `tls`, clients must use TLS (sslmode=require or stronger), and one with a
+  // verified client certificate logs in as the certificate's principal without a password.
+  // With `audit`, every data statement is recorded in it (and refused while a fail-closed audit
+  // log cannot be written); it must outlive the listener.
   static arrow::Result<std::unique_ptr<PostgresListener>> Start(
       const ServerConfig& config, const TableRegistry& registry,
-      std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit = nullptr);
+      std::shared_ptr<const AccessGate> gate, std::shared_ptr<TlsContext> tls, int worker_threads,
+      AuditLog* audit = nullptr);
   ~PostgresListener();
   PostgresListener(const PostgresListener&) = delete;
   PostgresListener& operator=(const PostgresListener&) = delete;

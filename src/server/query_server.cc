@@ -23,6 +23,7 @@
 #include "server/server_table_provider.h"
 #include "server/status_page.h"
 #include "server/table_registry.h"
+#include "server/tls.h"
 #include "sql/sql_engine.h"
 #include "sql/table_capture.h"
 
@@ -179,9 +180,22 @@ arrow::Result<std::shared_ptr<arrow::Table>> SortTable(std::shared_ptr<arrow::Ta
 
 class QueryServer::Impl {
  public:
-  explicit Impl(ServerConfig config) : config_(std::move(config)), redactor_(config_.tables) {}
+  explicit Impl(ServerConfig config)
+      : config_(WithClientCertificates(std::move(config))), redactor_(config_.tables) {}
+
+  // A verified client certificate is an identity. With tokens too, a client may bring either,
+  // so the handshake lets clients without a certificate through and the gate decides per
+  // request.
+  static ServerConfig WithClientCertificates(ServerConfig config) {
+    config.access.client_certificates = config.tls.enabled() && config.tls.verifies_clients();
+    config.tls.require_client_certificate = config.access.tokens_file.empty();
+    return config;
+  }
 
   arrow::Status Start() {
+    if (config_.tls.enabled()) {
+      ARROW_ASSIGN_OR_RAISE(tls_, TlsContext::Make(config_.tls));
+    }
     ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.http_address, "HTTP"));
     if (!config_.postgres_address.empty()) {
       ARROW_RETURN_NOT_OK(CheckBinding(config_.access, config_.postgres_address, "PostgreSQL"));
@@ -210,11 +224,11 @@ class QueryServer::Impl {
             config_.http_address, config_.limits,
             [this](const HttpRequest& request, ResponseWriter& writer) { Handle(request, writer); },
             [this](const HttpRequest& request) { return AnswerImmediately(request); },
-            std::move(observer), gate_));
+            std::move(observer), gate_, tls_));
     if (!config_.postgres_address.empty()) {
-      ARROW_ASSIGN_OR_RAISE(
-          postgres_, PostgresListener::Start(config_, *registry_, gate_, http_->worker_threads(),
-                                             audit_.get()));
+      ARROW_ASSIGN_OR_RAISE(postgres_,
+                            PostgresListener::Start(config_, *registry_, gate_, tls_,
+                                                    http_->worker_threads(), audit_.get()));
     }
     if (!config_.flight_sql_address.empty()) {
       ARROW_ASSIGN_OR_RAISE(
@@ -735,6 +749,19 @@ class QueryServer::Impl {
         "# HELP nlk_table_refresh_failures_total Failed log refreshes.\n"
         "# TYPE nlk_table_refresh_failures_total counter\n" +
         failures;
+    if (tls_) {
+      out +=
+          "# HELP nlk_tls_reloads_total Certificate reloads after a change of the files.\n"
+          "# TYPE nlk_tls_reloads_total counter\nnlk_tls_reloads_total " +
+          std::to_string(tls_->reloads()) +
+          "\n# HELP nlk_tls_reload_failures_total Changed certificate files that did not load "
+          "(the previous pair stays in use).\n"
+          "# TYPE nlk_tls_reload_failures_total counter\nnlk_tls_reload_failures_total " +
+          std::to_string(tls_->reload_failures()) +
+          "\n# HELP nlk_tls_reload_error 1 while the newest certificate files failed to load.\n"
+          "# TYPE nlk_tls_reload_error gauge\nnlk_tls_reload_error " +
+          (tls_->reload_error().empty() ? "0" : "1") + "\n";
+    }
     return out;
   }
 
@@ -746,6 +773,7 @@ class QueryServer::Impl {
   std::shared_ptr<const AccessRules> access_rules_;
   std::shared_ptr<const AccessGate> gate_;
   std::unique_ptr<AuditLog> audit_;
+  std::shared_ptr<TlsContext> tls_;  // null without TLS
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<PostgresListener> postgres_;
   std::unique_ptr<flightsql::FlightSqlServer> flight_sql_;

@@ -6,6 +6,8 @@
 #include <set>
 #include <string_view>
 
+#include "server/tls.h"
+
 namespace nlk::server {
 namespace {
 
@@ -195,6 +197,27 @@ arrow::Status ParseAudit(const YAML::Node& audit, AuditOptions& options, const s
   return arrow::Status::OK();
 }
 
+arrow::Status ParseTls(const YAML::Node& node, TlsConfig& tls, const std::string& path) {
+  if (!node.IsMap()) return arrow::Status::Invalid(path, ": `tls` must be a map");
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    const std::string value = entry.second.as<std::string>();
+    if (key == "cert") {
+      tls.cert_file = value;
+    } else if (key == "key") {
+      tls.key_file = value;
+    } else if (key == "client_ca") {
+      tls.client_ca_file = value;
+    } else if (key == "min_version") {
+      tls.min_version = value;
+    } else {
+      return arrow::Status::Invalid(path, ": tls.", key,
+                                    ": unknown setting (cert, key, client_ca, min_version)");
+    }
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const std::string& path) {
   ServerConfig config;
   if (!root.IsMap()) return arrow::Status::Invalid(path, ": expected a map with `tables`");
@@ -229,6 +252,7 @@ arrow::Result<ServerConfig> ParseConfigDocument(const YAML::Node& root, const st
   if (const YAML::Node audit = root["audit"]) {
     ARROW_RETURN_NOT_OK(ParseAudit(audit, config.audit, path));
   }
+  if (const YAML::Node tls = root["tls"]) ARROW_RETURN_NOT_OK(ParseTls(tls, config.tls, path));
   return config;
 }
 
@@ -306,7 +330,7 @@ arrow::Status ValidateServerConfig(const ServerConfig& config) {
         "limits must be positive (worker_threads, max_queued_requests, "
         "max_connections_per_address and max_waiting_responses may be 0)");
   }
-  return arrow::Status::OK();
+  return ValidateTlsConfig(config.tls);
 }
 
 std::shared_ptr<const AccessRules> AccessRulesOf(const std::vector<TableConfig>& tables) {

@@ -87,6 +87,21 @@ struct StatusSource {
   std::string port;
 };
 
+// TLS for the HTTP and PostgreSQL listeners and Flight SQL (tls.h).
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate, followed by its chain; empty: no TLS
+  std::string key_file;   // PEM private key (unencrypted)
+  // PEM bundle of the CAs whose client certificates are accepted; empty: no client certificates.
+  std::string client_ca_file;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  // With client_ca_file: refuse clients without a certificate during the handshake. When bearer
+  // tokens are accepted too, the server sets this false and lets the AccessGate decide per request.
+  bool require_client_certificate = true;
+
+  bool enabled() const { return !cert_file.empty(); }
+  bool verifies_clients() const { return !client_ca_file.empty(); }
+};
+
 struct ServerConfig {
   std::string http_address = "127.0.0.1:8080";
   // The PostgreSQL wire protocol listener (pgwire/pg_server.h); empty: none.
@@ -97,6 +112,7 @@ struct ServerConfig {
   std::chrono::milliseconds default_reload_interval{200};
   ServerLimits limits;
   AccessConfig access;
+  TlsConfig tls;
   std::vector<StatusSource> status_sources;
   // The query audit log (server/audit_log.h); no uri: none.
   AuditOptions audit;
@@ -112,8 +128,8 @@ arrow::Result<TableConfig> ParseTableArgument(const std::string& argument);
 // `reload_interval`. Our own `limits` map sets ServerLimits by field name; `auth` (`tokens`: the
 // tokens file, `health` and `metrics`: public or token), `cors` (`allowed_origins`: a list) and
 // `allowed_hosts` (a list) set AccessConfig; `audit` (`table`, `statements`, `fail_closed`,
-// `flush_interval_ms`, `max_batch`, `max_queue`) sets AuditOptions. Errors name the file and the
-// entry.
+// `flush_interval_ms`, `max_batch`, `max_queue`) sets AuditOptions; `tls` (`cert`, `key`,
+// `client_ca`, `min_version`) sets TlsConfig. Errors name the file and the entry.
 arrow::Result<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Checks names are unique and non-empty and limits are positive.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include "common/json_fields.h"
 #include "common/json_value.h"
+#include "common/utf8.h"
 #include "sql/sql_error.h"
 
 namespace nlk::sql {
@@ -754,6 +756,24 @@ class Parser {
 }  // namespace
 
 arrow::Result<Statement> ParseStatement(std::string_view sql) {
+  // The text must be UTF-8 without NUL bytes, as PostgreSQL requires of a UTF8 database: other
+  // bytes would otherwise reach string literals and names under some other reading.
+  for (size_t position = 0; position < sql.size();) {
+    const auto byte = static_cast<unsigned char>(sql[position]);
+    if (byte >= 0x01 && byte <= 0x7F) {
+      ++position;
+      continue;
+    }
+    uint32_t code_point = 0;
+    size_t length = byte == 0 ? 0 : DecodeUtf8(sql, position, &code_point);
+    if (length == 0) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(sql[position]));
+      return SqlError(sql, static_cast<int>(position),
+                      std::string("invalid byte sequence for encoding \"UTF8\": ") + byte);
+    }
+    position += length;
+  }
   if (std::optional<int> beyond = NestingBeyond(sql, kMaxScannedNesting)) {
     return SqlError(sql, *beyond, NestingError());
   }

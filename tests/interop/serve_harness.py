@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -38,17 +39,26 @@ class Response:
 
 
 class Server:
-    """A started HTTP server process; `request` talks to it over a fresh connection."""
+    """A started HTTP server process; `request` talks to it over a fresh connection (HTTPS with
+    `ssl_context`)."""
 
-    def __init__(self, process: subprocess.Popen, port: int, log: Path, name: str):
+    def __init__(self, process: subprocess.Popen, port: int, log: Path, name: str,
+                 ssl_context: ssl.SSLContext | None = None):
         self.process = process
         self.port = port
         self.log = log
         self.name = name
+        self.ssl_context = ssl_context
+
+    def connection(self, timeout: float = 30.0) -> http.client.HTTPConnection:
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict | None = None, timeout: float = 30.0) -> Response:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = self.connection(timeout)
         try:
             if isinstance(body, str):
                 body = body.encode()
@@ -138,8 +148,10 @@ def _wait_healthy(server: Server) -> None:
                          f"{server.log_text()}")
 
 
-def start_nlk_serve(args: list[str], log_dir: Path, port: int | None = None) -> Server:
-    """`nlk serve ARGS -a 127.0.0.1:PORT`, waiting until /health answers."""
+def start_nlk_serve(args: list[str], log_dir: Path, port: int | None = None,
+                    ssl_context: ssl.SSLContext | None = None) -> Server:
+    """`nlk serve ARGS -a 127.0.0.1:PORT`, waiting until /health answers (over HTTPS with
+    `ssl_context`)."""
     reason = nlkcli.missing_reason()
     if reason:
         raise AssertionError(reason)
@@ -149,7 +161,7 @@ def start_nlk_serve(args: list[str], log_dir: Path, port: int | None = None) -> 
         process = subprocess.Popen([str(nlkcli.nlk_path()), "serve", *map(str, args), "-a",
                                     f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)
-    server = Server(process, port, log, "nlk serve")
+    server = Server(process, port, log, "nlk serve", ssl_context)
     _wait_healthy(server)
     return server
 

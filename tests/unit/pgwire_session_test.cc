@@ -247,6 +247,37 @@ TEST_F(SessionTest, StartupRefusals) {
   EXPECT_EQ(ErrorField(Split(transport_.written).at(0), 'C'), "08P01");
 }
 
+TEST_F(SessionTest, ACertificateUserStartsWithoutAPassword) {
+  session_->set_certificate_user("alice");
+  StartUp();
+  EXPECT_EQ(started_next_, Session::Next::kContinue);
+  ASSERT_FALSE(startup_.empty());
+  EXPECT_EQ(ReadInt32(startup_.front().body), 0);  // AuthenticationOk, no password asked
+
+  // Another user name: refused without a password check, asked for one with it.
+  SetUp();
+  session_->set_certificate_user("alice");
+  StartUp({{"user", "bob"}});
+  EXPECT_EQ(started_next_, Session::Next::kClose);
+  EXPECT_EQ(ErrorField(startup_.at(0), 'C'), "28000");
+  EXPECT_NE(ErrorField(startup_.at(0), 'M').find("the certificate is for \"alice\""),
+            std::string::npos);
+  SetUp();
+  session_->set_certificate_user("alice");
+  session_->set_password_check([](const std::string&, const std::string&) { return true; });
+  StartUp({{"user", "bob"}});
+  EXPECT_EQ(started_next_, Session::Next::kContinue);
+  ASSERT_FALSE(startup_.empty());
+  EXPECT_EQ(ReadInt32(startup_.front().body), 3);  // AuthenticationCleartextPassword
+
+  // A certificate that names nobody admits nobody without a password check.
+  SetUp();
+  session_->set_certificate_user("");
+  StartUp();
+  EXPECT_EQ(started_next_, Session::Next::kClose);
+  EXPECT_EQ(ErrorField(startup_.at(0), 'C'), "28000");
+}
+
 TEST_F(SessionTest, NewerMinorVersionsAreNegotiatedDown) {
   std::string packet;
   AppendInt32Binary((3 << 16) | 2, &packet);

@@ -56,6 +56,10 @@ struct ServeArguments {
   bool audit_statements = false;
   bool audit_fail_closed = false;
   int64_t audit_flush_interval_ms = -1;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string tls_min_version;
 };
 
 // Many idle clients each hold a descriptor; the default soft limit (often 1024) would make the
@@ -160,6 +164,10 @@ arrow::Result<server::ServerConfig> BuildConfig(const ServeArguments& arguments)
         "--audit-statements, --audit-fail-closed and --audit-flush-interval-ms need "
         "--audit-log URI (or `audit: {table: URI}` in the config)");
   }
+  if (!arguments.tls_cert.empty()) config.tls.cert_file = arguments.tls_cert;
+  if (!arguments.tls_key.empty()) config.tls.key_file = arguments.tls_key;
+  if (!arguments.tls_client_ca.empty()) config.tls.client_ca_file = arguments.tls_client_ca;
+  if (!arguments.tls_min_version.empty()) config.tls.min_version = arguments.tls_min_version;
   return config;
 }
 
@@ -178,9 +186,10 @@ int Serve(const ServeArguments& arguments) {
   auto server = server::QueryServer::Start(*config);
   if (!server.ok()) return ReportError(server.status());
   std::string host = config->http_address.substr(0, config->http_address.rfind(':'));
-  std::cout << "nlk serve: listening on http://" << host << ":" << (*server)->port() << " ("
-            << config->tables.size() << " table" << (config->tables.size() == 1 ? "" : "s") << ")"
-            << std::endl;
+  const bool tls = config->tls.enabled();
+  std::cout << "nlk serve: listening on " << (tls ? "https://" : "http://") << host << ":"
+            << (*server)->port() << " (" << config->tables.size() << " table"
+            << (config->tables.size() == 1 ? "" : "s") << ")" << std::endl;
   if (!config->postgres_address.empty()) {
     std::string postgres_host =
         config->postgres_address.substr(0, config->postgres_address.rfind(':'));
@@ -188,10 +197,20 @@ int Serve(const ServeArguments& arguments) {
               << (*server)->postgres_port() << std::endl;
   }
   const server::AccessConfig& access = config->access;
+  if (tls) {
+    std::cout << "nlk serve: TLS " << config->tls.min_version << "+ with " << config->tls.cert_file
+              << (config->tls.verifies_clients()
+                      ? ", client certificates from " + config->tls.client_ca_file
+                      : std::string())
+              << std::endl;
+  }
   if (!access.tokens_file.empty()) {
     std::cout << "nlk serve: clients authenticate with tokens from " << access.tokens_file
               << " (/health " << server::EndpointAccessName(access.health_access) << ", /metrics "
               << server::EndpointAccessName(access.metrics_access) << ")" << std::endl;
+  } else if (config->tls.enabled() && config->tls.verifies_clients()) {
+    std::cout << "nlk serve: clients authenticate with certificates signed by "
+              << config->tls.client_ca_file << std::endl;
   } else if (access.insecure_no_auth) {
     std::cerr << "nlk serve: --insecure-no-auth: every client that reaches the server can read "
                  "every table"
@@ -207,7 +226,8 @@ int Serve(const ServeArguments& arguments) {
               << (config->audit.fail_closed ? " (fail closed)" : "") << std::endl;
   }
   if (!config->flight_sql_address.empty()) {
-    std::cout << "nlk serve: listening for Flight SQL on grpc://"
+    std::cout << "nlk serve: listening for Flight SQL on " << (tls ? "grpc+tls://" : "grpc://")
+
               << config->flight_sql_address.substr(0, config->flight_sql_address.rfind(':')) << ":"
               << (*server)->flight_sql_port() << std::endl;
   }
@@ -279,6 +299,16 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                       "With --tokens: 'public' (default) or 'token' for /health");
   command->add_option("--metrics-access", arguments->metrics_access,
                       "With --tokens: 'token' (default) or 'public' for /metrics");
+  command->add_option(
+      "--tls-cert", arguments->tls_cert,
+      "PEM certificate (and chain): serve HTTPS, PostgreSQL over TLS and Flight SQL "
+      "over grpc+tls. Reloaded when the file changes");
+  command->add_option("--tls-key", arguments->tls_key, "PEM private key for --tls-cert");
+  command->add_option("--tls-client-ca", arguments->tls_client_ca,
+                      "PEM CA bundle: clients may authenticate with a certificate it signed "
+                      "(principal: the subject's CN, groups: its OUs); required without --tokens");
+  command->add_option("--tls-min-version", arguments->tls_min_version,
+                      "Oldest TLS version accepted: 1.2 (default) or 1.3");
   command->add_option("-p,--addr-postgres", arguments->postgres_address,
                       "HOST:PORT for the PostgreSQL wire protocol (off unless given; e.g. "
                       "127.0.0.1:5432)");
