@@ -10,6 +10,7 @@ Run:  .venv/bin/python -m pytest tests/interop/test_serve_tls.py   (NLK_BIN=buil
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import ssl
@@ -444,3 +445,87 @@ def test_refusals_reach_tls_clients(pki, lake):
         held.close()
     finally:
         server.stop()
+
+
+def test_client_certificates_are_held_to_the_catalog_grants(pki, lake):
+    """A certificate's principal and groups (CN, OUs) get the catalog's grants on every listener
+    that can see them (HTTP, PostgreSQL); Flight SQL, which cannot, holds no grant."""
+    for name in ("lab_data", "other_data"):
+        nlkcli.run_nlk("datagen", "--table", str(lake / name), "--devices", "1", "--channels",
+                       "1", "--duration", "1", "--rate", "10")
+    manifest = lake / "mtls-manifest.json"
+    manifest.write_text(json.dumps({
+        "format": "neuralake-catalog-manifest", "format_version": 1, "root": str(lake),
+        "catalogs": [{"name": "trial", "databases": [{"name": "ephys", "tables": [
+            {"name": "lab_data", "kind": "delta", "uri": "lab_data", "description": "lab rows",
+             "read": {"groups": ["lab"], "principals": []}},
+            {"name": "other_data", "kind": "delta", "uri": "other_data",
+             "description": "another group's rows", "read": {"groups": ["other"],
+                                                             "principals": []}},
+        ]}]}],
+    }))
+    port, pg_port, flight_port = free_port(), free_port(), free_port()
+    log = lake / f"mtls-grants-{port}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(nlkcli.nlk_path()), "serve", "--catalog-manifest", str(manifest), "-t",
+             f"samples={lake / 'samples'}", *tls_args(*pki["server"]), "--tls-client-ca",
+             str(pki["client_ca"]), "-a", f"127.0.0.1:{port}", "-p", f"127.0.0.1:{pg_port}",
+             "--addr-flight-sql", f"127.0.0.1:{flight_port}"], stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        context = client_context(pki, "alice")  # CN=alice, OU=lab, OU=neuro
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                peer_certificate(port, context)
+                break
+            except OSError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+
+        def http_sql(query: str) -> tuple[int, bytes]:
+            connection = http.client.HTTPSConnection("localhost", port, timeout=10,
+                                                     context=context)
+            try:
+                connection.request("POST", "/api/sql", body=query)
+                response = connection.getresponse()
+                return response.status, response.read()
+            finally:
+                connection.close()
+
+        assert http_sql("SELECT count(*) AS n FROM ephys.lab_data")[0] == 200
+        hidden = http_sql("SELECT count(*) AS n FROM ephys.other_data")
+        unknown = http_sql("SELECT count(*) AS n FROM ephys.nones_data")
+        assert hidden[0] == unknown[0] == 404
+        assert hidden[1].replace(b"other_data", b"nones_data") == unknown[1]
+
+        alice_cert, alice_key = pki["alice"]
+        with psycopg.connect(f"host=localhost port={pg_port} dbname=lake user=alice "
+                             f"sslmode=verify-full sslrootcert={pki['ca']} sslcert={alice_cert} "
+                             f"sslkey={alice_key}", autocommit=True) as connection:
+            assert connection.execute("SELECT count(*) FROM ephys.lab_data").fetchone()[0] == 10
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                connection.execute("SELECT count(*) FROM ephys.other_data")
+            listed = {row[0] for row in connection.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+            assert "ephys.lab_data" in listed and "ephys.other_data" not in listed
+
+        roots = adbc_driver_flightsql.DatabaseOptions.TLS_ROOT_CERTS.value
+        chain = adbc_driver_flightsql.DatabaseOptions.MTLS_CERT_CHAIN.value
+        private = adbc_driver_flightsql.DatabaseOptions.MTLS_PRIVATE_KEY.value
+        with flight_sql.connect(f"grpc+tls://localhost:{flight_port}",
+                                db_kwargs={roots: pki["ca"].read_text(),
+                                           chain: alice_cert.read_text(),
+                                           private: alice_key.read_text()},
+                                autocommit=True) as connection:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) AS n FROM samples")
+                assert cursor.fetch_arrow_table().column("n")[0].as_py() == 100
+                with pytest.raises(adbc_driver_manager.Error):
+                    cursor.execute("SELECT count(*) AS n FROM ephys.lab_data")
+                    cursor.fetch_arrow_table()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
