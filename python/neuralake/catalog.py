@@ -175,6 +175,8 @@ def table(
     deprecation: Deprecation | None = None,
     lineage_sources: Iterable[str] = (),
     lineage_job: str = "",
+    retention_column: str = "",
+    retention_days: int = 0,
     classification: str = "",
     read_principals: Iterable[str] = (),
     read_groups: Iterable[str] = (),
@@ -207,6 +209,11 @@ def table(
             "computed_columns": [dataclasses.asdict(item) for item in computed_columns],
             "deprecation": dataclasses.asdict(deprecation) if deprecation else None,
             "writer": source.writer if source is not None else None,
+            "retention": (
+                {"column": retention_column, "keep_days": retention_days}
+                if retention_column or retention_days
+                else None
+            ),
             "lineage": (
                 {"sources": list(lineage_sources), "job": lineage_job}
                 if lineage_sources or lineage_job

@@ -108,6 +108,16 @@ arrow::Status WriteTable(JsonWriter& writer, const Database& database, const Tab
     WriteStringField(writer, "job", table.lineage.job);
     writer.EndObject();
   }
+  writer.Key("retention");
+  if (table.retention) {
+    writer.BeginObject();
+    WriteStringField(writer, "column", table.retention->column);
+    writer.Key("keep_days");
+    writer.Int(table.retention->keep.count());
+    writer.EndObject();
+  } else {
+    writer.Null();
+  }
   WriteStringField(writer, "classification", ClassificationName(table.classification));
   writer.Key("read");
   WriteReadGrants(writer, table.read);

@@ -269,6 +269,15 @@ class ManifestParser {
       ARROW_ASSIGN_OR_RAISE(table.lineage.sources, fields.StringList("sources"));
       ARROW_ASSIGN_OR_RAISE(table.lineage.job, fields.String("job"));
     }
+    if (const JsonValue* retention = reader.Find("retention")) {
+      ARROW_ASSIGN_OR_RAISE(ObjectReader fields,
+                            ObjectReader::Open(*retention, reader.FieldPath("retention")));
+      Retention declared;
+      ARROW_ASSIGN_OR_RAISE(declared.column, fields.String("column"));
+      ARROW_ASSIGN_OR_RAISE(int64_t keep_days, fields.Integer("keep_days"));
+      declared.keep = std::chrono::days{keep_days};
+      table.retention = std::move(declared);
+    }
     ARROW_ASSIGN_OR_RAISE(std::string classification, reader.String("classification"));
     ARROW_ASSIGN_OR_RAISE(table.classification,
                           ParseClassification(classification, reader.FieldPath("classification")));

@@ -40,6 +40,7 @@ def lab_catalog(samples_uri: str) -> Catalog:
         data_input="recording rigs",
         latency="minutes",
         update_frequency="per session",
+        freshness_slo_seconds=3600,
         schema=recordings(1, range(1)).schema,
         unique_columns=["session", "channel", "sequence"],
         docs_filters=[DocsFilter("channel = 5", "one channel")],
@@ -77,10 +78,31 @@ def test_manifest_is_the_cpp_format_with_derived_fields(cli_table, tmp_path):
     assert samples["resolved_uri"] == str(cli_table)
     assert samples["schema"]["fields"][2] == {"name": "channel", "type": "integer",
                                               "nullable": True, "metadata": {}}
+    assert samples["freshness"]["slo_seconds"] == 3600
+    assert samples["retention"] is None
     assert tables["probes"]["resolved_uri"] == str(tmp_path / "probes")
     assert tables["labels"]["kind"] == "function" and tables["labels"]["uri"] is None
     assert [entry["name"] for entry in manifest["serve"]["tables"]] == [
         "ephys.samples", "ephys.probes", "ephys.labels"]
+
+
+def test_retention_reaches_the_manifest_and_its_validation(cli_table):
+    def declare(schema):
+        @table(database="ephys", description="Daily recordings", schema=schema,
+               retention_column="date", retention_days=30,
+               source=DeltaSource(str(cli_table), partition_columns=["date"]))
+        def daily():
+            """Recordings by day."""
+
+        return Catalog("lab", description="retention", tables=[daily])
+
+    kept = declare(pa.schema([("date", pa.date32()), ("value", pa.float64())]))
+    assert kept.problems() == []
+    declared = json.loads(kept.manifest())["catalogs"][0]["databases"][0]["tables"][0]
+    assert declared["retention"] == {"column": "date", "keep_days": 30}
+    text_dates = declare(pa.schema([("date", pa.string()), ("value", pa.float64())]))
+    assert any("retention needs a date or timestamp column" in problem
+               for problem in text_dates.problems()), text_dates.problems()
 
 
 def test_manifest_round_trips_through_nlk(cli_table, tmp_path):
