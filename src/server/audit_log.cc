@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/prometheus.h"
+#include "common/sha256.h"
 #include "delta/table.h"
 
 namespace nlk::server {
@@ -326,6 +327,23 @@ void AuditLog::Run() {
   stats_.records_dropped += static_cast<int64_t>(queue_.size());
   queue_.clear();
   flushed_.notify_all();
+}
+
+AuditRecord AuditRecordOf(sql::QueryEvent event, std::string protocol, std::string principal) {
+  AuditRecord record;
+  record.time_us = event.start_time_us;
+  record.principal = principal.empty() ? std::string(kAnonymousPrincipal) : std::move(principal);
+  record.client_address = std::move(event.client_address);
+  record.protocol = std::move(protocol);
+  record.endpoint = "sql";
+  record.tables = std::move(event.tables);
+  record.rows = event.rows;
+  record.bytes = event.bytes;
+  record.duration_us = event.duration_us;
+  record.status = std::move(event.status);
+  record.statement_sha256 = Sha256Hex(event.statement);
+  record.statement = std::move(event.statement);
+  return record;
 }
 
 }  // namespace nlk::server

@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "sql/query_event.h"
+
 namespace nlk::server {
 
 // The principal recorded for a query without an authenticated identity (a loopback server
@@ -96,6 +98,10 @@ struct AuditStats {
   bool failing = false;
   std::string last_error;
 };
+
+// The record of a query a PostgreSQL or Flight SQL session reported: `protocol` ("postgres",
+// "flight_sql") and endpoint "sql", with `principal` (kAnonymousPrincipal when empty).
+AuditRecord AuditRecordOf(sql::QueryEvent event, std::string protocol, std::string principal);
 
 class AuditLog {
  public:

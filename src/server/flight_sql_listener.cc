@@ -59,20 +59,8 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       };
     }
     options.query_observer = [audit](sql::QueryEvent event) {
-      AuditRecord record;
-      record.time_us = event.start_time_us;
-      record.principal = event.user.empty() ? kAnonymousPrincipal : event.user;
-      record.client_address = std::move(event.client_address);
-      record.protocol = "flight_sql";
-      record.endpoint = "sql";
-      record.tables = std::move(event.tables);
-      record.rows = event.rows;
-      record.bytes = event.bytes;
-      record.duration_us = event.duration_us;
-      record.status = std::move(event.status);
-      record.statement_sha256 = Sha256Hex(event.statement);
-      record.statement = std::move(event.statement);
-      audit->Record(std::move(record));
+      std::string principal = event.user;
+      audit->Record(AuditRecordOf(std::move(event), "flight_sql", std::move(principal)));
     };
     options.query_admission = [audit]() -> arrow::Status {
       if (audit->accepting()) return arrow::Status::OK();

@@ -63,20 +63,8 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
     // Without tokens the user name is whatever the client sent: recorded as anonymous.
     const bool authenticated = gate && gate->authenticates();
     options.query_observer = [audit, authenticated](pgwire::QueryEvent event) {
-      AuditRecord record;
-      record.time_us = event.start_time_us;
-      record.principal = authenticated ? event.user : kAnonymousPrincipal;
-      record.client_address = std::move(event.client_address);
-      record.protocol = "postgres";
-      record.endpoint = "sql";
-      record.tables = std::move(event.tables);
-      record.rows = event.rows;
-      record.bytes = event.bytes;
-      record.duration_us = event.duration_us;
-      record.status = std::move(event.status);
-      record.statement_sha256 = Sha256Hex(event.statement);
-      record.statement = std::move(event.statement);
-      audit->Record(std::move(record));
+      std::string principal = authenticated ? event.user : std::string();
+      audit->Record(AuditRecordOf(std::move(event), "postgres", std::move(principal)));
     };
     options.query_admission = [audit]() -> arrow::Status {
       if (audit->accepting()) return arrow::Status::OK();

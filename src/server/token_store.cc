@@ -103,13 +103,6 @@ arrow::Status ValidateTokenName(std::string_view kind, std::string_view name) {
   return arrow::Status::OK();
 }
 
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  return Hex(digest, length);
-}
-
 arrow::Result<std::vector<TokenRecord>> ParseTokenFile(std::string_view text,
                                                        const std::string& path) {
   std::vector<TokenRecord> records;

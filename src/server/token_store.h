@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sha256.h"
+
 namespace nlk::server {
 
 // Who is asking: the principal and groups of the token presented.
@@ -46,9 +48,6 @@ struct TokenRecord {
 
 // Principals and groups: letters, digits and . _ @ - (1 to 128 of them).
 arrow::Status ValidateTokenName(std::string_view kind, std::string_view name);
-
-// Lowercase hex SHA-256 of `text`.
-std::string Sha256Hex(std::string_view text);
 
 // Parses a tokens file's text; errors name the line.
 arrow::Result<std::vector<TokenRecord>> ParseTokenFile(std::string_view text,

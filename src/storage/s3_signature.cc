@@ -2,12 +2,13 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <map>
+
+#include "common/sha256.h"
 
 namespace nlk::storage {
 namespace {
@@ -55,12 +56,6 @@ std::string CanonicalValue(std::string_view value) {
 }
 
 }  // namespace
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return Hex(digest, sizeof(digest));
-}
 
 std::string SigV4Now() {
   const std::time_t now = std::time(nullptr);

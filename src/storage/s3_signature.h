@@ -37,7 +37,4 @@ std::vector<std::string> SignV4(const SigV4Request& request, const SigV4Credenti
 // The current time as SigV4 writes it ("20260102T030405Z").
 std::string SigV4Now();
 
-// Lowercase hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
-
 }  // namespace nlk::storage

@@ -2,6 +2,7 @@
 // Calculations for the Authorization Header"), and the header ordering libcurl 7.88 gets wrong.
 #include <gtest/gtest.h>
 
+#include "common/sha256.h"
 #include "storage/s3_signature.h"
 
 namespace nlk::storage {

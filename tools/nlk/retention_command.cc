@@ -15,6 +15,7 @@
 #include "catalog_commands.h"
 #include "cli_error.h"
 #include "common/json_writer.h"
+#include "common/sha256.h"
 #include "delta/log/transaction.h"
 #include "delta/retention.h"
 #include "delta/table.h"
@@ -176,7 +177,7 @@ arrow::Status Pass(const RetentionArguments& arguments, const std::vector<Target
       const std::string statement =
           result.predicate.empty() ? "DELETE FROM " + target.name
                                    : "DELETE FROM " + target.name + " WHERE " + result.predicate;
-      record.statement_sha256 = server::Sha256Hex(statement);
+      record.statement_sha256 = Sha256Hex(statement);
       record.statement = statement;
       audit->Record(std::move(record));
     }
