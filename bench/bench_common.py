@@ -107,6 +107,16 @@ def add_report_arguments(parser: argparse.ArgumentParser, out_name: str) -> None
     parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
 
 
+def prepare_table(args: argparse.Namespace, generate: Callable[[str, Path], None]) -> Path:
+    """Points the harness at --nlk and returns --table resolved, made by GENERATE(nlk, table)
+    when it is not a Delta table yet."""
+    os.environ["NLK_BIN"] = args.nlk
+    table = Path(args.table).resolve()
+    if not (table / "_delta_log").exists():
+        generate(args.nlk, table)
+    return table
+
+
 def replace_section(path: Path, heading: str, section: str) -> None:
     """Replaces the section of PATH that starts with HEADING (up to the next '## ') by SECTION,
     or appends SECTION when PATH has no such heading."""

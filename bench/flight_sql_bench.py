@@ -25,7 +25,6 @@ import argparse
 import http.client
 import io
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -130,10 +129,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.from_json:
         return bench_common.publish(args, SECTION, markdown)
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        pg_wire_bench.generate_table(args.nlk, table)
+    table = bench_common.prepare_table(args, pg_wire_bench.generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-flight-bench-"))
     servers = {}
     try:

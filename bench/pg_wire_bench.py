@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import socket
 import struct
 import subprocess
@@ -142,10 +141,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.from_json:
         return bench_common.publish(args, SECTION, markdown)
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table)
+    table = bench_common.prepare_table(args, generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-pg-bench-"))
     servers = {}
     try:

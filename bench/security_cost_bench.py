@@ -19,7 +19,6 @@ so the client's own TLS work is not serialised by Python's GIL.
 from __future__ import annotations
 
 import argparse
-import os
 import http.client
 import multiprocessing
 import ssl
@@ -194,10 +193,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.from_json:
         return bench_common.publish(args, SECTION, markdown)
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table)
+    table = bench_common.prepare_table(args, generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-security-bench-"))
     cert, key = make_certificate(work)
     tokens = work / "tokens.tsv"

@@ -238,10 +238,8 @@ def main() -> int:
             parser.error("--write-docs needs every query; drop --queries")
     if args.from_json:
         return bench_common.publish(args, SECTION, markdown)
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table, args.rate)
+    table = bench_common.prepare_table(args,
+                                       lambda nlk, path: generate_table(nlk, path, args.rate))
     files = len(list(table.glob("*.parquet")))
     work = Path(tempfile.mkdtemp(prefix="nlk-serve-bench-"))
 
