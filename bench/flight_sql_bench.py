@@ -25,23 +25,15 @@ import argparse
 import http.client
 import io
 import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "interop"))
-sys.path.insert(0, str(REPO / "bench"))
-os.environ.setdefault("NLK_BIN", str(REPO / "build" / "tools" / "nlk"))
+import bench_common
+import pg_wire_bench
+from bench_common import REPO, ratio, serve_harness, timed
 
-import pg_wire_bench  # noqa: E402
-import serve_harness  # noqa: E402
-
+SECTION = "## Arrow Flight SQL"
 QUERY = pg_wire_bench.QUERY
 TYPE_URL = b"type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery"
 
@@ -95,7 +87,7 @@ def http_arrow_table(port: int):
 
 
 def markdown(report: dict) -> str:
-    lines = ["## Arrow Flight SQL", ""]
+    lines = [SECTION, ""]
     lines.append(
         f"`{QUERY}` over {report['rows']:,} rows (the table of the PostgreSQL benchmark above), "
         f"fetched whole by one client on loopback, {report['repetitions']} repetitions "
@@ -122,43 +114,22 @@ def markdown(report: dict) -> str:
     for label, value in report["ratios"].items():
         lines.append(f"- {label}: {value}")
     lines.append("")
-    notes = REPO / "bench" / "flight_sql_bench_notes.md"
-    if notes.exists():
-        lines.append(notes.read_text().strip())
+    notes = bench_common.notes("flight_sql_bench_notes.md")
+    if notes:
+        lines.append(notes)
         lines.append("")
     return "\n".join(lines)
 
 
-def replace_section(path: Path, section: str) -> None:
-    text = path.read_text()
-    start = text.find("## Arrow Flight SQL")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "pg_wire_samples"))
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--out", default=str(REPO / "bench" / "data" / "flight_sql_bench.json"))
-    parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
+    bench_common.add_report_arguments(parser, "flight_sql_bench.json")
     args = parser.parse_args()
     if args.from_json:
-        section = markdown(json.loads(Path(args.from_json).read_text()))
-        print(section)
-        if args.write_docs:
-            replace_section(REPO / "docs" / "benchmarks.md", section)
-        return 0
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        pg_wire_bench.generate_table(args.nlk, table)
+        return bench_common.publish(args, SECTION, markdown)
+    table = bench_common.prepare_table(args, pg_wire_bench.generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-flight-bench-"))
     servers = {}
     try:
@@ -170,11 +141,8 @@ def main() -> int:
         nlk_http = servers["nlk"].port
         roapi_http = serve_harness.free_port()
         roapi_flight = serve_harness.free_port()
-        config = work / "roapi.yml"
-        config.write_text(f"addr:\n  http: 127.0.0.1:{roapi_http}\n"
-                          f"  flight_sql: 127.0.0.1:{roapi_flight}\n"
-                          f"tables:\n  - name: samples\n    uri: {table}\n    option:\n"
-                          f"      format: delta\n      use_memory_table: false\n")
+        config = bench_common.roapi_config(work / "roapi.yml", table, roapi_http,
+                                           flight_sql=roapi_flight)
         servers["ROAPI"] = serve_harness.start_roapi(config, roapi_http, work)
         reference = pyarrow_flight_table(nlk_flight)
         rows = reference.num_rows
@@ -252,16 +220,11 @@ def main() -> int:
                 errors[index] = str(error).splitlines()[0][:160]
                 print(f"{server} {endpoint} {client}: failed: {errors[index]}", flush=True)
         for repetition in range(args.repetitions):
-            order = list(range(len(cases)))
-            if repetition % 2:
-                order.reverse()
-            for index in order:
+            for index in bench_common.alternating(range(len(cases)), repetition):
                 if index in errors:
                     continue
                 server, endpoint, client, run = cases[index]
-                started = time.perf_counter()
-                run()
-                seconds = time.perf_counter() - started
+                seconds, _ = timed(run)
                 times[index].append(seconds)
                 print(f"rep {repetition + 1} {server:5s} {endpoint:14s} {client:28s} "
                       f"{seconds:7.3f} s", flush=True)
@@ -270,7 +233,7 @@ def main() -> int:
             # Flight clients report the Table's size in memory, not bytes off the wire.
             received = sizes.get(index) if "Flight" not in endpoint else None
             results.append({"server": server, "endpoint": endpoint, "client": client,
-                            "seconds": None if index in errors else statistics.median(times[index]),
+                            "seconds": None if index in errors else bench_common.median(times[index]),
                             "runs": times[index], "bytes": received,
                             "error": errors.get(index)})
 
@@ -279,9 +242,6 @@ def main() -> int:
                 if (entry["server"], entry["endpoint"], entry["client"]) == (server, endpoint, client):
                     return entry["seconds"]
             return None
-
-        def ratio(a, b):
-            return f"{a / b:.2f}×" if a and b else "n/a"
 
         adbc_nlk = seconds_of("nlk", "Flight SQL", "ADBC (pyarrow Table)")
         ratios = {
@@ -302,26 +262,15 @@ def main() -> int:
                 seconds_of("nlk", "Flight SQL", "pyarrow.flight (Table)"),
                 seconds_of("nlk", "HTTP Arrow IPC", "pyarrow.ipc (Table)")),
         }
-        roapi_version = subprocess.run([serve_harness.roapi_path(), "--version"],
-                                       capture_output=True, text=True).stdout.strip()
         report = {
             "rows": rows, "repetitions": args.repetitions, "results": results, "ratios": ratios,
-            "roapi_version": roapi_version.replace("roapi ", ""),
-            "machine": f"{os.cpu_count()} cores, "
-                       f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
-                       f"{platform.system()} {platform.machine()}",
+            "roapi_version": bench_common.roapi_version(),
+            "machine": bench_common.machine(),
             "command": ".venv/bin/python bench/flight_sql_bench.py --write-docs",
         }
     finally:
-        for server in servers.values():
-            server.stop()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    section = markdown(report)
-    print(section)
-    if args.write_docs:
-        replace_section(REPO / "docs" / "benchmarks.md", section)
-    return 0
+        bench_common.stop_all(servers)
+    return bench_common.publish(args, SECTION, markdown, report)
 
 
 if __name__ == "__main__":

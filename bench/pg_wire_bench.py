@@ -22,23 +22,17 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import socket
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "interop"))
-os.environ.setdefault("NLK_BIN", str(REPO / "build" / "tools" / "nlk"))
+import bench_common
+from bench_common import REPO, median, ratio, serve_harness, timed
 
-import serve_harness  # noqa: E402
-
+SECTION = "## PostgreSQL wire protocol"
 QUERY = "SELECT * FROM samples"
 READY = b"Z\x00\x00\x00\x05I"
 
@@ -103,18 +97,8 @@ def psycopg_rows(port: int, binary: bool) -> int:
             return len(cursor.fetchall())
 
 
-def timed(function, *args):
-    started = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - started, result
-
-
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
 def markdown(report: dict) -> str:
-    lines = ["## PostgreSQL wire protocol", ""]
+    lines = [SECTION, ""]
     lines.append(
         f"`{QUERY}` over {report['rows']:,} rows (7 columns: two strings, int32, timestamp, "
         f"date, int64, float32) of one Delta table, fetched whole by one client on loopback, "
@@ -142,43 +126,22 @@ def markdown(report: dict) -> str:
     for label, value in report["ratios"].items():
         lines.append(f"- {label}: {value}")
     lines.append("")
-    notes = REPO / "bench" / "pg_wire_bench_notes.md"
-    if notes.exists():
-        lines.append(notes.read_text().strip())
+    notes = bench_common.notes("pg_wire_bench_notes.md")
+    if notes:
+        lines.append(notes)
         lines.append("")
     return "\n".join(lines)
 
 
-def replace_section(path: Path, section: str) -> None:
-    text = path.read_text()
-    start = text.find("## PostgreSQL wire protocol")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "pg_wire_samples"))
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--out", default=str(REPO / "bench" / "data" / "pg_wire_bench.json"))
-    parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
+    bench_common.add_report_arguments(parser, "pg_wire_bench.json")
     args = parser.parse_args()
     if args.from_json:
-        section = markdown(json.loads(Path(args.from_json).read_text()))
-        print(section)
-        if args.write_docs:
-            replace_section(REPO / "docs" / "benchmarks.md", section)
-        return 0
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table)
+        return bench_common.publish(args, SECTION, markdown)
+    table = bench_common.prepare_table(args, generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-pg-bench-"))
     servers = {}
     try:
@@ -187,10 +150,8 @@ def main() -> int:
             ["-t", f"samples={table}", "-p", f"127.0.0.1:{nlk_pg_port}"], work)
         roapi_http = serve_harness.free_port()
         roapi_pg = serve_harness.free_port()
-        config = work / "roapi.yml"
-        config.write_text(f"addr:\n  http: 127.0.0.1:{roapi_http}\n  postgres: 127.0.0.1:{roapi_pg}\n"
-                          f"tables:\n  - name: samples\n    uri: {table}\n    option:\n"
-                          f"      format: delta\n      use_memory_table: false\n")
+        config = bench_common.roapi_config(work / "roapi.yml", table, roapi_http,
+                                           postgres=roapi_pg)
         servers["ROAPI"] = serve_harness.start_roapi(config, roapi_http, work)
         rows = http_body_rows = len(json.loads(http_body(servers["nlk"].port)))
         print(f"table: {rows:,} rows", flush=True)
@@ -220,10 +181,7 @@ def main() -> int:
                 errors[index] = str(error).splitlines()[0][:120]
                 print(f"{client} {server} {endpoint}: failed: {errors[index]}", flush=True)
         for repetition in range(args.repetitions):
-            order = list(range(len(cases)))
-            if repetition % 2:
-                order.reverse()
-            for index in order:
+            for index in bench_common.alternating(range(len(cases)), repetition):
                 if index in errors:
                     continue
                 client, server, endpoint, run = cases[index]
@@ -244,9 +202,6 @@ def main() -> int:
                     return entry["seconds"]
             return None
 
-        def ratio(a, b):
-            return f"{a / b:.2f}×" if a and b else "n/a"
-
         ratios = {
             "bytes, nlk PostgreSQL / nlk HTTP JSON": ratio(seconds_of("bytes", "nlk", "PostgreSQL"),
                                                            seconds_of("bytes", "nlk", "HTTP JSON")),
@@ -259,26 +214,15 @@ def main() -> int:
                 seconds_of("rows", "nlk", "PostgreSQL text (psycopg)"),
                 seconds_of("rows", "ROAPI", "PostgreSQL text (psycopg)")),
         }
-        roapi_version = subprocess.run([serve_harness.roapi_path(), "--version"],
-                                       capture_output=True, text=True).stdout.strip()
         report = {
             "rows": rows, "repetitions": args.repetitions, "results": results, "ratios": ratios,
-            "roapi_version": roapi_version.replace("roapi ", ""),
-            "machine": f"{os.cpu_count()} cores, "
-                       f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
-                       f"{platform.system()} {platform.machine()}",
+            "roapi_version": bench_common.roapi_version(),
+            "machine": bench_common.machine(),
             "command": ".venv/bin/python bench/pg_wire_bench.py --write-docs",
         }
     finally:
-        for server in servers.values():
-            server.stop()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    section = markdown(report)
-    print(section)
-    if args.write_docs:
-        replace_section(REPO / "docs" / "benchmarks.md", section)
-    return 0
+        bench_common.stop_all(servers)
+    return bench_common.publish(args, SECTION, markdown, report)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The cost of security on `nlk serve`: point-lookup latency and throughput without auth, with
-bearer tokens, and with tokens over TLS (keep-alive), in the same run on the same table.
+bearer tokens, with tokens over TLS (keep-alive), and with the audit log on, in the same run on
+the same table.
 
 Not a test. Loopback only, every load run bounded in time. Writes a JSON report and, with
 --write-docs, replaces the "## Security cost" section of docs/benchmarks.md.
@@ -7,40 +8,29 @@ Not a test. Loopback only, every load run bounded in time. Writes a JSON report 
     .venv/bin/python bench/security_cost_bench.py --write-docs
 
 The servers run side by side from the same binary over the same Delta table (generated under
-bench/data on first use); each repetition runs every variant, in alternating order, single-client
-(p50, p99) and with 16 clients on kept-alive connections (throughput, p99). The report gives
-medians over repetitions and each variant's cost relative to the plain server. The load comes
-from worker processes (one per client) so the client's own TLS work is not serialised by
-Python's GIL.
-
-Audit: `--audit-args "ARGS"` adds variants that also pass ARGS to the server (e.g. the audit log
-flag, "--audit-log {dir}/audit"; `{dir}` is a fresh directory), so the audit cost is measured in
-the same run. See VARIANTS and audit_variants.
+bench/data on first use): plain, auth, auth+TLS, auth+audit and auth+TLS+audit (`--audit-log`
+into a fresh directory per server). Each repetition runs every variant, in alternating order,
+single-client (p50, p99) and with 16 clients on kept-alive connections (throughput, p99). The
+report gives medians over repetitions, each variant's cost relative to the plain server, and the
+audit records each audited server wrote. The load comes from worker processes (one per client)
+so the client's own TLS work is not serialised by Python's GIL.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import multiprocessing
-import os
-import platform
-import shlex
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "interop"))
-os.environ.setdefault("NLK_BIN", str(REPO / "build" / "tools" / "nlk"))
-
-import serve_harness  # noqa: E402
+import bench_common
+from bench_common import REPO, serve_harness
 
 POINT_LOOKUP = ("SELECT * FROM samples WHERE device_id = 'device-003' AND channel = 7 "
                 "AND timestamp = '2026-01-01 00:00:30'")
@@ -52,19 +42,14 @@ class Variant:
     label: str
     token: bool = False  # the server takes --tokens and clients send a token
     tls: bool = False
-    extra: list[str] = field(default_factory=list)
+    audit: bool = False  # the server writes an audit log (--audit-log into a fresh directory)
 
 
 # The variants every run measures; the first is the baseline.
-VARIANTS = [Variant("plain"), Variant("auth", token=True), Variant("auth+TLS", token=True,
-                                                                    tls=True)]
-
-
-def audit_variants(audit_args: str) -> list[Variant]:
-    """The variants with the audit log on: ARGS are passed to the server as they are."""
-    extra = shlex.split(audit_args)
-    return [Variant("auth+audit", token=True, extra=extra),
-            Variant("auth+TLS+audit", token=True, tls=True, extra=extra)]
+VARIANTS = [Variant("plain"), Variant("auth", token=True),
+            Variant("auth+TLS", token=True, tls=True),
+            Variant("auth+audit", token=True, audit=True),
+            Variant("auth+TLS+audit", token=True, tls=True, audit=True)]
 
 
 def generate_table(nlk: str, table: Path) -> None:
@@ -131,12 +116,20 @@ def load(port: int, cafile: str | None, token: str | None, clients: int, seconds
     latencies.sort()
     if not latencies:
         raise RuntimeError("no request completed")
-
-    def percentile(p: float) -> float:
-        return 1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-
     return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / seconds,
-            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99)}
+            "p50_ms": 1000 * bench_common.percentile(latencies, 0.50),
+            "p99_ms": 1000 * bench_common.percentile(latencies, 0.99)}
+
+
+def audit_records(server: serve_harness.Server, token: str) -> int:
+    """nlk_audit_records_total from the server's /metrics (which takes the token)."""
+    response = server.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+    if response.status != 200:
+        raise RuntimeError(f"/metrics: HTTP {response.status}")
+    for line in response.body.decode().splitlines():
+        if line.startswith("nlk_audit_records_total "):
+            return int(float(line.split()[1]))
+    raise RuntimeError("/metrics has no nlk_audit_records_total")
 
 
 def cost(value: float, base: float, higher_is_worse: bool) -> str:
@@ -150,10 +143,12 @@ def markdown(report: dict) -> str:
     base = report["variants"][0]
     lines = [SECTION, ""]
     lines.append(
-        f"The cost of authentication and TLS on `nlk serve`: the point lookup "
+        f"The cost of authentication, TLS and the audit log on `nlk serve`: the point lookup "
         f"(`{POINT_LOOKUP}`) over `POST /api/sql`, {report['rows']:,} rows, loopback. Variants: "
         "`plain` (no auth), `auth` (bearer token checked on every request), `auth+TLS` (token "
-        "over TLS 1.3, kept-alive connections, handshake not measured). One client for p50/p99, "
+        "over TLS 1.3, kept-alive connections, handshake not measured), and `auth+audit`, "
+        "`auth+TLS+audit` (the same with `--audit-log`, the writer flushing every "
+        f"{report.get('flush_interval_ms', 1000)} ms). One client for p50/p99, "
         f"{report['clients']} clients (one process each) for throughput, {report['seconds']} s "
         f"per run, {report['repetitions']} repetitions alternating the variants, medians shown. "
         f"Machine: {report['machine']}; the clients share the cores with the server, so TLS "
@@ -169,8 +164,8 @@ def markdown(report: dict) -> str:
     lines.append("")
     lines.append(f"| variant | 1 client p50 ms | 1 client p99 ms | {report['clients']} clients "
                  f"req/s | {report['clients']} clients p99 ms | cost p50 | cost p99 | "
-                 "cost throughput |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+                 "cost throughput | audit records written |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     results = report["results"]
     for label in report["variants"]:
         r, b = results[label], results[base]
@@ -178,55 +173,35 @@ def markdown(report: dict) -> str:
                      f"{r['concurrent_rps']:.0f} | {r['concurrent_p99_ms']:.2f} | "
                      f"{cost(r['single_p50_ms'], b['single_p50_ms'], True)} | "
                      f"{cost(r['single_p99_ms'], b['single_p99_ms'], True)} | "
-                     f"{cost(r['concurrent_rps'], b['concurrent_rps'], False)} |")
+                     f"{cost(r['concurrent_rps'], b['concurrent_rps'], False)} | "
+                     f"{r.get('records', '–')} |")
     lines.append("")
     lines.append("Cost: the change against `plain` (positive is slower, or fewer requests a "
                  "second). Target: under 10 %.")
     return "\n".join(lines) + "\n"
 
 
-def replace_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "security_samples"))
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--audit-args", help="server arguments that turn the audit log on; adds "
-                        "the auth+audit and auth+TLS+audit variants")
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--out", default=str(REPO / "bench" / "data" / "security_cost.json"))
-    parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
+    parser.add_argument("--flush-interval-ms", type=int, default=1000,
+                        help="--audit-flush-interval-ms of the audited servers")
+    bench_common.add_report_arguments(parser, "security_cost.json")
     args = parser.parse_args()
     if args.from_json:
-        section = markdown(json.loads(Path(args.from_json).read_text()))
-        print(section)
-        if args.write_docs:
-            replace_section(REPO / "docs" / "benchmarks.md", section)
-        return 0
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table)
+        return bench_common.publish(args, SECTION, markdown)
+    table = bench_common.prepare_table(args, generate_table)
     work = Path(tempfile.mkdtemp(prefix="nlk-security-bench-"))
     cert, key = make_certificate(work)
     tokens = work / "tokens.tsv"
     token = subprocess.run([args.nlk, "auth", "token", "create", "--tokens", str(tokens),
                             "--principal", "bench"], check=True, capture_output=True,
                            text=True).stdout.strip()
-    variants = VARIANTS + (audit_variants(args.audit_args) if args.audit_args else [])
-    load_before = os.getloadavg()[0]
+    variants = VARIANTS
+    load_before = bench_common.load_average()
     servers: dict[str, serve_harness.Server] = {}
     try:
         for index, variant in enumerate(variants):
@@ -235,9 +210,10 @@ def main() -> int:
                 server_args += ["--tokens", str(tokens)]
             if variant.tls:
                 server_args += ["--tls-cert", str(cert), "--tls-key", str(key)]
-            directory = work / f"variant-{index}"
-            directory.mkdir()
-            server_args += [a.replace("{dir}", str(directory)) for a in variant.extra]
+            if variant.audit:
+                # A fresh directory per server: each audit log is its own Delta table.
+                server_args += ["--audit-log", str(work / f"audit-{index}"),
+                                "--audit-flush-interval-ms", str(args.flush_interval_ms)]
             context = ssl.create_default_context(cafile=str(cert)) if variant.tls else None
             servers[variant.label] = serve_harness.start_nlk_serve(server_args, work,
                                                                    ssl_context=context)
@@ -246,8 +222,7 @@ def main() -> int:
         assert len(found) == 1, f"the point lookup found {len(found)} rows"
         raw: dict[str, list] = {v.label: [] for v in variants}
         for repetition in range(args.repetitions):
-            order = variants if repetition % 2 == 0 else list(reversed(variants))
-            for variant in order:
+            for variant in bench_common.alternating(variants, repetition):
                 port = servers[variant.label].port
                 cafile = str(cert) if variant.tls else None
                 credential = token if variant.token else None
@@ -260,33 +235,31 @@ def main() -> int:
                       f"p99 {single['p99_ms']:6.2f} ms | c{args.clients}: "
                       f"{concurrent['rps']:8.1f} req/s p99 {concurrent['p99_ms']:6.2f} ms",
                       flush=True)
+        # The audit writers commit what they queued within one flush interval.
+        time.sleep(args.flush_interval_ms / 1000 + 0.5)
+        records = {v.label: audit_records(servers[v.label], token) for v in variants if v.audit}
     finally:
-        for server in servers.values():
-            server.stop()
+        bench_common.stop_all(servers)
     results = {}
     for label, runs in raw.items():
         results[label] = {
-            "single_p50_ms": statistics.median(r["single"]["p50_ms"] for r in runs),
-            "single_p99_ms": statistics.median(r["single"]["p99_ms"] for r in runs),
-            "concurrent_rps": statistics.median(r["concurrent"]["rps"] for r in runs),
-            "concurrent_p99_ms": statistics.median(r["concurrent"]["p99_ms"] for r in runs),
+            "single_p50_ms": bench_common.median(r["single"]["p50_ms"] for r in runs),
+            "single_p99_ms": bench_common.median(r["single"]["p99_ms"] for r in runs),
+            "concurrent_rps": bench_common.median(r["concurrent"]["rps"] for r in runs),
+            "concurrent_p99_ms": bench_common.median(r["concurrent"]["p99_ms"] for r in runs),
         }
+        if label in records:
+            results[label]["records"] = records[label]
     report = {
         "rows": rows, "seconds": args.seconds, "repetitions": args.repetitions,
-        "clients": args.clients, "variants": [v.label for v in variants],
-        "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}",
-        "command": ".venv/bin/python bench/security_cost_bench.py --write-docs"
-                   + (f" --audit-args {shlex.quote(args.audit_args)}" if args.audit_args else ""),
+        "clients": args.clients, "flush_interval_ms": args.flush_interval_ms,
+        "variants": [v.label for v in variants],
+        "machine": bench_common.machine(memory=False),
+        "command": ".venv/bin/python bench/security_cost_bench.py --write-docs",
         "results": results, "raw": raw,
-        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "load_average": [load_before, bench_common.load_average()],
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    section = markdown(report)
-    print(section)
-    if args.write_docs:
-        replace_section(REPO / "docs" / "benchmarks.md", section)
-    return 0
+    return bench_common.publish(args, SECTION, markdown, report)
 
 
 if __name__ == "__main__":

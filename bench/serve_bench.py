@@ -18,8 +18,6 @@ import argparse
 import json
 import math
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,11 +25,13 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "interop"))
-os.environ.setdefault("NLK_BIN", str(REPO / "build-serve" / "tools" / "nlk"))
+os.environ.setdefault("NLK_BIN", str(Path(__file__).resolve().parents[1] / "build-serve" / "tools"
+                                    / "nlk"))
 
-import serve_harness  # noqa: E402
+import bench_common  # noqa: E402
+from bench_common import REPO, median, ratio, serve_harness  # noqa: E402
+
+SECTION = "## Query service"
 
 QUERIES = {
     "point lookup": "SELECT * FROM samples WHERE device_id = 'device-003' AND channel = 7 "
@@ -157,17 +157,6 @@ def duckdb_reference(table: Path, repetitions: int) -> dict:
     return figures
 
 
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
-def ratio(ours: float, theirs: float) -> str:
-    """ours / theirs; a side that completed no request in a run has no figure."""
-    if not ours or not theirs:
-        return "n/a"
-    return f"{ours / theirs:.2f}×"
-
-
 def figure(value: float) -> str:
     if not value:
         return "none done"
@@ -175,7 +164,7 @@ def figure(value: float) -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = ["## Query service", ""]
+    lines = [SECTION, ""]
     machine = report["machine"]
     lines.append(f"`nlk serve` against ROAPI {report['roapi_version']} serving the same Delta table "
                  f"({report['rows']:,} neural-sample rows in {report['files']} files, local disk), "
@@ -216,26 +205,14 @@ def markdown(report: dict) -> str:
     lines.append("Peak RSS under the runs: " + ", ".join(
         f"{label} {report['rss_peak_mb'][label]:.0f} MB" for label in report["servers"]) + ".")
     lines.append("")
-    notes = REPO / "bench" / "serve_bench_notes.md"
-    if notes.exists():
-        lines.append(notes.read_text().strip())
+    notes = bench_common.notes("serve_bench_notes.md")
+    if notes:
+        lines.append(notes)
     return "\n".join(lines) + "\n"
-
-
-def replace_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("## Query service")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    path.write_text(text)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nlk", default=os.environ["NLK_BIN"])
     parser.add_argument("--table", default=str(REPO / "bench" / "data" / "serve_samples"))
     parser.add_argument("--rate", type=int, default=10,
                         help="samples per second and channel of a table generated here (10: "
@@ -246,9 +223,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--roapi-memory", action="store_true",
                         help="also run ROAPI with use_memory_table=true (its default)")
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--out", default=str(REPO / "bench" / "data" / "serve_bench.json"))
-    parser.add_argument("--from-json", help="only render (and --write-docs) a saved report")
+    bench_common.add_report_arguments(parser, "serve_bench.json")
     parser.add_argument("--queries", help="comma-separated names (or prefixes) of the queries to "
                         "run, e.g. 'point,1-min'; a partial run never writes the docs")
     args = parser.parse_args()
@@ -262,15 +237,9 @@ def main() -> int:
         if args.write_docs:
             parser.error("--write-docs needs every query; drop --queries")
     if args.from_json:
-        section = markdown(json.loads(Path(args.from_json).read_text()))
-        print(section)
-        if args.write_docs:
-            replace_section(REPO / "docs" / "benchmarks.md", section)
-        return 0
-    os.environ["NLK_BIN"] = args.nlk
-    table = Path(args.table).resolve()
-    if not (table / "_delta_log").exists():
-        generate_table(args.nlk, table, args.rate)
+        return bench_common.publish(args, SECTION, markdown)
+    table = bench_common.prepare_table(args,
+                                       lambda nlk, path: generate_table(nlk, path, args.rate))
     files = len(list(table.glob("*.parquet")))
     work = Path(tempfile.mkdtemp(prefix="nlk-serve-bench-"))
 
@@ -294,7 +263,7 @@ def main() -> int:
         samplers = {label: RssSampler(server.process.pid) for label, server in servers.items()}
         raw = {name: {label: [] for label in servers} for name in QUERIES}
         for repetition in range(args.repetitions):
-            order = list(servers) if repetition % 2 == 0 else list(reversed(servers))
+            order = bench_common.alternating(list(servers), repetition)
             for name, sql in QUERIES.items():
                 for label in order:
                     single = run_wrk(servers[label].port, sql, 1, args.seconds, work)
@@ -321,15 +290,11 @@ def main() -> int:
                     "concurrent_p99_ms": median([r["concurrent"]["p99_us"] / 1000 for r in runs]),
                     "non2xx": sum(r["single"]["non2xx"] + r["concurrent"]["non2xx"] for r in runs),
                 }
-        roapi_version = subprocess.run([serve_harness.roapi_path(), "--version"],
-                                       capture_output=True, text=True).stdout.strip()
         report = {
             "rows": rows, "files": files, "seconds": args.seconds,
             "repetitions": args.repetitions, "servers": list(servers),
-            "machine": f"{os.cpu_count()} cores, "
-                       f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
-                       f"{platform.system()} {platform.machine()}",
-            "roapi_version": roapi_version.replace("roapi ", ""),
+            "machine": bench_common.machine(),
+            "roapi_version": bench_common.roapi_version(),
             "command": ".venv/bin/python bench/serve_bench.py --write-docs"
                        + (" --roapi-memory" if args.roapi_memory else ""),
             "answers": answers, "results": results, "raw": raw,
@@ -337,14 +302,8 @@ def main() -> int:
             "duckdb": duckdb_reference(table, args.repetitions),
         }
     finally:
-        for server in servers.values():
-            server.stop()
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    section = markdown(report)
-    print(section)
-    if args.write_docs:
-        replace_section(REPO / "docs" / "benchmarks.md", section)
-    return 0
+        bench_common.stop_all(servers)
+    return bench_common.publish(args, SECTION, markdown, report)
 
 
 if __name__ == "__main__":
