@@ -279,9 +279,9 @@ TEST(AuditLogTest, EnqueueCost) {
   const double per_record_ns = static_cast<double>(total_ns) / (kThreads * kPerThread);
   std::cout << "audit enqueue: " << per_record_ns << " ns per record (" << kThreads << " threads)"
             << std::endl;
+  // A measurement, reported, not asserted: timing belongs to the benchmarks
+  // (bench/security_cost_bench.py), and a loaded machine would make any bound flaky.
   RecordProperty("enqueue_ns", std::to_string(static_cast<int64_t>(per_record_ns)));
-  // A generous bound (a loaded CI machine): far below a point lookup's ~100 us.
-  EXPECT_LT(per_record_ns, 20'000);
   ASSERT_OK(log->Flush());
   EXPECT_EQ(Written(*state), static_cast<size_t>(kThreads * kPerThread));
 }
