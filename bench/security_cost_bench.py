@@ -178,6 +178,10 @@ def markdown(report: dict) -> str:
     lines.append("")
     lines.append("Cost: the change against `plain` (positive is slower, or fewer requests a "
                  "second). Target: under 10 %.")
+    notes = bench_common.notes("security_cost_bench_notes.md")
+    if notes:
+        lines.append("")
+        lines.append(notes)
     return "\n".join(lines) + "\n"
 
 
