@@ -277,8 +277,11 @@ void AuditLog::WriteQueued(std::unique_lock<std::mutex>& lock) {
     stats_.failing = false;
     stats_.last_error.clear();
   }
-  while (!queue_.empty()) {
-    const size_t count = std::min(queue_.size(), options_.max_batch);
+  // Only what is queued now: records arriving while a batch is written wait for the next flush.
+  // Draining until empty would commit again and again, a few records each, under steady load.
+  size_t remaining = queue_.size();
+  while (remaining > 0) {
+    const size_t count = std::min(remaining, options_.max_batch);
     std::vector<AuditRecord> batch(std::make_move_iterator(queue_.begin()),
                                    std::make_move_iterator(queue_.begin() + count));
     lock.unlock();
@@ -294,6 +297,7 @@ void AuditLog::WriteQueued(std::unique_lock<std::mutex>& lock) {
       return;
     }
     queue_.erase(queue_.begin(), queue_.begin() + count);
+    remaining -= count;
     stats_.records_written += static_cast<int64_t>(count);
     stats_.failing = false;
     stats_.last_error.clear();
