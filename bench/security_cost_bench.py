@@ -10,17 +10,15 @@ Not a test. Loopback only, every load run bounded in time. Writes a JSON report 
 The servers run side by side from the same binary over the same Delta table (generated under
 bench/data on first use): plain, auth, auth+TLS, auth+audit and auth+TLS+audit (`--audit-log`
 into a fresh directory per server). Each repetition runs every variant, in alternating order,
-single-client (p50, p99) and with 16 clients on kept-alive connections (throughput, p99). The
-report gives medians over repetitions, each variant's cost relative to the plain server, and the
-audit records each audited server wrote. The load comes from worker processes (one per client)
-so the client's own TLS work is not serialised by Python's GIL.
+single-client (p50, p99) and with 16 clients on kept-alive connections (throughput, p99), the
+load from wrk (C and OpenSSL, as serve_bench.py uses it), so the client's side of TLS takes
+little of the cores the server runs on. The report gives medians over repetitions, each
+variant's cost relative to the plain server, and the audit records each audited server wrote.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import multiprocessing
 import ssl
 import subprocess
 import sys
@@ -68,57 +66,14 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def client(port: int, cafile: str | None, token: str | None, seconds: float,
-           results: multiprocessing.Queue) -> None:
-    """One client on one kept-alive connection for `seconds`: its latencies in seconds."""
-    if cafile:
-        context = ssl.create_default_context(cafile=cafile)
-        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
-    else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "text/plain"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    latencies, errors = [], 0
-    body = POINT_LOOKUP.encode()
-    # The first request opens the connection (and shakes hands); it is not measured.
-    connection.request("POST", "/api/sql", body=body, headers=headers)
-    connection.getresponse().read()
-    deadline = time.perf_counter() + seconds
-    while True:
-        started = time.perf_counter()
-        if started >= deadline:
-            break
-        connection.request("POST", "/api/sql", body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        latencies.append(time.perf_counter() - started)
-        if response.status != 200:
-            errors += 1
-    connection.close()
-    results.put((latencies, errors))
-
-
-def load(port: int, cafile: str | None, token: str | None, clients: int, seconds: float) -> dict:
-    results: multiprocessing.Queue = multiprocessing.Queue()
-    processes = [multiprocessing.Process(target=client,
-                                         args=(port, cafile, token, seconds, results))
-                 for _ in range(clients)]
-    for process in processes:
-        process.start()
-    latencies, errors = [], 0
-    for _ in processes:
-        some, failed = results.get(timeout=seconds + 120)
-        latencies += some
-        errors += failed
-    for process in processes:
-        process.join()
-    latencies.sort()
-    if not latencies:
-        raise RuntimeError("no request completed")
-    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / seconds,
-            "p50_ms": 1000 * bench_common.percentile(latencies, 0.50),
-            "p99_ms": 1000 * bench_common.percentile(latencies, 0.99)}
+def load(port: int, tls: bool, token: str | None, clients: int, seconds: float,
+         work: Path) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    result = bench_common.run_wrk(port, POINT_LOOKUP, clients, seconds, work,
+                                  scheme="https" if tls else "http", headers=headers)
+    return {"requests": result["requests"], "errors": result["errors"] + result["non2xx"],
+            "rps": result["rps"], "p50_ms": result["p50_us"] / 1000,
+            "p99_ms": result["p99_us"] / 1000}
 
 
 def audit_records(server: serve_harness.Server, token: str) -> int:
@@ -146,13 +101,13 @@ def markdown(report: dict) -> str:
         f"The cost of authentication, TLS and the audit log on `nlk serve`: the point lookup "
         f"(`{POINT_LOOKUP}`) over `POST /api/sql`, {report['rows']:,} rows, loopback. Variants: "
         "`plain` (no auth), `auth` (bearer token checked on every request), `auth+TLS` (token "
-        "over TLS 1.3, kept-alive connections, handshake not measured), and `auth+audit`, "
+        "over TLS 1.3, kept-alive connections, the handshake not in the latencies), and `auth+audit`, "
         "`auth+TLS+audit` (the same with `--audit-log`, the writer flushing every "
         f"{report.get('flush_interval_ms', 1000)} ms). One client for p50/p99, "
-        f"{report['clients']} clients (one process each) for throughput, {report['seconds']} s "
+        f"{report['clients']} clients (wrk, 2 threads) for throughput, {report['seconds']} s "
         f"per run, {report['repetitions']} repetitions alternating the variants, medians shown. "
-        f"Machine: {report['machine']}; the clients share the cores with the server, so TLS "
-        "pays its client side too.")
+        f"Machine: {report['machine']}; wrk shares the cores with the server, so TLS pays its "
+        "client side too.")
     if "load_average" in report:
         before, after = report["load_average"]
         lines.append("")
@@ -228,10 +183,9 @@ def main() -> int:
         for repetition in range(args.repetitions):
             for variant in bench_common.alternating(variants, repetition):
                 port = servers[variant.label].port
-                cafile = str(cert) if variant.tls else None
                 credential = token if variant.token else None
-                single = load(port, cafile, credential, 1, args.seconds)
-                concurrent = load(port, cafile, credential, args.clients, args.seconds)
+                single = load(port, variant.tls, credential, 1, args.seconds, work)
+                concurrent = load(port, variant.tls, credential, args.clients, args.seconds, work)
                 if single["errors"] or concurrent["errors"]:
                     raise RuntimeError(f"{variant.label}: requests failed")
                 raw[variant.label].append({"single": single, "concurrent": concurrent})
