@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "sql/guard_node.h"
+#include "sql/small_key_aggregate.h"
 
 namespace nlk::sql {
 
@@ -467,6 +468,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Reader(const 
       ARROW_ASSIGN_OR_RAISE(auto input, Reader(node->children[0]));
       return MakeWindowReader(std::move(input), node->windows, node->schema, guard_);
     }
+    case Kind::kAggregate:
+      if (SmallKeyAggregateApplies(*node, *node->children[0]->schema)) {
+        ARROW_ASSIGN_OR_RAISE(auto input, Reader(node->children[0]));
+        return MakeSmallKeyAggregateReader(std::move(input), *node, guard_);
+      }
+      [[fallthrough]];
     default: {
       // Without a budget, memory_pool_ is the transient pool too.
       bool charged = AceroHoldsRows(*node);
@@ -512,6 +519,10 @@ arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node,
                                 acero::ProjectNodeOptions(node->expressions, names));
     }
     case Kind::kAggregate: {
+      if (SmallKeyAggregateApplies(*node, *node->children[0]->schema)) {
+        ARROW_ASSIGN_OR_RAISE(auto reader, Reader(node));
+        return SourceOf(std::move(reader));
+      }
       ARROW_RETURN_NOT_OK(child(0));
       std::vector<compute::Aggregate> aggregates;
       std::string prefix = node->keys.empty() ? "" : "hash_";
