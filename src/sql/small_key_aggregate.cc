@@ -127,8 +127,18 @@ class GroupIndex {
       const CType* values = ValuesOf<CType>(keys);
       const bool nulls = keys.null_count() > 0;
       for (int64_t row = 0; row < rows; ++row) {
-        slots[row] =
-            nulls && keys.IsNull(row) ? NullSlot() : SlotOf(static_cast<int64_t>(values[row]));
+        if (nulls && keys.IsNull(row)) {
+          slots[row] = NullSlot();
+          continue;
+        }
+        const int64_t key = static_cast<int64_t>(values[row]);
+        // The common case inline: a key the direct table already has.
+        const uint64_t offset = static_cast<uint64_t>(key) - static_cast<uint64_t>(base_);
+        if (direct_ && offset < table_.size() && table_[offset] >= 0) {
+          slots[row] = table_[offset];
+        } else {
+          slots[row] = SlotOf(key);
+        }
       }
     });
   }
