@@ -108,6 +108,12 @@ def run_wrk(port: int, sql: str, connections: int, seconds: float, workdir: Path
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def roapi_version() -> str:
     """ROAPI's version number, without the leading 'roapi'."""
     out = subprocess.run([serve_harness.roapi_path(), "--version"], capture_output=True,

@@ -5,7 +5,7 @@ the same table.
 Not a test. Loopback only, every load run bounded in time. Writes a JSON report and, with
 --write-docs, replaces the "## Security cost" section of docs/benchmarks.md.
 
-    .venv/bin/python bench/security_cost_bench.py --write-docs
+    .venv/bin/python bench/security_cost_bench.py --profile --write-docs
 
 The servers run side by side from the same binary over the same Delta table (generated under
 bench/data on first use): plain, auth, auth+TLS, auth+audit and auth+TLS+audit (`--audit-log`
@@ -66,14 +66,53 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def load(port: int, tls: bool, token: str | None, clients: int, seconds: float,
-         work: Path) -> dict:
+def load(server: serve_harness.Server, tls: bool, token: str | None, clients: int,
+         seconds: float, work: Path) -> dict:
+    """wrk against the server, and the server's CPU time per request over the run (all its
+    threads: the query, TLS, the audit writer), which other work on the machine moves far less
+    than latency."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    result = bench_common.run_wrk(port, POINT_LOOKUP, clients, seconds, work,
+    cpu_before = bench_common.cpu_seconds(server.process.pid)
+    result = bench_common.run_wrk(server.port, POINT_LOOKUP, clients, seconds, work,
                                   scheme="https" if tls else "http", headers=headers)
+    cpu = bench_common.cpu_seconds(server.process.pid) - cpu_before
     return {"requests": result["requests"], "errors": result["errors"] + result["non2xx"],
             "rps": result["rps"], "p50_ms": result["p50_us"] / 1000,
-            "p99_ms": result["p99_us"] / 1000}
+            "p99_ms": result["p99_us"] / 1000,
+            "cpu_us_per_request": 1e6 * cpu / max(result["requests"], 1)}
+
+
+def profile_shares(server: serve_harness.Server, token: str, seconds: float, clients: int,
+                   work: Path) -> dict:
+    """perf samples of the server under the 16-client load, over TLS with the audit log: the
+    share of its CPU in OpenSSL (libssl, libcrypto) and in the audit writer thread
+    (nlk-audit), which the machine's other work does not blur as it blurs latency."""
+    data = work / "perf.data"
+    perf = subprocess.Popen(["perf", "record", "-F", "999", "-p", str(server.process.pid),
+                             "-o", str(data)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        load(server, True, token, clients, seconds, work)
+    finally:
+        perf.send_signal(2)
+        perf.wait(timeout=60)
+
+    def shares(key: str) -> dict[str, float]:
+        out = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--sort", key,
+                              "--stdio", "-g", "none"], capture_output=True, text=True,
+                             check=True).stdout
+        found: dict[str, float] = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith("%"):
+                found[parts[-1]] = found.get(parts[-1], 0.0) + float(parts[0].rstrip("%"))
+        return found
+
+    dsos = shares("dso")
+    commands = shares("comm")
+    return {"openssl_percent": sum(v for k, v in dsos.items() if "libssl" in k or "libcrypto" in k),
+            "audit_thread_percent": commands.get("nlk-audit", 0.0)}
 
 
 def audit_records(server: serve_harness.Server, token: str) -> int:
@@ -118,21 +157,36 @@ def markdown(report: dict) -> str:
     lines.append(f"Reproduce: `{report['command']}`")
     lines.append("")
     lines.append(f"| variant | 1 client p50 ms | 1 client p99 ms | {report['clients']} clients "
-                 f"req/s | {report['clients']} clients p99 ms | cost p50 | cost p99 | "
-                 "cost throughput | audit records written |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 f"req/s | {report['clients']} clients p99 ms | server CPU µs/request | "
+                 "cost p50 | cost p99 | cost throughput | cost CPU/request | "
+                 "audit records written |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     results = report["results"]
     for label in report["variants"]:
         r, b = results[label], results[base]
         lines.append(f"| {label} | {r['single_p50_ms']:.2f} | {r['single_p99_ms']:.2f} | "
                      f"{r['concurrent_rps']:.0f} | {r['concurrent_p99_ms']:.2f} | "
+                     f"{r.get('cpu_us_per_request', 0):.0f} | "
                      f"{cost(r['single_p50_ms'], b['single_p50_ms'], True)} | "
                      f"{cost(r['single_p99_ms'], b['single_p99_ms'], True)} | "
                      f"{cost(r['concurrent_rps'], b['concurrent_rps'], False)} | "
+                     f"{cost(r.get('cpu_us_per_request'), b.get('cpu_us_per_request'), True)} | "
                      f"{r.get('records', '–')} |")
     lines.append("")
-    lines.append("Cost: the change against `plain` (positive is slower, or fewer requests a "
-                 "second). Target: under 10 %.")
+    lines.append("Cost: the change against `plain` (positive is slower, fewer requests a "
+                 "second, or more server CPU per request). Target: under 10 %. Server CPU per "
+                 "request is the server process's user and system time over the 16-client run "
+                 "divided by the requests it answered: it includes TLS and the audit writer's "
+                 "background commits, and other work on the machine moves it far less than "
+                 "latency.")
+    profile = report.get("profile")
+    if profile:
+        lines.append("")
+        lines.append(f"Profile (`--profile`, perf at 999 Hz on the `auth+TLS+audit` server under "
+                     f"the {report['clients']}-client load): OpenSSL (libssl, libcrypto) "
+                     f"{profile['openssl_percent']:.1f} % and the audit writer thread "
+                     f"(`nlk-audit`) {profile['audit_thread_percent']:.1f} % of the server's "
+                     "CPU samples.")
     notes = bench_common.notes("security_cost_bench_notes.md")
     if notes:
         lines.append("")
@@ -148,6 +202,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--flush-interval-ms", type=int, default=1000,
                         help="--audit-flush-interval-ms of the audited servers")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile the auth+TLS+audit server with perf: the share of its "
+                             "CPU in OpenSSL and in the audit writer")
     bench_common.add_report_arguments(parser, "security_cost.json")
     args = parser.parse_args()
     if args.from_json:
@@ -182,17 +239,26 @@ def main() -> int:
         raw: dict[str, list] = {v.label: [] for v in variants}
         for repetition in range(args.repetitions):
             for variant in bench_common.alternating(variants, repetition):
-                port = servers[variant.label].port
+                server = servers[variant.label]
                 credential = token if variant.token else None
-                single = load(port, variant.tls, credential, 1, args.seconds, work)
-                concurrent = load(port, variant.tls, credential, args.clients, args.seconds, work)
+                single = load(server, variant.tls, credential, 1, args.seconds, work)
+                concurrent = load(server, variant.tls, credential, args.clients, args.seconds,
+                                  work)
                 if single["errors"] or concurrent["errors"]:
                     raise RuntimeError(f"{variant.label}: requests failed")
                 raw[variant.label].append({"single": single, "concurrent": concurrent})
                 print(f"rep {repetition + 1} {variant.label:16s} p50 {single['p50_ms']:6.2f} ms "
                       f"p99 {single['p99_ms']:6.2f} ms | c{args.clients}: "
-                      f"{concurrent['rps']:8.1f} req/s p99 {concurrent['p99_ms']:6.2f} ms",
+                      f"{concurrent['rps']:8.1f} req/s p99 {concurrent['p99_ms']:6.2f} ms | "
+                      f"server CPU {concurrent['cpu_us_per_request']:6.0f} us/request",
                       flush=True)
+        profile = None
+        if args.profile:
+            profile = profile_shares(servers["auth+TLS+audit"], token, args.seconds, args.clients,
+                                     work)
+            print(f"profile of auth+TLS+audit: OpenSSL {profile['openssl_percent']:.1f} %, "
+                  f"audit writer {profile['audit_thread_percent']:.1f} % of the server's CPU",
+                  flush=True)
         # The audit writers commit what they queued within one flush interval.
         time.sleep(args.flush_interval_ms / 1000 + 0.5)
         records = {v.label: audit_records(servers[v.label], token) for v in variants if v.audit}
@@ -205,6 +271,8 @@ def main() -> int:
             "single_p99_ms": bench_common.median(r["single"]["p99_ms"] for r in runs),
             "concurrent_rps": bench_common.median(r["concurrent"]["rps"] for r in runs),
             "concurrent_p99_ms": bench_common.median(r["concurrent"]["p99_ms"] for r in runs),
+            "cpu_us_per_request": bench_common.median(
+                r["concurrent"]["cpu_us_per_request"] for r in runs),
         }
         if label in records:
             results[label]["records"] = records[label]
@@ -213,8 +281,8 @@ def main() -> int:
         "clients": args.clients, "flush_interval_ms": args.flush_interval_ms,
         "variants": [v.label for v in variants],
         "machine": bench_common.machine(memory=False),
-        "command": ".venv/bin/python bench/security_cost_bench.py --write-docs",
-        "results": results, "raw": raw,
+        "command": ".venv/bin/python bench/security_cost_bench.py --profile --write-docs",
+        "results": results, "raw": raw, "profile": profile,
         "load_average": [load_before, bench_common.load_average()],
     }
     return bench_common.publish(args, SECTION, markdown, report)
