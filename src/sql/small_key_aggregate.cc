@@ -3,13 +3,17 @@
 #include <arrow/array.h>
 #include <arrow/builder.h>
 #include <arrow/compute/api_aggregate.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/type_traits.h>
 #include <arrow/util/bit_util.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -144,6 +148,8 @@ class GroupIndex {
   }
 
   size_t size() const { return keys_.size(); }
+  // The slot of one key (nullopt: the NULL group), made if new.
+  int32_t SlotFor(const std::optional<int64_t>& key) { return key ? SlotOf(*key) : NullSlot(); }
   // Slot -> key (nullopt: the NULL group).
   const std::vector<std::optional<int64_t>>& keys() const { return keys_; }
 
@@ -229,6 +235,31 @@ class Accumulator {
         output_type_(std::move(output_type)) {}
 
   int input() const { return input_; }
+
+  // Folds group `from` of `other` (the same aggregate over other rows) into group `to`.
+  void Merge(const Accumulator& other, int32_t from, int32_t to) {
+    counts_[to] += other.counts_[from];
+    if (op_ == Op::kSum || op_ == Op::kMean) {
+      sums_[to] += other.sums_[from];
+      integer_sums_[to] = static_cast<int64_t>(static_cast<uint64_t>(integer_sums_[to]) +
+                                               static_cast<uint64_t>(other.integer_sums_[from]));
+    }
+    if (op_ == Op::kMin || op_ == Op::kMax) {
+      const bool minimum = op_ == Op::kMin;
+      if (IsFloating(input_type_->id())) {
+        const double value = other.floating_extremes_[from];
+        double& extreme = floating_extremes_[to];
+        if (!std::isnan(value) &&
+            (std::isnan(extreme) || (minimum ? value < extreme : value > extreme))) {
+          extreme = value;
+        }
+      } else {
+        const int64_t value = other.integer_extremes_[from];
+        int64_t& extreme = integer_extremes_[to];
+        extreme = minimum ? std::min(extreme, value) : std::max(extreme, value);
+      }
+    }
+  }
 
   void Resize(size_t groups) {
     counts_.resize(groups, 0);
@@ -387,6 +418,14 @@ class Accumulator {
   std::vector<int64_t> integer_extremes_;
 };
 
+// The groups one thread aggregated, with where each group first appeared in the input (batch
+// number, row), so the merged groups keep the order of first appearance.
+struct Partial {
+  GroupIndex groups;
+  std::vector<Accumulator> accumulators;
+  std::vector<std::pair<int64_t, int64_t>> first_seen;
+};
+
 class SmallKeyAggregateReader : public arrow::RecordBatchReader {
  public:
   SmallKeyAggregateReader(std::shared_ptr<arrow::RecordBatchReader> input,
@@ -399,7 +438,7 @@ class SmallKeyAggregateReader : public arrow::RecordBatchReader {
       std::shared_ptr<arrow::DataType> type =
           column < 0 ? nullptr : input_schema.field(column)->type();
       Op op = *OpOf(call, type.get());
-      accumulators_.emplace_back(op, column, type, OutputType(op, type));
+      prototype_.emplace_back(op, column, type, OutputType(op, type));
     }
   }
 
@@ -409,22 +448,96 @@ class SmallKeyAggregateReader : public arrow::RecordBatchReader {
     *out = nullptr;
     if (done_) return arrow::Status::OK();
     done_ = true;
+    std::vector<Partial> partials(2, Partial{{}, prototype_, {}});
+    // A second thread aggregates batches too once the input proves large: the scan decodes
+    // files on its own pool, and one thread aggregating cannot keep up with it.
+    std::thread helper;
+    std::shared_ptr<arrow::RecordBatch> first;
+    int64_t first_number = 0;
+    ARROW_RETURN_NOT_OK(Next(&first, &first_number));
+    if (first != nullptr && first->num_rows() >= kParallelRows &&
+        std::thread::hardware_concurrency() > 1) {
+      helper = std::thread([this, &partials] { Drain(partials[1], nullptr, 0); });
+    }
+    Drain(partials[0], std::move(first), first_number);
+    if (helper.joinable()) helper.join();
+    ARROW_RETURN_NOT_OK(status_);
+    // partials[1] folded into partials[0].
+    Partial& merged = partials[0];
+    const Partial& other = partials[1];
+    for (size_t from = 0; from < other.groups.size(); ++from) {
+      const int32_t to = merged.groups.SlotFor(other.groups.keys()[from]);
+      if (static_cast<size_t>(to) >= merged.first_seen.size()) {
+        merged.first_seen.push_back(other.first_seen[from]);
+      } else {
+        merged.first_seen[to] = std::min(merged.first_seen[to], other.first_seen[from]);
+      }
+      for (size_t index = 0; index < merged.accumulators.size(); ++index) {
+        merged.accumulators[index].Resize(merged.groups.size());
+        merged.accumulators[index].Merge(other.accumulators[index], static_cast<int32_t>(from), to);
+      }
+    }
+    return Emit(merged, out);
+  }
+
+  arrow::Status Close() override { return input_->Close(); }
+
+ private:
+  static constexpr int64_t kParallelRows = 16 * 1024;
+
+  // The next input batch and its number, under the lock (the input is read by one thread at a
+  // time); nullptr at the end, after an error, or when cancelled.
+  arrow::Status Next(std::shared_ptr<arrow::RecordBatch>* batch, int64_t* number) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    *batch = nullptr;
+    if (!status_.ok() || exhausted_) return status_;
+    status_ = guard_.Check();
+    if (status_.ok()) status_ = input_->ReadNext(batch);
+    if (!status_.ok() || *batch == nullptr) {
+      exhausted_ = true;
+      *batch = nullptr;
+    }
+    *number = next_number_++;
+    return status_;
+  }
+
+  // Aggregates batches into `partial` until the input ends, starting with `batch` if given.
+  void Drain(Partial& partial, std::shared_ptr<arrow::RecordBatch> batch, int64_t number) {
     std::vector<int32_t> slots;
     while (true) {
-      ARROW_RETURN_NOT_OK(guard_.Check());
-      std::shared_ptr<arrow::RecordBatch> batch;
-      ARROW_RETURN_NOT_OK(input_->ReadNext(&batch));
-      if (batch == nullptr) break;
-      if (batch->num_rows() == 0) continue;
-      groups_.Map(*batch->column(key_), slots);
-      for (Accumulator& accumulator : accumulators_) {
-        accumulator.Resize(groups_.size());
+      if (batch == nullptr && !Next(&batch, &number).ok()) return;
+      if (batch == nullptr) return;
+      const size_t known = partial.groups.size();
+      partial.groups.Map(*batch->column(key_), slots);
+      if (partial.groups.size() > known) {
+        partial.first_seen.resize(partial.groups.size(), {-1, -1});
+        for (size_t row = 0; row < slots.size(); ++row) {
+          auto& seen = partial.first_seen[static_cast<size_t>(slots[row])];
+          if (static_cast<size_t>(slots[row]) >= known && seen.first < 0) {
+            seen = {number, static_cast<int64_t>(row)};
+          }
+        }
+      }
+      for (Accumulator& accumulator : partial.accumulators) {
+        accumulator.Resize(partial.groups.size());
         const int column = accumulator.input();
         accumulator.Consume(column < 0 ? nullptr : batch->column(column).get(), slots);
       }
+      batch = nullptr;
     }
-    const size_t groups = groups_.size();
+  }
+
+  // The merged groups as one batch, in order of first appearance.
+  arrow::Status Emit(const Partial& merged, std::shared_ptr<arrow::RecordBatch>* out) {
+    const size_t groups = merged.groups.size();
     if (groups == 0) return arrow::Status::OK();
+    std::vector<int32_t> order(groups);
+    for (size_t index = 0; index < groups; ++index) order[index] = static_cast<int32_t>(index);
+    std::sort(order.begin(), order.end(),
+              [&](int32_t a, int32_t b) { return merged.first_seen[a] < merged.first_seen[b]; });
+    arrow::Int32Builder indices;
+    ARROW_RETURN_NOT_OK(indices.AppendValues(order));
+    ARROW_ASSIGN_OR_RAISE(auto take, indices.Finish());
     std::unique_ptr<arrow::ArrayBuilder> keys;
     const auto& key_type = schema_->field(0)->type();
     ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), key_type, &keys));
@@ -433,7 +546,7 @@ class SmallKeyAggregateReader : public arrow::RecordBatchReader {
       using CType = std::remove_const_t<std::remove_pointer_t<decltype(typed)>>;
       using ArrowType = typename arrow::CTypeTraits<CType>::ArrowType;
       auto& builder = static_cast<arrow::NumericBuilder<ArrowType>&>(*keys);
-      for (const auto& key : groups_.keys()) {
+      for (const auto& key : merged.groups.keys()) {
         status = key ? builder.Append(static_cast<CType>(*key)) : builder.AppendNull();
         if (!status.ok()) return;
       }
@@ -441,24 +554,28 @@ class SmallKeyAggregateReader : public arrow::RecordBatchReader {
     ARROW_RETURN_NOT_OK(status);
     arrow::ArrayVector columns(1);
     ARROW_RETURN_NOT_OK(keys->Finish(&columns[0]));
-    for (const Accumulator& accumulator : accumulators_) {
+    for (const Accumulator& accumulator : merged.accumulators) {
       ARROW_ASSIGN_OR_RAISE(auto column, accumulator.Finish(groups));
       columns.push_back(std::move(column));
+    }
+    for (auto& column : columns) {
+      ARROW_ASSIGN_OR_RAISE(arrow::Datum ordered, arrow::compute::Take(column, take));
+      column = ordered.make_array();
     }
     *out = arrow::RecordBatch::Make(schema_, static_cast<int64_t>(groups), std::move(columns));
     return arrow::Status::OK();
   }
 
-  arrow::Status Close() override { return input_->Close(); }
-
- private:
   std::shared_ptr<arrow::RecordBatchReader> input_;
   std::shared_ptr<arrow::Schema> schema_;
   ExecutionGuard guard_;
   int key_ = -1;
-  GroupIndex groups_;
-  std::vector<Accumulator> accumulators_;
+  std::vector<Accumulator> prototype_;  // the aggregates, before any row
   bool done_ = false;
+  std::mutex mutex_;  // guards the input and what follows
+  arrow::Status status_;
+  bool exhausted_ = false;
+  int64_t next_number_ = 0;
 };
 
 }  // namespace

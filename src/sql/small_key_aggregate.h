@@ -5,11 +5,13 @@
 // On the per-channel aggregate over 9 M samples, Acero spent about two thirds of the query in
 // its hash table and in fminf/fmaxf (perf; docs/benchmarks.md).
 //
-// The results are Acero's: the same output columns and types, groups in order of first
-// appearance, NULL keys as one group, nulls skipped, NULL for a group without values, and
-// floating-point min/max ignoring NaN unless a group holds nothing else. Keys spread over more
-// than kMaxDirectKeyRange values fall back to a hash map inside the operator, so eligibility
-// depends on types alone.
+// The results are Acero's: the same output columns, types and values, NULL keys as one group,
+// nulls skipped, NULL for a group without values, and floating-point min/max ignoring NaN
+// unless a group holds nothing else. Groups come out in order of first appearance in the input
+// (SQL leaves the order open; Acero's is close to it). Keys spread over more than
+// kMaxDirectKeyRange values fall back to a hash map inside the operator, so eligibility depends
+// on types alone. Inputs whose first batch has 16 Ki rows or more are aggregated by two threads,
+// each into its own groups, merged at the end.
 #pragma once
 
 #include <arrow/record_batch.h>

@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,7 @@ std::shared_ptr<arrow::Schema> InputSchema(const std::shared_ptr<arrow::DataType
                         arrow::field("s", arrow::int16())});
 }
 
-// Three batches of random rows: about 5 % nulls in every value column, some NaN among floats.
+// Batches of random rows: about 5 % nulls in every value column, some NaN among floats.
 arrow::RecordBatchVector MakeBatches(const Case& test, std::mt19937_64& random, int batches,
                                      int rows) {
   auto schema = InputSchema(test.key_type);
@@ -186,6 +187,16 @@ std::map<std::string, std::vector<std::string>> Rows(const std::shared_ptr<arrow
   return rows;
 }
 
+// The keys in the order the groups come out.
+std::vector<std::string> KeyOrder(const std::shared_ptr<arrow::Table>& table) {
+  std::vector<std::string> keys;
+  auto column = table->GetColumnByName("k");
+  for (int64_t row = 0; row < column->length(); ++row) {
+    keys.push_back(column->GetScalar(row).ValueOrDie()->ToString());
+  }
+  return keys;
+}
+
 class SmallKeyAggregateTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(SmallKeyAggregateTest, AgreesWithAcero) {
@@ -195,10 +206,25 @@ TEST_P(SmallKeyAggregateTest, AgreesWithAcero) {
   auto schema = InputSchema(test.key_type);
   LogicalOperator node = MakeNode(schema);
   ASSERT_TRUE(SmallKeyAggregateApplies(node, *schema));
-  for (int batches : {0, 1, 3}) {
-    auto input = MakeBatches(test, random, batches, 2000);
-    auto expected = Rows(WithAcero(input, schema, node));
-    auto actual = Rows(WithOperator(input, schema, node));
+  // Small inputs are aggregated on one thread, larger ones (batches of 16 Ki rows and more)
+  // on two, merged.
+  for (auto [batches, rows] :
+       std::vector<std::pair<int, int>>{{0, 2000}, {1, 2000}, {3, 2000}, {6, 20000}}) {
+    auto input = MakeBatches(test, random, batches, rows);
+    auto acero = WithAcero(input, schema, node);
+    auto ours = WithOperator(input, schema, node);
+    // Groups in order of first appearance, also when two threads aggregated them.
+    std::vector<std::string> first_appearance;
+    std::set<std::string> seen;
+    for (const auto& batch : input) {
+      for (int64_t row = 0; row < batch->num_rows(); ++row) {
+        std::string key = batch->column(0)->GetScalar(row).ValueOrDie()->ToString();
+        if (seen.insert(key).second) first_appearance.push_back(key);
+      }
+    }
+    EXPECT_EQ(KeyOrder(ours), first_appearance) << test.name << ", " << batches << " batches";
+    auto expected = Rows(acero);
+    auto actual = Rows(ours);
     EXPECT_EQ(actual.size(), expected.size()) << test.name << ", " << batches << " batches";
     EXPECT_EQ(actual, expected) << test.name << ", " << batches << " batches";
   }
