@@ -166,10 +166,10 @@ void SplitAnd(const ExpressionPointer& node, std::vector<ExpressionPointer>* ter
 
 class Binder::Implementation {
  public:
-  Implementation(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+  Implementation(std::string_view sql, TableCatalog* catalog, int64_t now_microseconds,
                  SubqueryRunner run_subquery)
       : sql_(sql),
-        provider_(provider),
+        catalog_(catalog),
         factory_(now_microseconds),
         run_subquery_(std::move(run_subquery)) {}
 
@@ -270,10 +270,10 @@ class Binder::Implementation {
           reference.column_aliases.empty() ? common->column_aliases : reference.column_aliases;
       return MakeScope(std::move(*query), qualifier, aliases, reference.location);
     }
-    auto source = provider_->Resolve(reference.name);
+    auto source = catalog_->Resolve(reference.name);
     if (!source.ok()) {
       if (source.status().IsKeyError()) {
-        auto names = provider_->TableNames();
+        auto names = catalog_->TableNames();
         return arrow::Status::KeyError(
             "SQL error at position ", CharacterPosition(sql_, reference.location), ": table \"",
             reference.name,
@@ -288,7 +288,7 @@ class Binder::Implementation {
     scan->source = *source;
     Scope scope;
     arrow::FieldVector fields;
-    for (const auto& field : source->schema->fields()) {
+    for (const auto& field : source->table->schema()->fields()) {
       std::string internal = Fresh(field->name());
       scan->columns.push_back(field->name());
       fields.push_back(Declare(internal, field->type()));
@@ -1732,7 +1732,7 @@ class Binder::Implementation {
   }
 
   std::string_view sql_;
-  TableProvider* provider_;
+  TableCatalog* catalog_;
   ExpressionFactory factory_;
   SubqueryRunner run_subquery_;
   int64_t next_column_ = 0;
@@ -1742,9 +1742,9 @@ class Binder::Implementation {
   std::map<const ParsedExpression*, std::pair<ExpressionPointer, std::string>> star_columns_;
 };
 
-Binder::Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+Binder::Binder(std::string_view sql, TableCatalog* catalog, int64_t now_microseconds,
                SubqueryRunner run_subquery)
-    : implementation_(std::make_unique<Implementation>(sql, provider, now_microseconds,
+    : implementation_(std::make_unique<Implementation>(sql, catalog, now_microseconds,
                                                        std::move(run_subquery))) {}
 
 Binder::~Binder() = default;
