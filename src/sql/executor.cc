@@ -5,9 +5,7 @@
 #include <arrow/array/concatenate.h>
 #include <arrow/array/util.h>
 #include <arrow/compute/api.h>
-#include <arrow/dataset/scanner.h>
 #include <arrow/table.h>
-#include <arrow/util/byte_size.h>
 
 #include <arrow/util/thread_pool.h>
 

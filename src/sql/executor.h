@@ -1,6 +1,7 @@
-// Runs an optimised logical plan: table scans (Delta with pushdown, Arrow datasets, memory
-// tables), Acero for filter/project/aggregate/hash join/union, and our operators (operators.h)
-// for sort, top-k, limit and windows. Results stream as a RecordBatchReader.
+// Runs an optimised logical plan: table scans (each through its TableProvider, with the
+// projection, filter and limit pushed into it), Acero for filter/project/aggregate/hash
+// join/union, and our operators (operators.h) for sort, top-k, limit and windows. Results stream
+// as a RecordBatchReader.
 //
 // Thread-safety: an Executor serves one query; its metrics() may be read from any thread
 // while the query runs.
