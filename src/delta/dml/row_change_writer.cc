@@ -1,5 +1,7 @@
 #include "delta/dml/row_change_writer.h"
 
+#include <algorithm>
+
 #include "delta/data/deletion_vector_writer.h"
 
 namespace nlk::delta::dml {
@@ -31,8 +33,11 @@ arrow::Status RowChangeWriter::DropRows(const AddFile& file, const FileRows& fil
   if (deletion_vectors_) {
     PendingVector pending;
     pending.file = file;
-    pending.vector = data::DeletionVector::FromRows(file_rows.deleted.ToVector());
-    for (uint64_t row : rows) pending.vector.Add(row);
+    std::vector<uint64_t> deleted = file_rows.deleted.ToVector();
+    deleted.insert(deleted.end(), rows.begin(), rows.end());
+    std::sort(deleted.begin(), deleted.end());
+    // FromRows compresses runs, so a deleted range costs a few bytes.
+    pending.vector = data::DeletionVector::FromRows(deleted);
     pending.physical_rows = physical_rows;
     pending_vectors_.push_back(std::move(pending));
     return arrow::Status::OK();

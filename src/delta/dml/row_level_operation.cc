@@ -149,8 +149,9 @@ arrow::Status RegisterReads(Transaction& transaction, const Metadata& metadata,
 // action), deletes the files written for it, which no version references.
 arrow::Status CommitChanges(Transaction& transaction, RowChangeWriter& writer,
                             std::vector<Action> actions, storage::ObjectStore& store,
-                            DmlResult* result) {
+                            const DmlOptions& options, DmlResult* result) {
   for (Action& action : actions) transaction.AddAction(std::move(action));
+  if (options.before_commit) options.before_commit();
   auto committed = transaction.Commit();
   if (!committed.ok()) {
     if (!committed.status().IsIOError()) {
@@ -318,7 +319,8 @@ arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
   StringMap metrics = CommonMetrics(result, MillisSince(started), scan_ms, rewrite_ms);
   metrics["numDeletedRows"] = std::to_string(result.rows_deleted);
   transaction->SetOperationMetrics(std::move(metrics));
-  ARROW_RETURN_NOT_OK(CommitChanges(*transaction, writer, std::move(actions), *store, &result));
+  ARROW_RETURN_NOT_OK(
+      CommitChanges(*transaction, writer, std::move(actions), *store, options, &result));
   return result;
 }
 
@@ -365,7 +367,8 @@ arrow::Result<DmlResult> UpdateRows(const std::shared_ptr<DeltaLog>& log,
   StringMap metrics = CommonMetrics(result, MillisSince(started), scan_ms, rewrite_ms);
   metrics["numUpdatedRows"] = std::to_string(result.rows_updated);
   transaction->SetOperationMetrics(std::move(metrics));
-  ARROW_RETURN_NOT_OK(CommitChanges(*transaction, writer, std::move(actions), *store, &result));
+  ARROW_RETURN_NOT_OK(
+      CommitChanges(*transaction, writer, std::move(actions), *store, options, &result));
   return result;
 }
 

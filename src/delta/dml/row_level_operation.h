@@ -21,6 +21,7 @@
 #include <arrow/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ struct DmlOptions {
   int64_t target_file_size_bytes = 128LL * 1024 * 1024;
   // Deletion vectors of at most this many serialized bytes are stored inline in the log.
   int32_t max_inline_deletion_vector_bytes = 64;
+  // Called after the new files are written and before the commit: a caller (or a test) that
+  // commits another change there races the operation exactly as a concurrent writer would.
+  std::function<void()> before_commit;
 };
 
 // `column = value`: `value` is unbound and refers to the table's logical columns; its result
