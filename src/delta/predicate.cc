@@ -140,7 +140,7 @@ class Parser {
   const Token& Next() { return tokens_[index_++]; }
 
   arrow::Status Error(const std::string& message) const {
-    return arrow::Status::Invalid("predicate: ", message, " at position ", Peek().position + 1);
+    return arrow::Status::Invalid(what_, ": ", message, " at position ", Peek().position + 1);
   }
 
   arrow::Status Expect(std::string_view symbol) {
@@ -221,7 +221,7 @@ class Parser {
         return Operand{token.text, field->type(), nullptr};
       }
       default:
-        return Error(token.kind == TokenKind::kEnd ? "unexpected end of predicate"
+        return Error(token.kind == TokenKind::kEnd ? "unexpected end of " + std::string(what_)
                                                    : "unexpected '" + token.text + "'");
     }
   }
@@ -345,12 +345,14 @@ class Parser {
   std::vector<Token> tokens_;
   const arrow::Schema& schema_;
   size_t index_ = 0;
+  std::string_view what_ = "predicate";  // what errors call the text
 
  public:
   // value := term (('+' | '-') term)*; term := factor (('*' | '/') factor)*;
   // factor := '-' factor | '(' value ')' | operand. A value that is one literal takes `type`;
   // literals inside arithmetic keep their own type and Arrow's arithmetic widens them.
   arrow::Result<compute::Expression> ParseValue(const std::shared_ptr<arrow::DataType>& type) {
+    what_ = "expression";
     ARROW_ASSIGN_OR_RAISE(compute::Expression value, ParseSum());
     if (Peek().kind != TokenKind::kEnd) return Error("unexpected '" + Peek().text + "'");
     if (const arrow::Datum* literal = value.literal(); literal != nullptr && type != nullptr) {

@@ -490,3 +490,41 @@ TEST_F(DmlConflictTest, DeleteLosesToAMetadataChange) {
 
 }  // namespace
 }  // namespace nlk::delta
+
+namespace nlk::delta {
+namespace {
+
+// The SET values of UPDATE: arithmetic over columns and literals, with a lone literal taking
+// the assigned column's type.
+TEST(ValueExpression, ParsesArithmeticAndTypesLoneLiterals) {
+  ASSERT_OK(InitializeArrowCompute());
+  auto schema = SampleSchema();
+  auto batch = Rows(10, 1)->Next().ValueOrDie();
+  auto evaluate = [&](const std::string& text,
+                      const std::shared_ptr<arrow::DataType>& type) -> arrow::Result<arrow::Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto expression, ParseValueExpression(text, *schema, type));
+    ARROW_ASSIGN_OR_RAISE(auto bound, expression.Bind(*schema));
+    return compute::ExecuteScalarExpression(bound, compute::ExecBatch(*batch));
+  };
+  ASSERT_OK_AND_ASSIGN(auto minus, evaluate("id - 1", arrow::int64()));
+  EXPECT_EQ(minus.make_array()->GetScalar(0).ValueOrDie()->ToString(), "9");
+  ASSERT_OK_AND_ASSIGN(auto nested, evaluate("(id + 2) * -3 / 4", arrow::int64()));
+  EXPECT_EQ(nested.make_array()->GetScalar(0).ValueOrDie()->ToString(), "-9");
+  ASSERT_OK_AND_ASSIGN(auto lone, evaluate("7", arrow::int32()));
+  EXPECT_TRUE(lone.scalar()->type->Equals(*arrow::int32()));
+  ASSERT_OK_AND_ASSIGN(auto negative, evaluate("-5", arrow::float64()));
+  EXPECT_EQ(negative.scalar()->ToString(), "-5");
+  auto time = ParseValueExpression("'2026-01-01 00:00:00'", *schema,
+                                   arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
+  ASSERT_OK(time.status());
+  auto dangling = ParseValueExpression("id +", *schema, arrow::int64());
+  ASSERT_FALSE(dangling.ok());
+  EXPECT_NE(dangling.status().message().find("unexpected end of expression"), std::string::npos);
+  EXPECT_FALSE(ParseValueExpression("nope * 2", *schema, arrow::int64()).ok());
+  EXPECT_FALSE(ParseValueExpression("id id", *schema, arrow::int64()).ok());
+  auto by_zero = evaluate("id / 0", arrow::int64());
+  EXPECT_FALSE(by_zero.ok());
+}
+
+}  // namespace
+}  // namespace nlk::delta
