@@ -44,7 +44,6 @@ class RowChangeWriter {
   const std::vector<std::string>& written_paths() const { return written_paths_; }
   // File counts, bytes and deletion vector counts (the row counts are the caller's).
   const DmlResult& counts() const { return counts_; }
-  int64_t rows_copied() const { return counts_.rows_copied; }
 
  private:
   struct PendingVector {

@@ -270,6 +270,56 @@ arrow::Result<std::shared_ptr<arrow::Table>> ApplyAssignments(
   return arrow::Table::FromRecordBatches(matched.schema(), {updated});
 }
 
+// One target file read: its rows and the live ones the predicate matches, timed as scanning.
+struct ReadTarget {
+  FileRows rows;
+  std::vector<uint64_t> matching;
+};
+
+arrow::Result<ReadTarget> ReadMatchingRows(const std::shared_ptr<storage::ObjectStore>& store,
+                                           const Metadata& metadata, const TargetFile& candidate,
+                                           const std::vector<std::string>& columns,
+                                           const std::optional<compute::Expression>& predicate,
+                                           DmlResult* result, int64_t* scan_ms) {
+  const auto scan_started = Clock::now();
+  ReadTarget read;
+  ARROW_ASSIGN_OR_RAISE(read.rows, ReadFileRows(store, metadata, candidate.file, columns));
+  ++result->files_opened;
+  ARROW_ASSIGN_OR_RAISE(
+      read.matching, MatchingRows(read.rows, candidate.all_rows_match ? std::nullopt : predicate));
+  *scan_ms += MillisSince(scan_started);
+  return read;
+}
+
+// What DeleteRows and UpdateRows name differently in the commit.
+struct OperationRecord {
+  std::string operation;  // commitInfo.operation
+  StringMap parameters;
+  std::string row_metric;  // numDeletedRows or numUpdatedRows
+  int64_t rows = 0;
+};
+
+// Finishes the writer's files and commits them; commits nothing when no row changed.
+arrow::Status FinishAndCommit(DeltaLog& log, storage::ObjectStore& store, const Target& target,
+                              const std::optional<compute::Expression>& predicate,
+                              const TargetFiles& plan, RowChangeWriter& writer,
+                              const OperationRecord& record, Clock::time_point started,
+                              int64_t scan_ms, const DmlOptions& options, DmlResult* result) {
+  const auto rewrite_started = Clock::now();
+  ARROW_ASSIGN_OR_RAISE(std::vector<Action> actions, writer.Finish());
+  const int64_t rewrite_ms = MillisSince(rewrite_started);
+  CopyWriterCounts(writer, result);
+  if (actions.empty()) return arrow::Status::OK();
+
+  auto transaction = log.StartTransaction(target.snapshot);
+  ARROW_RETURN_NOT_OK(RegisterReads(*transaction, target.snapshot->metadata(), predicate, plan));
+  transaction->SetOperation(record.operation, record.parameters);
+  StringMap metrics = CommonMetrics(*result, MillisSince(started), scan_ms, rewrite_ms);
+  metrics[record.row_metric] = std::to_string(record.rows);
+  transaction->SetOperationMetrics(std::move(metrics));
+  return CommitChanges(*transaction, writer, std::move(actions), store, options, result);
+}
+
 }  // namespace
 
 arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
@@ -297,30 +347,17 @@ arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
         continue;
       }
     }
-    const auto scan_started = Clock::now();
-    ARROW_ASSIGN_OR_RAISE(FileRows rows, ReadFileRows(store, metadata, candidate.file, columns));
-    ++result.files_opened;
-    ARROW_ASSIGN_OR_RAISE(std::vector<uint64_t> matching,
-                          MatchingRows(rows, candidate.all_rows_match ? std::nullopt : predicate));
-    scan_ms += MillisSince(scan_started);
-    result.rows_deleted += static_cast<int64_t>(matching.size());
-    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, rows, matching));
+    ARROW_ASSIGN_OR_RAISE(ReadTarget read, ReadMatchingRows(store, metadata, candidate, columns,
+                                                            predicate, &result, &scan_ms));
+    result.rows_deleted += static_cast<int64_t>(read.matching.size());
+    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, read.rows, read.matching));
   }
-  const auto rewrite_started = Clock::now();
-  ARROW_ASSIGN_OR_RAISE(std::vector<Action> actions, writer.Finish());
-  const int64_t rewrite_ms = MillisSince(rewrite_started);
-  CopyWriterCounts(writer, &result);
-  if (actions.empty()) return result;
-
-  auto transaction = log->StartTransaction(target.snapshot);
-  ARROW_RETURN_NOT_OK(RegisterReads(*transaction, metadata, predicate, plan));
-  transaction->SetOperation(
-      "DELETE", {{"predicate", predicate ? JsonArrayOfOne(options.predicate_text) : "[]"}});
-  StringMap metrics = CommonMetrics(result, MillisSince(started), scan_ms, rewrite_ms);
-  metrics["numDeletedRows"] = std::to_string(result.rows_deleted);
-  transaction->SetOperationMetrics(std::move(metrics));
-  ARROW_RETURN_NOT_OK(
-      CommitChanges(*transaction, writer, std::move(actions), *store, options, &result));
+  OperationRecord record{"DELETE",
+                         {{"predicate", predicate ? JsonArrayOfOne(options.predicate_text) : "[]"}},
+                         "numDeletedRows",
+                         result.rows_deleted};
+  ARROW_RETURN_NOT_OK(FinishAndCommit(*log, *store, target, predicate, plan, writer, record,
+                                      started, scan_ms, options, &result));
   return result;
 }
 
@@ -340,35 +377,20 @@ arrow::Result<DmlResult> UpdateRows(const std::shared_ptr<DeltaLog>& log,
   RowChangeWriter writer(store, metadata, target.deletion_vectors, options, NowMillis());
   int64_t scan_ms = 0;
   for (const TargetFile& candidate : plan.files) {
-    const auto scan_started = Clock::now();
-    ARROW_ASSIGN_OR_RAISE(FileRows rows, ReadFileRows(store, metadata, candidate.file, {}));
-    ++result.files_opened;
-    ARROW_ASSIGN_OR_RAISE(std::vector<uint64_t> matching,
-                          MatchingRows(rows, candidate.all_rows_match ? std::nullopt : predicate));
-    scan_ms += MillisSince(scan_started);
-    if (matching.empty()) continue;
-    ARROW_ASSIGN_OR_RAISE(auto matched, TakeRows(*rows.rows, matching, false, rows.deleted));
+    ARROW_ASSIGN_OR_RAISE(ReadTarget read, ReadMatchingRows(store, metadata, candidate, {},
+                                                            predicate, &result, &scan_ms));
+    if (read.matching.empty()) continue;
+    ARROW_ASSIGN_OR_RAISE(auto matched,
+                          TakeRows(*read.rows.rows, read.matching, false, read.rows.deleted));
     ARROW_ASSIGN_OR_RAISE(auto updated, ApplyAssignments(*matched, bound));
     result.rows_updated += updated->num_rows();
-    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, rows, matching));
+    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, read.rows, read.matching));
     ARROW_RETURN_NOT_OK(writer.WriteRows(*updated));
   }
-  const auto rewrite_started = Clock::now();
-  ARROW_ASSIGN_OR_RAISE(std::vector<Action> actions, writer.Finish());
-  const int64_t rewrite_ms = MillisSince(rewrite_started);
-  CopyWriterCounts(writer, &result);
-  if (actions.empty()) return result;
-
-  auto transaction = log->StartTransaction(target.snapshot);
-  ARROW_RETURN_NOT_OK(RegisterReads(*transaction, metadata, predicate, plan));
-  StringMap parameters;
-  if (predicate) parameters["predicate"] = options.predicate_text;
-  transaction->SetOperation("UPDATE", std::move(parameters));
-  StringMap metrics = CommonMetrics(result, MillisSince(started), scan_ms, rewrite_ms);
-  metrics["numUpdatedRows"] = std::to_string(result.rows_updated);
-  transaction->SetOperationMetrics(std::move(metrics));
-  ARROW_RETURN_NOT_OK(
-      CommitChanges(*transaction, writer, std::move(actions), *store, options, &result));
+  OperationRecord record{"UPDATE", {}, "numUpdatedRows", result.rows_updated};
+  if (predicate) record.parameters["predicate"] = options.predicate_text;
+  ARROW_RETURN_NOT_OK(FinishAndCommit(*log, *store, target, predicate, plan, writer, record,
+                                      started, scan_ms, options, &result));
   return result;
 }
 
