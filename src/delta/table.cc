@@ -448,17 +448,4 @@ arrow::Result<int64_t> Table::Checkpoint() {
   return snapshot->version();
 }
 
-// ---- Row-level operations (delta/dml/row_level_operation.h) ----
-
-arrow::Result<dml::DmlResult> Table::Delete(
-    const std::optional<arrow::compute::Expression>& predicate, const dml::DmlOptions& options) {
-  return dml::DeleteRows(log_, store_, predicate, options);
-}
-
-arrow::Result<dml::DmlResult> Table::Update(
-    const std::vector<dml::Assignment>& assignments,
-    const std::optional<arrow::compute::Expression>& predicate, const dml::DmlOptions& options) {
-  return dml::UpdateRows(log_, store_, assignments, predicate, options);
-}
-
 }  // namespace nlk::delta
