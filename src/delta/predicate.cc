@@ -25,6 +25,15 @@ struct Token {
   size_t position;
 };
 
+// Whether the next token starts an operand (so a '-' before a digit is a sign, not a minus).
+bool OperandMayStart(const std::vector<Token>& tokens) {
+  if (tokens.empty()) return true;
+  const Token& last = tokens.back();
+  if (last.kind == TokenKind::kNumber || last.kind == TokenKind::kString) return false;
+  if (last.kind == TokenKind::kIdentifier) return false;
+  return last.text != ")";
+}
+
 arrow::Result<std::vector<Token>> Tokenize(std::string_view text) {
   std::vector<Token> tokens;
   size_t i = 0;
@@ -63,7 +72,7 @@ arrow::Result<std::vector<Token>> Tokenize(std::string_view text) {
       i = end + 1;
     } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
                (c == '-' && i + 1 < text.size() &&
-                std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
+                std::isdigit(static_cast<unsigned char>(text[i + 1])) && OperandMayStart(tokens))) {
       size_t start = i++;
       while (i < text.size() &&
              (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '.' ||
@@ -79,8 +88,8 @@ arrow::Result<std::vector<Token>> Tokenize(std::string_view text) {
       }
       tokens.push_back({TokenKind::kIdentifier, std::string(text.substr(start, i - start)), start});
     } else {
-      static const std::vector<std::string> kSymbols = {"<=", ">=", "<>", "!=", "=",
-                                                        "<",  ">",  "(",  ")",  ","};
+      static const std::vector<std::string> kSymbols = {"<=", ">=", "<>", "!=", "=", "<", ">",
+                                                        "(",  ")",  ",",  "+",  "-", "*", "/"};
       bool matched = false;
       for (const std::string& symbol : kSymbols) {
         if (text.substr(i, symbol.size()) == symbol) {
@@ -131,7 +140,7 @@ class Parser {
   const Token& Next() { return tokens_[index_++]; }
 
   arrow::Status Error(const std::string& message) const {
-    return arrow::Status::Invalid("predicate: ", message, " at position ", Peek().position + 1);
+    return arrow::Status::Invalid(what_, ": ", message, " at position ", Peek().position + 1);
   }
 
   arrow::Status Expect(std::string_view symbol) {
@@ -212,7 +221,7 @@ class Parser {
         return Operand{token.text, field->type(), nullptr};
       }
       default:
-        return Error(token.kind == TokenKind::kEnd ? "unexpected end of predicate"
+        return Error(token.kind == TokenKind::kEnd ? "unexpected end of " + std::string(what_)
                                                    : "unexpected '" + token.text + "'");
     }
   }
@@ -336,6 +345,62 @@ class Parser {
   std::vector<Token> tokens_;
   const arrow::Schema& schema_;
   size_t index_ = 0;
+  std::string_view what_ = "predicate";  // what errors call the text
+
+ public:
+  // value := term (('+' | '-') term)*; term := factor (('*' | '/') factor)*;
+  // factor := '-' factor | '(' value ')' | operand. A value that is one literal takes `type`;
+  // literals inside arithmetic keep their own type and Arrow's arithmetic widens them.
+  arrow::Result<compute::Expression> ParseValue(const std::shared_ptr<arrow::DataType>& type) {
+    what_ = "expression";
+    ARROW_ASSIGN_OR_RAISE(compute::Expression value, ParseSum());
+    if (Peek().kind != TokenKind::kEnd) return Error("unexpected '" + Peek().text + "'");
+    if (const arrow::Datum* literal = value.literal(); literal != nullptr && type != nullptr) {
+      return Bind(Operand{std::nullopt, nullptr, literal->scalar()}, type);
+    }
+    return value;
+  }
+
+ private:
+  bool PeekSymbol(std::string_view symbol) const {
+    return Peek().kind == TokenKind::kSymbol && Peek().text == symbol;
+  }
+
+  arrow::Result<compute::Expression> ParseSum() {
+    ARROW_ASSIGN_OR_RAISE(compute::Expression left, ParseProduct());
+    while (PeekSymbol("+") || PeekSymbol("-")) {
+      const std::string op = Next().text;
+      ARROW_ASSIGN_OR_RAISE(compute::Expression right, ParseProduct());
+      left = compute::call(op == "+" ? "add_checked" : "subtract_checked", {left, right});
+    }
+    return left;
+  }
+
+  arrow::Result<compute::Expression> ParseProduct() {
+    ARROW_ASSIGN_OR_RAISE(compute::Expression left, ParseFactor());
+    while (PeekSymbol("*") || PeekSymbol("/")) {
+      const std::string op = Next().text;
+      ARROW_ASSIGN_OR_RAISE(compute::Expression right, ParseFactor());
+      left = compute::call(op == "*" ? "multiply_checked" : "divide_checked", {left, right});
+    }
+    return left;
+  }
+
+  arrow::Result<compute::Expression> ParseFactor() {
+    if (PeekSymbol("-")) {
+      ++index_;
+      ARROW_ASSIGN_OR_RAISE(compute::Expression inner, ParseFactor());
+      return compute::call("negate_checked", {inner});
+    }
+    if (PeekSymbol("(")) {
+      ++index_;
+      ARROW_ASSIGN_OR_RAISE(compute::Expression inner, ParseSum());
+      ARROW_RETURN_NOT_OK(Expect(")"));
+      return inner;
+    }
+    ARROW_ASSIGN_OR_RAISE(Operand operand, ParseOperand());
+    return Bind(operand, nullptr);
+  }
 };
 
 }  // namespace
@@ -346,6 +411,15 @@ arrow::Result<arrow::compute::Expression> ParsePredicate(std::string_view text,
   ARROW_ASSIGN_OR_RAISE(std::vector<Token> tokens, Tokenize(text));
   if (tokens.size() == 1) return arrow::Status::Invalid("predicate: empty");
   return Parser(std::move(tokens), schema).Parse();
+}
+
+arrow::Result<arrow::compute::Expression> ParseValueExpression(
+    std::string_view text, const arrow::Schema& schema,
+    const std::shared_ptr<arrow::DataType>& type) {
+  ARROW_RETURN_NOT_OK(InitializeArrowCompute());
+  ARROW_ASSIGN_OR_RAISE(std::vector<Token> tokens, Tokenize(text));
+  if (tokens.size() == 1) return arrow::Status::Invalid("expression: empty");
+  return Parser(std::move(tokens), schema).ParseValue(type);
 }
 
 }  // namespace nlk::delta

@@ -10,6 +10,7 @@
 #include <arrow/result.h>
 #include <arrow/type_fwd.h>
 
+#include <memory>
 #include <string_view>
 
 namespace nlk::delta {
@@ -18,5 +19,13 @@ namespace nlk::delta {
 // name unknown columns together with the columns that exist.
 arrow::Result<arrow::compute::Expression> ParsePredicate(std::string_view text,
                                                          const arrow::Schema& schema);
+
+// Parses a value for `UPDATE ... SET column = <value>`: the operands above (columns and
+// literals) combined with + - * / (overflow and division by zero are errors) and parentheses.
+// A literal standing alone is converted to `type` (the assigned column's), so dates and
+// timestamps are written as strings as in predicates.
+arrow::Result<arrow::compute::Expression> ParseValueExpression(
+    std::string_view text, const arrow::Schema& schema,
+    const std::shared_ptr<arrow::DataType>& type);
 
 }  // namespace nlk::delta

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "delta/dml/row_level_operation.h"
 #include "delta/log/actions.h"
 #include "delta/log/delta_log.h"
 #include "delta/log/snapshot.h"
@@ -98,6 +99,17 @@ class Table {
   arrow::Result<std::shared_ptr<data::Scan>> PlanRead(const ReadOptions& options);
   // A scan to configure (see TableScan below): the one way engines read this table's rows.
   TableScan NewScan() const;
+
+  // ---- Row-level operations (delta/dml/row_level_operation.h) ----
+  // Deletes the rows matching `predicate` (all rows when absent), in copy-on-write or
+  // deletion-vector mode. Predicates are unbound expressions over logical column names, e.g.
+  // from ParsePredicate.
+  arrow::Result<dml::DmlResult> Delete(const std::optional<arrow::compute::Expression>& predicate,
+                                       const dml::DmlOptions& options = {});
+  // Sets columns of the rows matching `predicate` (all rows when absent).
+  arrow::Result<dml::DmlResult> Update(const std::vector<dml::Assignment>& assignments,
+                                       const std::optional<arrow::compute::Expression>& predicate,
+                                       const dml::DmlOptions& options = {});
 
   const std::shared_ptr<DeltaLog>& log() const { return log_; }
   const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }

@@ -4,7 +4,7 @@
 
 namespace nlk::cli {
 
-// `nlk table create|append|overwrite|read|history|describe|files|checkpoint`.
+// `nlk table create|append|overwrite|read|history|describe|files|checkpoint|delete|update`.
 void AddTableCommands(CLI::App& app, int& exit_code);
 
 }  // namespace nlk::cli

@@ -85,6 +85,9 @@ arrow::Status CheckConflicts(const TransactionFootprint& footprint, int64_t winn
   }
   if (check_added) {
     for (const AddFile* add : added) {
+      // A rearranging add (OPTIMIZE, dataChange=false) holds no new rows; the files it
+      // replaced are checked below. delta-spark checks only data-changing adds too.
+      if (!add->data_change) continue;
       if (footprint.read_whole_table || MatchesAnyPredicate(footprint, add->partition_values)) {
         return Conflict(LogErrorKind::kConcurrentAppend, winning_version,
                         "added file '" + add->path + "' to data this transaction read");

@@ -280,6 +280,15 @@ std::string Transaction::CommitInfoJson(int64_t timestamp_ms,
   writer.String(IsolationLevelName(isolation_level_));
   writer.Key("isBlindAppend");
   writer.Bool(IsBlindAppend());
+  if (!operation_metrics_.empty()) {
+    writer.Key("operationMetrics");
+    writer.BeginObject();
+    for (const auto& [key, value] : operation_metrics_) {
+      writer.Key(key);
+      writer.String(value);
+    }
+    writer.EndObject();
+  }
   writer.Key("engineInfo");
   writer.String(kEngineInfo);
   writer.Key("userId");

@@ -81,6 +81,8 @@ class Transaction {
   void SetIsolationLevel(IsolationLevel level) { isolation_level_ = level; }
   // commitInfo.operation (e.g. "WRITE", "DELETE", "OPTIMIZE") and operationParameters.
   void SetOperation(std::string operation, StringMap parameters = {});
+  // commitInfo.operationMetrics (e.g. numDeletedRows), string values as Spark records them.
+  void SetOperationMetrics(StringMap metrics) { operation_metrics_ = std::move(metrics); }
   void SetCommitOptions(CommitOptions options) { options_ = options; }
 
   // Commits once; a Transaction cannot be committed twice.
@@ -104,6 +106,7 @@ class Transaction {
   IsolationLevel isolation_level_ = IsolationLevel::kWriteSerializable;
   std::string operation_ = "WRITE";
   StringMap operation_parameters_;
+  StringMap operation_metrics_;
   CommitOptions options_;
   bool committed_ = false;
 };
