@@ -172,7 +172,8 @@ class WriteBuilder {
   WriteBuilder& AppTransactions(std::vector<SetTransaction> transactions);
   // schema_evolution, app_transactions and target_file_size_bytes of `options`.
   WriteBuilder& Options(const WriteOptions& options);
-  // commitInfo.operation and operationParameters (values are JSON text, e.g. "\"Append\"").
+  // commitInfo.operation and operationParameters. Parameter values are strings, as Spark
+  // records them; some hold JSON text (partitionBy: "[\"p\"]").
   WriteBuilder& Operation(std::string name, StringMap parameters = {});
   // Commit on top of `snapshot` (of this table), e.g. the one a caller read before deciding to
   // write; see step 1 and 2 above.
