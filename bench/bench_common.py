@@ -1,5 +1,5 @@
 """What the server benchmarks (serve, PostgreSQL wire, Flight SQL, security cost) share: start-up,
-the machine they ran on, alternating repetitions with medians, percentiles, ROAPI's version and
+HTTP load with wrk, the machine they ran on, alternating repetitions with medians, percentiles, ROAPI's version and
 the report: the JSON file and the section of docs/benchmarks.md.
 
 Not a test. Imported by the scripts in bench/ that drive `nlk serve` through
@@ -68,6 +68,50 @@ def timed(function: Callable, *args):
 def ratio(a: float | None, b: float | None) -> str:
     """a / b as '1.23×'; 'n/a' when either side has no figure."""
     return f"{a / b:.2f}×" if a and b else "n/a"
+
+
+# wrk's Lua script: POSTs the SQL (with the given headers) and prints its summary as one JSON line.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[%s]]
+wrk.headers["Content-Type"] = "text/plain"
+%s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%%d,"duration_us":%%d,"non2xx":%%d,' ..
+    '"errors":%%d,"p50_us":%%d,"p99_us":%%d}\\n', summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50),
+    latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(port: int, sql: str, connections: int, seconds: float, workdir: Path,
+            scheme: str = "http", headers: dict[str, str] | None = None) -> dict:
+    """`wrk` POSTing SQL to /api/sql on kept-alive connections for `seconds` (one thread for
+    one connection, else two): requests, rps, non2xx, errors, p50_us, p99_us. Over https wrk
+    shakes hands once per connection and does not verify the certificate."""
+    extra = "\n".join(f'wrk.headers["{name}"] = "{value}"'
+                      for name, value in (headers or {}).items())
+    script = workdir / f"post-{os.getpid()}-{connections}.lua"
+    script.write_text(WRK_SCRIPT % (sql, extra))
+    threads = 1 if connections == 1 else 2
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
+                          "--timeout", "30s", "-s", str(script),
+                          f"{scheme}://127.0.0.1:{port}/api/sql"],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no summary: {out.stdout}\n{out.stderr}")
+    result = json.loads(line[len("WRKJSON "):])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def roapi_version() -> str:

@@ -15,7 +15,6 @@ the table's Parquet files as a reference (no HTTP, no JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -29,7 +28,7 @@ os.environ.setdefault("NLK_BIN", str(Path(__file__).resolve().parents[1] / "buil
                                     / "nlk"))
 
 import bench_common  # noqa: E402
-from bench_common import REPO, median, ratio, serve_harness  # noqa: E402
+from bench_common import REPO, median, ratio, run_wrk, serve_harness  # noqa: E402
 
 SECTION = "## Query service"
 
@@ -48,19 +47,6 @@ QUERIES = {
     "top-k (10 by voltage)": "SELECT device_id, channel, timestamp, voltage_uv FROM samples "
                              "ORDER BY voltage_uv DESC LIMIT 10",
 }
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [[%s]]
-wrk.headers["Content-Type"] = "text/plain"
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRKJSON {"requests":%%d,"duration_us":%%d,"non2xx":%%d,' ..
-    '"errors":%%d,"p50_us":%%d,"p99_us":%%d}\\n', summary.requests, summary.duration,
-    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50),
-    latency:percentile(99)))
-end
-"""
 
 
 def generate_table(nlk: str, table: Path, rate: int = 10) -> None:
@@ -92,21 +78,6 @@ class RssSampler:
     def stop(self):
         self._stop.set()
         self._thread.join()
-
-
-def run_wrk(port: int, sql: str, connections: int, seconds: float, workdir: Path) -> dict:
-    script = workdir / "post.lua"
-    script.write_text(WRK_SCRIPT % sql)
-    threads = 1 if connections == 1 else 2
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
-                          "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}/api/sql"],
-                         capture_output=True, text=True, timeout=seconds + 60)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("WRKJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no summary: {out.stdout}\n{out.stderr}")
-    result = json.loads(line[len("WRKJSON "):])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
 
 
 def normalize(rows: list[dict]) -> list[list]:

@@ -349,7 +349,7 @@ std::shared_ptr<TableHandle> CreateTable(const std::string& uri, nb::handle stre
 std::shared_ptr<RowStream> RunSql(const std::string& query,
                                   const std::vector<std::pair<std::string, std::string>>& tables) {
   nb::gil_scoped_release release;
-  auto provider = std::make_shared<sql::MapTableProvider>();
+  auto provider = std::make_shared<sql::MapTableCatalog>();
   for (const auto& [name, uri] : tables) Check(sql::RegisterTableAtUri(*provider, name, uri));
   sql::SqlEngine engine(provider);
   sql::QueryResult result = Unwrap(engine.Execute(query, {}));

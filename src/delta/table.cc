@@ -533,4 +533,77 @@ arrow::Result<WriteResult> WriteBuilder::Commit() {
   return outcome;
 }
 
+// ---- Scan handle --------------------------------------------------------------------------
+
+TableScan Table::NewScan() const { return TableScan(store_, log_); }
+
+TableScan& TableScan::Version(int64_t version) {
+  version_ = version;
+  timestamp_ms_.reset();
+  snapshot_ = nullptr;
+  return *this;
+}
+
+TableScan& TableScan::Timestamp(int64_t timestamp_ms) {
+  timestamp_ms_ = timestamp_ms;
+  version_.reset();
+  snapshot_ = nullptr;
+  return *this;
+}
+
+TableScan& TableScan::Snapshot(std::shared_ptr<const delta::Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  version_.reset();
+  timestamp_ms_.reset();
+  return *this;
+}
+
+TableScan& TableScan::Files(std::vector<AddFile> files) {
+  files_ = std::move(files);
+  return *this;
+}
+
+TableScan& TableScan::Columns(std::vector<std::string> columns) {
+  columns_ = std::move(columns);
+  return *this;
+}
+
+TableScan& TableScan::Filter(arrow::compute::Expression filter) {
+  filter_ = std::move(filter);
+  return *this;
+}
+
+TableScan& TableScan::Limit(int64_t rows) {
+  limit_ = rows;
+  return *this;
+}
+
+TableScan& TableScan::Parallelism(int files) {
+  parallelism_ = files;
+  return *this;
+}
+
+TableScan& TableScan::Cancellation(std::function<arrow::Status()> check) {
+  cancellation_ = std::move(check);
+  return *this;
+}
+
+arrow::Result<std::shared_ptr<const Snapshot>> TableScan::ResolveSnapshot() const {
+  if (snapshot_) return snapshot_;
+  if (version_) return log_->AtVersion(*version_);
+  if (timestamp_ms_) return log_->AtTimestamp(*timestamp_ms_);
+  return log_->Latest();
+}
+
+arrow::Result<std::shared_ptr<data::Scan>> TableScan::Plan() const {
+  ARROW_ASSIGN_OR_RAISE(auto snapshot, ResolveSnapshot());
+  data::ScanBuilder builder(store_, snapshot->metadata(), files_ ? *files_ : snapshot->files());
+  if (columns_) builder.Select(*columns_);
+  if (filter_) builder.Filter(*filter_);
+  if (limit_) builder.Limit(*limit_);
+  if (parallelism_) builder.Parallelism(*parallelism_);
+  if (cancellation_) builder.Cancellation(cancellation_);
+  return builder.Build();
+}
+
 }  // namespace nlk::delta

@@ -12,6 +12,7 @@
 #include <arrow/type_fwd.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,8 @@ namespace nlk::delta {
 namespace data {
 class Scan;
 }  // namespace data
+
+class TableScan;
 
 struct CreateOptions {
   std::vector<std::string> partition_columns;
@@ -101,6 +104,8 @@ class Table {
   // The scan Read runs, planned (files pruned and skipped) but not started: for callers that
   // also want its figures (Scan::metrics) once they have read the rows.
   arrow::Result<std::shared_ptr<data::Scan>> PlanRead(const ReadOptions& options);
+  // A scan to configure (see TableScan below): the one way engines read this table's rows.
+  TableScan NewScan() const;
 
   const std::shared_ptr<DeltaLog>& log() const { return log_; }
   const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }
@@ -198,6 +203,62 @@ class WriteBuilder {
   std::optional<std::pair<std::string, StringMap>> operation_;
   std::shared_ptr<const Snapshot> snapshot_;
   bool committed_ = false;
+};
+
+// ---- Scan handle --------------------------------------------------------------------------
+// One scan of one snapshot with pushdown, for engines (the SQL engine, the query service): pick
+// the snapshot (latest by default, a version, a timestamp, or one the caller already holds),
+// the columns, a filter over logical column names and a limit; Plan() prunes partitions and
+// skips files by statistics, and the planned scan streams the rows and reports what it pruned
+// and read (data::Scan::metrics).
+//
+//   ARROW_ASSIGN_OR_RAISE(auto scan, table->NewScan().Columns({"ts", "value"})
+//                                        .Filter(compute::greater(compute::field_ref("value"),
+//                                                                 compute::literal(3)))
+//                                        .Limit(100)
+//                                        .Plan());
+//   ARROW_ASSIGN_OR_RAISE(auto reader, scan->ToRecordBatchReader());
+//
+// Not thread-safe while configured; the planned scan is.
+class TableScan {
+ public:
+  TableScan(std::shared_ptr<storage::ObjectStore> store, std::shared_ptr<DeltaLog> log)
+      : store_(std::move(store)), log_(std::move(log)) {}
+
+  // Which snapshot: a version, the latest at or before a time, or one the caller holds (a
+  // cached snapshot of this table). The last one given wins; none: the latest.
+  TableScan& Version(int64_t version);
+  TableScan& Timestamp(int64_t timestamp_ms);
+  TableScan& Snapshot(std::shared_ptr<const delta::Snapshot> snapshot);
+  // Only these live files of the snapshot, in this order (default: all of them).
+  TableScan& Files(std::vector<AddFile> files);
+  // Output columns by logical name, in this order (not called: all; an empty list: none, for
+  // callers that only count rows).
+  TableScan& Columns(std::vector<std::string> columns);
+  TableScan& Filter(arrow::compute::Expression filter);
+  TableScan& Limit(int64_t rows);
+  // Files read ahead concurrently (1: one at a time).
+  TableScan& Parallelism(int files);
+  // Checked before each data file is read; a failing status ends the scan with it.
+  TableScan& Cancellation(std::function<arrow::Status()> check);
+
+  // The snapshot this scan reads.
+  arrow::Result<std::shared_ptr<const delta::Snapshot>> ResolveSnapshot() const;
+  // Validates the request (unknown columns, unsupported filters) and plans the files to read.
+  arrow::Result<std::shared_ptr<data::Scan>> Plan() const;
+
+ private:
+  std::shared_ptr<storage::ObjectStore> store_;
+  std::shared_ptr<DeltaLog> log_;
+  std::optional<int64_t> version_;
+  std::optional<int64_t> timestamp_ms_;
+  std::shared_ptr<const delta::Snapshot> snapshot_;
+  std::optional<std::vector<AddFile>> files_;
+  std::optional<std::vector<std::string>> columns_;
+  std::optional<arrow::compute::Expression> filter_;
+  std::optional<int64_t> limit_;
+  std::optional<int> parallelism_;
+  std::function<arrow::Status()> cancellation_;
 };
 
 }  // namespace nlk::delta

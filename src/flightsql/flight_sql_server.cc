@@ -71,18 +71,18 @@ constexpr char kCallerTables[] = "nlk_token_check";
 // The tables the caller's token may read, for the call's handlers to query.
 class CallerTables : public flight::ServerMiddleware {
  public:
-  CallerTables(std::shared_ptr<sql::TableProvider> tables, std::string caller)
+  CallerTables(std::shared_ptr<sql::TableCatalog> tables, std::string caller)
       : tables_(std::move(tables)), caller_(std::move(caller)) {}
   std::string name() const override { return kCallerTables; }
   void SendingHeaders(flight::AddCallHeaders*) override {}
   void CallCompleted(const arrow::Status&) override {}
-  const std::shared_ptr<sql::TableProvider>& tables() const { return tables_; }
+  const std::shared_ptr<sql::TableCatalog>& tables() const { return tables_; }
   // Who the tables are for (the token), so an answer started for one caller is never handed
   // to another.
   const std::string& caller() const { return caller_; }
 
  private:
-  std::shared_ptr<sql::TableProvider> tables_;
+  std::shared_ptr<sql::TableCatalog> tables_;
   std::string caller_;
 };
 
@@ -90,7 +90,7 @@ class CallerTables : public flight::ServerMiddleware {
 class TokenCheck : public flight::ServerMiddlewareFactory {
  public:
   TokenCheck(std::function<bool(std::string_view)> authenticate,
-             std::function<std::shared_ptr<sql::TableProvider>(std::string_view)> tables_for)
+             std::function<std::shared_ptr<sql::TableCatalog>(std::string_view)> tables_for)
       : authenticate_(std::move(authenticate)), tables_for_(std::move(tables_for)) {}
 
   arrow::Status StartCall(const flight::CallInfo&, const flight::ServerCallContext& context,
@@ -105,7 +105,7 @@ class TokenCheck : public flight::ServerMiddlewareFactory {
         std::string_view token = value.substr(kScheme.size());
         if (scheme == kScheme && authenticate_(token)) {
           if (tables_for_) {
-            std::shared_ptr<sql::TableProvider> tables = tables_for_(token);
+            std::shared_ptr<sql::TableCatalog> tables = tables_for_(token);
             if (tables == nullptr) {
               return flight::MakeFlightError(flight::FlightStatusCode::Unauthenticated,
                                              "invalid or revoked token");
@@ -125,10 +125,10 @@ class TokenCheck : public flight::ServerMiddlewareFactory {
 
  private:
   std::function<bool(std::string_view)> authenticate_;
-  std::function<std::shared_ptr<sql::TableProvider>(std::string_view)> tables_for_;
+  std::function<std::shared_ptr<sql::TableCatalog>(std::string_view)> tables_for_;
 };
 
-using Tables = std::shared_ptr<sql::TableProvider>;
+using Tables = std::shared_ptr<sql::TableCatalog>;
 
 struct PreparedStatement {
   ParameterizedQuery query;
@@ -766,11 +766,11 @@ class FlightSqlServer::Impl : public flight::FlightServerBase {
 
   // A table's columns as SELECT * sees them. A table that cannot be read now (its storage is
   // down, it was not created yet) is listed with no columns rather than hiding the others.
-  static arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOfTable(sql::TableProvider& tables,
+  static arrow::Result<std::shared_ptr<arrow::Schema>> ColumnsOfTable(sql::TableCatalog& tables,
                                                                       const std::string& name) {
     auto source = tables.Resolve(name);
     if (!source.ok()) return arrow::schema({});
-    return source->schema;
+    return source->table->schema();
   }
 
   arrow::Result<std::string> Prepare(const Tables& tables, const std::string& sql) {

@@ -40,13 +40,13 @@
 #include <string_view>
 
 #include "sql/query_event.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::flightsql {
 
 struct FlightSqlServerOptions {
   std::string address;  // HOST:PORT; port 0 picks a free one
-  std::shared_ptr<sql::TableProvider> tables;
+  std::shared_ptr<sql::TableCatalog> tables;
   int64_t max_rows = 10'000'000;
   int64_t max_bytes = 1LL << 30;
   std::chrono::milliseconds timeout{30'000};
@@ -63,7 +63,7 @@ struct FlightSqlServerOptions {
   std::function<bool(std::string_view token)> authenticate;
   // With `authenticate`: the tables a call with this (accepted) token sees, its grants applied,
   // in place of `tables`. Empty: `tables` for every call.
-  std::function<std::shared_ptr<sql::TableProvider>(std::string_view token)> tables_for_token;
+  std::function<std::shared_ptr<sql::TableCatalog>(std::string_view token)> tables_for_token;
   // The principal a token stands for, reported in QueryEvents; empty, or "" returned: anonymous.
   std::function<std::string(std::string_view token)> principal_of;
   // Told of every statement query (plain or prepared) once its stream has ended.

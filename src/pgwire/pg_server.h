@@ -23,13 +23,13 @@
 #include <string>
 
 #include "pgwire/session.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::pgwire {
 
 struct PgServerOptions {
   std::string address;  // HOST:PORT; port 0 picks a free one
-  std::shared_ptr<sql::TableProvider> tables;
+  std::shared_ptr<sql::TableCatalog> tables;
   QueryLimits query_limits;
   int max_connections = 4096;
   int64_t max_message_bytes = 1 << 20;
@@ -42,7 +42,7 @@ struct PgServerOptions {
   std::function<bool(const std::string& user, const std::string& password)> password_check;
   // With a password check: the tables a client who logged in with these credentials sees (its
   // grants applied), in place of `tables`. Empty: `tables` for everyone.
-  std::function<std::shared_ptr<sql::TableProvider>(const std::string& user,
+  std::function<std::shared_ptr<sql::TableCatalog>(const std::string& user,
                                                     const std::string& password)>
       tables_for_login;
   // Told of every data statement once it has ended (see QueryEvent); empty: nobody.
@@ -59,7 +59,7 @@ struct PgServerOptions {
   std::function<std::string(SSL*)> certificate_user;
   // With certificate_user: the tables a client that logged in with its certificate sees (its
   // grants applied), in place of `tables`. Empty: `tables`.
-  std::function<std::shared_ptr<sql::TableProvider>(SSL*)> tables_for_certificate;
+  std::function<std::shared_ptr<sql::TableCatalog>(SSL*)> tables_for_certificate;
 };
 
 class PgServer {

@@ -21,12 +21,12 @@ constexpr size_t kFlushBytes = 256 << 10;
 
 // The served tables as a session names them: "public.samples" is "samples", and an
 // unqualified name is looked up in the search path's schemas ("neural" for "neural.samples").
-class SessionTableProvider : public sql::TableProvider {
+class SessionTableCatalog : public sql::TableCatalog {
  public:
-  SessionTableProvider(std::shared_ptr<sql::TableProvider> tables, const SessionSettings* settings)
+  SessionTableCatalog(std::shared_ptr<sql::TableCatalog> tables, const SessionSettings* settings)
       : tables_(std::move(tables)), settings_(settings) {}
 
-  arrow::Result<sql::TableSource> Resolve(const std::string& name) override {
+  arrow::Result<sql::ResolvedTable> Resolve(const std::string& name) override {
     if (name.find('.') != std::string::npos) {
       if (name.starts_with("public.")) {
         auto unqualified = tables_->Resolve(name.substr(7));
@@ -46,7 +46,7 @@ class SessionTableProvider : public sql::TableProvider {
   std::vector<std::string> TableNames() const override { return tables_->TableNames(); }
 
  private:
-  std::shared_ptr<sql::TableProvider> tables_;
+  std::shared_ptr<sql::TableCatalog> tables_;
   const SessionSettings* settings_;
 };
 
@@ -134,7 +134,7 @@ struct Session::Portal {
   }
 };
 
-Session::Session(std::shared_ptr<sql::TableProvider> tables, QueryLimits limits,
+Session::Session(std::shared_ptr<sql::TableCatalog> tables, QueryLimits limits,
                  Transport* transport, int32_t process_id, int32_t secret_key)
     : tables_(std::move(tables)),
       limits_(limits),
@@ -353,7 +353,7 @@ Session::Next Session::HandlePassword(std::string_view body) {
                  "password authentication failed for user \"" + user + "\"");
   }
   if (tables_for_login_) {
-    std::shared_ptr<sql::TableProvider> tables = tables_for_login_(user, std::string(*password));
+    std::shared_ptr<sql::TableCatalog> tables = tables_for_login_(user, std::string(*password));
     if (tables == nullptr) {
       return Fatal(sqlstate::kInvalidPassword,
                    "password authentication failed for user \"" + user + "\"");
@@ -375,7 +375,7 @@ Session::Next Session::FinishStartup() {
   AppendInt32Binary(secret_key_, &out_);
   FinishMessage(start, &out_);
   AppendReadyForQuery('I', &out_);
-  session_tables_ = std::make_shared<SessionTableProvider>(tables_, settings_.get());
+  session_tables_ = std::make_shared<SessionTableCatalog>(tables_, settings_.get());
   engine_ = std::make_unique<sql::SqlEngine>(session_tables_);
   started_ = true;
   return Flush() ? Next::kContinue : Next::kClose;
@@ -864,7 +864,7 @@ arrow::Result<std::shared_ptr<const SystemCatalog>> Session::Catalog() {
   for (const std::string& name : tables_->TableNames()) {
     // A table that cannot be opened now is left out of the catalog, not a failed query.
     auto source = tables_->Resolve(name);
-    if (source.ok() && source->schema) tables.push_back({name, source->schema});
+    if (source.ok() && source->table) tables.push_back({name, source->table->schema()});
   }
   return SystemCatalog::Build(tables, *settings_);
 }

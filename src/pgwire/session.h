@@ -36,7 +36,7 @@
 #include "pgwire/wire_format.h"
 #include "sql/query_event.h"
 #include "sql/sql_engine.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::pgwire {
 
@@ -72,7 +72,7 @@ class Session {
  public:
   // `tables` names the served tables for the engine and the catalog; `process_id` and
   // `secret_key` are sent in BackendKeyData for CancelRequest.
-  Session(std::shared_ptr<sql::TableProvider> tables, QueryLimits limits, Transport* transport,
+  Session(std::shared_ptr<sql::TableCatalog> tables, QueryLimits limits, Transport* transport,
           int32_t process_id, int32_t secret_key);
   ~Session();
 
@@ -95,7 +95,7 @@ class Session {
   void set_password_check(PasswordCheck check) { password_check_ = std::move(check); }
   // After a password check passes, the tables this login sees replace those given to the
   // constructor (see PgServerOptions::tables_for_login).
-  using TablesForLogin = std::function<std::shared_ptr<sql::TableProvider>(
+  using TablesForLogin = std::function<std::shared_ptr<sql::TableCatalog>(
       const std::string& user, const std::string& password)>;
   void set_tables_for_login(TablesForLogin tables_for) {
     tables_for_login_ = std::move(tables_for);
@@ -109,7 +109,7 @@ class Session {
   void set_certificate_user(std::string user) { certificate_user_ = std::move(user); }
   // The tables that certificate's user sees (its grants applied); unset: those given to the
   // constructor. A certificate login without them, when they are expected, is refused.
-  void set_certificate_tables(std::shared_ptr<sql::TableProvider> tables) {
+  void set_certificate_tables(std::shared_ptr<sql::TableCatalog> tables) {
     certificate_tables_ = std::move(tables);
     expects_certificate_tables_ = true;
   }
@@ -162,8 +162,8 @@ class Session {
   void Notice(const std::string& message);
   arrow::Status MaybeFlush();
 
-  std::shared_ptr<sql::TableProvider> tables_;
-  std::shared_ptr<sql::TableProvider> session_tables_;
+  std::shared_ptr<sql::TableCatalog> tables_;
+  std::shared_ptr<sql::TableCatalog> session_tables_;
   std::unique_ptr<sql::SqlEngine> engine_;
   QueryLimits limits_;
   Transport* transport_;
@@ -183,7 +183,7 @@ class Session {
   // Reports a data portal's pending QueryEvent with `status`.
   void FinishQueryEvent(Portal* portal, const arrow::Status& status);
   std::optional<std::string> certificate_user_;
-  std::shared_ptr<sql::TableProvider> certificate_tables_;
+  std::shared_ptr<sql::TableCatalog> certificate_tables_;
   bool expects_certificate_tables_ = false;
   bool awaiting_password_ = false;
   bool started_ = false;

@@ -24,7 +24,7 @@
 
 #include "catalog/catalog.h"
 #include "server/token_store.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::server {
 

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "server/server_table_provider.h"
+#include "server/server_table_catalog.h"
 
 namespace nlk::server {
 
@@ -24,7 +24,7 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
     std::shared_ptr<const AccessGate> gate, int worker_threads, AuditLog* audit) {
   flightsql::FlightSqlServerOptions options;
   options.address = config.flight_sql_address;
-  options.tables = std::make_shared<ServerTableProvider>(registry);
+  options.tables = std::make_shared<ServerTableCatalog>(registry);
   options.max_rows = config.limits.max_result_rows;
   options.max_bytes = config.limits.max_result_bytes;
   options.timeout = config.limits.query_timeout;
@@ -43,11 +43,11 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
     std::shared_ptr<const AccessRules> rules = AccessRulesOf(config.tables);
     const TableRegistry* served = &registry;
     options.tables_for_token =
-        [gate, rules, served](std::string_view token) -> std::shared_ptr<sql::TableProvider> {
+        [gate, rules, served](std::string_view token) -> std::shared_ptr<sql::TableCatalog> {
       while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
       std::optional<Identity> identity = gate->Authenticate(token);
       if (!identity) return nullptr;
-      return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+      return std::make_shared<ServerTableCatalog>(*served, PolicyFor(rules, identity));
     };
   }
   if (audit != nullptr) {
@@ -80,7 +80,7 @@ arrow::Result<std::unique_ptr<flightsql::FlightSqlServer>> StartFlightSqlListene
       // The certificate admits the client but does not say who it is here, so the calls get no
       // grant: the catalog's tables are hidden from them as from an unknown principal, and only
       // tables without access rules (-t, a config file) are served.
-      options.tables = std::make_shared<ServerTableProvider>(
+      options.tables = std::make_shared<ServerTableCatalog>(
           registry, PolicyFor(AccessRulesOf(config.tables), Identity{}));
     }
   }

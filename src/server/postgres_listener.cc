@@ -2,7 +2,7 @@
 
 #include "pgwire/pg_server.h"
 #include "pgwire/sql_state.h"
-#include "server/server_table_provider.h"
+#include "server/server_table_catalog.h"
 #include "server/tls.h"
 #include "server/worker_pool.h"
 
@@ -29,7 +29,7 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
                                                /*max_waiting=*/0);
   pgwire::PgServerOptions options;
   options.address = config.postgres_address;
-  options.tables = std::make_shared<ServerTableProvider>(registry);
+  options.tables = std::make_shared<ServerTableCatalog>(registry);
   options.query_limits.max_rows = config.limits.max_result_rows;
   options.query_limits.max_bytes = config.limits.max_result_bytes;
   options.query_limits.timeout = config.limits.query_timeout;
@@ -53,10 +53,10 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
     const TableRegistry* served = &registry;
     options.tables_for_login =
         [gate, rules, served](const std::string& user,
-                              const std::string& password) -> std::shared_ptr<sql::TableProvider> {
+                              const std::string& password) -> std::shared_ptr<sql::TableCatalog> {
       std::optional<Identity> identity = gate->Authenticate(password);
       if (!identity || identity->principal != user) return nullptr;
-      return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+      return std::make_shared<ServerTableCatalog>(*served, PolicyFor(rules, identity));
     };
   }
   if (audit != nullptr) {
@@ -87,10 +87,10 @@ arrow::Result<std::unique_ptr<PostgresListener>> PostgresListener::Start(
       std::shared_ptr<const AccessRules> rules = AccessRulesOf(config.tables);
       const TableRegistry* served = &registry;
       options.tables_for_certificate = [rules,
-                                        served](SSL* ssl) -> std::shared_ptr<sql::TableProvider> {
+                                        served](SSL* ssl) -> std::shared_ptr<sql::TableCatalog> {
         std::optional<Identity> identity = CertificateIdentity(ssl);
         if (!identity) return nullptr;
-        return std::make_shared<ServerTableProvider>(*served, PolicyFor(rules, identity));
+        return std::make_shared<ServerTableCatalog>(*served, PolicyFor(rules, identity));
       };
     }
   }

@@ -20,7 +20,7 @@
 #include "server/result_stream.h"
 #include "server/schema_json.h"
 #include "server/server_metrics.h"
-#include "server/server_table_provider.h"
+#include "server/server_table_catalog.h"
 #include "server/status_page.h"
 #include "server/table_registry.h"
 #include "server/tls.h"
@@ -210,7 +210,7 @@ class QueryServer::Impl {
     }
     registry_ = TableRegistry::Open(
         config_, [this](std::string message) { return redactor_.Redact(message, false); });
-    engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableProvider>(*registry_));
+    engine_ = std::make_unique<sql::SqlEngine>(std::make_shared<ServerTableCatalog>(*registry_));
     access_rules_ = AccessRulesOf(config_.tables);
     registry_->StartRefreshing();
     HttpServerObserver observer;
@@ -613,7 +613,7 @@ class QueryServer::Impl {
       if (policy == nullptr) {
         result = engine_->Execute(sql, options);
       } else {
-        sql::SqlEngine engine(std::make_shared<ServerTableProvider>(*registry_, policy));
+        sql::SqlEngine engine(std::make_shared<ServerTableCatalog>(*registry_, policy));
         result = engine.Execute(sql, options);
       }
       if (RequestFacts::current) RequestFacts::current->tables = capture.Take();

@@ -239,8 +239,8 @@ arrow::Result<std::shared_ptr<const ServedTable::State>> ServedTable::BuildDelta
           continue;
         }
       }
-      delta::data::ScanBuilder builder(table_->store(), snapshot->metadata(), {add});
-      ARROW_ASSIGN_OR_RAISE(auto scan, builder.Parallelism(1).Build());
+      ARROW_ASSIGN_OR_RAISE(
+          auto scan, table_->NewScan().Snapshot(snapshot).Files({add}).Parallelism(1).Plan());
       MemoryFile memory_file;
       memory_file.add = add;
       if (!scan->files().empty()) {
@@ -286,8 +286,6 @@ std::pair<std::shared_ptr<arrow::Table>, int64_t> ServedTable::MemoryTableAndVer
   std::shared_ptr<const State> current = state();
   return {current->memory_table, current->snapshot ? current->snapshot->version() : -1};
 }
-
-const std::shared_ptr<storage::ObjectStore>& ServedTable::store() const { return table_->store(); }
 
 TableStatus ServedTable::status() const {
   std::shared_ptr<const State> current;
@@ -411,8 +409,11 @@ arrow::Result<TableScan> ServedTable::ScanMemory(const State& state,
     // plans), then filter the rows of the files it keeps.
     std::vector<delta::AddFile> adds;
     for (const auto& [key, file] : *state.memory_files) adds.push_back(file.add);
-    delta::data::ScanBuilder builder(table_->store(), state.snapshot->metadata(), std::move(adds));
-    ARROW_ASSIGN_OR_RAISE(auto plan, builder.Filter(*request.filter).Build());
+    ARROW_ASSIGN_OR_RAISE(auto plan, table_->NewScan()
+                                         .Snapshot(state.snapshot)
+                                         .Files(std::move(adds))
+                                         .Filter(*request.filter)
+                                         .Plan());
     *metrics = plan->metrics();
     for (const delta::AddFile& add : plan->files()) {
       files.push_back(&state.memory_files->at(FileKey(add)));
@@ -440,12 +441,13 @@ arrow::Result<TableScan> ServedTable::ScanMemory(const State& state,
 
 arrow::Result<TableScan> ServedTable::ScanFiles(std::shared_ptr<const delta::Snapshot> snapshot,
                                                 const TableScanRequest& request) {
-  delta::data::ScanBuilder builder(table_->store(), snapshot->metadata(), snapshot->files());
-  if (request.cancellation) builder.Cancellation(request.cancellation);
-  if (!request.columns.empty()) builder.Select(request.columns);
-  if (request.filter) builder.Filter(*request.filter);
-  if (request.limit) builder.Limit(*request.limit);
-  ARROW_ASSIGN_OR_RAISE(auto planned, builder.Build());
+  delta::TableScan files = table_->NewScan();
+  files.Snapshot(snapshot);
+  if (request.cancellation) files.Cancellation(request.cancellation);
+  if (!request.columns.empty()) files.Columns(request.columns);
+  if (request.filter) files.Filter(*request.filter);
+  if (request.limit) files.Limit(*request.limit);
+  ARROW_ASSIGN_OR_RAISE(auto planned, files.Plan());
   TableScan scan;
   ARROW_ASSIGN_OR_RAISE(scan.reader, planned->ToRecordBatchReader());
   scan.metrics = [planned] { return planned->metrics(); };

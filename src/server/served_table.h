@@ -102,8 +102,8 @@ class ServedTable {
   std::shared_ptr<arrow::Table> MemoryTable() const;
   // MemoryTable() and the Delta version it holds (-1 for other tables), from one state.
   std::pair<std::shared_ptr<arrow::Table>, int64_t> MemoryTableAndVersion() const;
-  // The Delta table's storage (Delta tables only).
-  const std::shared_ptr<storage::ObjectStore>& store() const;
+  // The Delta table (Delta tables only; nullptr otherwise).
+  const std::shared_ptr<delta::Table>& delta_table() const { return table_; }
 
  private:
   struct MemoryFile {

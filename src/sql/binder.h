@@ -1,4 +1,4 @@
-// Binder: syntax tree -> logical plan. Resolves table names through the TableProvider and
+// Binder: syntax tree -> logical plan. Resolves table names through the TableCatalog and
 // column names through scopes (FROM items, subqueries, CTEs), types every expression, splits
 // aggregation and window functions into their own operators, and turns IN/EXISTS subqueries
 // into semi/anti joins. User errors read "SQL error at position N: reason"; unknown tables are
@@ -19,7 +19,7 @@
 
 #include "sql/ast.h"
 #include "sql/logical_plan.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::sql {
 
@@ -40,7 +40,7 @@ class Binder {
  public:
   // `sql` is the query text (for error positions); `now_microseconds` the query's now().
   // Without a `run_subquery`, scalar subqueries are refused.
-  Binder(std::string_view sql, TableProvider* provider, int64_t now_microseconds,
+  Binder(std::string_view sql, TableCatalog* catalog, int64_t now_microseconds,
          SubqueryRunner run_subquery = nullptr);
   ~Binder();
 

@@ -5,9 +5,7 @@
 #include <arrow/array/concatenate.h>
 #include <arrow/array/util.h>
 #include <arrow/compute/api.h>
-#include <arrow/dataset/scanner.h>
 #include <arrow/table.h>
-#include <arrow/util/byte_size.h>
 
 #include <arrow/util/thread_pool.h>
 
@@ -20,6 +18,7 @@
 #include <utility>
 
 #include "sql/guard_node.h"
+#include "sql/small_key_aggregate.h"
 
 namespace nlk::sql {
 
@@ -27,20 +26,14 @@ namespace acero = arrow::acero;
 namespace compute = arrow::compute;
 using Kind = LogicalOperator::Kind;
 
-struct Executor::ScanCounters {
-  std::atomic<int64_t> rows{0};
-  std::atomic<int64_t> bytes{0};
-};
-
 namespace {
 
-// Gives a scan's batches the plan's internal column names and counts what passes.
+// Gives a scan's batches the plan's internal column names.
 class RenamingReader : public arrow::RecordBatchReader {
  public:
   RenamingReader(std::shared_ptr<arrow::RecordBatchReader> input,
-                 const std::shared_ptr<arrow::Schema>& names,
-                 std::function<void(int64_t, int64_t)> count)
-      : input_(std::move(input)), count_(std::move(count)) {
+                 const std::shared_ptr<arrow::Schema>& names)
+      : input_(std::move(input)) {
     arrow::FieldVector fields;
     const auto& source = input_->schema();
     for (int index = 0; index < source->num_fields(); ++index) {
@@ -58,7 +51,6 @@ class RenamingReader : public arrow::RecordBatchReader {
       *out = nullptr;
       return arrow::Status::OK();
     }
-    if (count_) count_(batch->num_rows(), arrow::util::TotalBufferSize(*batch));
     *out = arrow::RecordBatch::Make(schema_, batch->num_rows(), batch->columns());
     return arrow::Status::OK();
   }
@@ -68,7 +60,6 @@ class RenamingReader : public arrow::RecordBatchReader {
  private:
   std::shared_ptr<arrow::RecordBatchReader> input_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::function<void(int64_t, int64_t)> count_;
 };
 
 // Runs an Acero plan and reads its output. Used instead of acero::DeclarationToReader, whose
@@ -295,71 +286,48 @@ std::string ListText(const std::vector<std::string>& names) {
 
 }  // namespace
 
+arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> RunPlan(acero::Declaration declaration,
+                                                                 arrow::MemoryPool* pool,
+                                                                 ExecutionGuard guard) {
+  return PlanReader::Make(std::move(declaration), pool, std::move(guard));
+}
+
 Executor::Executor(ExecutionGuard guard, arrow::MemoryPool* memory_pool)
-    : guard_(std::move(guard)),
-      memory_pool_(memory_pool),
-      other_scans_(std::make_shared<ScanCounters>()) {}
+    : guard_(std::move(guard)), memory_pool_(memory_pool) {}
+
+ScanRequest Executor::RequestFor(const LogicalOperator& node) const {
+  ScanRequest request;
+  request.columns = node.columns;
+  request.filter = node.pushed_filter;
+  request.limit = node.pushed_limit;
+  request.guard = guard_;
+  request.pool = memory_pool_;
+  return request;
+}
 
 arrow::Status Executor::Prepare(const PlanPointer& plan) {
   for (const auto& child : plan->children) ARROW_RETURN_NOT_OK(Prepare(child));
-  if (plan->kind != Kind::kScan || plan->source.kind != TableSource::Kind::kDelta) {
-    return arrow::Status::OK();
+  if (plan->kind != Kind::kScan) return arrow::Status::OK();
+  {
+    std::lock_guard<std::mutex> lock(scans_mutex_);
+    if (scans_.count(plan.get()) > 0) return arrow::Status::OK();
   }
-  if (delta_scans_.count(plan.get()) > 0) return arrow::Status::OK();
-  const auto& snapshot = plan->source.snapshot;
-  delta::data::ScanBuilder builder(plan->source.store, snapshot->metadata(), snapshot->files());
-  builder.Cancellation([guard = guard_] { return guard.Check(); });
-  builder.Select(plan->columns);
-  if (plan->pushed_filter) builder.Filter(*plan->pushed_filter);
-  if (plan->pushed_limit) builder.Limit(*plan->pushed_limit);
-  ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
-  delta_scans_[plan.get()] = std::move(scan);
+  ARROW_ASSIGN_OR_RAISE(auto scan, plan->source.table->Scan(RequestFor(*plan)));
+  std::lock_guard<std::mutex> lock(scans_mutex_);
+  scans_[plan.get()] = std::move(scan);
   return arrow::Status::OK();
 }
 
 arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::ScanReader(
     const PlanPointer& node) {
-  auto counters = other_scans_;
-  auto count = [counters](int64_t rows, int64_t bytes) {
-    counters->rows += rows;
-    counters->bytes += bytes;
-  };
-  const TableSource& source = node->source;
-  switch (source.kind) {
-    case TableSource::Kind::kDelta: {
-      ARROW_RETURN_NOT_OK(Prepare(node));
-      ARROW_ASSIGN_OR_RAISE(auto reader, delta_scans_.at(node.get())->ToRecordBatchReader());
-      return std::make_shared<RenamingReader>(std::move(reader), node->schema, nullptr);
-    }
-    case TableSource::Kind::kDataset: {
-      arrow::dataset::ScannerBuilder builder(source.dataset);
-      ARROW_RETURN_NOT_OK(builder.Project(node->columns));
-      if (node->pushed_filter) ARROW_RETURN_NOT_OK(builder.Filter(*node->pushed_filter));
-      ARROW_RETURN_NOT_OK(builder.UseThreads(true));
-      ARROW_RETURN_NOT_OK(builder.Pool(memory_pool_));
-      ARROW_ASSIGN_OR_RAISE(auto scanner, builder.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto reader, scanner->ToRecordBatchReader());
-      return std::make_shared<RenamingReader>(std::move(reader), node->schema, count);
-    }
-    case TableSource::Kind::kMemory: {
-      count(source.table->num_rows(), arrow::util::TotalBufferSize(*source.table));
-      std::vector<acero::Declaration> steps = {
-          acero::Declaration("table_source", acero::TableSourceNodeOptions(source.table))};
-      if (node->pushed_filter) {
-        steps.emplace_back("filter", acero::FilterNodeOptions(*node->pushed_filter));
-      }
-      std::vector<compute::Expression> columns;
-      std::vector<std::string> names;
-      for (size_t index = 0; index < node->columns.size(); ++index) {
-        columns.push_back(compute::field_ref(node->columns[index]));
-        names.push_back(node->schema->field(static_cast<int>(index))->name());
-      }
-      steps.emplace_back("project", acero::ProjectNodeOptions(columns, names));
-      return PlanReader::Make(acero::Declaration::Sequence(std::move(steps)),
-                              guard_.transient_pool(), guard_);
-    }
+  ARROW_RETURN_NOT_OK(Prepare(node));
+  std::shared_ptr<PlannedScan> scan;
+  {
+    std::lock_guard<std::mutex> lock(scans_mutex_);
+    scan = scans_.at(node.get());
   }
-  return arrow::Status::Invalid("unknown table source");
+  ARROW_ASSIGN_OR_RAISE(auto reader, scan->Read());
+  return std::make_shared<RenamingReader>(std::move(reader), node->schema);
 }
 
 arrow::Status Executor::NarrowTopKScan(const LogicalOperator& top) {
@@ -380,33 +348,22 @@ arrow::Status Executor::NarrowTopKScan(const LogicalOperator& top) {
     node = node->children[0];
   }
   if (node->kind != Kind::kScan || node->pushed_limit || node->columns.size() < 2 ||
-      (node->source.kind != TableSource::Kind::kDelta &&
-       node->source.kind != TableSource::Kind::kDataset)) {
+      !node->source.table->columnar()) {
     return arrow::Status::OK();
   }
   int index = node->schema->GetFieldIndex(key);
   if (index < 0) return arrow::Status::OK();
   const std::string column = node->columns[index];
 
-  std::shared_ptr<arrow::RecordBatchReader> keys;
-  if (node->source.kind == TableSource::Kind::kDelta) {
-    const auto& snapshot = node->source.snapshot;
-    delta::data::ScanBuilder builder(node->source.store, snapshot->metadata(), snapshot->files());
-    builder.Cancellation([guard = guard_] { return guard.Check(); });
-    builder.Select({column});
-    if (node->pushed_filter) builder.Filter(*node->pushed_filter);
-    ARROW_ASSIGN_OR_RAISE(auto scan, builder.Build());
-    key_scans_.push_back(scan);
-    ARROW_ASSIGN_OR_RAISE(keys, scan->ToRecordBatchReader());
-  } else {
-    arrow::dataset::ScannerBuilder builder(node->source.dataset);
-    ARROW_RETURN_NOT_OK(builder.Project({column}));
-    if (node->pushed_filter) ARROW_RETURN_NOT_OK(builder.Filter(*node->pushed_filter));
-    ARROW_RETURN_NOT_OK(builder.UseThreads(true));
-    ARROW_RETURN_NOT_OK(builder.Pool(memory_pool_));
-    ARROW_ASSIGN_OR_RAISE(auto scanner, builder.Finish());
-    ARROW_ASSIGN_OR_RAISE(keys, scanner->ToRecordBatchReader());
+  ScanRequest request = RequestFor(*node);
+  request.columns = {column};
+  request.limit.reset();
+  ARROW_ASSIGN_OR_RAISE(auto key_scan, node->source.table->Scan(request));
+  {
+    std::lock_guard<std::mutex> lock(scans_mutex_);
+    key_scans_.push_back(key_scan);
   }
+  ARROW_ASSIGN_OR_RAISE(auto keys, key_scan->Read());
   SortKey first = top.sort_keys[0];
   first.column = keys->schema()->field(0)->name();
   auto best = MakeSortReader(std::move(keys), {first}, 0, keep, guard_);
@@ -434,15 +391,17 @@ arrow::Status Executor::NarrowTopKScan(const LogicalOperator& top) {
   }
   auto original = node->pushed_filter;
   node->pushed_filter = original ? compute::call("and_kleene", {*original, narrowed}) : narrowed;
-  if (node->source.kind == TableSource::Kind::kDelta) {
-    delta_scans_.erase(node.get());
-    auto prepared = Prepare(node);
-    if (!prepared.ok()) {
-      // A filter the scan cannot take: read as planned.
-      node->pushed_filter = original;
-      delta_scans_.erase(node.get());
-      return Prepare(node);
-    }
+  auto forget = [&] {
+    std::lock_guard<std::mutex> lock(scans_mutex_);
+    scans_.erase(node.get());
+  };
+  forget();
+  auto prepared = Prepare(node);
+  if (!prepared.ok()) {
+    // A filter the scan cannot take: read as planned.
+    node->pushed_filter = original;
+    forget();
+    return Prepare(node);
   }
   return arrow::Status::OK();
 }
@@ -467,6 +426,12 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Reader(const 
       ARROW_ASSIGN_OR_RAISE(auto input, Reader(node->children[0]));
       return MakeWindowReader(std::move(input), node->windows, node->schema, guard_);
     }
+    case Kind::kAggregate:
+      if (SmallKeyAggregateApplies(*node, *node->children[0]->schema)) {
+        ARROW_ASSIGN_OR_RAISE(auto input, Reader(node->children[0]));
+        return MakeSmallKeyAggregateReader(std::move(input), *node, guard_);
+      }
+      [[fallthrough]];
     default: {
       // Without a budget, memory_pool_ is the transient pool too.
       bool charged = AceroHoldsRows(*node);
@@ -512,6 +477,10 @@ arrow::Result<acero::Declaration> Executor::Declare(const PlanPointer& node,
                                 acero::ProjectNodeOptions(node->expressions, names));
     }
     case Kind::kAggregate: {
+      if (SmallKeyAggregateApplies(*node, *node->children[0]->schema)) {
+        ARROW_ASSIGN_OR_RAISE(auto reader, Reader(node));
+        return SourceOf(std::move(reader));
+      }
       ARROW_RETURN_NOT_OK(child(0));
       std::vector<compute::Aggregate> aggregates;
       std::string prefix = node->keys.empty() ? "" : "hash_";
@@ -563,43 +532,33 @@ arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Executor::Execute(
 }
 
 QueryMetrics Executor::metrics() const {
+  std::lock_guard<std::mutex> lock(scans_mutex_);
   QueryMetrics metrics;
+  // A top-k probe's first pass adds only what it read.
   for (const auto& scan : key_scans_) {
-    auto scan_metrics = scan->metrics();
-    metrics.rows_scanned += scan_metrics.rows_read;
-    metrics.bytes_scanned += scan_metrics.bytes_read;
+    QueryMetrics probe = scan->metrics();
+    metrics.rows_scanned += probe.rows_scanned;
+    metrics.bytes_scanned += probe.bytes_scanned;
   }
-  for (const auto& [node, scan] : delta_scans_) {
-    auto scan_metrics = scan->metrics();
-    metrics.files_total += scan_metrics.files_total;
-    metrics.files_pruned_by_partition += scan_metrics.files_pruned_by_partition;
-    metrics.files_skipped_by_stats += scan_metrics.files_skipped_by_stats;
-    metrics.files_skipped_by_limit += scan_metrics.files_skipped_by_limit;
-    metrics.files_read += scan_metrics.files_read;
-    metrics.row_groups_total += scan_metrics.row_groups_total;
-    metrics.row_groups_pruned += scan_metrics.row_groups_pruned;
-    metrics.rows_scanned += scan_metrics.rows_read;
-    metrics.bytes_scanned += scan_metrics.bytes_read;
+  for (const auto& [node, scan] : scans_) {
+    QueryMetrics part = scan->metrics();
+    metrics.files_total += part.files_total;
+    metrics.files_pruned_by_partition += part.files_pruned_by_partition;
+    metrics.files_skipped_by_stats += part.files_skipped_by_stats;
+    metrics.files_skipped_by_limit += part.files_skipped_by_limit;
+    metrics.files_read += part.files_read;
+    metrics.row_groups_total += part.row_groups_total;
+    metrics.row_groups_pruned += part.row_groups_pruned;
+    metrics.rows_scanned += part.rows_scanned;
+    metrics.bytes_scanned += part.bytes_scanned;
   }
-  metrics.rows_scanned += other_scans_->rows;
-  metrics.bytes_scanned += other_scans_->bytes;
   return metrics;
 }
 
 std::string Executor::DescribeScan(const LogicalOperator& node) const {
-  auto found = delta_scans_.find(&node);
-  if (found == delta_scans_.end()) return "";
-  auto metrics = found->second->metrics();
-  std::ostringstream text;
-  text << "files: " << metrics.files_total << " total, " << metrics.files_pruned_by_partition
-       << " pruned by partition, " << metrics.files_skipped_by_stats << " skipped by stats, "
-       << metrics.files_skipped_by_limit << " skipped by limit, " << found->second->files().size()
-       << " to read";
-  if (metrics.files_read > 0) {
-    text << "; row groups: " << metrics.row_groups_total << " total, " << metrics.row_groups_pruned
-         << " pruned; rows read: " << metrics.rows_read << "; bytes read: " << metrics.bytes_read;
-  }
-  return text.str();
+  std::lock_guard<std::mutex> lock(scans_mutex_);
+  auto found = scans_.find(&node);
+  return found == scans_.end() ? "" : found->second->Details();
 }
 
 namespace {
@@ -610,7 +569,7 @@ void Explain(const PlanPointer& node, const Executor* executor, int depth,
   std::ostringstream line;
   switch (node->kind) {
     case Kind::kScan: {
-      line << "Scan " << node->table_name << " (" << node->source.description << ")"
+      line << "Scan " << node->table_name << " (" << node->source.table->description() << ")"
            << " columns=" << ListText(node->columns);
       if (node->pushed_filter) line << " filter=" << node->pushed_filter->ToString();
       if (node->pushed_limit) line << " limit=" << *node->pushed_limit;

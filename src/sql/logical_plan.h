@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::sql {
 
@@ -96,7 +96,7 @@ struct LogicalOperator {
   // kScan: `columns` are the table's column names read, in the order of `schema`'s fields.
   // `filter` (table column names) and `limit` are what the optimizer pushed into the scan.
   std::string table_name;
-  TableSource source;
+  ResolvedTable source;  // the table and the caller's restriction on it
   std::vector<std::string> columns;
   std::optional<arrow::compute::Expression> pushed_filter;
   std::optional<int64_t> pushed_limit;

@@ -646,14 +646,6 @@ class WindowReader : public BatchListReader {
 
 }  // namespace
 
-arrow::Status ExecutionGuard::Check() const {
-  ARROW_RETURN_NOT_OK(stop_token.Poll());
-  if (deadline && std::chrono::steady_clock::now() > *deadline) {
-    return arrow::Status::Cancelled("query timed out");
-  }
-  return arrow::Status::OK();
-}
-
 std::shared_ptr<arrow::RecordBatchReader> MakeSortReader(
     std::shared_ptr<arrow::RecordBatchReader> input, std::vector<SortKey> keys, int64_t offset,
     std::optional<int64_t> count, ExecutionGuard guard) {

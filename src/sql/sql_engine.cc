@@ -108,7 +108,7 @@ arrow::Result<std::shared_ptr<arrow::Schema>> NamedSchema(const arrow::Schema& s
 
 }  // namespace
 
-SqlEngine::SqlEngine(std::shared_ptr<TableProvider> provider) : provider_(std::move(provider)) {}
+SqlEngine::SqlEngine(std::shared_ptr<TableCatalog> catalog) : catalog_(std::move(catalog)) {}
 
 // A statement planned and ready to run, with the guard its operators check.
 struct SqlEngine::Planned {
@@ -160,7 +160,7 @@ arrow::Result<SqlEngine::Planned> SqlEngine::Plan(std::string_view sql,
     AddMetrics(subquery_metrics.get(), executor->metrics());
     return arrow::Table::FromRecordBatches(reader->schema(), batches);
   };
-  Binder binder(sql, provider_.get(), now_microseconds, run_subquery);
+  Binder binder(sql, catalog_.get(), now_microseconds, run_subquery);
   ARROW_ASSIGN_OR_RAISE(planned.query, binder.Bind(*planned.statement.select));
   ARROW_ASSIGN_OR_RAISE(planned.plan, Optimize(planned.query.plan));
   return planned;

@@ -1,9 +1,10 @@
 // The SQL engine's public API: read-only PostgreSQL-dialect SQL over the tables a
-// TableProvider names (Delta tables, Parquet datasets, in-memory Arrow tables).
+// TableCatalog names (Delta tables, Parquet datasets, in-memory Arrow tables: each a
+// TableProvider, table_provider.h).
 //
-//   auto provider = std::make_shared<nlk::sql::MapTableProvider>();
-//   ARROW_RETURN_NOT_OK(provider->RegisterDelta("samples", "/data/samples"));
-//   nlk::sql::SqlEngine engine(provider);
+//   auto catalog = std::make_shared<nlk::sql::MapTableCatalog>();
+//   ARROW_RETURN_NOT_OK(catalog->RegisterDelta("samples", "/data/samples"));
+//   nlk::sql::SqlEngine engine(catalog);
 //   ARROW_ASSIGN_OR_RAISE(auto result, engine.Execute("SELECT channel, avg(voltage_uv) "
 //                                                     "FROM samples GROUP BY channel", {}));
 //   // result.reader streams the rows; result.metrics() says what was scanned and pruned.
@@ -45,7 +46,7 @@
 
 #include "sql/query_memory_pool.h"
 #include "sql/query_metrics.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::sql {
 
@@ -80,7 +81,7 @@ struct QueryResult {
 
 class SqlEngine {
  public:
-  explicit SqlEngine(std::shared_ptr<TableProvider> provider);
+  explicit SqlEngine(std::shared_ptr<TableCatalog> catalog);
 
   // Parses, binds, optimises and starts `sql`. Table names are resolved once, here.
   arrow::Result<QueryResult> Execute(std::string_view sql, const QueryOptions& options = {}) const;
@@ -95,7 +96,7 @@ class SqlEngine {
   struct Planned;
   arrow::Result<Planned> Plan(std::string_view sql, const QueryOptions& options) const;
 
-  std::shared_ptr<TableProvider> provider_;
+  std::shared_ptr<TableCatalog> catalog_;
 };
 
 }  // namespace nlk::sql

@@ -1,5 +1,5 @@
 // Which tables a query touched, for the audit log: while a TableCapture lives, the table names a
-// provider reports with TableCapture::Note on the same thread are collected (each once, in the
+// catalog reports with TableCapture::Note on the same thread are collected (each once, in the
 // order first seen). The SQL engine resolves every table while planning, on the thread that
 // calls Execute or Describe, so a capture around that call sees all of a query's tables.
 //

@@ -1,24 +1,30 @@
-// The catalog seen by the SQL engine: a TableProvider resolves a table name, once per query,
-// into a TableSource — a Delta snapshot, an Arrow dataset (e.g. Parquet files) or an in-memory
-// Arrow table. The query server implements its own provider (config tables, snapshot caches,
-// time travel); MapTableProvider is a ready-made one for tools and tests.
+// One table as the SQL engine sees it: TableProvider is the interface every table source
+// implements (Delta tables in delta_table_provider.h, Parquet files and other Arrow datasets in
+// dataset_table_provider.h, in-memory Arrow tables and function results in
+// memory_table_provider.h; the query service adds its own). The binder asks a provider for its
+// schema, EXPLAIN for its description, and the executor for a scan with the projection, filter
+// and limit the optimizer pushed into it. Which provider a name stands for is the catalog's
+// business (table_catalog.h).
+//
+// Thread-safety: a provider may serve several queries at once; Scan is const and each
+// PlannedScan belongs to one query.
 #pragma once
 
-#include <arrow/dataset/dataset.h>
+#include <arrow/compute/expression.h>
+#include <arrow/memory_pool.h>
+#include <arrow/record_batch.h>
 #include <arrow/result.h>
-#include <arrow/table.h>
 #include <arrow/type_fwd.h>
 
-#include <functional>
-#include <map>
+#include <cstdint>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "delta/log/snapshot.h"
-#include "storage/object_store.h"
+#include "sql/execution_guard.h"
+#include "sql/query_metrics.h"
 
 namespace nlk::sql {
 
@@ -35,60 +41,47 @@ struct TableRestriction {
   bool empty() const { return row_filter.empty() && masks.empty(); }
 };
 
-// What one table name stands for during one query. Copyable; shares the data it refers to.
-struct TableSource {
-  enum class Kind { kDelta, kDataset, kMemory };
-
-  Kind kind = Kind::kMemory;
-  std::shared_ptr<arrow::Schema> schema;  // logical columns, as queries see them
-  std::string description;                // shown by EXPLAIN, e.g. "delta file:///t @ v3"
-
-  std::shared_ptr<storage::ObjectStore> store;       // kDelta
-  std::shared_ptr<const delta::Snapshot> snapshot;   // kDelta
-  std::shared_ptr<arrow::dataset::Dataset> dataset;  // kDataset
-  std::shared_ptr<arrow::Table> table;               // kMemory
-  TableRestriction restriction;                      // none by default
-
-  // A Delta table at one snapshot; scans push projections, filters and limits into it.
-  static arrow::Result<TableSource> Delta(std::shared_ptr<storage::ObjectStore> store,
-                                          std::shared_ptr<const delta::Snapshot> snapshot);
-  // Parquet (or other) files through Arrow Datasets, with projection and filter pushdown.
-  static TableSource Dataset(std::shared_ptr<arrow::dataset::Dataset> dataset,
-                             std::string description);
-  static TableSource Memory(std::shared_ptr<arrow::Table> table, std::string description);
+// What the executor asks of a table for one scan node of a plan.
+struct ScanRequest {
+  // The table's columns to return, by name, in this order.
+  std::vector<std::string> columns;
+  // Over the table's column names (they need not be among `columns`). Rows for which it is not
+  // true must not be returned; providers use it to skip data as well.
+  std::optional<arrow::compute::Expression> filter;
+  // The caller reads at most this many rows (after the filter); a provider may stop early.
+  std::optional<int64_t> limit;
+  // The query's deadline, stop token and memory: a long scan checks guard.Check() between
+  // pieces of work; rows the query keeps are allocated from `pool`.
+  ExecutionGuard guard;
+  arrow::MemoryPool* pool = arrow::default_memory_pool();
 };
 
-// Thread-safety: implementations must allow concurrent Resolve calls (queries run in parallel).
+// A scan planned by a provider, not started.
+class PlannedScan {
+ public:
+  virtual ~PlannedScan() = default;
+  // Starts reading; called at most once. Batches have the requested columns, in order, under
+  // the table's column names.
+  virtual arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Read() = 0;
+  // What the scan pruned and read so far (files_*, row_groups_*, rows_scanned,
+  // bytes_scanned); complete once the reader is exhausted. Safe from any thread.
+  virtual QueryMetrics metrics() const = 0;
+  // One line about pushdown and pruning for EXPLAIN; empty when there is nothing to say.
+  virtual std::string Details() const { return ""; }
+};
+
 class TableProvider {
  public:
   virtual ~TableProvider() = default;
-  // The table `name` as written in the query (case preserved; quoted names keep their case).
-  // Unknown names are a KeyError; the engine adds the list of TableNames() to its message.
-  virtual arrow::Result<TableSource> Resolve(const std::string& name) = 0;
-  // The names a query may use, for "did you mean" style errors and tooling.
-  virtual std::vector<std::string> TableNames() const = 0;
-};
-
-// A provider over a fixed set of names. Delta tables registered by URI are re-resolved to their
-// latest snapshot on each query. Thread-safe.
-class MapTableProvider : public TableProvider {
- public:
-  using Resolver = std::function<arrow::Result<TableSource>()>;
-
-  void Register(const std::string& name, Resolver resolver);
-  void RegisterTable(const std::string& name, std::shared_ptr<arrow::Table> table);
-  // Opens the Delta table at `uri` now (so a wrong URI fails here) and follows its latest
-  // version on every query.
-  arrow::Status RegisterDelta(const std::string& name, const std::string& uri);
-  // A Parquet file or a directory of them.
-  arrow::Status RegisterParquet(const std::string& name, const std::string& uri);
-
-  arrow::Result<TableSource> Resolve(const std::string& name) override;
-  std::vector<std::string> TableNames() const override;
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, Resolver> resolvers_;
+  // The columns as queries see them.
+  virtual std::shared_ptr<arrow::Schema> schema() const = 0;
+  // Shown by EXPLAIN, e.g. "delta file:///t @ version 3".
+  virtual std::string description() const = 0;
+  // Whether reading a few columns costs much less than reading all (columnar files): the
+  // executor then answers ORDER BY ... LIMIT by reading the first sort key alone first.
+  virtual bool columnar() const { return false; }
+  // Validates the request (unknown columns, filters the source cannot evaluate) and plans it.
+  virtual arrow::Result<std::shared_ptr<PlannedScan>> Scan(const ScanRequest& request) const = 0;
 };
 
 }  // namespace nlk::sql

@@ -380,6 +380,20 @@ TEST_F(ScanTest, PartitionedWriteThenPrunedScans) {
   EXPECT_EQ(metrics.row_groups_total, 4);
   EXPECT_EQ(metrics.row_groups_pruned, 3);
 
+  // Row groups whose bounds lie wholly inside the filter are read without evaluating it.
+  auto upper =
+      Read(metadata, *files, cp::greater_equal(cp::field_ref("id"), cp::literal(47)), &metrics);
+  EXPECT_EQ(upper->num_rows(), 13);
+  EXPECT_EQ(metrics.row_groups_pruned, 1);      // 40-44
+  EXPECT_EQ(metrics.row_groups_unfiltered, 2);  // 50-54, 55-59; 45-49 is filtered
+  auto range = Read(metadata, *files,
+                    cp::and_(cp::greater_equal(cp::field_ref("id"), cp::literal(45)),
+                             cp::less(cp::field_ref("value"), cp::literal(100.0))),
+                    &metrics);
+  EXPECT_EQ(range->num_rows(), 15);
+  // value is a double: NaN is outside any bounds, so its comparison is always evaluated.
+  EXPECT_EQ(metrics.row_groups_unfiltered, 0);
+
   auto limited = Read(metadata, *files, std::nullopt, &metrics, 7);
   EXPECT_EQ(limited->num_rows(), 7);
   EXPECT_EQ(metrics.files_skipped_by_limit, 2);

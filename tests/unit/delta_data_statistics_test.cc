@@ -276,5 +276,42 @@ TEST(DataSkipping, IsConservative) {
                  bounds));
 }
 
+// Every row passes only when the bounds leave no row that makes the filter false or null.
+TEST(DataSkipping, JudgesWhenEveryRowMatches) {
+  FileStatistics bounds;
+  bounds.num_records = 10;
+  bounds.columns[{"v"}] = {arrow::MakeScalar(int32_t{10}), arrow::MakeScalar(int32_t{20}), 0};
+  bounds.columns[{"w"}] = {arrow::MakeScalar(int32_t{10}), arrow::MakeScalar(int32_t{20}), 2};
+  bounds.columns[{"u"}] = {arrow::MakeScalar(int32_t{10}), arrow::MakeScalar(int32_t{20}),
+                           std::nullopt};  // null count unknown
+  bounds.columns[{"f"}] = {arrow::MakeScalar(1.0), arrow::MakeScalar(2.0), 0};
+  auto all = [&](const cp::Expression& filter) { return JudgeFilter(filter, bounds).matches_all; };
+  auto v = cp::field_ref("v");
+  EXPECT_TRUE(all(cp::greater_equal(v, cp::literal(10))));
+  EXPECT_TRUE(all(cp::and_(cp::greater_equal(v, cp::literal(5)), cp::less(v, cp::literal(21)))));
+  EXPECT_FALSE(all(cp::greater(v, cp::literal(10))));                         // 10 itself fails
+  EXPECT_FALSE(all(cp::greater_equal(cp::field_ref("w"), cp::literal(10))));  // nulls give null
+  EXPECT_FALSE(all(cp::greater_equal(cp::field_ref("u"), cp::literal(10))));
+  EXPECT_FALSE(all(cp::less(cp::field_ref("f"), cp::literal(3.0))));  // NaN compares false
+  EXPECT_FALSE(all(cp::equal(cp::field_ref("unknown"), cp::literal(1))));
+  EXPECT_TRUE(all(cp::is_valid(v)));
+  // NOT IN with a null in the list is null for every other value.
+  auto not_in = cp::not_(
+      cp::call("is_in", {v},
+               std::make_shared<cp::SetLookupOptions>(Json(arrow::int32(), "[1, null]"),
+                                                      cp::SetLookupOptions::INCONCLUSIVE)));
+  EXPECT_FALSE(all(not_in));
+  EXPECT_TRUE(JudgeFilter(not_in, bounds).might_match);
+  EXPECT_FALSE(all(cp::and_(cp::greater_equal(v, cp::literal(10)),
+                            cp::is_valid(cp::field_ref("w")))));  // w has nulls
+  // Kleene OR is true when one side is, whatever the other; the plain kernel is null when
+  // either side is, and w's nulls make its comparison null.
+  auto v_holds = cp::greater_equal(v, cp::literal(10));
+  auto w_null_sometimes = cp::greater_equal(cp::field_ref("w"), cp::literal(0));
+  EXPECT_TRUE(all(cp::or_(v_holds, w_null_sometimes)));
+  EXPECT_FALSE(all(cp::call("or", {v_holds, w_null_sometimes})));
+  EXPECT_FALSE(JudgeFilter(cp::greater(v, cp::literal(20)), bounds).might_match);
+}
+
 }  // namespace
 }  // namespace nlk::delta::data

@@ -8,7 +8,7 @@
 #include "flightsql/flight_sql_messages.h"
 #include "flightsql/flight_sql_server.h"
 #include "flightsql/protobuf_wire.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 #include "test_status.h"
 
 namespace nlk::flightsql {
@@ -23,7 +23,7 @@ class FlightSqlServerTest : public testing::Test {
   void StartServer(int max_running_queries) {
     if (client_) ASSERT_OK(client_->Close());
     if (server_) server_->Stop();
-    auto tables = std::make_shared<sql::MapTableProvider>();
+    auto tables = std::make_shared<sql::MapTableCatalog>();
     auto schema = arrow::schema({arrow::field("id", arrow::int64())});
     ASSERT_OK_AND_ASSIGN(auto ids, arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3]"));
     tables->RegisterTable("numbers", arrow::Table::Make(schema, {ids}));
@@ -122,17 +122,17 @@ TEST_F(FlightSqlServerTest, PreparedStatementsBeyondTheLimitDropTheLeastRecently
 // With a view per token, a ticket is answered with the view of the caller who redeems it: an
 // answer started for one caller is never handed to another.
 TEST(FlightSqlServerTokens, TicketsAnswerWithTheRedeemingCallersTables) {
-  auto numbers = std::make_shared<sql::MapTableProvider>();
+  auto numbers = std::make_shared<sql::MapTableCatalog>();
   auto schema = arrow::schema({arrow::field("id", arrow::int64())});
   ASSERT_OK_AND_ASSIGN(auto ids, arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3]"));
   numbers->RegisterTable("numbers", arrow::Table::Make(schema, {ids}));
-  auto nothing = std::make_shared<sql::MapTableProvider>();
+  auto nothing = std::make_shared<sql::MapTableCatalog>();
   FlightSqlServerOptions options;
   options.address = "127.0.0.1:0";
   options.tables = nothing;
   options.authenticate = [](std::string_view token) { return token == "alice" || token == "bob"; };
   options.tables_for_token =
-      [numbers, nothing](std::string_view token) -> std::shared_ptr<sql::TableProvider> {
+      [numbers, nothing](std::string_view token) -> std::shared_ptr<sql::TableCatalog> {
     if (token == "alice") return numbers;
     return nothing;
   };

@@ -77,7 +77,7 @@ std::vector<std::string> RowTexts(const Message& message) {
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto provider = std::make_shared<sql::MapTableProvider>();
+    auto provider = std::make_shared<sql::MapTableCatalog>();
     auto schema =
         arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
     auto ids = arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3, 4, 5]").ValueOrDie();

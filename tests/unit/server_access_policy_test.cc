@@ -17,6 +17,7 @@
 #include "catalog/validation.h"
 #include "server/access_policy.h"
 #include "server/rest_query.h"
+#include "sql/memory_table_provider.h"
 #include "sql/sql_engine.h"
 
 namespace nlk::server {
@@ -231,14 +232,15 @@ TEST(CatalogAccess, TablePagesShowClassificationReadersMasksAndFilters) {
 // ------------------------------------------------------------------ enforcement in the binder
 
 // The visits table, restricted as one caller's policy says.
-class RestrictedProvider : public sql::TableProvider {
+class RestrictedProvider : public sql::TableCatalog {
  public:
   RestrictedProvider(std::shared_ptr<arrow::Table> visits, sql::TableRestriction restriction)
       : visits_(std::move(visits)), restriction_(std::move(restriction)) {}
 
-  arrow::Result<sql::TableSource> Resolve(const std::string& name) override {
+  arrow::Result<sql::ResolvedTable> Resolve(const std::string& name) override {
     if (name != "visits") return arrow::Status::KeyError("table \"", name, "\" does not exist");
-    sql::TableSource source = sql::TableSource::Memory(visits_, "memory table visits");
+    sql::ResolvedTable source;
+    source.table = std::make_shared<sql::MemoryTableProvider>(visits_, "memory table visits");
     source.restriction = restriction_;
     return source;
   }

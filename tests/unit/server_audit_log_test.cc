@@ -11,8 +11,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "delta/table.h"
 #include "server/audit_log.h"
@@ -35,6 +37,8 @@ class MemorySink : public AuditSink {
     std::atomic<bool> open_failing{false};
     std::atomic<int> opens{0};
     std::atomic<int> attempts{0};
+    // Called (once, then cleared) while a batch is written, outside the state's mutex.
+    std::function<void()> during_write;
   };
   explicit MemorySink(std::shared_ptr<State> state) : state_(std::move(state)) {}
   arrow::Status Open() override {
@@ -44,6 +48,7 @@ class MemorySink : public AuditSink {
   }
   arrow::Status Write(const std::vector<AuditRecord>& records) override {
     ++state_->attempts;
+    if (state_->during_write) std::exchange(state_->during_write, nullptr)();
     if (state_->failing) return arrow::Status::IOError("the audit store is down");
     std::lock_guard lock(state_->mutex);
     state_->batches.push_back(records);
@@ -126,6 +131,34 @@ TEST(AuditLogTest, FlushesByTime) {
   EXPECT_GT(log->stats().last_flush_ms, 0);
   EXPECT_EQ(log->stats().records_written, 1);
   EXPECT_EQ(log->stats().queue_depth, 0);
+}
+
+// Under steady load a flush writes what was queued when it began; what arrives meanwhile waits
+// for the next flush instead of being committed at once, a few records a commit.
+TEST(AuditLogTest, RecordsArrivingDuringAWriteWaitForTheNextFlush) {
+  auto state = std::make_shared<MemorySink::State>();
+  AuditOptions options;
+  options.flush_interval = milliseconds(3'600'000);
+  auto log = StartLog(options, state);
+  ASSERT_TRUE(log);
+  ASSERT_OK(log->Flush());
+  ASSERT_TRUE(log->Record(MakeRecord(1)));
+  state->during_write = [&] {
+    EXPECT_TRUE(log->Record(MakeRecord(2)));
+    EXPECT_TRUE(log->Record(MakeRecord(3)));
+  };
+  ASSERT_OK(log->Flush());
+  {
+    std::lock_guard lock(state->mutex);
+    ASSERT_EQ(state->batches.size(), 1u);
+    ASSERT_EQ(state->batches[0].size(), 1u);
+    EXPECT_EQ(state->batches[0][0].rows, 1);
+  }
+  EXPECT_EQ(log->stats().queue_depth, 2);
+  ASSERT_OK(log->Flush());
+  std::lock_guard lock(state->mutex);
+  ASSERT_EQ(state->batches.size(), 2u);
+  EXPECT_EQ(state->batches[1].size(), 2u);
 }
 
 TEST(AuditLogTest, StatementTextsOnlyWhenConfigured) {

@@ -73,7 +73,7 @@ class SqlEnvironment {
     return environment;
   }
 
-  std::shared_ptr<MapTableProvider> provider;
+  std::shared_ptr<MapTableCatalog> provider;
   fs::path root;
 
  private:
@@ -88,7 +88,7 @@ class SqlEnvironment {
     root = fs::temp_directory_path() / ("nlk_sql_test_" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    provider = std::make_shared<MapTableProvider>();
+    provider = std::make_shared<MapTableCatalog>();
 
     auto readings_schema =
         arrow::schema({arrow::field("id", arrow::int64()), arrow::field("site", arrow::utf8()),
@@ -699,7 +699,7 @@ TEST(SqlEngine, NowFiltersAreFoldedAndSkipFiles) {
     auto reader = arrow::RecordBatchReader::Make({Rows(schema, rows + "]")}, schema).ValueOrDie();
     ASSERT_TRUE((*table)->Append(reader).ok());
   }
-  auto provider = std::make_shared<MapTableProvider>();
+  auto provider = std::make_shared<MapTableCatalog>();
   ASSERT_TRUE(provider->RegisterDelta("recent", root.string()).ok());
   SqlEngine engine(provider);
 
@@ -759,7 +759,7 @@ TEST(SqlEngine, DateFiltersAgainstNowSkipFiles) {
     auto reader = arrow::RecordBatchReader::Make({Rows(schema, rows)}, schema).ValueOrDie();
     ASSERT_TRUE((*table)->Append(reader).ok());
   }
-  auto provider = std::make_shared<MapTableProvider>();
+  auto provider = std::make_shared<MapTableCatalog>();
   ASSERT_TRUE(provider->RegisterDelta("days", root.string()).ok());
   SqlEngine engine(provider);
   const std::vector<std::tuple<std::string, std::string, int64_t>> cases = {
@@ -922,7 +922,7 @@ TEST(SqlEngine, EncodesBinaryColumns) {
   auto ids = arrow::json::ArrayFromJSONString(arrow::int64(), "[1, 2, 3, 4]").ValueOrDie();
   auto schema =
       arrow::schema({arrow::field("id", arrow::int64()), arrow::field("data", arrow::binary())});
-  auto provider = std::make_shared<MapTableProvider>();
+  auto provider = std::make_shared<MapTableCatalog>();
   provider->RegisterTable("blobs", arrow::Table::Make(schema, {ids, data}));
   SqlEngine engine(provider);
   auto rows = AllRows(engine,

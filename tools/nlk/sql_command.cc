@@ -11,8 +11,12 @@
 #include "catalog/project_catalog.h"
 #include "catalog_commands.h"
 #include "cli_error.h"
+#include "delta/table.h"
 #include "format/output_format.h"
 #include "format/text_table.h"
+#include "sql/dataset_table_provider.h"
+#include "sql/delta_table_provider.h"
+#include "sql/memory_table_provider.h"
 #include "sql/sql_engine.h"
 #include "sql/table_at_uri.h"
 #include "table_printer.h"
@@ -31,7 +35,7 @@ struct SqlArguments {
 };
 
 // NAME=URI, registered as RegisterTableAtUri decides.
-arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& binding) {
+arrow::Status RegisterTable(sql::MapTableCatalog& provider, const std::string& binding) {
   auto equals = binding.find('=');
   if (equals == std::string::npos || equals == 0 || equals + 1 == binding.size()) {
     return arrow::Status::Invalid("--table expects NAME=URI, got '", binding, "'");
@@ -42,31 +46,33 @@ arrow::Status RegisterTable(sql::MapTableProvider& provider, const std::string& 
 // Every table of this build's catalog as database.table, opened only if the query names it, so
 // that tables not created yet do not stand in the way of the others. Function tables are
 // computed by their function.
-void RegisterCatalog(sql::MapTableProvider& provider, const std::string& root) {
+void RegisterCatalog(sql::MapTableCatalog& provider, const std::string& root) {
   for (const catalog::Database& database : catalog::ProjectCatalog().databases) {
     for (const catalog::Table& table : database.tables) {
       std::string name = catalog::QualifiedName(database, table);
       if (table.kind == catalog::TableKind::kFunction) {
-        provider.Register(name, [&table, name, root]() -> arrow::Result<sql::TableSource> {
-          ARROW_ASSIGN_OR_RAISE(auto rows, table.function(catalog::FunctionContext{root}));
-          return sql::TableSource::Memory(std::move(rows), "function " + name);
-        });
+        provider.Register(
+            name, [&table, name, root]() -> arrow::Result<std::shared_ptr<sql::TableProvider>> {
+              ARROW_ASSIGN_OR_RAISE(auto rows, table.function(catalog::FunctionContext{root}));
+              return std::make_shared<sql::MemoryTableProvider>(std::move(rows),
+                                                                "function " + name);
+            });
         continue;
       }
       std::string uri = catalog::ResolveUri(table.uri, root);
       bool delta = table.kind == catalog::TableKind::kDelta;
-      provider.Register(name, [name, uri, delta]() -> arrow::Result<sql::TableSource> {
-        sql::MapTableProvider opened;
-        ARROW_RETURN_NOT_OK(delta ? opened.RegisterDelta(name, uri)
-                                  : opened.RegisterParquet(name, uri));
-        return opened.Resolve(name);
+      provider.Register(name, [uri, delta]() -> arrow::Result<std::shared_ptr<sql::TableProvider>> {
+        if (!delta) return sql::DatasetTableProvider::Parquet(uri);
+        ARROW_ASSIGN_OR_RAISE(auto opened, delta::Table::Open(uri));
+        ARROW_ASSIGN_OR_RAISE(auto snapshot, opened->log()->Latest());
+        return sql::DeltaTableProvider::Make(std::move(opened), std::move(snapshot));
       });
     }
   }
 }
 
 arrow::Status RunSql(const SqlArguments& arguments) {
-  auto provider = std::make_shared<sql::MapTableProvider>();
+  auto provider = std::make_shared<sql::MapTableCatalog>();
   if (arguments.catalog) RegisterCatalog(*provider, CatalogRoot(arguments.catalog_root));
   for (const auto& binding : arguments.tables)
     ARROW_RETURN_NOT_OK(RegisterTable(*provider, binding));

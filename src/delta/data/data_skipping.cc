@@ -164,16 +164,21 @@ class Evaluator {
     if ((function == "and_kleene" || function == "and") && arguments.size() == 2) {
       Outcome a = Evaluate(arguments[0]);
       Outcome b = Evaluate(arguments[1]);
+      // Kleene: null AND false is false; the plain kernel makes any null operand null.
+      const bool kleene = function == "and_kleene";
       return {a.may_be_true && b.may_be_true, a.may_be_false || b.may_be_false,
-              (a.may_be_null && (b.may_be_true || b.may_be_null)) ||
-                  (b.may_be_null && (a.may_be_true || a.may_be_null))};
+              kleene ? (a.may_be_null && (b.may_be_true || b.may_be_null)) ||
+                           (b.may_be_null && (a.may_be_true || a.may_be_null))
+                     : a.may_be_null || b.may_be_null};
     }
     if ((function == "or_kleene" || function == "or") && arguments.size() == 2) {
       Outcome a = Evaluate(arguments[0]);
       Outcome b = Evaluate(arguments[1]);
+      const bool kleene = function == "or_kleene";
       return {a.may_be_true || b.may_be_true, a.may_be_false && b.may_be_false,
-              (a.may_be_null && (b.may_be_false || b.may_be_null)) ||
-                  (b.may_be_null && (a.may_be_false || a.may_be_null))};
+              kleene ? (a.may_be_null && (b.may_be_false || b.may_be_null)) ||
+                           (b.may_be_null && (a.may_be_false || a.may_be_null))
+                     : a.may_be_null || b.may_be_null};
     }
     if (function == "invert" && arguments.size() == 1) {
       Outcome a = Evaluate(arguments[0]);
@@ -266,7 +271,9 @@ class Evaluator {
     const ColumnStatistics* column = Column(call.arguments[0]);
     const auto* options = dynamic_cast<const arrow::compute::SetLookupOptions*>(call.options.get());
     if (column == nullptr || options == nullptr || !options->value_set.is_array()) return kUnknown;
-    Outcome outcome{false, true, MayHaveNulls(*column)};
+    // Whether a lookup yields null depends on the options' null matching and on nulls in the
+    // set; the bounds cannot rule it out.
+    Outcome outcome{false, true, true};
     if (AllNull(*column)) return {false, false, true};
     if (!column->min || !column->max) return kUnknown;
     auto values = options->value_set.make_array();
@@ -299,6 +306,13 @@ bool MightMatch(const arrow::compute::Expression& filter, const FileStatistics& 
   // Without compute functions nothing can be compared: keep the file.
   if (!EnsureComputeFunctions().ok()) return true;
   return Evaluator(bounds).Evaluate(filter).may_be_true;
+}
+
+BoundsVerdict JudgeFilter(const arrow::compute::Expression& filter, const FileStatistics& bounds) {
+  if (!EnsureComputeFunctions().ok()) return {};
+  Outcome outcome = Evaluator(bounds).Evaluate(filter);
+  return {outcome.may_be_true,
+          outcome.may_be_true && !outcome.may_be_false && !outcome.may_be_null};
 }
 
 }  // namespace nlk::delta::data

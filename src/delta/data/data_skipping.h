@@ -17,4 +17,14 @@ namespace nlk::delta::data {
 // refers to columns by logical name (nested fields by their path).
 bool MightMatch(const arrow::compute::Expression& filter, const FileStatistics& bounds);
 
+// What bounds say about a filter over the rows they describe.
+struct BoundsVerdict {
+  bool might_match = true;  // false: no row can satisfy the filter
+  // true: every row satisfies it (no row can make it false or null), so a reader need not
+  // evaluate it. Only from bounds that hold every value (Parquet's; a truncated string bound
+  // still does); a column without bounds or null count never qualifies.
+  bool matches_all = false;
+};
+BoundsVerdict JudgeFilter(const arrow::compute::Expression& filter, const FileStatistics& bounds);
+
 }  // namespace nlk::delta::data

@@ -33,6 +33,7 @@ struct Scan::Counters {
   std::atomic<int64_t> files_read{0};
   std::atomic<int64_t> row_groups_total{0};
   std::atomic<int64_t> row_groups_pruned{0};
+  std::atomic<int64_t> row_groups_unfiltered{0};
   std::atomic<int64_t> rows_skipped_by_page_index{0};
   std::atomic<int64_t> bytes_read{0};
   std::atomic<int64_t> rows_read{0};
@@ -435,6 +436,7 @@ ScanMetrics Scan::metrics() const {
   metrics.files_read = counters_->files_read;
   metrics.row_groups_total = counters_->row_groups_total;
   metrics.row_groups_pruned = counters_->row_groups_pruned;
+  metrics.row_groups_unfiltered = counters_->row_groups_unfiltered;
   metrics.rows_skipped_by_page_index = counters_->rows_skipped_by_page_index;
   metrics.bytes_read = counters_->bytes_read;
   metrics.rows_read = counters_->rows_read;
@@ -520,11 +522,15 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
   counters_->row_groups_total += row_group_count;
   std::vector<int> row_groups;
   std::vector<int64_t> first_rows;
+  // Per kept row group: whether its statistics leave rows the filter may reject (else every
+  // row passes, and neither pages nor rows are filtered).
+  std::vector<bool> needs_filter;
   int64_t first_row = 0;
   for (int group = 0; group < row_group_count; ++group) {
     auto group_metadata = file_metadata->RowGroup(group);
     int64_t group_rows = group_metadata->num_rows();
     bool keep = true;
+    bool filter_rows = filter_.has_value();
     if (filter_) {
       FileStatistics bounds;
       bounds.num_records = group_rows;
@@ -554,11 +560,15 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
       }
       ARROW_RETURN_NOT_OK(
           AddPartitionBounds(*table_schema_, partition_columns_, mode_, add, group_rows, &bounds));
-      keep = MightMatch(*filter_, bounds);
+      const BoundsVerdict verdict = JudgeFilter(*filter_, bounds);
+      keep = verdict.might_match;
+      filter_rows = !verdict.matches_all;
     }
     if (keep) {
       row_groups.push_back(group);
       first_rows.push_back(first_row);
+      needs_filter.push_back(filter_rows);
+      if (filter_ && !filter_rows) ++counters_->row_groups_unfiltered;
       for (int leaf : leaves) {
         counters_->bytes_read += group_metadata->ColumnChunk(leaf)->total_compressed_size();
       }
@@ -597,6 +607,7 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
   }
 
   arrow::RecordBatchVector result;
+  bool filter_rows = true;  // the current row group's needs_filter
   auto emit = [&](int64_t base_row, int64_t rows,
                   const std::shared_ptr<arrow::RecordBatch>& file_batch) -> arrow::Status {
     counters_->rows_read += rows;
@@ -638,7 +649,7 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
         ARROW_ASSIGN_OR_RAISE(batch, FilterRows(batch, mask));
       }
     }
-    if (bound_filter_ && batch->num_rows() > 0) {
+    if (bound_filter_ && filter_rows && batch->num_rows() > 0) {
       ARROW_ASSIGN_OR_RAISE(auto input, arrow::compute::MakeExecBatch(*read_schema_, batch));
       ARROW_ASSIGN_OR_RAISE(arrow::Datum mask,
                             arrow::compute::ExecuteScalarExpression(*bound_filter_, input));
@@ -653,6 +664,7 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
   for (size_t i = 0; i < row_groups.size(); ++i) {
     int64_t base_row = first_rows[i];
     int64_t group_rows = file_metadata->RowGroup(row_groups[i])->num_rows();
+    filter_rows = needs_filter[i];
     if (leaves.empty()) {
       // Nothing stored is needed (only partition or missing columns): count rows only.
       for (int64_t offset = 0; offset < group_rows; offset += batch_size_) {
@@ -661,7 +673,7 @@ arrow::Result<arrow::RecordBatchVector> Scan::ReadFile(size_t file_index) const 
       }
       continue;
     }
-    if (read_by_pages) {
+    if (read_by_pages && filter_rows) {
       auto selected = SelectRowsByPageIndex(*reader->parquet_reader(), row_groups[i], *filter_,
                                             page_index_columns);
       int64_t selected_rows = 0;

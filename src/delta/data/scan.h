@@ -41,6 +41,9 @@ struct ScanMetrics {
   int64_t files_read = 0;
   int64_t row_groups_total = 0;  // in the files opened
   int64_t row_groups_pruned = 0;
+  // Of those read, how many the filter was not evaluated on: their statistics showed every
+  // row passes.
+  int64_t row_groups_unfiltered = 0;
   int64_t rows_skipped_by_page_index = 0;  // in row groups read, pages the page index ruled out
   int64_t bytes_read = 0;                  // compressed column chunk bytes fetched
   int64_t rows_read = 0;                   // physical rows decoded

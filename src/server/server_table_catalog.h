@@ -23,24 +23,24 @@
 
 #include "server/access_policy.h"
 #include "server/table_registry.h"
-#include "sql/table_provider.h"
+#include "sql/table_catalog.h"
 
 namespace nlk::server {
 
-class ServerTableProvider : public sql::TableProvider {
+class ServerTableCatalog : public sql::TableCatalog {
  public:
-  explicit ServerTableProvider(const TableRegistry& registry,
-                               std::shared_ptr<const AccessPolicy> policy = nullptr)
+  explicit ServerTableCatalog(const TableRegistry& registry,
+                              std::shared_ptr<const AccessPolicy> policy = nullptr)
       : registry_(registry), policy_(std::move(policy)) {}
 
-  arrow::Result<sql::TableSource> Resolve(const std::string& name) override;
+  arrow::Result<sql::ResolvedTable> Resolve(const std::string& name) override;
   std::vector<std::string> TableNames() const override;
 
  private:
   // The registry's table `name`, or a KeyError when unknown or not readable by the caller.
   arrow::Result<std::shared_ptr<ServedTable>> Lookup(const std::string& name) const;
-  static arrow::Result<sql::TableSource> ResolveServed(ServedTable& table, const std::string& base,
-                                                       const TableVersionRequest& at);
+  static arrow::Result<std::shared_ptr<sql::TableProvider>> ResolveServed(
+      ServedTable& table, const std::string& base, const TableVersionRequest& at);
 
   const TableRegistry& registry_;
   std::shared_ptr<const AccessPolicy> policy_;

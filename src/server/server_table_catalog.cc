@@ -1,8 +1,10 @@
-#include "server/server_table_provider.h"
+#include "server/server_table_catalog.h"
 
 #include <charconv>
 
 #include "server/rest_query.h"
+#include "sql/delta_table_provider.h"
+#include "sql/memory_table_provider.h"
 #include "sql/table_capture.h"
 
 namespace nlk::server {
@@ -32,11 +34,11 @@ arrow::Result<TableVersionRequest> ParseVersionSuffix(const std::string& name,
 
 }  // namespace
 
-std::vector<std::string> ServerTableProvider::TableNames() const {
+std::vector<std::string> ServerTableCatalog::TableNames() const {
   return policy_ ? policy_->Readable(registry_.names()) : registry_.names();
 }
 
-arrow::Result<std::shared_ptr<ServedTable>> ServerTableProvider::Lookup(
+arrow::Result<std::shared_ptr<ServedTable>> ServerTableCatalog::Lookup(
     const std::string& name) const {
   if (policy_ && !policy_->CanRead(name)) {
     return arrow::Status::KeyError("no table named '", name, "'");
@@ -44,7 +46,7 @@ arrow::Result<std::shared_ptr<ServedTable>> ServerTableProvider::Lookup(
   return registry_.Lookup(name);
 }
 
-arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& name) {
+arrow::Result<sql::ResolvedTable> ServerTableCatalog::Resolve(const std::string& name) {
   std::string base = name;
   TableVersionRequest at;
   size_t at_sign = name.rfind('@');
@@ -64,14 +66,14 @@ arrow::Result<sql::TableSource> ServerTableProvider::Resolve(const std::string& 
   }
   const std::shared_ptr<ServedTable>& table = *found;
   sql::TableCapture::Note(base);
-  ARROW_ASSIGN_OR_RAISE(sql::TableSource source, ResolveServed(*table, base, at));
-  if (policy_) source.restriction = policy_->RestrictionFor(base);
-  return source;
+  sql::ResolvedTable resolved;
+  ARROW_ASSIGN_OR_RAISE(resolved.table, ResolveServed(*table, base, at));
+  if (policy_) resolved.restriction = policy_->RestrictionFor(base);
+  return resolved;
 }
 
-arrow::Result<sql::TableSource> ServerTableProvider::ResolveServed(ServedTable& served,
-                                                                   const std::string& base,
-                                                                   const TableVersionRequest& at) {
+arrow::Result<std::shared_ptr<sql::TableProvider>> ServerTableCatalog::ResolveServed(
+    ServedTable& served, const std::string& base, const TableVersionRequest& at) {
   ServedTable* table = &served;
   if (!table->is_delta()) {
     bool parquet = table->config().format == TableFormat::kParquet;
@@ -79,21 +81,18 @@ arrow::Result<sql::TableSource> ServerTableProvider::ResolveServed(ServedTable& 
       return arrow::Status::Invalid("table \"", base, "\" is a ", parquet ? "Parquet" : "memory",
                                     " table; versions need a Delta table");
     }
-    return sql::TableSource::Memory(table->MemoryTable(),
-                                    (parquet ? "parquet table " : "memory table ") + base);
+    return std::make_shared<sql::MemoryTableProvider>(
+        table->MemoryTable(), (parquet ? "parquet table " : "memory table ") + base);
   }
   if (at.latest() && table->config().use_memory_table) {
     auto [rows, version] = table->MemoryTableAndVersion();
-    return sql::TableSource::Memory(
+    return std::make_shared<sql::MemoryTableProvider>(
         std::move(rows), "delta memory table " + base + " @ v" + std::to_string(version));
   }
   ARROW_ASSIGN_OR_RAISE(auto snapshot, table->SnapshotFor(at));
-  const std::string description =
-      "delta table " + base + " @ v" + std::to_string(snapshot->version());
-  ARROW_ASSIGN_OR_RAISE(sql::TableSource source,
-                        sql::TableSource::Delta(table->store(), std::move(snapshot)));
-  source.description = description;
-  return source;
+  std::string description = "delta table " + base + " @ v" + std::to_string(snapshot->version());
+  return sql::DeltaTableProvider::Make(table->delta_table(), std::move(snapshot),
+                                       std::move(description));
 }
 
 }  // namespace nlk::server
