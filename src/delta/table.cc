@@ -2,6 +2,7 @@
 
 #include <arrow/array.h>
 #include <arrow/compute/api.h>
+#include <arrow/table.h>
 #include <arrow/type.h>
 
 #include <chrono>
@@ -117,16 +118,20 @@ struct WrittenData {
   int64_t rows = 0;
 };
 
+// Writes the rows of `reader` (batch by batch) or of `table` (at once) into new data files.
 arrow::Result<WrittenData> WriteData(const std::shared_ptr<storage::ObjectStore>& store,
-                                     const Metadata& metadata, arrow::RecordBatchReader& data,
-                                     const WriteOptions& options) {
-  data::WriteOptions write_options;
-  write_options.target_file_size = options.target_file_size_bytes;
-  ARROW_ASSIGN_OR_RAISE(auto writer, data::DataFileWriter::Make(store, metadata, write_options));
+                                     const Metadata& metadata, const data::WriteOptions& options,
+                                     arrow::RecordBatchReader* reader,
+                                     const std::shared_ptr<arrow::Table>& table) {
+  ARROW_ASSIGN_OR_RAISE(auto writer, data::DataFileWriter::Make(store, metadata, options));
   WrittenData written;
-  std::shared_ptr<arrow::RecordBatch> batch;
-  while (true) {
-    ARROW_RETURN_NOT_OK(data.ReadNext(&batch));
+  if (table != nullptr) {
+    written.rows = table->num_rows();
+    ARROW_RETURN_NOT_OK(writer->Write(*table));
+  }
+  while (reader != nullptr) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
     if (!batch) break;
     written.rows += batch->num_rows();
     ARROW_RETURN_NOT_OK(writer->Write(*batch));
@@ -165,9 +170,9 @@ std::string PartitionByJson(const std::vector<std::string>& columns) {
 }
 
 // Whether the table already recorded every app transaction of this write.
-bool AlreadyApplied(const Snapshot& snapshot, const WriteOptions& options) {
-  if (options.app_transactions.empty()) return false;
-  for (const SetTransaction& txn : options.app_transactions) {
+bool AlreadyApplied(const Snapshot& snapshot, const std::vector<SetTransaction>& transactions) {
+  if (transactions.empty()) return false;
+  for (const SetTransaction& txn : transactions) {
     auto recorded = snapshot.AppTransactionVersion(txn.app_id);
     if (!recorded || *recorded < txn.version) return false;
   }
@@ -277,7 +282,8 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   StringMap parameters = {{"partitionBy", PartitionByJson(options.partition_columns)}};
   std::vector<std::string> written_paths;
   if (data) {
-    ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store, metadata, *data, WriteOptions{}));
+    ARROW_ASSIGN_OR_RAISE(WrittenData written,
+                          WriteData(store, metadata, data::WriteOptions{}, data.get(), nullptr));
     written_paths = PathsOf(written.files);
     for (AddFile& file : written.files) transaction->AddFile(std::move(file));
     transaction->SetOperation("CREATE TABLE AS SELECT", parameters);
@@ -286,134 +292,6 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   }
   ARROW_RETURN_NOT_OK(CommitOrDiscard(*transaction, written_paths, *store).status());
   return std::shared_ptr<Table>(new Table(std::move(store), std::move(log)));
-}
-
-arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReader> data,
-                                         const WriteOptions& options) {
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
-  WriteResult outcome;
-  if (AlreadyApplied(*snapshot, options)) return outcome;
-
-  Metadata metadata = snapshot->metadata();
-  ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(metadata.schema_string));
-  bool evolved = false;
-  if (options.schema_evolution) {
-    ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(metadata.configuration));
-    ARROW_ASSIGN_OR_RAISE(int64_t max_column_id, data::MaxColumnIdOf(metadata.configuration));
-    ARROW_ASSIGN_OR_RAISE(std::string merged,
-                          data::MergeSchemas(*table_schema, *data->schema(), mode, &max_column_id));
-    if (merged != metadata.schema_string) {
-      evolved = true;
-      metadata.schema_string = merged;
-      if (mode != data::ColumnMappingMode::kNone) {
-        metadata.configuration[std::string(data::kMaxColumnIdKey)] = std::to_string(max_column_id);
-      }
-    }
-  } else {
-    auto check = data::CheckWriteSchema(*table_schema, *data->schema());
-    if (!check.ok()) {
-      return arrow::Status::Invalid(check.message(),
-                                    " (nothing was written; pass --schema-evolution to add new "
-                                    "columns)");
-    }
-  }
-
-  ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store_, metadata, *data, options));
-  auto transaction = log_->StartTransaction(snapshot);
-  for (const SetTransaction& txn : options.app_transactions) {
-    transaction->AppTransactionVersion(txn.app_id);
-    SetTransaction recorded = txn;
-    recorded.last_updated = NowMillis();
-    transaction->SetAppTransaction(recorded);
-  }
-  if (evolved) transaction->UpdateMetadata(metadata);
-  outcome.files_added = static_cast<int64_t>(written.files.size());
-  outcome.rows_written = written.rows;
-  std::vector<std::string> written_paths = PathsOf(written.files);
-  for (AddFile& file : written.files) transaction->AddFile(std::move(file));
-  transaction->SetOperation(
-      "WRITE", {{"mode", "Append"}, {"partitionBy", PartitionByJson(metadata.partition_columns)}});
-  ARROW_ASSIGN_OR_RAISE(CommitResult committed,
-                        CommitOrDiscard(*transaction, written_paths, *store_));
-  outcome.version = committed.version;
-  outcome.maintenance_status = committed.post_commit_status;
-  return outcome;
-}
-
-arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchReader> data,
-                                            const std::optional<std::string>& where,
-                                            const WriteOptions& options) {
-  ARROW_ASSIGN_OR_RAISE(auto snapshot, log_->Latest());
-  WriteResult outcome;
-  if (AlreadyApplied(*snapshot, options)) return outcome;
-  const Metadata& metadata = snapshot->metadata();
-  ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(metadata.schema_string));
-  auto check = data::CheckWriteSchema(*table_schema, *data->schema());
-  if (!check.ok()) return arrow::Status::Invalid(check.message(), " (nothing was written)");
-
-  std::optional<PartitionMatcher> matcher;
-  if (where) {
-    ARROW_ASSIGN_OR_RAISE(
-        auto made, PartitionMatcher::Make(*where, *table_schema, metadata.partition_columns));
-    matcher.emplace(std::move(made));
-  }
-  ARROW_ASSIGN_OR_RAISE(WrittenData written, WriteData(store_, metadata, *data, options));
-  // Like Spark's replaceWhere: new rows must fall inside what is replaced, or they would
-  // silently land outside the overwritten partitions.
-  if (matcher) {
-    for (const AddFile& file : written.files) {
-      ARROW_ASSIGN_OR_RAISE(bool inside, matcher->Matches(file.partition_values));
-      if (!inside) {
-        for (const AddFile& orphan : written.files) {
-          ARROW_RETURN_NOT_OK(store_->Delete(orphan.path));
-        }
-        return arrow::Status::Invalid("overwrite: input rows fall outside --where '", *where,
-                                      "' (nothing was written)");
-      }
-    }
-  }
-
-  auto transaction = log_->StartTransaction(snapshot);
-  int64_t now = NowMillis();
-  if (matcher) {
-    transaction->ReadPartitions([matcher](const PartitionValues& values) {
-      auto matches = matcher->Matches(values);
-      return !matches.ok() || *matches;  // an undecidable partition counts as read
-    });
-  } else {
-    transaction->ReadWholeTable();
-  }
-  for (const AddFile& file : snapshot->files()) {
-    if (matcher) {
-      ARROW_ASSIGN_OR_RAISE(bool matches, matcher->Matches(file.partition_values));
-      if (!matches) continue;
-    }
-    transaction->RemoveFile(MakeRemoveFile(file, now));
-    ++outcome.files_removed;
-  }
-  for (const SetTransaction& txn : options.app_transactions) {
-    transaction->AppTransactionVersion(txn.app_id);
-    SetTransaction recorded = txn;
-    recorded.last_updated = now;
-    transaction->SetAppTransaction(recorded);
-  }
-  outcome.files_added = static_cast<int64_t>(written.files.size());
-  outcome.rows_written = written.rows;
-  std::vector<std::string> written_paths = PathsOf(written.files);
-  for (AddFile& file : written.files) transaction->AddFile(std::move(file));
-  StringMap parameters = {{"mode", "Overwrite"},
-                          {"partitionBy", PartitionByJson(metadata.partition_columns)}};
-  if (where) {
-    std::string quoted;
-    AppendJsonString(&quoted, *where);
-    parameters["predicate"] = quoted;
-  }
-  transaction->SetOperation("WRITE", parameters);
-  ARROW_ASSIGN_OR_RAISE(CommitResult committed,
-                        CommitOrDiscard(*transaction, written_paths, *store_));
-  outcome.version = committed.version;
-  outcome.maintenance_status = committed.post_commit_status;
-  return outcome;
 }
 
 arrow::Result<std::shared_ptr<const Snapshot>> Table::SnapshotFor(const ReadOptions& options) {
@@ -446,6 +324,213 @@ arrow::Result<int64_t> Table::Checkpoint() {
   ARROW_RETURN_NOT_OK(CheckWriteSupported(snapshot->protocol(), snapshot->metadata()));
   ARROW_RETURN_NOT_OK(log_->Checkpoint(*snapshot).status());
   return snapshot->version();
+}
+
+// ---- Writing ----------------------------------------------------------------------------------
+
+WriteBuilder Table::NewWrite() const { return WriteBuilder(store_, log_); }
+
+arrow::Result<WriteResult> Table::Append(std::shared_ptr<arrow::RecordBatchReader> data,
+                                         const WriteOptions& options) {
+  return NewWrite().Data(std::move(data)).Options(options).Commit();
+}
+
+arrow::Result<WriteResult> Table::Overwrite(std::shared_ptr<arrow::RecordBatchReader> data,
+                                            const std::optional<std::string>& where,
+                                            const WriteOptions& options) {
+  return NewWrite().Data(std::move(data)).Overwrite(where).Options(options).Commit();
+}
+
+WriteBuilder::WriteBuilder(std::shared_ptr<storage::ObjectStore> store,
+                           std::shared_ptr<DeltaLog> log)
+    : store_(std::move(store)), log_(std::move(log)) {}
+
+WriteBuilder& WriteBuilder::Data(std::shared_ptr<arrow::RecordBatchReader> reader) {
+  reader_ = std::move(reader);
+  batches_.clear();
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::Data(std::vector<std::shared_ptr<arrow::RecordBatch>> batches) {
+  batches_ = std::move(batches);
+  reader_ = nullptr;
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::Append() {
+  overwrite_ = false;
+  where_.reset();
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::Overwrite(std::optional<std::string> where) {
+  overwrite_ = true;
+  where_ = std::move(where);
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::SchemaEvolution(bool enabled) {
+  schema_evolution_ = enabled;
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::FileOptions(const data::WriteOptions& options) {
+  file_options_ = options;
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::TargetFileSize(int64_t bytes) {
+  target_file_size_ = bytes;
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::AppTransactions(std::vector<SetTransaction> transactions) {
+  app_transactions_ = std::move(transactions);
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::Options(const WriteOptions& options) {
+  schema_evolution_ = options.schema_evolution;
+  app_transactions_ = options.app_transactions;
+  target_file_size_ = options.target_file_size_bytes;
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::Operation(std::string name, StringMap parameters) {
+  operation_.emplace(std::move(name), std::move(parameters));
+  return *this;
+}
+
+WriteBuilder& WriteBuilder::OnSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  return *this;
+}
+
+arrow::Result<WriteResult> WriteBuilder::Commit() {
+  if (committed_) return arrow::Status::Invalid("a write can be committed only once");
+  committed_ = true;
+  std::shared_ptr<const Snapshot> snapshot = snapshot_;
+  if (snapshot == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(snapshot, log_->Latest());
+  }
+  WriteResult outcome;
+  if (AlreadyApplied(*snapshot, app_transactions_)) return outcome;
+
+  // Batches are written as one table; batches without rows are no data at all.
+  std::shared_ptr<arrow::Table> table;
+  int64_t batch_rows = 0;
+  for (const auto& batch : batches_) batch_rows += batch->num_rows();
+  if (batch_rows > 0) {
+    ARROW_ASSIGN_OR_RAISE(table, arrow::Table::FromRecordBatches(batches_));
+  }
+  std::shared_ptr<arrow::Schema> incoming = table != nullptr     ? table->schema()
+                                            : reader_ != nullptr ? reader_->schema()
+                                                                 : nullptr;
+
+  Metadata metadata = snapshot->metadata();
+  ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(metadata.schema_string));
+  bool evolved = false;
+  if (incoming != nullptr && schema_evolution_) {
+    ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(metadata.configuration));
+    ARROW_ASSIGN_OR_RAISE(int64_t max_column_id, data::MaxColumnIdOf(metadata.configuration));
+    ARROW_ASSIGN_OR_RAISE(std::string merged,
+                          data::MergeSchemas(*table_schema, *incoming, mode, &max_column_id));
+    if (merged != metadata.schema_string) {
+      evolved = true;
+      metadata.schema_string = merged;
+      if (mode != data::ColumnMappingMode::kNone) {
+        metadata.configuration[std::string(data::kMaxColumnIdKey)] = std::to_string(max_column_id);
+      }
+    }
+  } else if (incoming != nullptr) {
+    auto check = data::CheckWriteSchema(*table_schema, *incoming);
+    if (!check.ok()) {
+      return arrow::Status::Invalid(check.message(),
+                                    overwrite_ ? " (nothing was written)"
+                                               : " (nothing was written; pass --schema-evolution "
+                                                 "to add new columns)");
+    }
+  }
+
+  std::optional<PartitionMatcher> matcher;
+  if (where_) {
+    ARROW_ASSIGN_OR_RAISE(
+        auto made, PartitionMatcher::Make(*where_, *table_schema, metadata.partition_columns));
+    matcher.emplace(std::move(made));
+  }
+  data::WriteOptions file_options = file_options_;
+  if (target_file_size_) file_options.target_file_size = *target_file_size_;
+  WrittenData written;
+  if (table != nullptr || reader_ != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(written, WriteData(store_, metadata, file_options, reader_.get(), table));
+  }
+  // Like Spark's replaceWhere: new rows must fall inside what is replaced, or they would
+  // silently land outside the overwritten partitions.
+  if (matcher) {
+    for (const AddFile& file : written.files) {
+      ARROW_ASSIGN_OR_RAISE(bool inside, matcher->Matches(file.partition_values));
+      if (!inside) {
+        for (const AddFile& orphan : written.files) {
+          ARROW_RETURN_NOT_OK(store_->Delete(orphan.path));
+        }
+        return arrow::Status::Invalid("overwrite: input rows fall outside --where '", *where_,
+                                      "' (nothing was written)");
+      }
+    }
+  }
+
+  auto transaction = log_->StartTransaction(snapshot);
+  const int64_t now = NowMillis();
+  if (overwrite_) {
+    if (matcher) {
+      transaction->ReadPartitions([matcher](const PartitionValues& values) {
+        auto matches = matcher->Matches(values);
+        return !matches.ok() || *matches;  // an undecidable partition counts as read
+      });
+    } else {
+      transaction->ReadWholeTable();
+    }
+    for (const AddFile& file : snapshot->files()) {
+      if (matcher) {
+        ARROW_ASSIGN_OR_RAISE(bool matches, matcher->Matches(file.partition_values));
+        if (!matches) continue;
+      }
+      transaction->RemoveFile(MakeRemoveFile(file, now));
+      ++outcome.files_removed;
+    }
+  }
+  for (const SetTransaction& txn : app_transactions_) {
+    // Declared as read so that a concurrent commit of the same app id is a conflict.
+    (void)transaction->AppTransactionVersion(txn.app_id);
+    SetTransaction recorded = txn;
+    if (!recorded.last_updated) recorded.last_updated = now;
+    transaction->SetAppTransaction(recorded);
+  }
+  if (evolved) transaction->UpdateMetadata(metadata);
+  outcome.files_added = static_cast<int64_t>(written.files.size());
+  outcome.rows_written = written.rows;
+  std::vector<std::string> written_paths = PathsOf(written.files);
+  for (AddFile& file : written.files) {
+    outcome.bytes_written += file.size;
+    transaction->AddFile(std::move(file));
+  }
+  if (operation_) {
+    transaction->SetOperation(operation_->first, operation_->second);
+  } else {
+    StringMap parameters = {{"mode", overwrite_ ? "Overwrite" : "Append"},
+                            {"partitionBy", PartitionByJson(metadata.partition_columns)}};
+    if (where_) {
+      std::string quoted;
+      AppendJsonString(&quoted, *where_);
+      parameters["predicate"] = quoted;
+    }
+    transaction->SetOperation("WRITE", parameters);
+  }
+  ARROW_ASSIGN_OR_RAISE(CommitResult committed,
+                        CommitOrDiscard(*transaction, written_paths, *store_));
+  outcome.version = committed.version;
+  outcome.maintenance_status = committed.post_commit_status;
+  return outcome;
 }
 
 // ---- Scan handle --------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "delta/data/file_writer.h"
 #include "delta/dml/row_level_operation.h"
 #include "delta/log/actions.h"
 #include "delta/log/delta_log.h"
@@ -65,9 +66,12 @@ struct WriteResult {
   int64_t files_added = 0;
   int64_t files_removed = 0;
   int64_t rows_written = 0;
+  int64_t bytes_written = 0;  // of the data files added
   // A failed automatic checkpoint or log cleanup after the commit; the commit itself stands.
   arrow::Status maintenance_status;
 };
+
+class WriteBuilder;
 
 class Table {
  public:
@@ -82,10 +86,14 @@ class Table {
       const std::string& uri, const std::shared_ptr<arrow::Schema>& schema,
       const CreateOptions& options, std::shared_ptr<arrow::RecordBatchReader> data = nullptr);
 
+  // Starts a write (append or overwrite) to commit with WriteBuilder::Commit; see below.
+  WriteBuilder NewWrite() const;
+  // NewWrite().Data(data).Options(options).Commit().
   arrow::Result<WriteResult> Append(std::shared_ptr<arrow::RecordBatchReader> data,
                                     const WriteOptions& options = {});
   // Replaces the whole table, or only the rows of the partitions matching `where` (which may
-  // only name partition columns).
+  // only name partition columns): NewWrite().Data(data).Overwrite(where).Options(options)
+  // .Commit().
   arrow::Result<WriteResult> Overwrite(std::shared_ptr<arrow::RecordBatchReader> data,
                                        const std::optional<std::string>& where,
                                        const WriteOptions& options = {});
@@ -119,6 +127,94 @@ class Table {
 
   std::shared_ptr<storage::ObjectStore> store_;
   std::shared_ptr<DeltaLog> log_;
+};
+
+// ---- Writing -------------------------------------------------------------------------------
+//
+// One write to a table: its rows go to new Parquet data files, which are committed as one new
+// version together with any schema change, removed files (overwrite) and txn actions.
+//
+//   ARROW_ASSIGN_OR_RAISE(auto result, table->NewWrite()
+//                                          .Data(reader)
+//                                          .SchemaEvolution(true)
+//                                          .AppTransactions({{"job-7", 42, std::nullopt}})
+//                                          .Commit());
+//
+// What a write checks and does, in order:
+//  1. The snapshot: the one given to OnSnapshot, else the latest. Everything below is decided on
+//     it, and the commit goes on top of it: a concurrent commit that conflicts with what the
+//     write read (see log/conflict_checker.h) fails the write with a conflict, and other
+//     concurrent commits are rebased over, as for every Delta commit.
+//  2. App transactions: when the snapshot already records, for every app id given, a version
+//     >= the one given, nothing is written (WriteResult::version == -1). Every app id given is
+//     declared as read, so a concurrent commit of the same app id is a conflict: a caller that
+//     checked its recorded versions on the snapshot it passes to OnSnapshot gets exactly-once.
+//     A transaction without last_updated gets the commit time.
+//  3. The schema: the rows' columns must fit the table's (missing nullable columns are written
+//     as nulls); with SchemaEvolution, new nullable columns are added to the table schema in the
+//     same commit instead (files already written are left as they are).
+//  4. The rows are written into files of about TargetFileSize bytes, with FileOptions' layout.
+//     An overwrite with a `where` refuses rows outside the partitions it selects.
+//  5. The commit: the new files, the files removed by an overwrite, the txn actions, and
+//     commitInfo with Operation's name and parameters (by default WRITE with mode and
+//     partitionBy, as Spark records). When the commit fails for sure (a conflict, a refused
+//     action) the new files are deleted again; after an I/O error, when it may have landed, they
+//     stay (vacuum removes true orphans).
+//
+// A write with no rows (an empty reader, no batches) still commits: a version that records
+// only its txn actions, or, for an overwrite, only the removal of what it replaces.
+//
+// Thread-safety: a WriteBuilder belongs to one thread; Commit may be called once.
+class WriteBuilder {
+ public:
+  // The rows, read to the end by Commit. The reader's schema is what step 3 checks, even when
+  // it yields no rows.
+  WriteBuilder& Data(std::shared_ptr<arrow::RecordBatchReader> reader);
+  // The rows as batches of one schema, handed to the file writer as one table so that it may
+  // encode a row group's columns in parallel (see data::WriteOptions::use_threads). Batches
+  // holding no rows at all count as no data (no schema check, no schema change).
+  WriteBuilder& Data(std::vector<std::shared_ptr<arrow::RecordBatch>> batches);
+
+  // Append (the default): add the rows to the table.
+  WriteBuilder& Append();
+  // Replace the table's rows: all of them, or those of the partitions matching `where` (a
+  // predicate of delta/predicate.h over partition columns only), like Spark's replaceWhere.
+  WriteBuilder& Overwrite(std::optional<std::string> where = std::nullopt);
+
+  WriteBuilder& SchemaEvolution(bool enabled = true);
+  // The Parquet layout of the data files (codec, encodings, row groups, threads). Its
+  // target_file_size is replaced by TargetFileSize when that is called (in either order).
+  WriteBuilder& FileOptions(const data::WriteOptions& options);
+  WriteBuilder& TargetFileSize(int64_t bytes);
+  WriteBuilder& AppTransactions(std::vector<SetTransaction> transactions);
+  // schema_evolution, app_transactions and target_file_size_bytes of `options`.
+  WriteBuilder& Options(const WriteOptions& options);
+  // commitInfo.operation and operationParameters. Parameter values are strings, as Spark
+  // records them; some hold JSON text (partitionBy: "[\"p\"]").
+  WriteBuilder& Operation(std::string name, StringMap parameters = {});
+  // Commit on top of `snapshot` (of this table), e.g. the one a caller read before deciding to
+  // write; see step 1 and 2 above.
+  WriteBuilder& OnSnapshot(std::shared_ptr<const Snapshot> snapshot);
+
+  arrow::Result<WriteResult> Commit();
+
+ private:
+  friend class Table;
+  WriteBuilder(std::shared_ptr<storage::ObjectStore> store, std::shared_ptr<DeltaLog> log);
+
+  std::shared_ptr<storage::ObjectStore> store_;
+  std::shared_ptr<DeltaLog> log_;
+  std::shared_ptr<arrow::RecordBatchReader> reader_;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches_;
+  bool overwrite_ = false;
+  std::optional<std::string> where_;
+  bool schema_evolution_ = false;
+  data::WriteOptions file_options_;
+  std::optional<int64_t> target_file_size_;
+  std::vector<SetTransaction> app_transactions_;
+  std::optional<std::pair<std::string, StringMap>> operation_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  bool committed_ = false;
 };
 
 // ---- Scan handle --------------------------------------------------------------------------

@@ -1,39 +1,15 @@
 #include "ingest/table_sink.h"
 
-#include <arrow/table.h>
-
 #include <string>
 #include <utility>
 
-#include "delta/data/column_mapping.h"
 #include "delta/data/file_writer.h"
 #include "delta/data/schema.h"
-#include "delta/data/schema_enforcement.h"
 #include "delta/log/delta_log.h"
-#include "delta/log/log_error.h"
-#include "delta/log/transaction.h"
 #include "storage/object_store.h"
 
 namespace nlk::ingest {
 namespace {
-
-// The new metadata when `incoming` adds columns, or nullopt when the schema stays.
-arrow::Result<std::optional<delta::Metadata>> EvolvedMetadata(const delta::Metadata& current,
-                                                              const arrow::Schema& table_schema,
-                                                              const arrow::Schema& incoming) {
-  ARROW_ASSIGN_OR_RAISE(auto mode, delta::data::ColumnMappingModeOf(current.configuration));
-  ARROW_ASSIGN_OR_RAISE(int64_t max_column_id, delta::data::MaxColumnIdOf(current.configuration));
-  ARROW_ASSIGN_OR_RAISE(std::string merged,
-                        delta::data::MergeSchemas(table_schema, incoming, mode, &max_column_id));
-  if (merged == current.schema_string) return std::nullopt;
-  delta::Metadata evolved = current;
-  evolved.schema_string = std::move(merged);
-  if (mode != delta::data::ColumnMappingMode::kNone) {
-    evolved.configuration[std::string(delta::data::kMaxColumnIdKey)] =
-        std::to_string(max_column_id);
-  }
-  return evolved;
-}
 
 // Streams carry measured values (voltages, band powers) that are nearly all distinct, so their
 // float columns skip dictionary encoding; their integers (time stamps, sequence numbers,
@@ -127,60 +103,23 @@ arrow::Result<SinkCommit> TableSink::Commit(
   if (snapshot == nullptr || table_ == nullptr) {
     return arrow::Status::Invalid("table ", uri_, " must be created before committing to it");
   }
-  delta::Metadata metadata = snapshot->metadata();
-  bool evolved = false;
-  std::vector<delta::AddFile> files;
+  ARROW_ASSIGN_OR_RAISE(delta::WriteResult written,
+                        table_->NewWrite()
+                            .OnSnapshot(snapshot)
+                            .Data(batches)
+                            .SchemaEvolution(schema_evolution)
+                            .FileOptions(StreamingWriteOptions())
+                            .AppTransactions(transactions)
+                            // The operation Delta's own streaming sink records, so history
+                            // readers recognise it.
+                            .Operation("STREAMING UPDATE", {{"outputMode", "\"Append\""}})
+                            .Commit());
   SinkCommit outcome;
-  int64_t rows = 0;
-  for (const auto& batch : batches) rows += batch->num_rows();
-  if (rows > 0) {
-    ARROW_ASSIGN_OR_RAISE(auto data, arrow::Table::FromRecordBatches(batches));
-    if (schema_evolution) {
-      ARROW_ASSIGN_OR_RAISE(auto table_schema,
-                            delta::data::ParseDeltaSchema(metadata.schema_string));
-      ARROW_ASSIGN_OR_RAISE(auto evolved_metadata,
-                            EvolvedMetadata(metadata, *table_schema, *data->schema()));
-      if (evolved_metadata) {
-        metadata = std::move(*evolved_metadata);
-        evolved = true;
-      }
-    }
-    ARROW_ASSIGN_OR_RAISE(auto writer, delta::data::DataFileWriter::Make(table_->store(), metadata,
-                                                                         StreamingWriteOptions()));
-    ARROW_RETURN_NOT_OK(writer->Write(*data));
-    ARROW_ASSIGN_OR_RAISE(files, writer->Finish());
-    outcome.rows = rows;
-  }
-
-  auto transaction = table_->log()->StartTransaction(snapshot);
-  for (const delta::SetTransaction& txn : transactions) {
-    // Declared as read so that a concurrent commit of the same app id is a conflict.
-    (void)transaction->AppTransactionVersion(txn.app_id);
-    transaction->SetAppTransaction(txn);
-  }
-  if (evolved) transaction->UpdateMetadata(metadata);
-  std::vector<std::string> written_paths;
-  for (delta::AddFile& file : files) {
-    outcome.bytes += file.size;
-    written_paths.push_back(file.path);
-    transaction->AddFile(std::move(file));
-  }
-  outcome.files = static_cast<int64_t>(written_paths.size());
-  // The operation Delta's own streaming sink records, so history readers recognise it.
-  transaction->SetOperation("STREAMING UPDATE", {{"outputMode", "\"Append\""}});
-  auto committed = transaction->Commit();
-  if (!committed.ok()) {
-    // After an I/O error the commit may have landed and its files must stay; any other failure
-    // means no version references them.
-    if (!committed.status().IsIOError()) {
-      for (const std::string& path : written_paths) {
-        (void)table_->store()->Delete(path);  // best effort: vacuum removes leftovers
-      }
-    }
-    return committed.status();
-  }
-  outcome.version = committed->version;
-  outcome.maintenance_status = committed->post_commit_status;
+  outcome.version = written.version;
+  outcome.rows = written.rows_written;
+  outcome.files = written.files_added;
+  outcome.bytes = written.bytes_written;
+  outcome.maintenance_status = written.maintenance_status;
   return outcome;
 }
 

@@ -3,9 +3,10 @@
 // Table::Append reads the latest snapshot itself, just before it commits. The writer must instead
 // commit on top of the very snapshot in which it checked the recorded offsets of its partitions:
 // a commit of the same partition by another writer that lands between the check and Append's own
-// read would otherwise go unnoticed, and both writers' rows would stay. So TableSink commits from
-// the caller's snapshot and declares every app id it writes as read, which turns a concurrent
-// commit of the same partition into a ConcurrentTransaction conflict instead of a duplicate.
+// read would otherwise go unnoticed, and both writers' rows would stay. So TableSink commits with
+// delta::WriteBuilder on the caller's snapshot (OnSnapshot), which declares every app id it
+// writes as read and so turns a concurrent commit of the same partition into a
+// ConcurrentTransaction conflict instead of a duplicate.
 // Blind appends of other writers (other partitions) and a compactor's rewrites do not conflict.
 //
 // The table may not exist yet; it is created (version 0, schema only) on the first commit, and a

@@ -1,5 +1,5 @@
 // Per-file statistics (PROTOCOL.md "Per-file Statistics"): computed while writing a data file
-// and parsed back for data skipping.
+// (statistics.cc) and parsed back for data skipping (statistics_parser.cc).
 //
 // Following Spark, min/max are kept for numeric, decimal, date, timestamp, timestamp_ntz and
 // string columns; nullCount for every leaf (arrays and maps count as leaves); nothing inside

@@ -4,12 +4,15 @@
 
 #include "common/json_value.h"
 #include "common/json_writer.h"
+#include "delta/log/action_schema.h"
 #include "delta/log/log_error.h"
 #include "delta/log/path_encoding.h"
 
 namespace nlk::delta {
 
 namespace {
+
+namespace schema = action_schema;
 
 // Reads the fields of one JSON object, producing errors that say where the bad value is.
 class FieldReader {
@@ -157,117 +160,6 @@ class FieldReader {
   int64_t line_number_;
 };
 
-arrow::Result<std::optional<DeletionVectorDescriptor>> ParseDeletionVector(
-    const FieldReader& parent) {
-  ARROW_ASSIGN_OR_RAISE(auto reader, parent.OptionalObject("deletionVector"));
-  if (!reader) return std::nullopt;
-  DeletionVectorDescriptor descriptor;
-  ARROW_ASSIGN_OR_RAISE(auto storage_type, reader->RequiredString("storageType"));
-  if (storage_type.size() != 1) {
-    return reader->Error("storageType",
-                         "must be one character ('u', 'i' or 'p'), got '" + storage_type + "'");
-  }
-  descriptor.storage_type = storage_type[0];
-  ARROW_ASSIGN_OR_RAISE(descriptor.path_or_inline_dv, reader->RequiredString("pathOrInlineDv"));
-  ARROW_ASSIGN_OR_RAISE(descriptor.offset, reader->OptionalInt32("offset"));
-  ARROW_ASSIGN_OR_RAISE(descriptor.size_in_bytes, reader->RequiredInt32("sizeInBytes"));
-  ARROW_ASSIGN_OR_RAISE(descriptor.cardinality, reader->RequiredInt("cardinality"));
-  return descriptor;
-}
-
-arrow::Result<AddFile> ParseAdd(const FieldReader& reader) {
-  AddFile add;
-  ARROW_ASSIGN_OR_RAISE(auto path, reader.RequiredString("path"));
-  add.path = DecodeLogPath(path);
-  ARROW_ASSIGN_OR_RAISE(auto partition_values, reader.OptionalNullableStringMap("partitionValues"));
-  if (partition_values) add.partition_values = std::move(*partition_values);
-  ARROW_ASSIGN_OR_RAISE(add.size, reader.RequiredInt("size"));
-  ARROW_ASSIGN_OR_RAISE(auto modification_time, reader.OptionalInt("modificationTime"));
-  add.modification_time = modification_time.value_or(0);
-  ARROW_ASSIGN_OR_RAISE(auto data_change, reader.OptionalBool("dataChange"));
-  add.data_change = data_change.value_or(true);
-  ARROW_ASSIGN_OR_RAISE(add.stats, reader.OptionalString("stats"));
-  ARROW_ASSIGN_OR_RAISE(add.tags, reader.OptionalStringMap("tags"));
-  ARROW_ASSIGN_OR_RAISE(add.deletion_vector, ParseDeletionVector(reader));
-  ARROW_ASSIGN_OR_RAISE(add.base_row_id, reader.OptionalInt("baseRowId"));
-  ARROW_ASSIGN_OR_RAISE(add.default_row_commit_version,
-                        reader.OptionalInt("defaultRowCommitVersion"));
-  ARROW_ASSIGN_OR_RAISE(add.clustering_provider, reader.OptionalString("clusteringProvider"));
-  return add;
-}
-
-arrow::Result<RemoveFile> ParseRemove(const FieldReader& reader) {
-  RemoveFile remove;
-  ARROW_ASSIGN_OR_RAISE(auto path, reader.RequiredString("path"));
-  remove.path = DecodeLogPath(path);
-  ARROW_ASSIGN_OR_RAISE(remove.deletion_timestamp, reader.OptionalInt("deletionTimestamp"));
-  ARROW_ASSIGN_OR_RAISE(auto data_change, reader.OptionalBool("dataChange"));
-  remove.data_change = data_change.value_or(true);
-  ARROW_ASSIGN_OR_RAISE(remove.extended_file_metadata, reader.OptionalBool("extendedFileMetadata"));
-  ARROW_ASSIGN_OR_RAISE(remove.partition_values,
-                        reader.OptionalNullableStringMap("partitionValues"));
-  ARROW_ASSIGN_OR_RAISE(remove.size, reader.OptionalInt("size"));
-  ARROW_ASSIGN_OR_RAISE(remove.stats, reader.OptionalString("stats"));
-  ARROW_ASSIGN_OR_RAISE(remove.tags, reader.OptionalStringMap("tags"));
-  ARROW_ASSIGN_OR_RAISE(remove.deletion_vector, ParseDeletionVector(reader));
-  ARROW_ASSIGN_OR_RAISE(remove.base_row_id, reader.OptionalInt("baseRowId"));
-  ARROW_ASSIGN_OR_RAISE(remove.default_row_commit_version,
-                        reader.OptionalInt("defaultRowCommitVersion"));
-  return remove;
-}
-
-arrow::Result<AddCdcFile> ParseCdc(const FieldReader& reader) {
-  AddCdcFile cdc;
-  ARROW_ASSIGN_OR_RAISE(auto path, reader.RequiredString("path"));
-  cdc.path = DecodeLogPath(path);
-  ARROW_ASSIGN_OR_RAISE(auto partition_values, reader.OptionalNullableStringMap("partitionValues"));
-  if (partition_values) cdc.partition_values = std::move(*partition_values);
-  ARROW_ASSIGN_OR_RAISE(auto size, reader.OptionalInt("size"));
-  cdc.size = size.value_or(0);
-  ARROW_ASSIGN_OR_RAISE(auto data_change, reader.OptionalBool("dataChange"));
-  cdc.data_change = data_change.value_or(false);
-  ARROW_ASSIGN_OR_RAISE(cdc.tags, reader.OptionalStringMap("tags"));
-  return cdc;
-}
-
-arrow::Result<Metadata> ParseMetadata(const FieldReader& reader) {
-  Metadata metadata;
-  ARROW_ASSIGN_OR_RAISE(metadata.id, reader.RequiredString("id"));
-  ARROW_ASSIGN_OR_RAISE(metadata.name, reader.OptionalString("name"));
-  ARROW_ASSIGN_OR_RAISE(metadata.description, reader.OptionalString("description"));
-  ARROW_ASSIGN_OR_RAISE(auto format, reader.OptionalObject("format"));
-  if (format) {
-    ARROW_ASSIGN_OR_RAISE(auto provider, format->OptionalString("provider"));
-    if (provider) metadata.format_provider = std::move(*provider);
-    ARROW_ASSIGN_OR_RAISE(auto options, format->OptionalStringMap("options"));
-    if (options) metadata.format_options = std::move(*options);
-  }
-  ARROW_ASSIGN_OR_RAISE(metadata.schema_string, reader.RequiredString("schemaString"));
-  ARROW_ASSIGN_OR_RAISE(auto partition_columns, reader.OptionalStringArray("partitionColumns"));
-  if (partition_columns) metadata.partition_columns = std::move(*partition_columns);
-  ARROW_ASSIGN_OR_RAISE(auto configuration, reader.OptionalStringMap("configuration"));
-  if (configuration) metadata.configuration = std::move(*configuration);
-  ARROW_ASSIGN_OR_RAISE(metadata.created_time, reader.OptionalInt("createdTime"));
-  return metadata;
-}
-
-arrow::Result<Protocol> ParseProtocol(const FieldReader& reader) {
-  Protocol protocol;
-  ARROW_ASSIGN_OR_RAISE(protocol.min_reader_version, reader.RequiredInt32("minReaderVersion"));
-  ARROW_ASSIGN_OR_RAISE(protocol.min_writer_version, reader.RequiredInt32("minWriterVersion"));
-  ARROW_ASSIGN_OR_RAISE(protocol.reader_features, reader.OptionalStringArray("readerFeatures"));
-  ARROW_ASSIGN_OR_RAISE(protocol.writer_features, reader.OptionalStringArray("writerFeatures"));
-  return protocol;
-}
-
-arrow::Result<SetTransaction> ParseTxn(const FieldReader& reader) {
-  SetTransaction txn;
-  ARROW_ASSIGN_OR_RAISE(txn.app_id, reader.RequiredString("appId"));
-  ARROW_ASSIGN_OR_RAISE(txn.version, reader.RequiredInt("version"));
-  ARROW_ASSIGN_OR_RAISE(txn.last_updated, reader.OptionalInt("lastUpdated"));
-  return txn;
-}
-
 arrow::Result<CommitInfo> ParseCommitInfo(const FieldReader& reader, const JsonValue& raw) {
   CommitInfo info;
   // The object as written: a log line holds no newlines, so it stays one line when rewritten.
@@ -283,32 +175,91 @@ arrow::Result<CommitInfo> ParseCommitInfo(const FieldReader& reader, const JsonV
   return info;
 }
 
-arrow::Result<DomainMetadata> ParseDomainMetadata(const FieldReader& reader) {
-  DomainMetadata domain;
-  ARROW_ASSIGN_OR_RAISE(domain.domain, reader.RequiredString("domain"));
-  ARROW_ASSIGN_OR_RAISE(auto configuration, reader.OptionalString("configuration"));
-  domain.configuration = configuration.value_or("");
-  ARROW_ASSIGN_OR_RAISE(auto removed, reader.OptionalBool("removed"));
-  domain.removed = removed.value_or(false);
-  return domain;
+// The value of `key` as T (a value type of action_schema.h), or nullopt when absent or null.
+template <typename T>
+arrow::Result<std::optional<T>> ReadValue(const FieldReader& reader, std::string_view key) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return reader.OptionalString(key);
+  } else if constexpr (std::is_same_v<T, char>) {
+    // The one character field: deletionVector.storageType.
+    ARROW_ASSIGN_OR_RAISE(auto text, reader.OptionalString(key));
+    if (!text) return std::nullopt;
+    if (text->size() != 1) {
+      return reader.Error(key, "must be one character ('u', 'i' or 'p'), got '" + *text + "'");
+    }
+    return (*text)[0];
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return reader.OptionalInt(key);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    return reader.OptionalInt32(key);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return reader.OptionalBool(key);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return reader.OptionalStringArray(key);
+  } else if constexpr (std::is_same_v<T, PartitionValues>) {
+    return reader.OptionalNullableStringMap(key);
+  } else {
+    static_assert(std::is_same_v<T, StringMap>, "a field type action_schema.h does not list");
+    return reader.OptionalStringMap(key);
+  }
 }
 
-arrow::Result<CheckpointMetadata> ParseCheckpointMetadata(const FieldReader& reader) {
-  CheckpointMetadata metadata;
-  ARROW_ASSIGN_OR_RAISE(metadata.version, reader.RequiredInt("version"));
-  ARROW_ASSIGN_OR_RAISE(metadata.tags, reader.OptionalStringMap("tags"));
-  return metadata;
+template <typename Owner, typename Fields>
+arrow::Status ReadFields(const FieldReader& reader, const Fields& fields, Owner* out);
+
+// Reads one element of a description (a field, an object or a group) into `out`.
+template <typename Owner, typename Element>
+arrow::Status ReadElement(const FieldReader& reader, const Element& element, Owner* out) {
+  if constexpr (schema::IsField<Element>::value) {
+    using Value = schema::ValueTypeOf<typename Element::MemberType>;
+    ARROW_ASSIGN_OR_RAISE(std::optional<Value> value, ReadValue<Value>(reader, element.name));
+    if (!value) {
+      if (element.presence != schema::Presence::kOptional) return reader.Missing(element.name);
+      return arrow::Status::OK();
+    }
+    if constexpr (std::is_same_v<Value, std::string>) {
+      if (element.flags & schema::kLogPath) *value = DecodeLogPath(*value);
+    }
+    out->*element.member = std::move(*value);
+  } else if constexpr (schema::IsObject<Element>::value) {
+    ARROW_ASSIGN_OR_RAISE(auto nested, reader.OptionalObject(element.name));
+    if (!nested) return arrow::Status::OK();
+    typename Element::ChildType child;
+    ARROW_RETURN_NOT_OK(ReadFields(*nested, element.fields, &child));
+    out->*element.member = std::move(child);
+  } else {
+    static_assert(schema::IsGroup<Element>::value);
+    ARROW_ASSIGN_OR_RAISE(auto nested, reader.OptionalObject(element.name));
+    if (!nested) return arrow::Status::OK();
+    return ReadFields(*nested, element.fields, out);
+  }
+  return arrow::Status::OK();
 }
 
-arrow::Result<Sidecar> ParseSidecar(const FieldReader& reader) {
-  Sidecar sidecar;
-  ARROW_ASSIGN_OR_RAISE(auto path, reader.RequiredString("path"));
-  sidecar.path = DecodeLogPath(path);
-  ARROW_ASSIGN_OR_RAISE(sidecar.size_in_bytes, reader.RequiredInt("sizeInBytes"));
-  ARROW_ASSIGN_OR_RAISE(auto modification_time, reader.OptionalInt("modificationTime"));
-  sidecar.modification_time = modification_time.value_or(0);
-  ARROW_ASSIGN_OR_RAISE(sidecar.tags, reader.OptionalStringMap("tags"));
-  return sidecar;
+template <typename Owner, typename Fields>
+arrow::Status ReadFields(const FieldReader& reader, const Fields& fields, Owner* out) {
+  return schema::ForEachUntilError<arrow::Status>(
+      fields, [&](const auto& element) { return ReadElement(reader, element, out); });
+}
+
+// Parses the body of a described action named `kind`; nullopt when no action has that name.
+std::optional<arrow::Result<Action>> ParseDescribed(std::string_view kind,
+                                                    const FieldReader& reader) {
+  std::optional<arrow::Result<Action>> parsed;
+  schema::ForEach(schema::kActions, [&](const auto& description) {
+    if (parsed || kind != description.name) return;
+    typename std::decay_t<decltype(description)>::ActionType action;
+    arrow::Status status = ReadFields(reader, description.fields, &action);
+    parsed = status.ok() ? arrow::Result<Action>(std::move(action)) : arrow::Result<Action>(status);
+  });
+  return parsed;
+}
+
+bool IsDescribed(std::string_view kind) {
+  bool found = false;
+  schema::ForEach(schema::kActions,
+                  [&](const auto& description) { found = found || kind == description.name; });
+  return found;
 }
 
 arrow::Result<std::optional<Action>> ParseLine(std::string_view line, std::string_view source,
@@ -330,26 +281,17 @@ arrow::Result<std::optional<Action>> ParseLine(std::string_view line, std::strin
                     where() + "expected a JSON object, got " + root.TypeName());
   }
   for (const auto& [kind, body] : root.object()) {
-    const bool known = kind == "add" || kind == "remove" || kind == "metaData" ||
-                       kind == "protocol" || kind == "txn" || kind == "commitInfo" ||
-                       kind == "cdc" || kind == "domainMetadata" || kind == "checkpointMetadata" ||
-                       kind == "sidecar";
+    const bool known = kind == "commitInfo" || IsDescribed(kind);
     if (!known || body.is_null()) continue;
     if (body.type() != JsonValue::Type::kObject) {
       return LogError(LogErrorKind::kCorruptLog,
                       where() + "action '" + kind + "' must be an object, got " + body.TypeName());
     }
     FieldReader reader(body, kind + ".", source, line_number);
-    if (kind == "add") return ParseAdd(reader);
-    if (kind == "remove") return ParseRemove(reader);
-    if (kind == "metaData") return ParseMetadata(reader);
-    if (kind == "protocol") return ParseProtocol(reader);
-    if (kind == "txn") return ParseTxn(reader);
     if (kind == "commitInfo") return ParseCommitInfo(reader, body);
-    if (kind == "cdc") return ParseCdc(reader);
-    if (kind == "domainMetadata") return ParseDomainMetadata(reader);
-    if (kind == "checkpointMetadata") return ParseCheckpointMetadata(reader);
-    return ParseSidecar(reader);
+    std::optional<arrow::Result<Action>> parsed = ParseDescribed(kind, reader);
+    ARROW_ASSIGN_OR_RAISE(Action action, std::move(*parsed));
+    return action;
   }
   return std::nullopt;
 }
@@ -382,203 +324,75 @@ void WriteStrings(JsonWriter& writer, const std::vector<std::string>& strings) {
   writer.EndArray();
 }
 
-void WriteDeletionVector(JsonWriter& writer, const DeletionVectorDescriptor& descriptor) {
-  writer.BeginObject();
-  writer.Key("storageType");
-  writer.String(std::string(1, descriptor.storage_type));
-  writer.Key("pathOrInlineDv");
-  writer.String(descriptor.path_or_inline_dv);
-  if (descriptor.offset) {
-    writer.Key("offset");
-    writer.Int(*descriptor.offset);
-  }
-  writer.Key("sizeInBytes");
-  writer.Int(descriptor.size_in_bytes);
-  writer.Key("cardinality");
-  writer.Int(descriptor.cardinality);
-  writer.EndObject();
-}
-
 template <typename T>
-void WriteOptionalInt(JsonWriter& writer, std::string_view key, const std::optional<T>& value) {
-  if (!value) return;
-  writer.Key(key);
-  writer.Int(*value);
+void WriteValue(JsonWriter& writer, const T& value, unsigned flags) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (flags & schema::kLogPath) {
+      writer.String(EncodeLogPath(value));
+    } else {
+      writer.String(value);
+    }
+  } else if constexpr (std::is_same_v<T, char>) {
+    writer.String(std::string_view(&value, 1));
+  } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>) {
+    writer.Int(value);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    writer.Bool(value);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    WriteStrings(writer, value);
+  } else if constexpr (std::is_same_v<T, PartitionValues>) {
+    WritePartitionValues(writer, value);
+  } else {
+    static_assert(std::is_same_v<T, StringMap>, "a field type action_schema.h does not list");
+    WriteStringMap(writer, value);
+  }
 }
 
-void WriteOptionalString(JsonWriter& writer, std::string_view key,
-                         const std::optional<std::string>& value) {
-  if (!value) return;
-  writer.Key(key);
-  writer.String(*value);
-}
-
-void WriteOptionalTags(JsonWriter& writer, const std::optional<StringMap>& tags) {
-  if (!tags) return;
-  writer.Key("tags");
-  WriteStringMap(writer, *tags);
+// Writes the members of `fields` of `value`: optional ones only when set, the others always.
+template <typename Owner, typename Fields>
+void WriteFields(JsonWriter& writer, const Fields& fields, const Owner& value) {
+  schema::ForEach(fields, [&](const auto& element) {
+    using Element = std::decay_t<decltype(element)>;
+    if constexpr (schema::IsField<Element>::value) {
+      const auto& member = value.*element.member;
+      if constexpr (schema::IsOptional<typename Element::MemberType>::value) {
+        if (!member) return;
+        writer.Key(element.name);
+        WriteValue(writer, *member, element.flags);
+      } else {
+        writer.Key(element.name);
+        WriteValue(writer, member, element.flags);
+      }
+    } else if constexpr (schema::IsObject<Element>::value) {
+      const auto& member = value.*element.member;
+      if (!member) return;
+      writer.Key(element.name);
+      writer.BeginObject();
+      WriteFields(writer, element.fields, *member);
+      writer.EndObject();
+    } else {
+      writer.Key(element.name);
+      writer.BeginObject();
+      WriteFields(writer, element.fields, value);
+      writer.EndObject();
+    }
+  });
 }
 
 struct ActionSerializer {
   JsonWriter& writer;
-
-  void operator()(const AddFile& add) {
-    writer.Key("add");
-    writer.BeginObject();
-    writer.Key("path");
-    writer.String(EncodeLogPath(add.path));
-    writer.Key("partitionValues");
-    WritePartitionValues(writer, add.partition_values);
-    writer.Key("size");
-    writer.Int(add.size);
-    writer.Key("modificationTime");
-    writer.Int(add.modification_time);
-    writer.Key("dataChange");
-    writer.Bool(add.data_change);
-    WriteOptionalString(writer, "stats", add.stats);
-    WriteOptionalTags(writer, add.tags);
-    if (add.deletion_vector) {
-      writer.Key("deletionVector");
-      WriteDeletionVector(writer, *add.deletion_vector);
-    }
-    WriteOptionalInt(writer, "baseRowId", add.base_row_id);
-    WriteOptionalInt(writer, "defaultRowCommitVersion", add.default_row_commit_version);
-    WriteOptionalString(writer, "clusteringProvider", add.clustering_provider);
-    writer.EndObject();
-  }
-
-  void operator()(const RemoveFile& remove) {
-    writer.Key("remove");
-    writer.BeginObject();
-    writer.Key("path");
-    writer.String(EncodeLogPath(remove.path));
-    WriteOptionalInt(writer, "deletionTimestamp", remove.deletion_timestamp);
-    writer.Key("dataChange");
-    writer.Bool(remove.data_change);
-    if (remove.extended_file_metadata) {
-      writer.Key("extendedFileMetadata");
-      writer.Bool(*remove.extended_file_metadata);
-    }
-    if (remove.partition_values) {
-      writer.Key("partitionValues");
-      WritePartitionValues(writer, *remove.partition_values);
-    }
-    WriteOptionalInt(writer, "size", remove.size);
-    WriteOptionalString(writer, "stats", remove.stats);
-    WriteOptionalTags(writer, remove.tags);
-    if (remove.deletion_vector) {
-      writer.Key("deletionVector");
-      WriteDeletionVector(writer, *remove.deletion_vector);
-    }
-    WriteOptionalInt(writer, "baseRowId", remove.base_row_id);
-    WriteOptionalInt(writer, "defaultRowCommitVersion", remove.default_row_commit_version);
-    writer.EndObject();
-  }
-
-  void operator()(const AddCdcFile& cdc) {
-    writer.Key("cdc");
-    writer.BeginObject();
-    writer.Key("path");
-    writer.String(EncodeLogPath(cdc.path));
-    writer.Key("partitionValues");
-    WritePartitionValues(writer, cdc.partition_values);
-    writer.Key("size");
-    writer.Int(cdc.size);
-    writer.Key("dataChange");
-    writer.Bool(cdc.data_change);
-    WriteOptionalTags(writer, cdc.tags);
-    writer.EndObject();
-  }
-
-  void operator()(const Metadata& metadata) {
-    writer.Key("metaData");
-    writer.BeginObject();
-    writer.Key("id");
-    writer.String(metadata.id);
-    WriteOptionalString(writer, "name", metadata.name);
-    WriteOptionalString(writer, "description", metadata.description);
-    writer.Key("format");
-    writer.BeginObject();
-    writer.Key("provider");
-    writer.String(metadata.format_provider);
-    writer.Key("options");
-    WriteStringMap(writer, metadata.format_options);
-    writer.EndObject();
-    writer.Key("schemaString");
-    writer.String(metadata.schema_string);
-    writer.Key("partitionColumns");
-    WriteStrings(writer, metadata.partition_columns);
-    writer.Key("configuration");
-    WriteStringMap(writer, metadata.configuration);
-    WriteOptionalInt(writer, "createdTime", metadata.created_time);
-    writer.EndObject();
-  }
-
-  void operator()(const Protocol& protocol) {
-    writer.Key("protocol");
-    writer.BeginObject();
-    writer.Key("minReaderVersion");
-    writer.Int(protocol.min_reader_version);
-    writer.Key("minWriterVersion");
-    writer.Int(protocol.min_writer_version);
-    if (protocol.reader_features) {
-      writer.Key("readerFeatures");
-      WriteStrings(writer, *protocol.reader_features);
-    }
-    if (protocol.writer_features) {
-      writer.Key("writerFeatures");
-      WriteStrings(writer, *protocol.writer_features);
-    }
-    writer.EndObject();
-  }
-
-  void operator()(const SetTransaction& txn) {
-    writer.Key("txn");
-    writer.BeginObject();
-    writer.Key("appId");
-    writer.String(txn.app_id);
-    writer.Key("version");
-    writer.Int(txn.version);
-    WriteOptionalInt(writer, "lastUpdated", txn.last_updated);
-    writer.EndObject();
-  }
 
   void operator()(const CommitInfo& info) {
     writer.Key("commitInfo");
     writer.Raw(info.json.empty() ? std::string_view("{}") : std::string_view(info.json));
   }
 
-  void operator()(const DomainMetadata& domain) {
-    writer.Key("domainMetadata");
+  template <typename Described>
+  void operator()(const Described& action) {
+    const auto& description = schema::DescriptionOf<Described>();
+    writer.Key(description.name);
     writer.BeginObject();
-    writer.Key("domain");
-    writer.String(domain.domain);
-    writer.Key("configuration");
-    writer.String(domain.configuration);
-    writer.Key("removed");
-    writer.Bool(domain.removed);
-    writer.EndObject();
-  }
-
-  void operator()(const CheckpointMetadata& metadata) {
-    writer.Key("checkpointMetadata");
-    writer.BeginObject();
-    writer.Key("version");
-    writer.Int(metadata.version);
-    WriteOptionalTags(writer, metadata.tags);
-    writer.EndObject();
-  }
-
-  void operator()(const Sidecar& sidecar) {
-    writer.Key("sidecar");
-    writer.BeginObject();
-    writer.Key("path");
-    writer.String(EncodeLogPath(sidecar.path));
-    writer.Key("sizeInBytes");
-    writer.Int(sidecar.size_in_bytes);
-    writer.Key("modificationTime");
-    writer.Int(sidecar.modification_time);
-    WriteOptionalTags(writer, sidecar.tags);
+    WriteFields(writer, description.fields, action);
     writer.EndObject();
   }
 };

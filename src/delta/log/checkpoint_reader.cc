@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "delta/log/action_json.h"
+#include "delta/log/action_schema.h"
 #include "delta/log/log_error.h"
 #include "delta/log/path_encoding.h"
 
@@ -16,9 +17,18 @@ namespace nlk::delta {
 
 namespace {
 
-const std::set<std::string> kAllActionColumns = {
-    "add", "remove",         "metaData",           "protocol",
-    "txn", "domainMetadata", "checkpointMetadata", "sidecar"};
+namespace schema = action_schema;
+
+// The columns of every action a checkpoint may hold.
+std::set<std::string> AllActionColumns() {
+  std::set<std::string> columns;
+  schema::ForEach(schema::kActions, [&](const auto& description) {
+    if (description.in_checkpoint != schema::InCheckpoint::kNo) {
+      columns.emplace(description.name);
+    }
+  });
+  return columns;
+}
 
 // Typed, null-tolerant access to one row of a struct column.
 class Row {
@@ -137,10 +147,48 @@ class Row {
   int64_t index_;
 };
 
+// The value of field `name` of `row` as T (a value type of action_schema.h), or nullopt when
+// the column is missing, null or of another type.
+template <typename T>
+std::optional<T> RowValue(const Row& row, std::string_view name) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return row.String(name);
+  } else if constexpr (std::is_same_v<T, char>) {
+    auto text = row.String(name);
+    if (!text || text->empty()) return std::nullopt;
+    return (*text)[0];
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return row.Int(name);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    auto number = row.Int(name);
+    if (!number) return std::nullopt;
+    return static_cast<int32_t>(*number);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return row.Bool(name);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return row.Strings(name);
+  } else if constexpr (std::is_same_v<T, PartitionValues>) {
+    return row.Map(name);
+  } else {
+    static_assert(std::is_same_v<T, StringMap>, "a field type action_schema.h does not list");
+    return row.NonNullMap(name);
+  }
+}
+
+// Turns checkpoint rows into actions, field by field as action_schema.h describes them.
 class RowDecoder {
  public:
   RowDecoder(std::string path) : path_(std::move(path)) {}
 
+  template <typename Description>
+  arrow::Result<Action> Decode(const Description& description, const Row& row,
+                               int64_t index) const {
+    typename Description::ActionType action;
+    ARROW_RETURN_NOT_OK(ReadFields(description.name, description.fields, row, index, &action));
+    return action;
+  }
+
+ private:
   arrow::Status Missing(std::string_view column, std::string_view field, int64_t row) const {
     return LogError(LogErrorKind::kCorruptLog,
                     "Invalid checkpoint " + path_ + ": row " + std::to_string(row) + " has a '" +
@@ -148,119 +196,48 @@ class RowDecoder {
                         std::string(field) + "'");
   }
 
-  static std::optional<DeletionVectorDescriptor> DeletionVector(const Row& row) {
-    auto dv = row.Struct("deletionVector");
-    if (!dv) return std::nullopt;
-    DeletionVectorDescriptor descriptor;
-    const auto storage_type = dv->String("storageType").value_or("u");
-    descriptor.storage_type = storage_type.empty() ? 'u' : storage_type[0];
-    descriptor.path_or_inline_dv = dv->String("pathOrInlineDv").value_or("");
-    if (auto offset = dv->Int("offset")) descriptor.offset = static_cast<int32_t>(*offset);
-    descriptor.size_in_bytes = static_cast<int32_t>(dv->Int("sizeInBytes").value_or(0));
-    descriptor.cardinality = dv->Int("cardinality").value_or(0);
-    return descriptor;
+  template <typename Owner, typename Fields>
+  arrow::Status ReadFields(std::string_view column, const Fields& fields, const Row& row,
+                           int64_t index, Owner* out) const {
+    return schema::ForEachUntilError<arrow::Status>(
+        fields, [&](const auto& element) { return ReadElement(column, element, row, index, out); });
   }
 
-  arrow::Result<Action> Decode(std::string_view column, const Row& row, int64_t index) const {
-    if (column == "add") {
-      AddFile add;
-      auto path = row.String("path");
-      if (!path) return Missing(column, "path", index);
-      add.path = DecodeLogPath(*path);
-      add.partition_values = row.Map("partitionValues").value_or(PartitionValues{});
-      add.size = row.Int("size").value_or(0);
-      add.modification_time = row.Int("modificationTime").value_or(0);
-      add.data_change = row.Bool("dataChange").value_or(false);
-      add.stats = row.String("stats");
-      add.tags = row.NonNullMap("tags");
-      add.deletion_vector = DeletionVector(row);
-      add.base_row_id = row.Int("baseRowId");
-      add.default_row_commit_version = row.Int("defaultRowCommitVersion");
-      add.clustering_provider = row.String("clusteringProvider");
-      return add;
-    }
-    if (column == "remove") {
-      RemoveFile remove;
-      auto path = row.String("path");
-      if (!path) return Missing(column, "path", index);
-      remove.path = DecodeLogPath(*path);
-      remove.deletion_timestamp = row.Int("deletionTimestamp");
-      remove.data_change = row.Bool("dataChange").value_or(false);
-      remove.extended_file_metadata = row.Bool("extendedFileMetadata");
-      remove.partition_values = row.Map("partitionValues");
-      remove.size = row.Int("size");
-      remove.deletion_vector = DeletionVector(row);
-      remove.base_row_id = row.Int("baseRowId");
-      remove.default_row_commit_version = row.Int("defaultRowCommitVersion");
-      return remove;
-    }
-    if (column == "metaData") {
-      Metadata metadata;
-      auto id = row.String("id");
-      if (!id) return Missing(column, "id", index);
-      metadata.id = std::move(*id);
-      metadata.name = row.String("name");
-      metadata.description = row.String("description");
-      if (auto format = row.Struct("format")) {
-        metadata.format_provider = format->String("provider").value_or("parquet");
-        metadata.format_options = format->NonNullMap("options").value_or(StringMap{});
+  template <typename Owner, typename Element>
+  arrow::Status ReadElement(std::string_view column, const Element& element, const Row& row,
+                            int64_t index, Owner* out) const {
+    if constexpr (schema::IsField<Element>::value) {
+      if (element.flags & schema::kCommitOnly) return arrow::Status::OK();
+      using Value = schema::ValueTypeOf<typename Element::MemberType>;
+      std::optional<Value> value = RowValue<Value>(row, element.name);
+      if (!value) {
+        if (element.presence == schema::Presence::kKey) {
+          return Missing(column, element.name, index);
+        }
+        if constexpr (std::is_same_v<Value, bool>) {
+          if (element.flags & schema::kFalseInCheckpoint) out->*element.member = false;
+        }
+        return arrow::Status::OK();
       }
-      auto schema = row.String("schemaString");
-      if (!schema) return Missing(column, "schemaString", index);
-      metadata.schema_string = std::move(*schema);
-      metadata.partition_columns =
-          row.Strings("partitionColumns").value_or(std::vector<std::string>{});
-      metadata.configuration = row.NonNullMap("configuration").value_or(StringMap{});
-      metadata.created_time = row.Int("createdTime");
-      return metadata;
+      if constexpr (std::is_same_v<Value, std::string>) {
+        if (element.flags & schema::kLogPath) *value = DecodeLogPath(*value);
+      }
+      out->*element.member = std::move(*value);
+    } else if constexpr (schema::IsObject<Element>::value) {
+      auto nested = row.Struct(element.name);
+      if (!nested) return arrow::Status::OK();
+      typename Element::ChildType child;
+      ARROW_RETURN_NOT_OK(ReadFields(column, element.fields, *nested, index, &child));
+      out->*element.member = std::move(child);
+    } else {
+      static_assert(schema::IsGroup<Element>::value);
+      auto nested = row.Struct(element.name);
+      if (!nested) return arrow::Status::OK();
+      return ReadFields(column, element.fields, *nested, index, out);
     }
-    if (column == "protocol") {
-      Protocol protocol;
-      auto reader_version = row.Int("minReaderVersion");
-      auto writer_version = row.Int("minWriterVersion");
-      if (!reader_version) return Missing(column, "minReaderVersion", index);
-      if (!writer_version) return Missing(column, "minWriterVersion", index);
-      protocol.min_reader_version = static_cast<int32_t>(*reader_version);
-      protocol.min_writer_version = static_cast<int32_t>(*writer_version);
-      protocol.reader_features = row.Strings("readerFeatures");
-      protocol.writer_features = row.Strings("writerFeatures");
-      return protocol;
-    }
-    if (column == "txn") {
-      SetTransaction txn;
-      auto app_id = row.String("appId");
-      if (!app_id) return Missing(column, "appId", index);
-      txn.app_id = std::move(*app_id);
-      txn.version = row.Int("version").value_or(0);
-      txn.last_updated = row.Int("lastUpdated");
-      return txn;
-    }
-    if (column == "domainMetadata") {
-      DomainMetadata domain;
-      auto name = row.String("domain");
-      if (!name) return Missing(column, "domain", index);
-      domain.domain = std::move(*name);
-      domain.configuration = row.String("configuration").value_or("");
-      domain.removed = row.Bool("removed").value_or(false);
-      return domain;
-    }
-    if (column == "checkpointMetadata") {
-      CheckpointMetadata metadata;
-      metadata.version = row.Int("version").value_or(0);
-      metadata.tags = row.NonNullMap("tags");
-      return metadata;
-    }
-    Sidecar sidecar;
-    auto path = row.String("path");
-    if (!path) return Missing(column, "path", index);
-    sidecar.path = DecodeLogPath(*path);
-    sidecar.size_in_bytes = row.Int("sizeInBytes").value_or(0);
-    sidecar.modification_time = row.Int("modificationTime").value_or(0);
-    sidecar.tags = row.NonNullMap("tags");
-    return sidecar;
+    return arrow::Status::OK();
   }
 
- private:
   std::string path_;
 };
 
@@ -328,11 +305,18 @@ arrow::Status ReadCheckpointParquet(storage::ObjectStore& store, const std::stri
       const auto& array = batch->column(column);
       if (columns.count(name) == 0 || array->type_id() != arrow::Type::STRUCT) continue;
       const auto* structs = static_cast<const arrow::StructArray*>(array.get());
-      for (int64_t row = 0; row < structs->length(); ++row) {
-        if (structs->IsNull(row)) continue;
-        ARROW_ASSIGN_OR_RAISE(auto action, decoder.Decode(name, Row(structs, row), row_base + row));
-        ARROW_RETURN_NOT_OK(sink(std::move(action)));
-      }
+      arrow::Status status;
+      schema::ForEach(schema::kActions, [&](const auto& description) {
+        if (description.in_checkpoint == schema::InCheckpoint::kNo || name != description.name) {
+          return;
+        }
+        for (int64_t row = 0; row < structs->length() && status.ok(); ++row) {
+          if (structs->IsNull(row)) continue;
+          auto action = decoder.Decode(description, Row(structs, row), row_base + row);
+          status = action.ok() ? sink(std::move(*action)) : action.status();
+        }
+      });
+      ARROW_RETURN_NOT_OK(status);
     }
     row_base += batch->num_rows();
   }
@@ -356,6 +340,7 @@ arrow::Status ReadCheckpoint(storage::ObjectStore& store, const std::vector<LogF
                             ParseActionLines(std::string_view(*buffer), part.object.path));
       for (auto& action : actions) ARROW_RETURN_NOT_OK(collect(std::move(action)));
     } else {
+      static const std::set<std::string> kAllActionColumns = AllActionColumns();
       ARROW_RETURN_NOT_OK(
           ReadCheckpointParquet(store, part.object.path, kAllActionColumns, collect));
     }

@@ -6,6 +6,7 @@
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
 
+#include "delta/log/action_schema.h"
 #include "delta/log/last_checkpoint.h"
 #include "delta/log/log_files.h"
 #include "delta/log/path_encoding.h"
@@ -14,60 +15,74 @@ namespace nlk::delta {
 
 namespace {
 
+namespace schema = action_schema;
+
 std::shared_ptr<arrow::DataType> StringMapType() {
   return arrow::map(arrow::utf8(), arrow::field("value", arrow::utf8(), true));
 }
 
-std::shared_ptr<arrow::DataType> DeletionVectorType() {
-  return arrow::struct_(
-      {arrow::field("storageType", arrow::utf8()), arrow::field("pathOrInlineDv", arrow::utf8()),
-       arrow::field("offset", arrow::int32()), arrow::field("sizeInBytes", arrow::int32()),
-       arrow::field("cardinality", arrow::int64())});
+template <typename T>
+std::shared_ptr<arrow::DataType> ArrowTypeOf() {
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, char>) {
+    return arrow::utf8();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return arrow::int64();
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    return arrow::int32();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return arrow::boolean();
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return arrow::list(arrow::utf8());
+  } else {
+    static_assert(std::is_same_v<T, PartitionValues> || std::is_same_v<T, StringMap>,
+                  "a field type action_schema.h does not list");
+    return StringMapType();
+  }
 }
 
-// Top-level columns, in the order Spark writes them.
-enum Column { kTxn = 0, kAdd, kRemove, kMetadata, kProtocol, kDomainMetadata, kColumnCount };
+// The checkpoint struct of the described fields, in their order.
+template <typename Fields>
+std::shared_ptr<arrow::DataType> StructTypeOf(const Fields& fields) {
+  arrow::FieldVector children;
+  schema::ForEach(fields, [&](const auto& element) {
+    using Element = std::decay_t<decltype(element)>;
+    if constexpr (schema::IsField<Element>::value) {
+      if (element.flags & schema::kCommitOnly) return;
+      using Value = schema::ValueTypeOf<typename Element::MemberType>;
+      children.push_back(arrow::field(std::string(element.name), ArrowTypeOf<Value>()));
+    } else {
+      children.push_back(arrow::field(std::string(element.name), StructTypeOf(element.fields)));
+    }
+  });
+  return arrow::struct_(std::move(children));
+}
 
+// Top-level columns: the actions checkpoints hold, in the order Spark writes them.
 std::shared_ptr<arrow::Schema> CheckpointSchema() {
-  auto txn =
-      arrow::struct_({arrow::field("appId", arrow::utf8()), arrow::field("version", arrow::int64()),
-                      arrow::field("lastUpdated", arrow::int64())});
-  auto add = arrow::struct_(
-      {arrow::field("path", arrow::utf8()), arrow::field("partitionValues", StringMapType()),
-       arrow::field("size", arrow::int64()), arrow::field("modificationTime", arrow::int64()),
-       arrow::field("dataChange", arrow::boolean()), arrow::field("stats", arrow::utf8()),
-       arrow::field("tags", StringMapType()), arrow::field("deletionVector", DeletionVectorType()),
-       arrow::field("baseRowId", arrow::int64()),
-       arrow::field("defaultRowCommitVersion", arrow::int64()),
-       arrow::field("clusteringProvider", arrow::utf8())});
-  auto remove = arrow::struct_(
-      {arrow::field("path", arrow::utf8()), arrow::field("deletionTimestamp", arrow::int64()),
-       arrow::field("dataChange", arrow::boolean()),
-       arrow::field("extendedFileMetadata", arrow::boolean()),
-       arrow::field("partitionValues", StringMapType()), arrow::field("size", arrow::int64()),
-       arrow::field("deletionVector", DeletionVectorType()),
-       arrow::field("baseRowId", arrow::int64()),
-       arrow::field("defaultRowCommitVersion", arrow::int64())});
-  auto format = arrow::struct_(
-      {arrow::field("provider", arrow::utf8()), arrow::field("options", StringMapType())});
-  auto metadata =
-      arrow::struct_({arrow::field("id", arrow::utf8()), arrow::field("name", arrow::utf8()),
-                      arrow::field("description", arrow::utf8()), arrow::field("format", format),
-                      arrow::field("schemaString", arrow::utf8()),
-                      arrow::field("partitionColumns", arrow::list(arrow::utf8())),
-                      arrow::field("configuration", StringMapType()),
-                      arrow::field("createdTime", arrow::int64())});
-  auto protocol = arrow::struct_({arrow::field("minReaderVersion", arrow::int32()),
-                                  arrow::field("minWriterVersion", arrow::int32()),
-                                  arrow::field("readerFeatures", arrow::list(arrow::utf8())),
-                                  arrow::field("writerFeatures", arrow::list(arrow::utf8()))});
-  auto domain = arrow::struct_({arrow::field("domain", arrow::utf8()),
-                                arrow::field("configuration", arrow::utf8()),
-                                arrow::field("removed", arrow::boolean())});
-  return arrow::schema({arrow::field("txn", txn), arrow::field("add", add),
-                        arrow::field("remove", remove), arrow::field("metaData", metadata),
-                        arrow::field("protocol", protocol),
-                        arrow::field("domainMetadata", domain)});
+  arrow::FieldVector columns;
+  schema::ForEach(schema::kActions, [&](const auto& description) {
+    if (description.in_checkpoint != schema::InCheckpoint::kReadWrite) return;
+    columns.push_back(
+        arrow::field(std::string(description.name), StructTypeOf(description.fields)));
+  });
+  return arrow::schema(std::move(columns));
+}
+
+// The top-level column of action type `Action`.
+template <typename Action>
+int CheckpointColumnOf() {
+  static const int column = [] {
+    int index = 0;
+    int found = -1;
+    schema::ForEach(schema::kActions, [&](const auto& description) {
+      if (description.in_checkpoint != schema::InCheckpoint::kReadWrite) return;
+      using Described = typename std::decay_t<decltype(description)>::ActionType;
+      if (std::is_same_v<Described, Action>) found = index;
+      ++index;
+    });
+    return found;
+  }();
+  return column;
 }
 
 // Appends values to the child builders of one struct builder, field by field in schema order.
@@ -77,59 +92,56 @@ class StructWriter {
 
   arrow::Status Begin() { return builder_->Append(); }
 
-  arrow::Status String(const std::optional<std::string>& value) {
-    auto* child = static_cast<arrow::StringBuilder*>(Next());
-    return value ? child->Append(*value) : child->AppendNull();
-  }
-  arrow::Status Int64(std::optional<int64_t> value) {
-    auto* child = static_cast<arrow::Int64Builder*>(Next());
-    return value ? child->Append(*value) : child->AppendNull();
-  }
-  arrow::Status Int32(std::optional<int32_t> value) {
-    auto* child = static_cast<arrow::Int32Builder*>(Next());
-    return value ? child->Append(*value) : child->AppendNull();
-  }
-  arrow::Status Bool(std::optional<bool> value) {
-    auto* child = static_cast<arrow::BooleanBuilder*>(Next());
-    return value ? child->Append(*value) : child->AppendNull();
-  }
-  arrow::Status Map(const std::optional<PartitionValues>& values) {
-    auto* child = static_cast<arrow::MapBuilder*>(Next());
-    if (!values) return child->AppendNull();
-    ARROW_RETURN_NOT_OK(child->Append());
-    auto* keys = static_cast<arrow::StringBuilder*>(child->key_builder());
-    auto* items = static_cast<arrow::StringBuilder*>(child->item_builder());
-    for (const auto& [key, value] : *values) {
-      ARROW_RETURN_NOT_OK(keys->Append(key));
-      ARROW_RETURN_NOT_OK(value ? items->Append(*value) : items->AppendNull());
+  // Appends `value` (nullptr: null) to the next child, T being a value type of
+  // action_schema.h.
+  template <typename T>
+  arrow::Status Value(const T* value) {
+    arrow::ArrayBuilder* child = Next();
+    if (value == nullptr) return child->AppendNull();
+    if constexpr (std::is_same_v<T, std::string>) {
+      return static_cast<arrow::StringBuilder*>(child)->Append(*value);
+    } else if constexpr (std::is_same_v<T, char>) {
+      return static_cast<arrow::StringBuilder*>(child)->Append(std::string_view(value, 1));
+    } else if constexpr (std::is_same_v<T, int64_t>) {
+      return static_cast<arrow::Int64Builder*>(child)->Append(*value);
+    } else if constexpr (std::is_same_v<T, int32_t>) {
+      return static_cast<arrow::Int32Builder*>(child)->Append(*value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return static_cast<arrow::BooleanBuilder*>(child)->Append(*value);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      auto* list = static_cast<arrow::ListBuilder*>(child);
+      ARROW_RETURN_NOT_OK(list->Append());
+      auto* items = static_cast<arrow::StringBuilder*>(list->value_builder());
+      for (const auto& item : *value) ARROW_RETURN_NOT_OK(items->Append(item));
+      return arrow::Status::OK();
+    } else {
+      auto* map = static_cast<arrow::MapBuilder*>(child);
+      ARROW_RETURN_NOT_OK(map->Append());
+      auto* keys = static_cast<arrow::StringBuilder*>(map->key_builder());
+      auto* items = static_cast<arrow::StringBuilder*>(map->item_builder());
+      for (const auto& [key, item] : *value) {
+        ARROW_RETURN_NOT_OK(keys->Append(key));
+        if constexpr (std::is_same_v<T, PartitionValues>) {
+          ARROW_RETURN_NOT_OK(item ? items->Append(*item) : items->AppendNull());
+        } else {
+          ARROW_RETURN_NOT_OK(items->Append(item));
+        }
+      }
+      return arrow::Status::OK();
     }
-    return arrow::Status::OK();
   }
-  arrow::Status Map(const std::optional<StringMap>& values) {
-    if (!values) return Map(std::optional<PartitionValues>());
-    PartitionValues nullable(values->begin(), values->end());
-    return Map(std::optional<PartitionValues>(std::move(nullable)));
-  }
-  arrow::Status Strings(const std::optional<std::vector<std::string>>& values) {
-    auto* child = static_cast<arrow::ListBuilder*>(Next());
-    if (!values) return child->AppendNull();
-    ARROW_RETURN_NOT_OK(child->Append());
-    auto* items = static_cast<arrow::StringBuilder*>(child->value_builder());
-    for (const auto& value : *values) ARROW_RETURN_NOT_OK(items->Append(value));
-    return arrow::Status::OK();
-  }
-  arrow::Status DeletionVector(const std::optional<DeletionVectorDescriptor>& descriptor) {
+
+  // The next child, a struct; nullptr when `present` is false (a null is appended).
+  arrow::Result<std::optional<StructWriter>> Nested(bool present) {
     auto* child = static_cast<arrow::StructBuilder*>(Next());
-    if (!descriptor) return child->AppendNull();
+    if (!present) {
+      ARROW_RETURN_NOT_OK(child->AppendNull());
+      return std::nullopt;
+    }
     StructWriter nested(child);
     ARROW_RETURN_NOT_OK(nested.Begin());
-    ARROW_RETURN_NOT_OK(nested.String(std::string(1, descriptor->storage_type)));
-    ARROW_RETURN_NOT_OK(nested.String(descriptor->path_or_inline_dv));
-    ARROW_RETURN_NOT_OK(nested.Int32(descriptor->offset));
-    ARROW_RETURN_NOT_OK(nested.Int32(descriptor->size_in_bytes));
-    return nested.Int64(descriptor->cardinality);
+    return nested;
   }
-  StructWriter Nested() { return StructWriter(static_cast<arrow::StructBuilder*>(Next())); }
 
  private:
   arrow::ArrayBuilder* Next() { return builder_->child_builder(next_child_++).get(); }
@@ -137,6 +149,50 @@ class StructWriter {
   arrow::StructBuilder* builder_;
   int next_child_ = 0;
 };
+
+// Writes the described members of `value`; the field named `nulled` (if any) is written as null.
+template <typename Owner, typename Fields>
+arrow::Status WriteFields(StructWriter& writer, const Fields& fields, const Owner& value,
+                          std::string_view nulled) {
+  return schema::ForEachUntilError<arrow::Status>(
+      fields, [&](const auto& element) -> arrow::Status {
+        using Element = std::decay_t<decltype(element)>;
+        if constexpr (schema::IsField<Element>::value) {
+          if (element.flags & schema::kCommitOnly) return arrow::Status::OK();
+          using Member = typename Element::MemberType;
+          using Value = schema::ValueTypeOf<Member>;
+          if (element.name == nulled) return writer.Value<Value>(nullptr);
+          if constexpr (std::is_same_v<Value, bool>) {
+            if (element.flags & schema::kFalseInCheckpoint) {
+              const bool no_change = false;
+              return writer.Value(&no_change);
+            }
+          }
+          const Member& member = value.*element.member;
+          const Value* present = nullptr;
+          if constexpr (schema::IsOptional<Member>::value) {
+            present = member ? &*member : nullptr;
+          } else {
+            present = &member;
+          }
+          if constexpr (std::is_same_v<Value, std::string>) {
+            if (present != nullptr && (element.flags & schema::kLogPath)) {
+              const std::string encoded = EncodeLogPath(*present);
+              return writer.Value(&encoded);
+            }
+          }
+          return writer.Value(present);
+        } else if constexpr (schema::IsObject<Element>::value) {
+          const auto& member = value.*element.member;
+          ARROW_ASSIGN_OR_RAISE(auto nested, writer.Nested(member.has_value()));
+          if (!nested) return arrow::Status::OK();
+          return WriteFields(*nested, element.fields, *member, nulled);
+        } else {
+          ARROW_ASSIGN_OR_RAISE(auto nested, writer.Nested(true));
+          return WriteFields(*nested, element.fields, value, nulled);
+        }
+      });
+}
 
 class CheckpointBuilder {
  public:
@@ -151,15 +207,18 @@ class CheckpointBuilder {
     return arrow::Status::OK();
   }
 
-  // Starts a row whose only non-null column is `column`.
-  arrow::Result<StructWriter> Row(Column column) {
-    for (int i = 0; i < kColumnCount; ++i) {
+  // Appends a row whose only non-null column is `action`'s; the field named `nulled` (if any) is
+  // written as null.
+  template <typename Action>
+  arrow::Status Append(const Action& action, std::string_view nulled = {}) {
+    const int column = CheckpointColumnOf<Action>();
+    for (int i = 0; i < static_cast<int>(builders_.size()); ++i) {
       if (i != column) ARROW_RETURN_NOT_OK(builders_[i]->AppendNull());
     }
     ++num_rows_;
     StructWriter writer(builders_[column].get());
     ARROW_RETURN_NOT_OK(writer.Begin());
-    return writer;
+    return WriteFields(writer, schema::DescriptionOf<Action>().fields, action, nulled);
   }
 
   arrow::Result<std::shared_ptr<arrow::Table>> Finish() {
@@ -181,78 +240,33 @@ class CheckpointBuilder {
 };
 
 arrow::Status AppendSnapshot(const Snapshot& snapshot, int64_t now_ms, CheckpointBuilder& builder) {
-  {
-    const Protocol& protocol = snapshot.protocol();
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kProtocol));
-    ARROW_RETURN_NOT_OK(row.Int32(protocol.min_reader_version));
-    ARROW_RETURN_NOT_OK(row.Int32(protocol.min_writer_version));
-    // Feature lists must be non-null exactly on reader 3 / writer 7 tables.
-    ARROW_RETURN_NOT_OK(
-        row.Strings(protocol.min_reader_version >= 3
-                        ? protocol.reader_features.value_or(std::vector<std::string>{})
-                        : std::optional<std::vector<std::string>>()));
-    ARROW_RETURN_NOT_OK(
-        row.Strings(protocol.min_writer_version >= 7
-                        ? protocol.writer_features.value_or(std::vector<std::string>{})
-                        : std::optional<std::vector<std::string>>()));
+  Protocol protocol = snapshot.protocol();
+  // Feature lists must be non-null exactly on reader 3 / writer 7 tables.
+  if (protocol.min_reader_version >= 3) {
+    if (!protocol.reader_features) protocol.reader_features.emplace();
+  } else {
+    protocol.reader_features.reset();
   }
-  {
-    const Metadata& metadata = snapshot.metadata();
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kMetadata));
-    ARROW_RETURN_NOT_OK(row.String(metadata.id));
-    ARROW_RETURN_NOT_OK(row.String(metadata.name));
-    ARROW_RETURN_NOT_OK(row.String(metadata.description));
-    StructWriter format = row.Nested();
-    ARROW_RETURN_NOT_OK(format.Begin());
-    ARROW_RETURN_NOT_OK(format.String(metadata.format_provider));
-    ARROW_RETURN_NOT_OK(format.Map(std::optional<StringMap>(metadata.format_options)));
-    ARROW_RETURN_NOT_OK(row.String(metadata.schema_string));
-    ARROW_RETURN_NOT_OK(row.Strings(metadata.partition_columns));
-    ARROW_RETURN_NOT_OK(row.Map(std::optional<StringMap>(metadata.configuration)));
-    ARROW_RETURN_NOT_OK(row.Int64(metadata.created_time));
+  if (protocol.min_writer_version >= 7) {
+    if (!protocol.writer_features) protocol.writer_features.emplace();
+  } else {
+    protocol.writer_features.reset();
   }
+  ARROW_RETURN_NOT_OK(builder.Append(protocol));
+  ARROW_RETURN_NOT_OK(builder.Append(snapshot.metadata()));
   for (const auto& [app_id, txn] : snapshot.app_transactions()) {
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kTxn));
-    ARROW_RETURN_NOT_OK(row.String(txn.app_id));
-    ARROW_RETURN_NOT_OK(row.Int64(txn.version));
-    ARROW_RETURN_NOT_OK(row.Int64(txn.last_updated));
+    ARROW_RETURN_NOT_OK(builder.Append(txn));
   }
   for (const auto& [name, domain] : snapshot.domain_metadata()) {
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kDomainMetadata));
-    ARROW_RETURN_NOT_OK(row.String(domain.domain));
-    ARROW_RETURN_NOT_OK(row.String(domain.configuration));
-    ARROW_RETURN_NOT_OK(row.Bool(domain.removed));
+    ARROW_RETURN_NOT_OK(builder.Append(domain));
   }
   const auto write_stats = snapshot.properties().Get("delta.checkpoint.writeStatsAsJson");
   const bool include_stats = !write_stats || *write_stats != "false";
   for (const auto& file : snapshot.files()) {
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kAdd));
-    ARROW_RETURN_NOT_OK(row.String(EncodeLogPath(file.path)));
-    ARROW_RETURN_NOT_OK(row.Map(std::optional<PartitionValues>(file.partition_values)));
-    ARROW_RETURN_NOT_OK(row.Int64(file.size));
-    ARROW_RETURN_NOT_OK(row.Int64(file.modification_time));
-    // A checkpoint re-states files; it changes no data.
-    ARROW_RETURN_NOT_OK(row.Bool(false));
-    ARROW_RETURN_NOT_OK(row.String(include_stats ? file.stats : std::nullopt));
-    ARROW_RETURN_NOT_OK(row.Map(file.tags));
-    ARROW_RETURN_NOT_OK(row.DeletionVector(file.deletion_vector));
-    ARROW_RETURN_NOT_OK(row.Int64(file.base_row_id));
-    ARROW_RETURN_NOT_OK(row.Int64(file.default_row_commit_version));
-    ARROW_RETURN_NOT_OK(row.String(file.clustering_provider));
+    ARROW_RETURN_NOT_OK(builder.Append(file, include_stats ? "" : "stats"));
   }
   ARROW_ASSIGN_OR_RAISE(auto tombstones, snapshot.UnexpiredTombstones(now_ms));
-  for (const auto& remove : tombstones) {
-    ARROW_ASSIGN_OR_RAISE(auto row, builder.Row(kRemove));
-    ARROW_RETURN_NOT_OK(row.String(EncodeLogPath(remove.path)));
-    ARROW_RETURN_NOT_OK(row.Int64(remove.deletion_timestamp));
-    ARROW_RETURN_NOT_OK(row.Bool(false));
-    ARROW_RETURN_NOT_OK(row.Bool(remove.extended_file_metadata));
-    ARROW_RETURN_NOT_OK(row.Map(remove.partition_values));
-    ARROW_RETURN_NOT_OK(row.Int64(remove.size));
-    ARROW_RETURN_NOT_OK(row.DeletionVector(remove.deletion_vector));
-    ARROW_RETURN_NOT_OK(row.Int64(remove.base_row_id));
-    ARROW_RETURN_NOT_OK(row.Int64(remove.default_row_commit_version));
-  }
+  for (const auto& remove : tombstones) ARROW_RETURN_NOT_OK(builder.Append(remove));
   return arrow::Status::OK();
 }
 
