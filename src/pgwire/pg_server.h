@@ -43,7 +43,7 @@ struct PgServerOptions {
   // With a password check: the tables a client who logged in with these credentials sees (its
   // grants applied), in place of `tables`. Empty: `tables` for everyone.
   std::function<std::shared_ptr<sql::TableCatalog>(const std::string& user,
-                                                    const std::string& password)>
+                                                   const std::string& password)>
       tables_for_login;
   // Told of every data statement once it has ended (see QueryEvent); empty: nobody.
   QueryObserver query_observer;
