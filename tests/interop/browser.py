@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -36,6 +37,21 @@ class BrowserError(AssertionError):
     pass
 
 
+def _group_running(group: int) -> bool:
+    """Whether a process of the process group runs (zombies do not count: where nothing reaps
+    orphans they stay, but write nothing)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
+
+
 class Browser:
     """One page of a headless Chromium: navigate, evaluate JavaScript, press keys, screenshot."""
 
@@ -54,10 +70,12 @@ class Browser:
         # leaves behind: keep it inside the profile, which __exit__ removes.
         scratch = self._profile / "tmp"
         scratch.mkdir()
+        # Its own process group, so the renderer, zygote and crash handler it starts can be
+        # stopped with it.
         self._process = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            env={**os.environ, "TMPDIR": str(scratch)})
+            env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
         port = self._wait_for_port()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout) as r:
             targets = json.load(r)
@@ -72,10 +90,26 @@ class Browser:
 
     def __exit__(self, *exc) -> None:
         if self._socket is not None:
+            try:
+                # A clean close stops every Chromium process and ends its writes to the profile.
+                self._socket.send(json.dumps({"id": self._next_id + 1, "method": "Browser.close"}))
+            except (OSError, websocket.WebSocketException):
+                pass
             self._socket.close()
         if self._process is not None:
-            self._process.kill()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self._process.wait(timeout=self.timeout)
+            # A child still running could write into the profile after it is removed.
+            deadline = time.monotonic() + self.timeout
+            while _group_running(self._process.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         shutil.rmtree(self._profile, ignore_errors=True)
 
     def _wait_for_port(self) -> int:
