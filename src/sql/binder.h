@@ -19,6 +19,7 @@
 
 #include "sql/ast.h"
 #include "sql/logical_plan.h"
+#include "sql/scalar_expression.h"
 #include "sql/table_catalog.h"
 
 namespace nlk::sql {
@@ -45,6 +46,11 @@ class Binder {
   ~Binder();
 
   arrow::Result<BoundQuery> Bind(const SelectStatement& select);
+
+  // One value expression over `columns`, outside any query (see scalar_expression.h).
+  arrow::Result<ScalarExpression> BindScalar(const ParsedExpression& node,
+                                             const std::vector<ExpressionColumn>& columns,
+                                             const ScalarExpressionOptions& options);
 
  private:
   class Implementation;

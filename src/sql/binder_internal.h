@@ -9,6 +9,7 @@
 //   binder_subqueries.cc      scalar, IN and EXISTS subqueries
 //   binder_set_operations.cc  UNION, INTERSECT, EXCEPT and DISTINCT
 //   binder_select.cc          one SELECT: its items, GROUP BY, HAVING, ORDER BY and LIMIT
+//   binder_scalar.cc          one value expression outside a query (scalar_expression.h)
 #pragma once
 
 #include <arrow/array/util.h>
@@ -193,6 +194,11 @@ class Binder::Implementation {
         run_subquery_(std::move(run_subquery)) {}
 
   arrow::Result<BoundQuery> BindQuery(const SelectStatement& select, const Scope* outer);
+
+  // One value expression over `columns` (binder_scalar.cc).
+  arrow::Result<ScalarExpression> BindScalar(const ParsedExpression& node,
+                                             const std::vector<ExpressionColumn>& columns,
+                                             const ScalarExpressionOptions& options);
 
  private:
   std::string Fresh(const std::string& name) { return name + "#" + std::to_string(next_column_++); }
