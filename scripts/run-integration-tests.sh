@@ -45,6 +45,9 @@ tests/service/ingest_chaos.sh
 tests/service/ingest_maintenance.sh e2e s3
 tests/service/ingest_maintenance.sh chaos local
 tests/service/ingest_maintenance.sh chaos s3
+# DELETE and UPDATE in a loop while ingest appends (docs/dml.md, "Commits and conflicts").
+tests/service/ingest_dml.sh deletion-vectors
+tests/service/ingest_dml.sh copy-on-write
 tests/service/kafka_smoke.sh
 # The test tables live under the state directory, which goes when this script ends.
 .venv/bin/python -m pytest -q --basetemp "$state/pytest" tests/interop
