@@ -49,7 +49,8 @@ bool IsTrue(const std::map<std::string, std::string>& properties, const std::str
 }
 
 // The lowest protocol that the table's features need, so that every current reader can read it
-// (PROTOCOL.md: writers should not require more than they use).
+// (PROTOCOL.md: writers should not require more than they use). Column mapping alone is reader
+// version 2 and writer version 5; with any reader feature everything goes to table features.
 arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
                                         const std::map<std::string, std::string>& properties) {
   std::vector<std::string> reader_features;
@@ -66,18 +67,19 @@ arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
     writer_features.push_back("deletionVectors");
   }
   if (IsTrue(properties, "delta.appendOnly")) writer_features.push_back("appendOnly");
-  auto mode = properties.find("delta.columnMapping.mode");
-  if (mode != properties.end() && mode->second != "none") {
-    return arrow::Status::NotImplemented(
-        "creating tables with delta.columnMapping.mode=", mode->second,
-        " is not supported yet; tables with column mapping written by Spark can be read");
-  }
+  ARROW_ASSIGN_OR_RAISE(auto mode,
+                        data::ColumnMappingModeOf(StringMap(properties.begin(), properties.end())));
+  const bool column_mapping = mode != data::ColumnMappingMode::kNone;
   Protocol protocol;
   if (reader_features.empty()) {
-    // appendOnly alone is part of writer version 2.
-    protocol.min_reader_version = 1;
-    protocol.min_writer_version = 2;
+    // appendOnly alone is part of writer version 2; column mapping of reader 2, writer 5.
+    protocol.min_reader_version = column_mapping ? 2 : 1;
+    protocol.min_writer_version = column_mapping ? 5 : 2;
     return protocol;
+  }
+  if (column_mapping) {
+    reader_features.push_back("columnMapping");
+    writer_features.push_back("columnMapping");
   }
   protocol.min_reader_version = 3;
   protocol.min_writer_version = 7;
@@ -184,12 +186,19 @@ class PartitionMatcher {
  public:
   static arrow::Result<PartitionMatcher> Make(const std::string& where,
                                               const arrow::Schema& table_schema,
-                                              const std::vector<std::string>& partition_columns) {
+                                              const std::vector<std::string>& partition_columns,
+                                              const StringMap& configuration) {
     arrow::FieldVector fields;
     for (const std::string& column : partition_columns) {
       fields.push_back(table_schema.GetFieldByName(column));
     }
     auto schema = arrow::schema(fields);
+    ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(configuration));
+    std::vector<std::string> physical_names;
+    for (const auto& field : fields) {
+      ARROW_ASSIGN_OR_RAISE(std::string physical, data::PhysicalName(*field, mode));
+      physical_names.push_back(std::move(physical));
+    }
     auto parsed = ParsePredicate(where, *schema);
     if (!parsed.ok()) {
       std::string partitions;
@@ -200,13 +209,15 @@ class PartitionMatcher {
                                     "): ", parsed.status().message());
     }
     ARROW_ASSIGN_OR_RAISE(auto bound, parsed->Bind(*schema));
-    return PartitionMatcher(schema, std::move(bound));
+    return PartitionMatcher(schema, std::move(physical_names), std::move(bound));
   }
 
   arrow::Result<bool> Matches(const PartitionValues& values) const {
     arrow::ArrayVector columns;
-    for (const auto& field : schema_->fields()) {
-      auto it = values.find(field->name());
+    for (int i = 0; i < schema_->num_fields(); ++i) {
+      const auto& field = schema_->field(i);
+      // Partition values are keyed by physical names (the logical ones without column mapping).
+      auto it = values.find(physical_names_[i]);
       std::optional<std::string> text = it == values.end() ? std::nullopt : it->second;
       ARROW_ASSIGN_OR_RAISE(auto array, data::MakePartitionArray(text, field->type(), 1));
       columns.push_back(array);
@@ -220,10 +231,14 @@ class PartitionMatcher {
   }
 
  private:
-  PartitionMatcher(std::shared_ptr<arrow::Schema> schema, compute::Expression bound)
-      : schema_(std::move(schema)), bound_(std::move(bound)) {}
+  PartitionMatcher(std::shared_ptr<arrow::Schema> schema, std::vector<std::string> physical_names,
+                   compute::Expression bound)
+      : schema_(std::move(schema)),
+        physical_names_(std::move(physical_names)),
+        bound_(std::move(bound)) {}
 
   std::shared_ptr<arrow::Schema> schema_;
+  std::vector<std::string> physical_names_;
   compute::Expression bound_;
 };
 
@@ -267,9 +282,18 @@ arrow::Result<std::shared_ptr<Table>> Table::Create(
   metadata.id = data::UuidToString(data::RandomUuid());
   metadata.name = options.name;
   metadata.description = options.description;
-  ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*schema));
   metadata.partition_columns = options.partition_columns;
   metadata.configuration = StringMap(options.properties.begin(), options.properties.end());
+  ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(metadata.configuration));
+  if (mode != data::ColumnMappingMode::kNone) {
+    // Every column gets a physical name and an id; the files use those from the first one on.
+    int64_t max_column_id = 0;
+    ARROW_ASSIGN_OR_RAISE(auto mapped, data::AssignColumnMapping(*schema, &max_column_id));
+    ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*mapped));
+    metadata.configuration[std::string(data::kMaxColumnIdKey)] = std::to_string(max_column_id);
+  } else {
+    ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*schema));
+  }
   // Marks the table as nlk's to write unless the caller named a writer; naming another engine is
   // refused at commit.
   metadata.configuration.emplace(kWriterEngineProperty, kNlkWriterEngine);
@@ -454,8 +478,9 @@ arrow::Result<WriteResult> WriteBuilder::Commit() {
 
   std::optional<PartitionMatcher> matcher;
   if (where_) {
-    ARROW_ASSIGN_OR_RAISE(
-        auto made, PartitionMatcher::Make(*where_, *table_schema, metadata.partition_columns));
+    ARROW_ASSIGN_OR_RAISE(auto made,
+                          PartitionMatcher::Make(*where_, *table_schema, metadata.partition_columns,
+                                                 metadata.configuration));
     matcher.emplace(std::move(made));
   }
   data::WriteOptions file_options = file_options_;

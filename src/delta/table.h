@@ -119,6 +119,14 @@ class Table {
                                        const std::optional<arrow::compute::Expression>& predicate,
                                        const dml::DmlOptions& options = {});
 
+  // ---- Schema changes (delta/column_changes.cc) ----
+  // Metadata-only changes of a table with column mapping (mode name or id): the data files keep
+  // their physical column names, so nothing is rewritten. Both return the committed version.
+  // Renames top-level column `from` to `to` (a partition column too).
+  arrow::Result<int64_t> RenameColumn(const std::string& from, const std::string& to);
+  // Drops top-level columns (not partition columns, and not every data column).
+  arrow::Result<int64_t> DropColumns(const std::vector<std::string>& columns);
+
   const std::shared_ptr<DeltaLog>& log() const { return log_; }
   const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }
 

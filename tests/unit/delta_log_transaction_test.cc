@@ -9,6 +9,7 @@
 #include "delta/log/delta_log.h"
 #include "delta/log/log_error.h"
 #include "delta/log/log_files.h"
+#include "delta/log/protocol_support.h"
 #include "delta/log/transaction.h"
 #include "delta_log_memory_store.h"
 
@@ -368,6 +369,45 @@ TEST(Transaction, RefusesTablesWithUnsupportedWriterFeatures) {
   EXPECT_TRUE(IsLogError(result.status(), LogErrorKind::kUnsupportedFeature));
   EXPECT_NE(result.status().message().find("rowTracking"), std::string::npos);
   EXPECT_FALSE(store->Exists(CommitPath(0)));
+}
+
+TEST(Transaction, PartitionValuesAreKeyedByPhysicalNamesUnderColumnMapping) {
+  auto store = std::make_shared<MemoryStore>();
+  auto log = *DeltaLog::Open(store);
+  Metadata metadata = TableMetadata(
+      {{"delta.columnMapping.mode", "name"}, {"delta.columnMapping.maxColumnId", "2"}});
+  metadata.schema_string =
+      R"({"type":"struct","fields":[)"
+      R"({"name":"p","type":"string","nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":1,"delta.columnMapping.physicalName":"col-p"}},)"
+      R"({"name":"v","type":"long","nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":2,"delta.columnMapping.physicalName":"col-v"}}]})";
+  auto create = log->StartTransaction(nullptr);
+  create->UpdateProtocol(Protocol{2, 5});
+  create->UpdateMetadata(metadata);
+  ASSERT_TRUE(create->Commit().ok());
+
+  // The logical name is not what readers look up: refused.
+  auto logical = log->StartTransaction(*log->Latest());
+  logical->AddFile(File("p=1/a.parquet", "1"));
+  auto refused = logical->Commit();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("partition values"), std::string::npos);
+
+  auto physical = log->StartTransaction(*log->Latest());
+  AddFile file = File("col-p=1/a.parquet", "1");
+  file.partition_values = {{"col-p", "1"}};
+  physical->AddFile(file);
+  auto committed = physical->Commit();
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->version, 1);
+
+  // A mapped partition column without a physical name is a corrupt schema, named as such.
+  metadata.schema_string =
+      R"({"type":"struct","fields":[{"name":"p","type":"string","nullable":true,"metadata":{}}]})";
+  auto keys = PartitionValueKeys(metadata);
+  ASSERT_FALSE(keys.ok());
+  EXPECT_NE(keys.status().message().find("physicalName"), std::string::npos);
 }
 
 TEST(Transaction, CheckpointsAutomaticallyAtTheInterval) {

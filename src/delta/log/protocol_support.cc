@@ -73,6 +73,47 @@ arrow::Status Unsupported(const std::string& what) {
 
 }  // namespace
 
+arrow::Result<std::vector<std::string>> PartitionValueKeys(const Metadata& metadata) {
+  const TableProperties properties(metadata.configuration);
+  const auto mode = properties.Get("delta.columnMapping.mode");
+  if (!mode || *mode == "none" || metadata.partition_columns.empty()) {
+    return metadata.partition_columns;
+  }
+  auto parsed = ParseJson(metadata.schema_string);
+  if (!parsed.ok()) {
+    return LogError(
+        LogErrorKind::kCorruptLog,
+        "The table schema (metaData.schemaString) is not valid JSON: " + parsed.status().message());
+  }
+  const JsonValue* fields = parsed->Find("fields");
+  std::vector<std::string> keys;
+  for (const std::string& column : metadata.partition_columns) {
+    const JsonValue* physical = nullptr;
+    if (fields != nullptr && fields->type() == JsonValue::Type::kArray) {
+      for (const JsonValue& field : fields->array()) {
+        const JsonValue* name = field.Find("name");
+        if (name == nullptr || name->type() != JsonValue::Type::kString ||
+            name->string() != column) {
+          continue;
+        }
+        const JsonValue* column_metadata = field.Find("metadata");
+        if (column_metadata != nullptr) {
+          physical = column_metadata->Find("delta.columnMapping.physicalName");
+        }
+      }
+    }
+    if (physical == nullptr || physical->type() != JsonValue::Type::kString) {
+      return LogError(LogErrorKind::kCorruptLog,
+                      "The partition column '" + column +
+                          "' has no delta.columnMapping.physicalName in a table with column "
+                          "mapping mode " +
+                          *mode);
+    }
+    keys.push_back(physical->string());
+  }
+  return keys;
+}
+
 const std::vector<std::string>& SupportedReaderFeatures() {
   static const std::vector<std::string> features = {
       "columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"};
@@ -172,8 +213,13 @@ arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& meta
     } else if (feature == "allowColumnDefaults") {
       in_use = column_keys.count("CURRENT_DEFAULT") > 0;
     } else if (feature == "columnMapping") {
+      // Honoured: data files, statistics and partition values use physical names, added
+      // columns get fresh ones, and renames and drops change only the metadata.
       const auto mode = properties.Get("delta.columnMapping.mode");
-      in_use = mode && *mode != "none";
+      if (mode && *mode != "none" && *mode != "name" && *mode != "id") {
+        return Unsupported("The table uses delta.columnMapping.mode=" + *mode +
+                           ", which neuralake does not know; it cannot be written");
+      }
     } else {
       return Unsupported("The table requires the Delta writer feature '" + feature +
                          "', which neuralake cannot honour; it can be read but not written");

@@ -5,6 +5,7 @@
 // names the feature, instead of silently reading or writing it wrong. Pure; thread-safe.
 #pragma once
 
+#include <arrow/result.h>
 #include <arrow/status.h>
 
 #include <string>
@@ -28,10 +29,15 @@ bool InCommitTimestampsEnabled(const Protocol& protocol, const Metadata& metadat
 
 arrow::Status CheckReadSupported(const Protocol& protocol);
 
+// The keys of an add action's partitionValues: the partition columns' physical names under
+// column mapping (modes name and id), else their names.
+arrow::Result<std::vector<std::string>> PartitionValueKeys(const Metadata& metadata);
+
 // Refuses tables that need writer behaviour we do not have. Features whose rules we enforce
 // (appendOnly, in-commit timestamps, domain metadata, deletion vectors carried on removes,
-// change data feed for appends) are accepted; features that only matter when used (invariants,
-// CHECK constraints, generated/identity/default columns, column mapping) are accepted only
+// change data feed for appends, column mapping in modes name and id) are accepted; features
+// that only matter when used (invariants, CHECK constraints, generated/identity/default
+// columns) are accepted only
 // while the metadata does not use them; rowTracking, clustering, icebergCompat*, typeWidening,
 // catalogManaged and unknown features are refused. So is a table whose neuralake.writer property
 // names another engine than nlk (table_properties.h).

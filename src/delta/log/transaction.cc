@@ -164,8 +164,8 @@ arrow::Status Transaction::Validate() const {
   }
   ARROW_RETURN_NOT_OK(CheckWriteSupported(protocol, metadata));
 
-  const std::set<std::string> partition_columns(metadata.partition_columns.begin(),
-                                                metadata.partition_columns.end());
+  ARROW_ASSIGN_OR_RAISE(auto partition_keys, PartitionValueKeys(metadata));
+  const std::set<std::string> partition_columns(partition_keys.begin(), partition_keys.end());
   for (const auto& action : actions_) {
     const auto* add = std::get_if<nlk::delta::AddFile>(&action);
     if (add == nullptr) continue;
