@@ -70,17 +70,20 @@ arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
   ARROW_ASSIGN_OR_RAISE(auto mode,
                         data::ColumnMappingModeOf(StringMap(properties.begin(), properties.end())));
   const bool column_mapping = mode != data::ColumnMappingMode::kNone;
+  const bool change_data_feed = IsTrue(properties, "delta.enableChangeDataFeed");
   Protocol protocol;
   if (reader_features.empty()) {
-    // appendOnly alone is part of writer version 2; column mapping of reader 2, writer 5.
+    // appendOnly alone is part of writer version 2, the change data feed of writer version 4,
+    // column mapping of reader 2 and writer 5.
     protocol.min_reader_version = column_mapping ? 2 : 1;
-    protocol.min_writer_version = column_mapping ? 5 : 2;
+    protocol.min_writer_version = column_mapping ? 5 : change_data_feed ? 4 : 2;
     return protocol;
   }
   if (column_mapping) {
     reader_features.push_back("columnMapping");
     writer_features.push_back("columnMapping");
   }
+  if (change_data_feed) writer_features.push_back("changeDataFeed");
   protocol.min_reader_version = 3;
   protocol.min_writer_version = 7;
   protocol.reader_features = reader_features;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "delta/change_feed.h"
 #include "delta/data/file_writer.h"
 #include "delta/dml/row_level_operation.h"
 #include "delta/log/actions.h"
@@ -118,6 +119,12 @@ class Table {
   arrow::Result<dml::DmlResult> Update(const std::vector<dml::Assignment>& assignments,
                                        const std::optional<arrow::compute::Expression>& predicate,
                                        const dml::DmlOptions& options = {});
+
+  // ---- Change data feed (delta/change_feed.h) ----
+  // The rows inserted, deleted and updated by the commits of a version range, with
+  // _change_type, _commit_version and _commit_timestamp.
+  arrow::Result<std::shared_ptr<arrow::RecordBatchReader>> Changes(
+      const ChangeFeedOptions& options);
 
   // ---- Schema changes (delta/column_changes.cc) ----
   // Metadata-only changes of a table with column mapping (mode name or id): the data files keep

@@ -49,6 +49,9 @@ struct TableArguments {
   std::string out;
   bool metrics = false;
   bool json = false;
+  // changes
+  int64_t from_version = 0;
+  std::optional<int64_t> to_version;
 };
 
 arrow::Result<int64_t> ParseTimestampMillis(const std::string& text) {
@@ -199,6 +202,15 @@ arrow::Status RunRead(const TableArguments& arguments) {
   return arrow::Status::OK();
 }
 
+arrow::Status RunChanges(const TableArguments& arguments) {
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
+  delta::ChangeFeedOptions options;
+  options.from_version = arguments.from_version;
+  options.to_version = arguments.to_version;
+  ARROW_ASSIGN_OR_RAISE(auto reader, table->Changes(options));
+  return WriteRows(arguments, *reader);
+}
+
 arrow::Status RunHistory(const TableArguments& arguments) {
   ARROW_ASSIGN_OR_RAISE(auto table, Table::Open(arguments.uri));
   return PrintHistory(*table, arguments.limit, arguments.json, std::cout);
@@ -290,6 +302,20 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
   read->add_option("--out", arguments->out, "Output file (default: standard output)");
   read->add_flag("--metrics", arguments->metrics,
                  "Print the files and row groups pruned, skipped and read to stderr");
+
+  CLI::App* changes = AddCommand(*table, "changes",
+                                 "Read the change data feed: rows inserted, deleted and updated "
+                                 "by a range of versions",
+                                 RunChanges, arguments, exit_code);
+  changes->add_option("--from-version", arguments->from_version, "First version (inclusive)")
+      ->required();
+  changes->add_option("--to-version", arguments->to_version,
+                      "Last version (inclusive; default: the latest)");
+  changes
+      ->add_option("--format", arguments->format,
+                   "table, count, json, ndjson, csv, arrow, arrow-file or parquet")
+      ->capture_default_str();
+  changes->add_option("--out", arguments->out, "Output file (default: standard output)");
 
   CLI::App* history =
       AddCommand(*table, "history", "List commits", RunHistory, arguments, exit_code);
