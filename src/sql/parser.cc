@@ -271,7 +271,7 @@ class Parser {
       auto [inner_type, inner] = Unwrap(Field(*body, "query"));
       if (allow_writes_ && (inner_type == "DeleteStmt" || inner_type == "UpdateStmt" ||
                             inner_type == "InsertStmt")) {
-        return Unsupported(*inner, "EXPLAIN of " + StatementVerb(inner_type));
+        return Unsupported(Field(*inner, "relation"), "EXPLAIN of " + StatementVerb(inner_type));
       }
       if (inner_type != "SelectStmt") return ReadOnly(inner_type);
       ARROW_ASSIGN_OR_RAISE(statement.select, ParseSelect(*inner));
@@ -393,12 +393,10 @@ class Parser {
   arrow::Result<WriteStatementPointer> ParseWrite(std::string_view type, const JsonValue& node) {
     auto write = std::make_shared<WriteStatement>();
     std::string verb = StatementVerb(type);
-    if (const JsonValue* with = node.Find("withClause")) {
-      return Unsupported(*with, "WITH in " + verb);
-    }
+    const JsonValue& relation = Field(node, "relation");
+    if (node.Find("withClause") != nullptr) return Unsupported(relation, "WITH in " + verb);
     const auto& returning = ArrayField(node, "returningList");
     if (!returning.empty()) return Unsupported(*Unwrap(returning[0]).second, "RETURNING");
-    const JsonValue& relation = Field(node, "relation");
     write->table_location = Location(relation);
     write->location = write->table_location;
     write->table = StringField(relation, "relname");
