@@ -19,6 +19,7 @@
 #include "format/text_table.h"
 #include "input_files.h"
 #include "table_dml_commands.h"
+#include "table_erase_command.h"
 #include "table_printer.h"
 #include "writer_rule.h"
 
@@ -305,6 +306,7 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
   AddCommand(*table, "checkpoint", "Write a checkpoint at the latest version", RunCheckpoint,
              arguments, exit_code);
   AddTableDmlCommands(*table, exit_code);
+  AddTableEraseCommand(*table, exit_code);
 }
 
 }  // namespace nlk::cli

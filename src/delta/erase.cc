@@ -1,0 +1,84 @@
+#include "delta/erase.h"
+
+#include <limits>
+
+#include "delta/log/checkpoint_writer.h"
+#include "delta/log/log_cleanup.h"
+#include "delta/log/protocol_support.h"
+
+namespace nlk::delta {
+namespace {
+
+// A time after which every commit counts as expired and every tombstone as past its retention.
+constexpr int64_t kEndOfTime = std::numeric_limits<int64_t>::max() / 4;
+
+}  // namespace
+
+arrow::Result<EraseResult> Erase(Table& table, const arrow::compute::Expression& predicate,
+                                 const EraseOptions& options) {
+  DeltaLog& log = *table.log();
+  storage::ObjectStore& store = *table.store();
+  EraseResult result;
+  ARROW_ASSIGN_OR_RAISE(auto before, log.Latest());
+  result.read_version = before->version();
+  ARROW_RETURN_NOT_OK(CheckWriteSupported(before->protocol(), before->metadata()));
+  ARROW_ASSIGN_OR_RAISE(const int64_t table_retention,
+                        before->properties().deleted_file_retention_milliseconds());
+  VacuumOptions vacuum;
+  vacuum.record_in_history = true;
+  if (options.now) {
+    vacuum.retention_ms = 0;
+    vacuum.allow_short_retention = true;
+  } else if (options.retention_ms) {
+    if (*options.retention_ms < table_retention) {
+      return arrow::Status::Invalid(
+          "erase: a retention of ", *options.retention_ms / 3600000.0,
+          " hours is shorter than the table's delta.deletedFileRetentionDuration (",
+          table_retention / 3600000.0,
+          " hours); give at least that, or --now to delete the files at once; nothing was "
+          "changed");
+    }
+    vacuum.retention_ms = options.retention_ms;
+  }
+
+  // 1. The rows, and every file that physically holds one.
+  dml::DmlOptions delete_options;
+  delete_options.mode = dml::RowChangeMode::kCopyOnWrite;
+  delete_options.purge_deleted_matches = true;
+  delete_options.predicate_text = "<erased>";
+  ARROW_ASSIGN_OR_RAISE(result.deleted, table.Delete(predicate, delete_options));
+
+  // 2. The files that held them.
+  ARROW_ASSIGN_OR_RAISE(result.vacuum, Vacuum(log, vacuum));
+  result.log_files_deleted += result.vacuum.log_files_deleted;
+
+  // 3. The history that names them.
+  ARROW_ASSIGN_OR_RAISE(auto latest, log.Latest());
+  if (options.now) {
+    // Vacuum deleted every file the tombstones name: the checkpoint drops them all.
+    ARROW_ASSIGN_OR_RAISE(auto checkpoint, WriteCheckpoint(store, *latest, kEndOfTime));
+    result.checkpoint_version = checkpoint.version;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto checkpoint, log.Checkpoint(*latest));
+    result.checkpoint_version = checkpoint.version;
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cleaned, CleanupExpiredLogFiles(store, *latest, kEndOfTime));
+  result.log_files_deleted += cleaned.deleted_files;
+
+  // What is left for a later vacuum: files removed within the retention (this erasure's, and
+  // any removed shortly before it, which may hold the rows too).
+  if (!options.now) {
+    for (const RemoveFile& tombstone : latest->all_tombstones()) {
+      const int64_t removed_at = tombstone.deletion_timestamp.value_or(0);
+      if (removed_at <= result.vacuum.cutoff_ms) continue;
+      ++result.files_pending;
+      const int64_t due = removed_at + result.vacuum.retention_ms;
+      if (!result.deletable_after_ms || due > *result.deletable_after_ms) {
+        result.deletable_after_ms = due;
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace nlk::delta
