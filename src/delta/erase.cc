@@ -1,6 +1,11 @@
 #include "delta/erase.h"
 
+#include <arrow/filesystem/filesystem.h>
+
+#include <algorithm>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "delta/log/checkpoint_writer.h"
 #include "delta/log/log_cleanup.h"
@@ -11,6 +16,40 @@ namespace {
 
 // A time after which every commit counts as expired and every tombstone as past its retention.
 constexpr int64_t kEndOfTime = std::numeric_limits<int64_t>::max() / 4;
+
+// On a file system (not an object store, which has no directories) vacuum leaves the
+// directories of removed partitions behind, empty, and their names hold partition values:
+// removes every empty directory under the root outside the log.
+arrow::Result<int64_t> RemoveEmptyDirectories(storage::ObjectStore& store) {
+  auto filesystem = store.arrow_filesystem();
+  if (filesystem == nullptr || filesystem->type_name() != "local") return 0;
+  std::string root = store.arrow_path("");
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  arrow::fs::FileSelector everything;
+  everything.base_dir = root;
+  everything.recursive = true;
+  ARROW_ASSIGN_OR_RAISE(auto entries, filesystem->GetFileInfo(everything));
+  std::vector<std::string> directories;
+  for (const auto& entry : entries) {
+    if (entry.type() != arrow::fs::FileType::Directory) continue;
+    std::string relative = entry.path().substr(root.size());
+    if (relative.rfind("/_delta_log", 0) == 0) continue;
+    directories.push_back(entry.path());
+  }
+  // Deepest first, so a parent emptied by its children goes too.
+  std::sort(directories.begin(), directories.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  int64_t removed = 0;
+  for (const std::string& directory : directories) {
+    arrow::fs::FileSelector children;
+    children.base_dir = directory;
+    ARROW_ASSIGN_OR_RAISE(auto inside, filesystem->GetFileInfo(children));
+    if (!inside.empty()) continue;
+    ARROW_RETURN_NOT_OK(filesystem->DeleteDir(directory));
+    ++removed;
+  }
+  return removed;
+}
 
 }  // namespace
 
@@ -51,6 +90,10 @@ arrow::Result<EraseResult> Erase(Table& table, const arrow::compute::Expression&
   // 2. The files that held them.
   ARROW_ASSIGN_OR_RAISE(result.vacuum, Vacuum(log, vacuum));
   result.log_files_deleted += result.vacuum.log_files_deleted;
+
+  if (options.now) {
+    ARROW_ASSIGN_OR_RAISE(result.directories_removed, RemoveEmptyDirectories(store));
+  }
 
   // 3. The history that names them.
   ARROW_ASSIGN_OR_RAISE(auto latest, log.Latest());

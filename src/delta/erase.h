@@ -8,7 +8,8 @@
 //     values.
 //  2. VACUUM (vacuum.h), recorded in the history (VACUUM START / END): with `now`, a retention of
 //     0 that overrides the table's (delta.deletedFileRetentionDuration), so the removed files
-//     and deletion vector files go at once; otherwise the table's retention (or a longer one),
+//     and deletion vector files go at once (and, on a local file system, the directories they
+//     leave empty); otherwise the table's retention (or a longer one),
 //     and the removed files go on a vacuum after it has passed (EraseResult::deletable_after_ms).
 //  3. A checkpoint at the latest version, then every older commit, checkpoint and checksum file
 //     is deleted (log_cleanup.h, with every commit counted as expired): the removed files'
@@ -47,6 +48,9 @@ struct EraseResult {
   VacuumResult vacuum;
   int64_t checkpoint_version = -1;
   int64_t log_files_deleted = 0;  // by vacuum's log cleanup and the history removal
+  // With `now`, on a local file system: directories left empty (removed partitions), whose
+  // names hold partition values.
+  int64_t directories_removed = 0;
   // Files the DELETE removed that this vacuum could not delete yet (retention), and when a
   // vacuum may delete them (milliseconds since the epoch); 0 and nullopt when none is left.
   int64_t files_pending = 0;

@@ -45,8 +45,9 @@ def build_table(run_nlk, tmp_path: Path) -> tuple[str, pa.Table]:
         rows(100, [SUBJECT] * 6),
         # No subject at all: must stay untouched.
         rows(200, ["S-20", "S-21", "S-22"] * 5),
-        # The subject's rows here are hidden by a deletion vector below, before the erasure.
-        rows(300, [SUBJECT, "S-30", "S-31", "S-32", SUBJECT, "S-33"] * 2),
+        # The subject's rows here are hidden by a deletion vector below, before the erasure;
+        # scattered enough that the vector goes to a deletion_vector_*.bin file.
+        rows(300, [SUBJECT, "S-30", "S-31"] * 40),
     ]
     for index, part in enumerate(parts):
         source = tmp_path / f"part{index}.parquet"
@@ -70,7 +71,8 @@ def files_naming(root: Path, value: str) -> list[str]:
     anything stored uncompressed), in any Parquet file's decoded rows, and in any Parquet row
     group's column statistics."""
     needle = value.encode()
-    found = []
+    found = [f"{path} (name)" for path in sorted(root.rglob("*"))
+             if value in str(path.relative_to(root))]
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         data = path.read_bytes()
         if needle in data:
@@ -97,6 +99,8 @@ def test_erase_now_leaves_no_trace(run_nlk, tmp_path):
     before = files_naming(Path(uri), SUBJECT)
     assert any("checkpoint" in f for f in before), before
     assert any(f.endswith("(rows)") or "part-" in f for f in before), before
+    vectors = list(Path(uri).glob("deletion_vector_*.bin"))
+    assert vectors, "the hidden rows' deletion vector should be stored in a file"
 
     out = run_nlk("table", "erase", uri, "--where", f"subject_id = '{SUBJECT}'", "--now").stdout
     # 8 live rows in the first file and 6 in the second; the last file's were hidden already.
@@ -109,6 +113,7 @@ def test_erase_now_leaves_no_trace(run_nlk, tmp_path):
     assert "time travel to versions before" in out, out
 
     assert files_naming(Path(uri), SUBJECT) == []
+    assert not any(path.exists() for path in vectors)
     # The history before the checkpoint is gone; the table starts there.
     log = Path(uri, "_delta_log")
     versions = sorted(int(p.name.split(".")[0]) for p in log.iterdir() if p.name[0].isdigit())
@@ -122,6 +127,20 @@ def test_erase_now_leaves_no_trace(run_nlk, tmp_path):
     # The table keeps working: append, delete with deletion vectors.
     run_nlk("table", "delete", uri, "--where", "id = 200")
     assert read_deltars(uri).num_rows == expected.num_rows - 1
+
+
+def test_erase_of_a_partition_leaves_no_directory_named_after_it(run_nlk, tmp_path):
+    uri = str(tmp_path / "p")
+    table = rows(0, [SUBJECT, "S-1", "S-2"] * 4)
+    pq.write_table(table, tmp_path / "p.parquet")
+    run_nlk("table", "create", uri, "--input", str(tmp_path / "p.parquet"), "--partition-by",
+            "subject_id")
+    assert files_naming(Path(uri), SUBJECT)
+    out = run_nlk("table", "erase", uri, "--where", f"subject_id = '{SUBJECT}'", "--now").stdout
+    assert "erased 4 rows" in out and "empty directories removed: 1" in out, out
+    assert files_naming(Path(uri), SUBJECT) == []
+    assert_same_rows(read_deltars(uri), table.filter(pc.not_equal(table["subject_id"], SUBJECT)),
+                     key=["id"], check_types=False, what="delta-rs after erasing a partition")
 
 
 def test_erase_with_retention_removes_rows_and_history_and_says_when_files_go(run_nlk, tmp_path):

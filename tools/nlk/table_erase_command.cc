@@ -51,7 +51,11 @@ void PrintReport(const delta::EraseResult& result, const EraseArguments& argumen
   std::cout << "files physically deleted: " << result.vacuum.files_deleted << " ("
             << result.vacuum.bytes_deleted << " bytes; vacuum retention "
             << result.vacuum.retention_ms / 3600000.0 << " hours"
-            << (arguments.now ? ", --now" : "") << ")" << std::endl;
+            << (arguments.now ? ", --now" : "") << ")";
+  if (result.directories_removed > 0) {
+    std::cout << "; empty directories removed: " << result.directories_removed;
+  }
+  std::cout << std::endl;
   if (result.files_pending > 0 && result.deletable_after_ms) {
     std::cout << "files still waiting for the retention: " << result.files_pending
               << "; run nlk vacuum " << arguments.uri << " after "
