@@ -18,10 +18,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from compare import assert_same_rows
 from deltalog import read_log
-from producers import read_deltars
+from producers import read_deltars, read_spark
 
 SUBJECT = "S-17"
 
@@ -126,6 +127,16 @@ def test_erase_now_leaves_no_trace(run_nlk, tmp_path):
     assert json.loads(out)[0]["n"] == expected.num_rows, out
     # The table keeps working: append, delete with deletion vectors.
     run_nlk("table", "delete", uri, "--where", "id = 200")
+    assert read_deltars(uri).num_rows == expected.num_rows - 1
+
+
+@pytest.mark.spark
+def test_spark_reads_and_keeps_writing_after_erase(run_nlk, tmp_path, spark):
+    uri, expected = build_table(run_nlk, tmp_path)
+    run_nlk("table", "erase", uri, "--where", f"subject_id = '{SUBJECT}'", "--now")
+    assert_same_rows(read_spark(spark, uri), expected, key=["id"], check_types=False,
+                     what="Spark after erase")
+    spark.sql(f"DELETE FROM delta.`{uri}` WHERE id = 200")
     assert read_deltars(uri).num_rows == expected.num_rows - 1
 
 
