@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "delta/log/checkpoint_writer.h"
@@ -51,6 +52,22 @@ arrow::Result<int64_t> RemoveEmptyDirectories(storage::ObjectStore& store) {
   return removed;
 }
 
+// A checkpoint at the latest version, then every log file before it: returns the checkpoint's
+// version and the number of files deleted.
+arrow::Result<std::pair<int64_t, int64_t>> RemoveHistory(DeltaLog& log, storage::ObjectStore& store,
+                                                         bool now) {
+  ARROW_ASSIGN_OR_RAISE(auto latest, log.Latest());
+  CheckpointInfo checkpoint;
+  if (now) {
+    // Vacuum deleted every file the tombstones name: the checkpoint drops them all.
+    ARROW_ASSIGN_OR_RAISE(checkpoint, WriteCheckpoint(store, *latest, kEndOfTime));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(checkpoint, log.Checkpoint(*latest));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto cleaned, CleanupExpiredLogFiles(store, *latest, kEndOfTime));
+  return std::make_pair(checkpoint.version, cleaned.deleted_files);
+}
+
 }  // namespace
 
 arrow::Result<EraseResult> Erase(Table& table, const arrow::compute::Expression& predicate,
@@ -87,30 +104,39 @@ arrow::Result<EraseResult> Erase(Table& table, const arrow::compute::Expression&
   delete_options.predicate_text = "<erased>";
   ARROW_ASSIGN_OR_RAISE(result.deleted, table.Delete(predicate, delete_options));
 
+  // Past this point the rows are gone from the current version; a failure leaves old files or
+  // history behind, which running the erasure again removes.
+  auto unfinished = [&result](const arrow::Status& status) {
+    return status.WithMessage(
+        "erase: ",
+        result.deleted.committed
+            ? "the rows were deleted as version " + std::to_string(result.deleted.version)
+            : std::string("no live file held the rows"),
+        ", but cleaning up failed (run the erasure again): ", status.message());
+  };
+
   // 2. The files that held them.
-  ARROW_ASSIGN_OR_RAISE(result.vacuum, Vacuum(log, vacuum));
+  auto vacuumed = Vacuum(log, vacuum);
+  if (!vacuumed.ok()) return unfinished(vacuumed.status());
+  result.vacuum = std::move(*vacuumed);
   result.log_files_deleted += result.vacuum.log_files_deleted;
 
   if (options.now) {
-    ARROW_ASSIGN_OR_RAISE(result.directories_removed, RemoveEmptyDirectories(store));
+    auto removed = RemoveEmptyDirectories(store);
+    if (!removed.ok()) return unfinished(removed.status());
+    result.directories_removed = *removed;
   }
 
   // 3. The history that names them.
-  ARROW_ASSIGN_OR_RAISE(auto latest, log.Latest());
-  if (options.now) {
-    // Vacuum deleted every file the tombstones name: the checkpoint drops them all.
-    ARROW_ASSIGN_OR_RAISE(auto checkpoint, WriteCheckpoint(store, *latest, kEndOfTime));
-    result.checkpoint_version = checkpoint.version;
-  } else {
-    ARROW_ASSIGN_OR_RAISE(auto checkpoint, log.Checkpoint(*latest));
-    result.checkpoint_version = checkpoint.version;
-  }
-  ARROW_ASSIGN_OR_RAISE(auto cleaned, CleanupExpiredLogFiles(store, *latest, kEndOfTime));
-  result.log_files_deleted += cleaned.deleted_files;
+  auto history = RemoveHistory(log, store, options.now);
+  if (!history.ok()) return unfinished(history.status());
+  result.checkpoint_version = history->first;
+  result.log_files_deleted += history->second;
 
   // What is left for a later vacuum: files removed within the retention (this erasure's, and
   // any removed shortly before it, which may hold the rows too).
   if (!options.now) {
+    ARROW_ASSIGN_OR_RAISE(auto latest, log.AtVersion(result.checkpoint_version));
     for (const RemoveFile& tombstone : latest->all_tombstones()) {
       const int64_t removed_at = tombstone.deletion_timestamp.value_or(0);
       if (removed_at <= result.vacuum.cutoff_ms) continue;
