@@ -138,10 +138,41 @@ struct SelectStatement {
   int location = 0;
 };
 
+// A column named by a write statement (UPDATE's SET target, INSERT's column list).
+// Matched like a column name in a query: exact spelling first, then case-insensitively.
+struct WriteColumn {
+  std::string name;  // unquoted names come folded to lower case
+  int location = -1;
+};
+
+// DELETE FROM t [AS a] [WHERE ...], UPDATE t [AS a] SET col = expr, ... [WHERE ...] and
+// INSERT INTO t [(cols)] VALUES (...), ... | SELECT ...; only parsed when the caller allows
+// writes (ParseOptions::allow_writes).
+struct WriteStatement {
+  enum class Kind { kDelete, kUpdate, kInsert };
+  struct Assignment {
+    WriteColumn column;
+    ExpressionPointer value;
+  };
+
+  Kind kind = Kind::kDelete;
+  std::string table;  // the target's name as written (dots kept)
+  std::string alias;  // empty: none
+  int table_location = -1;
+  ExpressionPointer where;              // DELETE, UPDATE; null: every row
+  std::vector<Assignment> assignments;  // UPDATE
+  std::vector<WriteColumn> columns;     // INSERT; empty: all of the table's, in order
+  std::vector<std::vector<ExpressionPointer>> values;  // INSERT ... VALUES: one list per row
+  SelectPointer query;                                 // INSERT ... SELECT
+  int location = 0;
+};
+using WriteStatementPointer = std::shared_ptr<const WriteStatement>;
+
 struct Statement {
   bool explain = false;
   bool analyze = false;  // EXPLAIN ANALYZE: run the query and report what it read
   SelectPointer select;
+  WriteStatementPointer write;  // set instead of `select` for DELETE, UPDATE and INSERT
 };
 
 }  // namespace nlk::sql

@@ -28,6 +28,10 @@ class DeltaTableProvider : public TableProvider {
   bool columnar() const override { return true; }
   arrow::Result<std::shared_ptr<PlannedScan>> Scan(const ScanRequest& request) const override;
 
+  // The table and the snapshot this provider reads (write statements commit on top of it).
+  const std::shared_ptr<delta::Table>& table() const { return table_; }
+  const std::shared_ptr<const delta::Snapshot>& snapshot() const { return snapshot_; }
+
  private:
   DeltaTableProvider() = default;
 

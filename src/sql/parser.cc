@@ -269,14 +269,24 @@ class Parser {
         if (StringField(*Unwrap(option).second, "defname") == "analyze") statement.analyze = true;
       }
       auto [inner_type, inner] = Unwrap(Field(*body, "query"));
+      if (allow_writes_ && (inner_type == "DeleteStmt" || inner_type == "UpdateStmt" ||
+                            inner_type == "InsertStmt")) {
+        return Unsupported(Field(*inner, "relation"), "EXPLAIN of " + StatementVerb(inner_type));
+      }
       if (inner_type != "SelectStmt") return ReadOnly(inner_type);
       ARROW_ASSIGN_OR_RAISE(statement.select, ParseSelect(*inner));
+      return statement;
+    }
+    if (allow_writes_ && (type == "DeleteStmt" || type == "UpdateStmt" || type == "InsertStmt")) {
+      ARROW_ASSIGN_OR_RAISE(statement.write, ParseWrite(type, *body));
       return statement;
     }
     if (type != "SelectStmt") return ReadOnly(type);
     ARROW_ASSIGN_OR_RAISE(statement.select, ParseSelect(*body));
     return statement;
   }
+
+  void AllowWrites(bool allow) { allow_writes_ = allow; }
 
  private:
   // One level of nesting while it is parsed.
@@ -370,6 +380,99 @@ class Parser {
     ARROW_ASSIGN_OR_RAISE(select->limit, ParseOptional(node, "limitCount"));
     ARROW_ASSIGN_OR_RAISE(select->offset, ParseOptional(node, "limitOffset"));
     return select;
+  }
+
+  // A column name of UPDATE's SET or INSERT's column list (a ResTarget).
+  static WriteColumn TargetColumn(const JsonValue& target) {
+    WriteColumn column;
+    column.name = StringField(target, "name");
+    column.location = Location(target);
+    return column;
+  }
+
+  arrow::Result<WriteStatementPointer> ParseWrite(std::string_view type, const JsonValue& node) {
+    auto write = std::make_shared<WriteStatement>();
+    std::string verb = StatementVerb(type);
+    const JsonValue& relation = Field(node, "relation");
+    if (node.Find("withClause") != nullptr) return Unsupported(relation, "WITH in " + verb);
+    const auto& returning = ArrayField(node, "returningList");
+    if (!returning.empty()) return Unsupported(*Unwrap(returning[0]).second, "RETURNING");
+    write->table_location = Location(relation);
+    write->location = write->table_location;
+    write->table = StringField(relation, "relname");
+    std::string schema = StringField(relation, "schemaname");
+    std::string catalog = StringField(relation, "catalogname");
+    if (!schema.empty()) write->table = schema + "." + write->table;
+    if (!catalog.empty()) write->table = catalog + "." + write->table;
+    if (const JsonValue* alias = relation.Find("alias")) {
+      write->alias = StringField(*alias, "aliasname");
+    }
+    if (type == "DeleteStmt") {
+      write->kind = WriteStatement::Kind::kDelete;
+      const auto& using_clause = ArrayField(node, "usingClause");
+      if (!using_clause.empty()) {
+        return Unsupported(*Unwrap(using_clause[0]).second, "DELETE ... USING");
+      }
+      ARROW_ASSIGN_OR_RAISE(write->where, ParseOptional(node, "whereClause"));
+      return write;
+    }
+    if (type == "UpdateStmt") {
+      write->kind = WriteStatement::Kind::kUpdate;
+      const auto& from = ArrayField(node, "fromClause");
+      if (!from.empty()) return Unsupported(*Unwrap(from[0]).second, "UPDATE ... FROM");
+      for (const JsonValue& item : ArrayField(node, "targetList")) {
+        auto [item_type, target] = Unwrap(item);
+        if (!ArrayField(*target, "indirection").empty()) {
+          return Unsupported(*target, "assigning to a field or element of a column");
+        }
+        auto [value_type, value] = Unwrap(Field(*target, "val"));
+        if (value_type == "MultiAssignRef") {
+          return Unsupported(*target, "SET (columns) = (values)");
+        }
+        if (value_type == "SetToDefault") return Unsupported(*target, "SET column = DEFAULT");
+        WriteStatement::Assignment assignment;
+        assignment.column = TargetColumn(*target);
+        ARROW_ASSIGN_OR_RAISE(assignment.value, ParseExpression(Field(*target, "val")));
+        write->assignments.push_back(std::move(assignment));
+      }
+      ARROW_ASSIGN_OR_RAISE(write->where, ParseOptional(node, "whereClause"));
+      return write;
+    }
+    write->kind = WriteStatement::Kind::kInsert;
+    if (const JsonValue* conflict = node.Find("onConflictClause")) {
+      return Unsupported(*conflict, "ON CONFLICT");
+    }
+    std::string override_clause = StringField(node, "override");
+    if (!override_clause.empty() && override_clause != "OVERRIDING_NOT_SET") {
+      return Unsupported(relation, "OVERRIDING ... VALUE");
+    }
+    for (const JsonValue& item : ArrayField(node, "cols")) {
+      const JsonValue& target = *Unwrap(item).second;
+      if (!ArrayField(target, "indirection").empty()) {
+        return Unsupported(target, "inserting into a field or element of a column");
+      }
+      write->columns.push_back(TargetColumn(target));
+    }
+    const JsonValue* source = node.Find("selectStmt");
+    if (source == nullptr) return Unsupported(relation, "INSERT ... DEFAULT VALUES");
+    const JsonValue& select = *Unwrap(*source).second;
+    const auto& rows = ArrayField(select, "valuesLists");
+    if (rows.empty()) {
+      ARROW_ASSIGN_OR_RAISE(write->query, ParseSelect(select));
+      return write;
+    }
+    for (const JsonValue& row : rows) {
+      std::vector<ExpressionPointer> values;
+      for (const JsonValue& item : ArrayField(*Unwrap(row).second, "items")) {
+        if (Unwrap(item).first == "SetToDefault") {
+          return Unsupported(*Unwrap(item).second, "DEFAULT in VALUES");
+        }
+        ARROW_ASSIGN_OR_RAISE(auto value, ParseExpression(item));
+        values.push_back(std::move(value));
+      }
+      write->values.push_back(std::move(values));
+    }
+    return write;
   }
 
   arrow::Result<std::vector<OrderItem>> ParseOrder(const std::vector<JsonValue>& list) {
@@ -751,11 +854,12 @@ class Parser {
 
   std::string_view sql_;
   int depth_ = 0;
+  bool allow_writes_ = false;
 };
 
 }  // namespace
 
-arrow::Result<Statement> ParseStatement(std::string_view sql) {
+arrow::Result<Statement> ParseStatement(std::string_view sql, const ParseOptions& options) {
   // The text must be UTF-8 without NUL bytes, as PostgreSQL requires of a UTF8 database: other
   // bytes would otherwise reach string literals and names under some other reading.
   for (size_t position = 0; position < sql.size();) {
@@ -795,7 +899,9 @@ arrow::Result<Statement> ParseStatement(std::string_view sql) {
                                   kMaxNestingDepth,
                                   " levels) or cannot be read: ", root.status().message());
   }
-  return Parser(sql).ParseRoot(*root);
+  Parser parser(sql);
+  parser.AllowWrites(options.allow_writes);
+  return parser.ParseRoot(*root);
 }
 
 }  // namespace nlk::sql

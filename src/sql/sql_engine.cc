@@ -119,8 +119,8 @@ struct SqlEngine::Planned {
   std::shared_ptr<QueryMetrics> subquery_metrics;
 };
 
-arrow::Result<SqlEngine::Planned> SqlEngine::Plan(std::string_view sql,
-                                                  const QueryOptions& options) const {
+arrow::Result<SqlEngine::Planned> SqlEngine::Plan(std::string_view sql, const QueryOptions& options,
+                                                  const Statement* parsed) const {
   ARROW_RETURN_NOT_OK(InitializeArrowCompute());
   ARROW_RETURN_NOT_OK(RegisterSqlFunctions());
   Planned planned;
@@ -133,7 +133,12 @@ arrow::Result<SqlEngine::Planned> SqlEngine::Plan(std::string_view sql,
     guard.memory_pool = guard.memory_budget.get();
   }
 
-  ARROW_ASSIGN_OR_RAISE(planned.statement, ParseStatement(sql));
+  if (parsed != nullptr) {
+    if (parsed->select == nullptr) return arrow::Status::Invalid("the statement is not a query");
+    planned.statement = *parsed;
+  } else {
+    ARROW_ASSIGN_OR_RAISE(planned.statement, ParseStatement(sql));
+  }
   int64_t now_microseconds = std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();
@@ -175,7 +180,18 @@ arrow::Result<std::shared_ptr<arrow::Schema>> SqlEngine::Describe(
 
 arrow::Result<QueryResult> SqlEngine::Execute(std::string_view sql,
                                               const QueryOptions& options) const {
-  ARROW_ASSIGN_OR_RAISE(Planned planned, Plan(sql, options));
+  return Run(sql, options, nullptr);
+}
+
+arrow::Result<QueryResult> SqlEngine::ExecuteParsed(std::string_view sql,
+                                                    const Statement& statement,
+                                                    const QueryOptions& options) const {
+  return Run(sql, options, &statement);
+}
+
+arrow::Result<QueryResult> SqlEngine::Run(std::string_view sql, const QueryOptions& options,
+                                          const Statement* parsed) const {
+  ARROW_ASSIGN_OR_RAISE(Planned planned, Plan(sql, options, parsed));
   ExecutionGuard& guard = planned.guard;
   const Statement& statement = planned.statement;
   const PlanPointer& plan = planned.plan;

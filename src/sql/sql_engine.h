@@ -44,6 +44,7 @@
 #include <optional>
 #include <string_view>
 
+#include "sql/ast.h"
 #include "sql/query_memory_pool.h"
 #include "sql/query_metrics.h"
 #include "sql/table_catalog.h"
@@ -85,6 +86,10 @@ class SqlEngine {
 
   // Parses, binds, optimises and starts `sql`. Table names are resolved once, here.
   arrow::Result<QueryResult> Execute(std::string_view sql, const QueryOptions& options = {}) const;
+  // A query parsed already from `sql` (its locations point into it), e.g. the SELECT of an
+  // INSERT ... SELECT; `statement.select` must be set.
+  arrow::Result<QueryResult> ExecuteParsed(std::string_view sql, const Statement& statement,
+                                           const QueryOptions& options = {}) const;
 
   // The columns Execute(sql) would return, with the same names and types, found by planning
   // alone: no table is scanned (uncorrelated scalar subqueries excepted, which planning runs
@@ -94,7 +99,10 @@ class SqlEngine {
 
  private:
   struct Planned;
-  arrow::Result<Planned> Plan(std::string_view sql, const QueryOptions& options) const;
+  arrow::Result<Planned> Plan(std::string_view sql, const QueryOptions& options,
+                              const Statement* parsed = nullptr) const;
+  arrow::Result<QueryResult> Run(std::string_view sql, const QueryOptions& options,
+                                 const Statement* parsed) const;
 
   std::shared_ptr<TableCatalog> catalog_;
 };

@@ -211,6 +211,10 @@ def test_bad_sql_and_missing_tables_are_errors_not_crashes(server):
         server.query("SELECT * FROM missing")
     with pytest.raises(adbc_driver_manager.Error, match="read-only"):
         server.query("DROP TABLE samples")
+    for statement in ["DELETE FROM samples", "UPDATE samples SET channel = 0",
+                      "INSERT INTO samples SELECT * FROM samples"]:
+        with pytest.raises(adbc_driver_manager.Error, match="read-only"):
+            server.query(statement)
     assert server.query("SELECT count(*) AS n FROM samples").column("n")[0].as_py() == 480
     assert server.http.alive()
 

@@ -296,6 +296,13 @@ def test_sql_endpoint(server, expected):
     assert missing.status in (400, 404)
     ddl = server.sql("DROP TABLE samples")
     assert ddl.status == 400
+    # The server stays read-only: write statements are refused, whatever nlk sql --write runs.
+    for statement in ["DELETE FROM samples WHERE channel = 1", "UPDATE samples SET channel = 0",
+                      "INSERT INTO samples SELECT * FROM samples"]:
+        refused = server.sql(statement)
+        assert refused.status == 400, statement
+        assert "read-only" in refused.body.decode(), (statement, refused.body)
+    assert rows(server.sql("SELECT count(*) AS n FROM samples"))[0]["n"] == expected.num_rows
 
 
 # --- freshness --------------------------------------------------------------------------------

@@ -174,7 +174,10 @@ def test_psql_queries_and_errors(server):
     assert "ERROR:  42703" in failed.stderr
     assert "LINE 1: SELECT nope FROM samples" in failed.stderr  # the position, with a caret
     for sql, code in [("SELECT * FROM missing", "42P01"), ("SELEC 1", "42601"),
-                      ("DROP TABLE samples", "25006"), ("SHOW nope", "42704")]:
+                      ("DROP TABLE samples", "25006"), ("SHOW nope", "42704"),
+                      ("DELETE FROM samples WHERE channel = 1", "25006"),
+                      ("UPDATE samples SET channel = 0", "25006"),
+                      ("INSERT INTO samples SELECT * FROM samples", "25006")]:
         failed = server.psql("-v", "VERBOSITY=verbose", "-c", sql, check=False)
         assert f"ERROR:  {code}" in failed.stderr, (sql, failed.stderr)
 

@@ -17,8 +17,10 @@
 #include "sql/dataset_table_provider.h"
 #include "sql/delta_table_provider.h"
 #include "sql/memory_table_provider.h"
+#include "sql/parser.h"
 #include "sql/sql_engine.h"
 #include "sql/table_at_uri.h"
+#include "sql_write.h"
 #include "table_printer.h"
 
 namespace nlk::cli {
@@ -32,6 +34,8 @@ struct SqlArguments {
   std::string format = "table";
   std::string out;
   bool metrics = false;
+  bool write = false;
+  std::string mode = "auto";
 };
 
 // NAME=URI, registered as RegisterTableAtUri decides.
@@ -76,8 +80,28 @@ arrow::Status RunSql(const SqlArguments& arguments) {
   if (arguments.catalog) RegisterCatalog(*provider, CatalogRoot(arguments.catalog_root));
   for (const auto& binding : arguments.tables)
     ARROW_RETURN_NOT_OK(RegisterTable(*provider, binding));
+  if (arguments.write) {
+    sql::ParseOptions parse_options;
+    parse_options.allow_writes = true;
+    ARROW_ASSIGN_OR_RAISE(sql::Statement statement,
+                          sql::ParseStatement(arguments.query, parse_options));
+    if (statement.write != nullptr) {
+      return RunWriteStatement(arguments.query, *statement.write, provider, arguments.format,
+                               arguments.mode);
+    }
+  }
   sql::SqlEngine engine(provider);
-  ARROW_ASSIGN_OR_RAISE(auto result, engine.Execute(arguments.query, {}));
+  auto executed = engine.Execute(arguments.query, {});
+  if (!executed.ok() && !arguments.write) {
+    const std::string& message = executed.status().message();
+    for (const char* verb : {"DELETE", "UPDATE", "INSERT"}) {
+      if (message.rfind(std::string("read-only: ") + verb + " ", 0) == 0) {
+        return executed.status().WithMessage(message, " (run DELETE, UPDATE and INSERT with ",
+                                             "nlk sql --write)");
+      }
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto result, std::move(executed));
   if (arguments.format == "table") {
     ARROW_RETURN_NOT_OK(format::WriteTextTable(*result.reader, std::cout));
   } else {
@@ -107,7 +131,8 @@ arrow::Status RunSql(const SqlArguments& arguments) {
 
 void AddSqlCommand(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<SqlArguments>();
-  CLI::App* command = app.add_subcommand("sql", "Run a read-only SQL query over tables");
+  CLI::App* command = app.add_subcommand(
+      "sql", "Run a SQL query over tables (with --write also DELETE, UPDATE, INSERT)");
   command
       ->add_option("--table", arguments->tables,
                    "NAME=URI of a Delta table or Parquet file/directory (repeatable)")
@@ -128,6 +153,15 @@ void AddSqlCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_option("--out", arguments->out, "Output file (default: standard output)");
   command->add_flag("--metrics", arguments->metrics, "Print scan and pruning figures to stderr");
+  CLI::Option* write = command->add_flag(
+      "--write", arguments->write,
+      "Also run DELETE, UPDATE and INSERT on Delta tables (without it they are refused)");
+  command
+      ->add_option("--mode", arguments->mode,
+                   "With --write: how DELETE and UPDATE change rows: auto (deletion vectors when "
+                   "the table enables them), copy-on-write or deletion-vectors")
+      ->capture_default_str()
+      ->needs(write);
   command->callback([arguments, &exit_code]() {
     arrow::Status status = RunSql(*arguments);
     if (!status.ok()) exit_code = ReportError(status);

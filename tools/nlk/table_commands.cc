@@ -20,6 +20,7 @@
 #include "input_files.h"
 #include "table_column_commands.h"
 #include "table_dml_commands.h"
+#include "table_erase_command.h"
 #include "table_printer.h"
 #include "writer_rule.h"
 
@@ -333,6 +334,7 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
              arguments, exit_code);
   AddTableDmlCommands(*table, exit_code);
   AddTableColumnCommands(*table, exit_code);
+  AddTableEraseCommand(*table, exit_code);
 }
 
 }  // namespace nlk::cli

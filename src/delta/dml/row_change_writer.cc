@@ -48,6 +48,13 @@ arrow::Status RowChangeWriter::DropRows(const AddFile& file, const FileRows& fil
   return WriteRows(*survivors);
 }
 
+arrow::Status RowChangeWriter::RewriteLiveRows(const AddFile& file, const FileRows& file_rows) {
+  ARROW_ASSIGN_OR_RAISE(auto survivors, TakeRows(*file_rows.rows, {}, true, file_rows.deleted));
+  counts_.rows_copied += survivors->num_rows();
+  RemoveFile(file);
+  return WriteRows(*survivors);
+}
+
 arrow::Status RowChangeWriter::WriteRows(const arrow::Table& rows) {
   if (rows.num_rows() == 0) return arrow::Status::OK();
   if (data_writer_ == nullptr) {

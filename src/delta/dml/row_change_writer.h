@@ -35,6 +35,9 @@ class RowChangeWriter {
   // live rows to a new file. A file left without live rows is removed.
   arrow::Status DropRows(const AddFile& file, const FileRows& file_rows,
                          const std::vector<uint64_t>& rows);
+  // Rewrites the live rows of `file` (read as `file_rows`, every column) to a new file and
+  // removes it, so the rows its deletion vector hides are gone from the new version's files.
+  arrow::Status RewriteLiveRows(const AddFile& file, const FileRows& file_rows);
   // Writes new rows (updated or inserted), all table columns, to new files.
   arrow::Status WriteRows(const arrow::Table& rows);
 

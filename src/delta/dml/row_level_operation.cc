@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 #include <arrow/compute/api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -328,6 +329,10 @@ arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
                                     const DmlOptions& options) {
   const auto started = Clock::now();
   ARROW_ASSIGN_OR_RAISE(Target target, OpenTarget(*log, options, "DELETE"));
+  if (options.purge_deleted_matches && target.deletion_vectors) {
+    return arrow::Status::Invalid(
+        "DELETE: purging deleted rows needs copy-on-write, not deletion vectors");
+  }
   const Metadata& metadata = target.snapshot->metadata();
   ARROW_ASSIGN_OR_RAISE(TargetFiles plan,
                         PlanTargetFiles(store, metadata, target.snapshot->files(), predicate));
@@ -350,6 +355,18 @@ arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
     ARROW_ASSIGN_OR_RAISE(ReadTarget read, ReadMatchingRows(store, metadata, candidate, columns,
                                                             predicate, &result, &scan_ms));
     result.rows_deleted += static_cast<int64_t>(read.matching.size());
+    if (read.matching.empty() && options.purge_deleted_matches &&
+        read.rows.deleted.Cardinality() > 0) {
+      // No live row matches; the file still goes if its vector hides one that does.
+      ARROW_ASSIGN_OR_RAISE(auto physical, MatchingRows(FileRows{read.rows.rows, {}}, predicate));
+      bool hides_match = std::any_of(physical.begin(), physical.end(),
+                                     [&](uint64_t row) { return read.rows.deleted.Contains(row); });
+      if (hides_match) {
+        ++result.files_purged;
+        ARROW_RETURN_NOT_OK(writer.RewriteLiveRows(candidate.file, read.rows));
+      }
+      continue;
+    }
     ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, read.rows, read.matching));
   }
   OperationRecord record{"DELETE",

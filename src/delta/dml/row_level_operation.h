@@ -46,6 +46,10 @@ struct DmlOptions {
   int64_t target_file_size_bytes = 128LL * 1024 * 1024;
   // Deletion vectors of at most this many serialized bytes are stored inline in the log.
   int32_t max_inline_deletion_vector_bytes = 64;
+  // DELETE only, for erasure (delta/erase.h): also rewrite every file whose deletion vector
+  // hides a row matching the predicate, so that no file of the new version holds a matching
+  // row, live or deleted. Requires copy-on-write (an error in deletion-vector mode).
+  bool purge_deleted_matches = false;
   // Called after the new files are written and before the commit: a caller (or a test) that
   // commits another change there races the operation exactly as a concurrent writer would.
   std::function<void()> before_commit;
@@ -77,6 +81,9 @@ struct DmlResult {
   int64_t deletion_vectors_added = 0;    // on files that had none
   int64_t deletion_vectors_updated = 0;  // merged into a file's existing vector
   int64_t deletion_vectors_removed = 0;  // files with a vector that were removed or rewritten
+  // Files rewritten only because their deletion vector hid matching rows
+  // (DmlOptions::purge_deleted_matches).
+  int64_t files_purged = 0;
   int64_t bytes_removed = 0;
   int64_t bytes_added = 0;
   // A failed automatic checkpoint or log cleanup after the commit; the commit itself stands.
