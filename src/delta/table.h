@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "delta/data/file_writer.h"
+#include "delta/dml/merge.h"
 #include "delta/dml/row_level_operation.h"
 #include "delta/log/actions.h"
 #include "delta/log/delta_log.h"
@@ -118,6 +119,14 @@ class Table {
   arrow::Result<dml::DmlResult> Update(const std::vector<dml::Assignment>& assignments,
                                        const std::optional<arrow::compute::Expression>& predicate,
                                        const dml::DmlOptions& options = {});
+  // MERGE INTO this table from `source` (delta/dml/merge.h: expressions over "target.<col>"
+  // and "source.<col>").
+  arrow::Result<dml::MergeResult> Merge(const std::shared_ptr<arrow::RecordBatchReader>& source,
+                                        const dml::MergeSpec& spec,
+                                        const dml::DmlOptions& options = {});
+  arrow::Result<dml::MergeResult> Merge(const std::shared_ptr<arrow::Table>& source,
+                                        const dml::MergeSpec& spec,
+                                        const dml::DmlOptions& options = {});
 
   const std::shared_ptr<DeltaLog>& log() const { return log_; }
   const std::shared_ptr<storage::ObjectStore>& store() const { return store_; }
