@@ -341,6 +341,25 @@ TEST_P(MergeTest, PartitionedTargetOpensOnlyThePartitionsTheSourceNames) {
   }
 }
 
+TEST_P(MergeTest, TargetOnlyConditionsOfOnPruneAndRestrictMatches) {
+  auto table = MakeTable(2, /*partitioned=*/true);
+  auto source = Rows(Range(0, 30), -1);  // every part
+  MergeSpec spec = OnId({UpdateSet({{"value", S("value")}})});
+  // Only part 2 of the target can match; the residual s.id < 20 is checked on each pair.
+  spec.on = compute::and_({compute::equal(T("id"), S("id")),
+                           compute::equal(T("part"), compute::literal(2)),
+                           compute::less(S("id"), compute::literal(int64_t{20}))});
+  ASSERT_OK_AND_ASSIGN(MergeResult result, table->Merge(source, spec, Options()));
+  EXPECT_EQ(result.files_total, 6);
+  EXPECT_EQ(result.files_opened, 1);  // part 2 of the first append (ids 0..99)
+  EXPECT_EQ(result.rows_updated, 6);  // 2, 5, 8, 11, 14, 17
+  auto contents = Contents(*table);
+  for (int64_t id = 0; id < 30; ++id) {
+    EXPECT_DOUBLE_EQ(contents[id], id % 3 == 2 && id < 20 ? -static_cast<double>(id) : id * 0.5)
+        << id;
+  }
+}
+
 TEST_P(MergeTest, CommitInfoRecordsTheMergeAsSparkDoes) {
   auto table = MakeTable(1);
   auto source = Rows(Range(95, 105), -1);

@@ -349,6 +349,44 @@ arrow::Result<std::optional<compute::Expression>> SourceKeyRange(const std::vect
   return compute::and_(std::move(bounds));
 }
 
+// `expression` over the target's logical columns, when it reads only target fields and is
+// built of field references, literals and calls.
+std::optional<compute::Expression> OverTargetColumns(const compute::Expression& expression) {
+  if (const arrow::FieldRef* reference = expression.field_ref()) {
+    const std::string prefix = TargetField("");
+    const std::string* name = reference->name();
+    if (name == nullptr || name->compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    return compute::field_ref(name->substr(prefix.size()));
+  }
+  if (expression.literal() != nullptr) return expression;
+  if (const compute::Expression::Call* call = expression.call()) {
+    std::vector<compute::Expression> arguments;
+    for (const compute::Expression& argument : call->arguments) {
+      std::optional<compute::Expression> rewritten = OverTargetColumns(argument);
+      if (!rewritten) return std::nullopt;
+      arguments.push_back(std::move(*rewritten));
+    }
+    return compute::call(call->function_name, std::move(arguments), call->options);
+  }
+  return std::nullopt;
+}
+
+// The conjuncts of ON that read the target only (t.region = 'eu'): a target row failing one
+// matches no source row, so they prune target files like the key range.
+std::optional<compute::Expression> TargetOnlyConditions(const compute::Expression& on) {
+  std::vector<compute::Expression> conjuncts;
+  Conjuncts(on, &conjuncts);
+  std::vector<compute::Expression> kept;
+  for (const compute::Expression& conjunct : conjuncts) {
+    if (!AllWithPrefix(FieldNames(conjunct), TargetField(""))) continue;
+    if (std::optional<compute::Expression> logical = OverTargetColumns(conjunct)) {
+      kept.push_back(std::move(*logical));
+    }
+  }
+  if (kept.empty()) return std::nullopt;
+  return compute::and_(std::move(kept));
+}
+
 // One clause, bound: its condition, and for UPDATE and INSERT the value of every target column
 // over the joined row.
 struct BoundClause {
@@ -731,11 +769,14 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
   ARROW_RETURN_NOT_OK(index.Build(plan.keys, *source_rows));
 
   // Which target files to read: all with a NOT MATCHED BY SOURCE clause, else those the
-  // source's key range may touch.
+  // source's key range and the ON condition's target-only conjuncts may touch.
   const bool by_source = !plan.not_matched_by_source.empty();
   std::optional<compute::Expression> range;
   bool no_keys = false;
   ARROW_ASSIGN_OR_RAISE(range, SourceKeyRange(plan.keys, index, *target.schema, &no_keys));
+  if (std::optional<compute::Expression> conditions = TargetOnlyConditions(spec.on)) {
+    range = range ? compute::and_(*range, *conditions) : *conditions;
+  }
   TargetFiles files;
   if (by_source) {
     range.reset();
