@@ -341,6 +341,41 @@ TEST_P(MergeTest, PartitionedTargetOpensOnlyThePartitionsTheSourceNames) {
   }
 }
 
+TEST_P(MergeTest, PartitionColumnBeforeDataColumnsKeepsItsPlace) {
+  CreateOptions options;
+  options.partition_columns = {"session"};
+  if (deletion_vectors()) options.properties["delta.enableDeletionVectors"] = "true";
+  auto table =
+      Table::Create(uri_, SampleSchema(), options, Reader(Rows(Range(0, 200)))).ValueOrDie();
+  auto source = Rows({5, 150, 250}, -1);
+  ASSERT_OK_AND_ASSIGN(
+      MergeResult result,
+      table->Merge(source,
+                   OnId({UpdateSet({{"value", S("value")}}),
+                         Clause(MergeClauseKind::kNotMatched, MergeAction::kInsert)}),
+                   Options()));
+  EXPECT_EQ(result.rows_updated, 2);
+  EXPECT_EQ(result.rows_inserted, 1);
+  auto reader = table->Read({}).ValueOrDie();
+  auto rows = arrow::Table::FromRecordBatchReader(reader.get()).ValueOrDie();
+  ASSERT_EQ(rows->num_rows(), 201);
+  // Every row keeps its own session ("s<id / 100>") and value.
+  for (const auto& batch : arrow::TableBatchReader(*rows)) {
+    auto ids =
+        std::static_pointer_cast<arrow::Int64Array>(batch.ValueOrDie()->GetColumnByName("id"));
+    auto sessions = std::static_pointer_cast<arrow::StringArray>(
+        batch.ValueOrDie()->GetColumnByName("session"));
+    auto values =
+        std::static_pointer_cast<arrow::DoubleArray>(batch.ValueOrDie()->GetColumnByName("value"));
+    for (int64_t i = 0; i < ids->length(); ++i) {
+      const int64_t id = ids->Value(i);
+      EXPECT_EQ(sessions->GetString(i), "s" + std::to_string(id / 100)) << id;
+      const bool merged = id == 5 || id == 150 || id == 250;
+      EXPECT_DOUBLE_EQ(values->Value(i), merged ? -static_cast<double>(id) : id * 0.5) << id;
+    }
+  }
+}
+
 TEST_P(MergeTest, TargetOnlyConditionsOfOnPruneAndRestrictMatches) {
   auto table = MakeTable(2, /*partitioned=*/true);
   auto source = Rows(Range(0, 30), -1);  // every part

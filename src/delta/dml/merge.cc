@@ -191,6 +191,10 @@ arrow::Result<std::vector<JoinKey>> ExtractKeys(const MergeSpec& spec, const arr
     const auto& bound_call = *bound->call();
     JoinKey key;
     key.type = bound_call.arguments[0].type()->GetSharedPtr();
+    // Dictionary indexes differ between arrays: hash the values.
+    if (key.type->id() == arrow::Type::DICTIONARY) {
+      key.type = static_cast<const arrow::DictionaryType&>(*key.type).value_type();
+    }
     const compute::Expression& target_expression = call->arguments[target_side];
     const compute::Expression& source_expression = call->arguments[1 - target_side];
     ARROW_ASSIGN_OR_RAISE(key.target, BindAs(target_expression, target, key.type));
@@ -707,6 +711,26 @@ arrow::Result<Plan> BindPlan(const MergeSpec& spec, const std::shared_ptr<arrow:
   return plan;
 }
 
+// A file's rows as the table's logical columns, in schema order and of the schema's types,
+// named target.<column>.
+arrow::Result<std::shared_ptr<arrow::RecordBatch>> AsTargetRows(const arrow::RecordBatch& rows,
+                                                                const Plan& plan,
+                                                                const std::string& path) {
+  arrow::ArrayVector columns;
+  for (const auto& field : plan.target->fields()) {
+    std::shared_ptr<arrow::Array> column = rows.GetColumnByName(field->name());
+    if (column == nullptr) {
+      return arrow::Status::Invalid("MERGE: file ", path, " was read without column '",
+                                    field->name(), "'");
+    }
+    if (!column->type()->Equals(*field->type())) {
+      ARROW_ASSIGN_OR_RAISE(column, compute::Cast(*column, field->type()));
+    }
+    columns.push_back(std::move(column));
+  }
+  return arrow::RecordBatch::Make(plan.target_prefixed, rows.num_rows(), std::move(columns));
+}
+
 // What a target file's rows become.
 struct FileOutcome {
   std::vector<uint64_t> dropped;  // physical rows updated or deleted
@@ -807,12 +831,7 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
     ARROW_ASSIGN_OR_RAISE(FileRows file_rows, ReadFileRows(store, metadata, candidate.file, {}));
     ++result.files_opened;
     ARROW_ASSIGN_OR_RAISE(auto rows, file_rows.rows->CombineChunksToBatch());
-    if (rows->num_columns() != plan.target_prefixed->num_fields()) {
-      return arrow::Status::Invalid("MERGE: file ", candidate.file.path, " read with ",
-                                    rows->num_columns(), " columns, the table has ",
-                                    plan.target_prefixed->num_fields());
-    }
-    rows = arrow::RecordBatch::Make(plan.target_prefixed, rows->num_rows(), rows->columns());
+    ARROW_ASSIGN_OR_RAISE(rows, AsTargetRows(*rows, plan, candidate.file.path));
 
     // Candidate pairs by key, then the whole ON condition on them.
     std::vector<std::shared_ptr<arrow::Array>> key_columns;
