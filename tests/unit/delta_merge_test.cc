@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +19,7 @@
 #include "common/json_value.h"
 #include "delta/data/deletion_vector.h"
 #include "delta/dml/merge.h"
+#include "delta/log/log_error.h"
 #include "delta/table.h"
 #include "test_status.h"
 
@@ -488,6 +491,64 @@ TEST_P(MergeTest, KeysOfAnotherTypeAreComparedAsSQLDoes) {
   EXPECT_EQ(result.rows_updated, 1);
   EXPECT_DOUBLE_EQ(Contents(*table)[10], -1.0);
 }
+
+// A commit landing between the merge's read and its commit, decided by delta-spark's rules.
+class MergeConflictTest : public MergeTest {
+ protected:
+  arrow::Result<MergeResult> Race(Table& table, const std::shared_ptr<arrow::Table>& source,
+                                  const MergeSpec& spec,
+                                  const std::function<arrow::Status()>& concurrent) {
+    DmlOptions options = Options();
+    arrow::Status concurrent_status;
+    options.before_commit = [&] { concurrent_status = concurrent(); };
+    auto result = table.Merge(source, spec, options);
+    EXPECT_TRUE(concurrent_status.ok()) << concurrent_status.ToString();
+    return result;
+  }
+};
+
+TEST_P(MergeConflictTest, UpsertLosesToADeleteOfAFileItRead) {
+  auto table = MakeTable(2, /*partitioned=*/true);
+  auto source = Rows(Range(0, 10), -1);
+  auto result = Race(
+      *table, source,
+      OnId({UpdateSet({{"value", S("value")}}),
+            Clause(MergeClauseKind::kNotMatched, MergeAction::kInsert)}),
+      [&] {
+        return table->Delete(compute::equal(compute::field_ref("id"), compute::literal(int64_t{4})))
+            .status();
+      });
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(IsConcurrentModification(result.status())) << result.status().ToString();
+  // The winner's delete stands; nothing of the merge was committed.
+  auto contents = Contents(*table);
+  EXPECT_EQ(contents.size(), 199u);
+  EXPECT_DOUBLE_EQ(contents[3], 1.5);
+}
+
+TEST_P(MergeConflictTest, MergeAndChangesToPartitionsItDidNotReadBothCommit) {
+  auto table = MakeTable(2, /*partitioned=*/true);
+  std::vector<int64_t> ids = {0, 3, 6, 300};  // part 0 only
+  MergeSpec spec = OnId({UpdateSet({{"value", S("value")}}),
+                         Clause(MergeClauseKind::kNotMatched, MergeAction::kInsert)});
+  spec.on = compute::and_(compute::equal(T("part"), S("part")), compute::equal(T("id"), S("id")));
+  auto result = Race(*table, Rows(ids, -1), spec, [&] {
+    return table->Delete(compute::equal(compute::field_ref("part"), compute::literal(1))).status();
+  });
+  ASSERT_OK(result.status());
+  auto contents = Contents(*table);
+  EXPECT_EQ(contents.size(), 200u - 67 + 1);
+  EXPECT_DOUBLE_EQ(contents[3], -3);
+  EXPECT_DOUBLE_EQ(contents[300], -300);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, MergeConflictTest,
+                         ::testing::Values(RowChangeMode::kCopyOnWrite,
+                                           RowChangeMode::kDeletionVectors),
+                         [](const auto& info) {
+                           return info.param == RowChangeMode::kCopyOnWrite ? "CopyOnWrite"
+                                                                            : "DeletionVectors";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Modes, MergeTest,
                          ::testing::Values(RowChangeMode::kCopyOnWrite,
