@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <set>
 #include <unordered_map>
 
@@ -826,9 +827,22 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
   std::vector<bool> source_matched(static_cast<size_t>(source_rows->num_rows()), false);
   int64_t scan_ms = 0;
   std::string key;
-  for (const TargetFile& candidate : files.files) {
+  // The next file is read while this one is joined and written.
+  auto read_file = [&store, &metadata](const AddFile& file) {
+    return ReadFileRows(store, metadata, file, {});
+  };
+  std::future<arrow::Result<FileRows>> next_read;
+  if (!files.files.empty()) {
+    next_read = std::async(std::launch::async, read_file, files.files[0].file);
+  }
+  for (size_t file_index = 0; file_index < files.files.size(); ++file_index) {
+    const TargetFile& candidate = files.files[file_index];
     const auto scan_started = Clock::now();
-    ARROW_ASSIGN_OR_RAISE(FileRows file_rows, ReadFileRows(store, metadata, candidate.file, {}));
+    arrow::Result<FileRows> read = next_read.get();
+    if (file_index + 1 < files.files.size()) {
+      next_read = std::async(std::launch::async, read_file, files.files[file_index + 1].file);
+    }
+    ARROW_ASSIGN_OR_RAISE(FileRows file_rows, std::move(read));
     ++result.files_opened;
     ARROW_ASSIGN_OR_RAISE(auto rows, file_rows.rows->CombineChunksToBatch());
     ARROW_ASSIGN_OR_RAISE(rows, AsTargetRows(*rows, plan, candidate.file.path));
