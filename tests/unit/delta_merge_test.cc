@@ -461,6 +461,12 @@ TEST_P(MergeTest, BadRequestsLeaveTheTableUnchanged) {
       source, OnId({Clause(MergeClauseKind::kMatched, MergeAction::kInsert)}), Options());
   EXPECT_FALSE(wrong_action.ok());
 
+  auto by_source_star = table->Merge(
+      source, OnId({Clause(MergeClauseKind::kNotMatchedBySource, MergeAction::kUpdate)}),
+      Options());
+  ASSERT_FALSE(by_source_star.ok());
+  EXPECT_NE(by_source_star.status().message().find("UPDATE SET *"), std::string::npos);
+
   auto unreachable =
       table->Merge(source,
                    OnId({Clause(MergeClauseKind::kMatched, MergeAction::kDelete),

@@ -77,6 +77,11 @@ arrow::Status CheckClauses(const MergeSpec& spec) {
           (clause.all_columns || !clause.assignments.empty())) {
         return arrow::Status::Invalid("MERGE: a DELETE clause takes no assignments");
       }
+      if (kind == MergeClauseKind::kNotMatchedBySource && clause.all_columns) {
+        return arrow::Status::Invalid(
+            "MERGE: WHEN NOT MATCHED BY SOURCE cannot UPDATE SET * (there is no source row); "
+            "assign the columns");
+      }
       if (clause.action != MergeAction::kDelete && !clause.all_columns &&
           clause.assignments.empty()) {
         return arrow::Status::Invalid("MERGE: ", KindName(kind), " ", ActionName(clause.action),
@@ -820,8 +825,6 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
   result.files_total = files.files_total;
   result.files_pruned_by_partition = files.files_pruned_by_partition;
   result.files_skipped_by_stats = files.files_skipped_by_stats;
-  result.files_pruned_by_source_keys =
-      files.files_pruned_by_partition + files.files_skipped_by_stats;
 
   RowChangeWriter writer(store, metadata, target.deletion_vectors, options, internal::NowMillis());
   std::vector<bool> source_matched(static_cast<size_t>(source_rows->num_rows()), false);

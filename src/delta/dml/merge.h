@@ -20,12 +20,13 @@
 // the row, and a row no clause takes is left as it is. A target row that two source rows match
 // is an error (nothing is committed) unless the MATCHED clauses are one unconditional DELETE.
 //
-// Files: the source's key values (their minimum and maximum, per key on a target column) prune
-// target files by partition values and statistics, so files they rule out are never opened;
-// with a NOT MATCHED BY SOURCE clause every file is read. Only files in which a row is updated
-// or deleted are rewritten (copy-on-write) or given a deletion vector; a merge that only
-// inserts appends new files and touches no existing one. Updated and inserted rows go to new
-// files.
+// Files: the source's key values (their minimum and maximum, per key on a target column) and
+// the ON condition's conjuncts over target columns only prune target files by partition values
+// and statistics (DmlResult::files_pruned_by_partition, files_skipped_by_stats), so files they
+// rule out are never opened; with a NOT MATCHED BY SOURCE clause every file is read. Only
+// files in which a row is updated or deleted are rewritten (copy-on-write) or given a deletion
+// vector; a merge that only inserts appends new files and touches no existing one. Updated and
+// inserted rows go to new files.
 //
 // The commit records operation MERGE with Spark's operationParameters (predicate,
 // matchedPredicates, notMatchedPredicates, notMatchedBySourcePredicates) and metrics, and
@@ -84,8 +85,6 @@ struct MergeResult : DmlResult {
   int64_t rows_matched_deleted = 0;
   int64_t rows_not_matched_by_source_updated = 0;
   int64_t rows_not_matched_by_source_deleted = 0;
-  // Files whose statistics or partition values the source's key range ruled out.
-  int64_t files_pruned_by_source_keys = 0;
 };
 
 // Merges `source` into the table. DmlOptions::predicate_text is not used (MergeSpec carries
