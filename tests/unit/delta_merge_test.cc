@@ -498,6 +498,37 @@ TEST_P(MergeTest, KeysOfAnotherTypeAreComparedAsSQLDoes) {
   EXPECT_DOUBLE_EQ(Contents(*table)[10], -1.0);
 }
 
+TEST_P(MergeTest, InsertWithAColumnListLeavesTheOthersNullAndHonoursNotNull) {
+  auto schema = arrow::schema({arrow::field("id", arrow::int64(), /*nullable=*/false),
+                               arrow::field("session", arrow::utf8()),
+                               arrow::field("value", arrow::float64()),
+                               arrow::field("part", arrow::int32())});
+  CreateOptions options;
+  if (deletion_vectors()) options.properties["delta.enableDeletionVectors"] = "true";
+  auto table = Table::Create(uri_, schema, options).ValueOrDie();
+  auto source = Rows({1, 2}, -1);
+  MergeClause insert;
+  insert.kind = MergeClauseKind::kNotMatched;
+  insert.action = MergeAction::kInsert;
+  insert.assignments = {{"value", S("value")}};
+  auto refused = table->Merge(source, OnId({insert}), Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'id' is NOT NULL"), std::string::npos)
+      << refused.status().ToString();
+  insert.assignments = {{"id", compute::call("multiply", {S("id"), compute::literal(int64_t{10})})},
+                        {"value", S("value")}};
+  ASSERT_OK_AND_ASSIGN(MergeResult result, table->Merge(source, OnId({insert}), Options()));
+  EXPECT_EQ(result.rows_inserted, 2);
+  auto reader = table->Read({}).ValueOrDie();
+  auto rows = arrow::Table::FromRecordBatchReader(reader.get()).ValueOrDie();
+  ASSERT_EQ(rows->num_rows(), 2);
+  EXPECT_EQ(rows->GetColumnByName("session")->null_count(), 2);
+  EXPECT_EQ(rows->GetColumnByName("part")->null_count(), 2);
+  auto contents = Contents(*table);
+  EXPECT_DOUBLE_EQ(contents[10], -1);
+  EXPECT_DOUBLE_EQ(contents[20], -2);
+}
+
 // A commit landing between the merge's read and its commit, decided by delta-spark's rules.
 class MergeConflictTest : public MergeTest {
  protected:
