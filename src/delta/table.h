@@ -21,6 +21,7 @@
 
 #include "delta/change_feed.h"
 #include "delta/data/file_writer.h"
+#include "delta/dml/merge.h"
 #include "delta/dml/row_level_operation.h"
 #include "delta/log/actions.h"
 #include "delta/log/delta_log.h"
@@ -119,6 +120,14 @@ class Table {
   arrow::Result<dml::DmlResult> Update(const std::vector<dml::Assignment>& assignments,
                                        const std::optional<arrow::compute::Expression>& predicate,
                                        const dml::DmlOptions& options = {});
+  // MERGE INTO this table from `source` (delta/dml/merge.h: expressions over "target.<col>"
+  // and "source.<col>").
+  arrow::Result<dml::MergeResult> Merge(const std::shared_ptr<arrow::RecordBatchReader>& source,
+                                        const dml::MergeSpec& spec,
+                                        const dml::DmlOptions& options = {});
+  arrow::Result<dml::MergeResult> Merge(const std::shared_ptr<arrow::Table>& source,
+                                        const dml::MergeSpec& spec,
+                                        const dml::DmlOptions& options = {});
 
   // ---- Change data feed (delta/change_feed.h) ----
   // The rows inserted, deleted and updated by the commits of a version range, with

@@ -12,6 +12,7 @@
 #include "delta/data/schema.h"
 #include "delta/predicate.h"
 #include "delta/table.h"
+#include "table_merge_command.h"
 #include "writer_rule.h"
 
 namespace nlk::cli {
@@ -193,6 +194,7 @@ void AddTableDmlCommands(CLI::App& table, int& exit_code) {
       ->add_option("--set", arguments->assignments,
                    "An assignment \"column = expression\" (repeat for several columns)")
       ->required();
+  AddTableMergeCommand(table, exit_code);
 }
 
 }  // namespace nlk::cli

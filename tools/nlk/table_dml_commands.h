@@ -4,7 +4,7 @@
 
 namespace nlk::cli {
 
-// `nlk table delete` and `nlk table update`, added to the `table` command.
+// `nlk table delete`, `nlk table update` and `nlk table merge`, added to the `table` command.
 void AddTableDmlCommands(CLI::App& table, int& exit_code);
 
 }  // namespace nlk::cli

@@ -10,13 +10,15 @@
 #include "common/json_writer.h"
 #include "delta/data/schema.h"
 #include "delta/dml/row_change_writer.h"
+#include "delta/dml/row_level_internal.h"
 #include "delta/dml/target_files.h"
 #include "delta/log/protocol_support.h"
 #include "delta/log/table_properties.h"
 #include "delta/log/transaction.h"
 
 namespace nlk::delta::dml {
-namespace {
+// Shared with merge.cc through row_level_internal.h.
+namespace internal {
 
 namespace compute = arrow::compute;
 using Clock = std::chrono::steady_clock;
@@ -35,13 +37,6 @@ bool PropertyIsTrue(const Metadata& metadata, const std::string& key) {
   auto it = metadata.configuration.find(key);
   return it != metadata.configuration.end() && (it->second == "true" || it->second == "TRUE");
 }
-
-// The table as the operation reads it, and how rows leave their files.
-struct Target {
-  std::shared_ptr<const Snapshot> snapshot;
-  std::shared_ptr<arrow::Schema> schema;  // logical
-  bool deletion_vectors = false;
-};
 
 arrow::Result<Target> OpenTarget(DeltaLog& log, const DmlOptions& options,
                                  const std::string& operation) {
@@ -321,7 +316,9 @@ arrow::Status FinishAndCommit(DeltaLog& log, storage::ObjectStore& store, const 
   return CommitChanges(*transaction, writer, std::move(actions), store, options, result);
 }
 
-}  // namespace
+}  // namespace internal
+
+using namespace internal;  // NOLINT(build/namespaces): this file defines them
 
 arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
                                     const std::shared_ptr<storage::ObjectStore>& store,
