@@ -18,6 +18,7 @@
 #include "delta/data/schema_enforcement.h"
 #include "delta/data/uuid.h"
 #include "delta/log/protocol_support.h"
+#include "delta/log/table_constraints.h"
 #include "delta/log/table_properties.h"
 #include "delta/log/transaction.h"
 #include "delta/predicate.h"
@@ -66,6 +67,21 @@ arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
     writer_features.push_back("deletionVectors");
   }
   if (IsTrue(properties, "delta.appendOnly")) writer_features.push_back("appendOnly");
+  // Row rules: each needs the legacy writer version that introduced it, or its feature.
+  int32_t writer_version = 2;
+  Metadata described;
+  ARROW_ASSIGN_OR_RAISE(described.schema_string, data::SerializeDeltaSchema(schema));
+  described.configuration = StringMap(properties.begin(), properties.end());
+  ARROW_ASSIGN_OR_RAISE(TableConstraints constraints, ReadTableConstraints(described));
+  if (!constraints.invariants.empty()) writer_features.push_back("invariants");
+  if (!constraints.checks.empty()) {
+    writer_version = 3;
+    writer_features.push_back("checkConstraints");
+  }
+  if (!constraints.generated_columns.empty()) {
+    writer_version = 4;
+    writer_features.push_back("generatedColumns");
+  }
   auto mode = properties.find("delta.columnMapping.mode");
   if (mode != properties.end() && mode->second != "none") {
     return arrow::Status::NotImplemented(
@@ -74,9 +90,10 @@ arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
   }
   Protocol protocol;
   if (reader_features.empty()) {
-    // appendOnly alone is part of writer version 2.
+    // appendOnly and invariants are part of writer version 2, CHECK constraints of 3, generated
+    // columns of 4.
     protocol.min_reader_version = 1;
-    protocol.min_writer_version = 2;
+    protocol.min_writer_version = writer_version;
     return protocol;
   }
   protocol.min_reader_version = 3;
@@ -443,6 +460,15 @@ arrow::Result<WriteResult> WriteBuilder::Commit() {
       }
     }
   } else if (incoming != nullptr) {
+    // Generated columns may be left out: the file writer computes them.
+    ARROW_ASSIGN_OR_RAISE(TableConstraints constraints, ReadTableConstraints(metadata));
+    for (const GeneratedColumn& generated : constraints.generated_columns) {
+      const int index = table_schema->GetFieldIndex(generated.column);
+      if (index < 0) continue;
+      ARROW_ASSIGN_OR_RAISE(
+          table_schema,
+          table_schema->SetField(index, table_schema->field(index)->WithNullable(true)));
+    }
     auto check = data::CheckWriteSchema(*table_schema, *incoming);
     if (!check.ok()) {
       return arrow::Status::Invalid(check.message(),
