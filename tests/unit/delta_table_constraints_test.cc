@@ -254,6 +254,32 @@ TEST_F(TableConstraintsTest, SuppliedGeneratedValuesMustMatch) {
   EXPECT_EQ(ReadAll(*table)->num_rows(), 2);
 }
 
+TEST_F(TableConstraintsTest, UpdateRecomputesGeneratedColumnsItDoesNotAssign) {
+  auto table = CreateGenerated({"bucket"});
+  ASSERT_NE(table, nullptr);
+  ASSERT_TRUE(table->Append(Reader(WithoutBucket({5, 15}, {"x", "y"}))).ok());
+  auto schema = table->log()->Latest().ValueOrDie()->metadata().schema_string;
+  auto logical = data::ParseDeltaSchema(schema).ValueOrDie();
+  dml::DmlOptions options;
+  options.mode = dml::RowChangeMode::kCopyOnWrite;
+  dml::Assignment later{"ts", arrow::compute::call("add", {arrow::compute::field_ref("ts"),
+                                                           arrow::compute::literal(int64_t{20})})};
+  auto updated = table->Update({later}, ParsePredicate("ts = 5", *logical).ValueOrDie(), options);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  auto rows = ReadAll(*table)->CombineChunksToBatch().ValueOrDie();
+  std::map<int64_t, int64_t> bucket_of;
+  auto ts = std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("ts"));
+  auto bucket = std::static_pointer_cast<arrow::Int64Array>(rows->GetColumnByName("bucket"));
+  for (int64_t i = 0; i < rows->num_rows(); ++i) bucket_of[ts->Value(i)] = bucket->Value(i);
+  EXPECT_EQ(bucket_of, (std::map<int64_t, int64_t>{{15, 1}, {25, 2}}));
+  // Assigning the generated column itself must agree with its formula.
+  dml::Assignment wrong{"bucket", arrow::compute::literal(int64_t{9})};
+  auto refused = table->Update({wrong}, std::nullopt, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("generated column bucket"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST_F(TableConstraintsTest, ColumnInvariantsAreEnforced) {
   auto table = CreateGenerated();
   ASSERT_NE(table, nullptr);
