@@ -142,16 +142,25 @@ arrow::Result<WrittenData> WriteData(const std::shared_ptr<storage::ObjectStore>
                                      const std::shared_ptr<arrow::Table>& table) {
   ARROW_ASSIGN_OR_RAISE(auto writer, data::DataFileWriter::Make(store, metadata, options));
   WrittenData written;
-  if (table != nullptr) {
-    written.rows = table->num_rows();
-    ARROW_RETURN_NOT_OK(writer->Write(*table));
-  }
-  while (reader != nullptr) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
-    if (!batch) break;
-    written.rows += batch->num_rows();
-    ARROW_RETURN_NOT_OK(writer->Write(*batch));
+  auto write_all = [&]() -> arrow::Status {
+    if (table != nullptr) {
+      written.rows = table->num_rows();
+      ARROW_RETURN_NOT_OK(writer->Write(*table));
+    }
+    while (reader != nullptr) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+      if (!batch) break;
+      written.rows += batch->num_rows();
+      ARROW_RETURN_NOT_OK(writer->Write(*batch));
+    }
+    return arrow::Status::OK();
+  };
+  arrow::Status status = write_all();
+  if (!status.ok()) {
+    // Nothing will reference the files already written (a refused row, bad input): remove them.
+    writer->Abandon();
+    return status;
   }
   ARROW_ASSIGN_OR_RAISE(written.files, writer->Finish());
   return written;

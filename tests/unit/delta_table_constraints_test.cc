@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/arrow_runtime.h"
+#include "delta/check_constraints.h"
 #include "delta/data/schema.h"
 #include "delta/log/expression_compiler.h"
 #include "delta/log/table_constraints.h"
@@ -129,6 +130,29 @@ TEST_F(TableConstraintsTest, AViolatingRowFailsTheWholeWriteAndNamesTheRule) {
   EXPECT_NE(message.find("value = -7"), std::string::npos) << message;
   EXPECT_NE(message.find("device = b"), std::string::npos) << message;
   EXPECT_EQ(Version(*table), before);
+  EXPECT_EQ(ReadAll(*table)->num_rows(), 0);
+}
+
+TEST_F(TableConstraintsTest, FilesWrittenBeforeTheViolatingRowAreRemoved) {
+  auto table = CreateChecked();
+  ASSERT_NE(table, nullptr);
+  // Row groups of 2 rows in files closed after each one: the first batches land in files
+  // before the third batch breaks the constraint.
+  data::WriteOptions layout;
+  layout.row_group_rows = 2;
+  layout.target_file_size = 1;
+  auto written = table->NewWrite()
+                     .Data({Checked({"a", "b"}, {1, 2}), Checked({"c", "d"}, {3, 4}),
+                            Checked({"e", "f"}, {5, -6})})
+                     .FileOptions(layout)
+                     .Commit();
+  ASSERT_FALSE(written.ok());
+  EXPECT_NE(written.status().message().find("value = -6"), std::string::npos);
+  int data_files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory_)) {
+    if (entry.path().extension() == ".parquet") ++data_files;
+  }
+  EXPECT_EQ(data_files, 0);
   EXPECT_EQ(ReadAll(*table)->num_rows(), 0);
 }
 
@@ -310,6 +334,53 @@ TEST_F(TableConstraintsTest, ReadsTheRulesFromMetadata) {
   auto malformed = ReadTableConstraints(metadata);
   ASSERT_FALSE(malformed.ok());
   EXPECT_NE(malformed.status().message().find("'x'"), std::string::npos);
+}
+
+TEST_F(TableConstraintsTest, AddingAConstraintChecksExistingRowsAndUpgradesTheProtocol) {
+  auto table = Table::Create(directory_.string(), CheckedSchema(), {}).ValueOrDie();
+  ASSERT_TRUE(table->Append(Reader(Checked({"a", "b", std::nullopt}, {1, 5, 9}))).ok());
+  EXPECT_EQ(table->log()->Latest().ValueOrDie()->protocol().min_writer_version, 2);
+  // 5 breaks it, and so does the NULL device (NULL is a violation).
+  auto refused = AddCheckConstraint(*table, "small", "value < 5 AND device IS NOT NULL");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("violated by 2 of the 3 existing rows"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(Version(*table), 1);
+
+  auto added = AddCheckConstraint(*table, "Small", "value < 10");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->rows_checked, 3);
+  auto snapshot = table->log()->Latest().ValueOrDie();
+  EXPECT_EQ(snapshot->protocol().min_writer_version, 3);
+  EXPECT_EQ(snapshot->metadata().configuration.at("delta.constraints.small"), "value < 10");
+  EXPECT_FALSE(AddCheckConstraint(*table, "small", "value < 11").ok());  // exists
+  EXPECT_FALSE(AddCheckConstraint(*table, "bad name", "value < 11").ok());
+  EXPECT_FALSE(table->Append(Reader(Checked({"c"}, {10}))).ok());
+
+  auto dropped = DropCheckConstraint(*table, "small", false);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(dropped->expression, "value < 10");
+  EXPECT_TRUE(table->Append(Reader(Checked({"c"}, {10}))).ok());
+  auto missing = DropCheckConstraint(*table, "small", false);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("it has: none"), std::string::npos);
+  auto tolerated = DropCheckConstraint(*table, "small", true);
+  ASSERT_TRUE(tolerated.ok());
+  EXPECT_EQ(tolerated->version, -1);
+}
+
+TEST_F(TableConstraintsTest, AddingAConstraintToATableFeaturesProtocolListsTheFeature) {
+  auto schema = arrow::schema({arrow::field("value", arrow::int64()),
+                               arrow::field("at", arrow::timestamp(arrow::TimeUnit::MICRO))});
+  auto table = Table::Create(directory_.string(), schema, {}).ValueOrDie();
+  ASSERT_EQ(table->log()->Latest().ValueOrDie()->protocol().min_writer_version, 7);
+  auto added = AddCheckConstraint(*table, "positive", "value > 0");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto snapshot = table->log()->Latest().ValueOrDie();
+  ASSERT_TRUE(snapshot->protocol().writer_features.has_value());
+  const auto& features = *snapshot->protocol().writer_features;
+  EXPECT_NE(std::find(features.begin(), features.end(), "checkConstraints"), features.end());
 }
 
 TEST(DeltaExpressionCompilerTest, BackQuotedIdentifiersBecomeDoubleQuoted) {

@@ -550,6 +550,19 @@ arrow::Result<std::vector<AddFile>> DataFileWriter::Finish() {
   return std::move(added_);
 }
 
+void DataFileWriter::Abandon() {
+  for (auto& [directory, partition] : partitions_) {
+    if (!partition->file) continue;
+    std::unique_ptr<OpenFile> file = std::move(partition->file);
+    (void)file->writer->Close();
+    (void)file->stream->Close();
+    (void)store_->Delete(file->path);
+  }
+  partitions_.clear();
+  for (const AddFile& add : added_) (void)store_->Delete(add.path);
+  added_.clear();
+}
+
 arrow::Result<std::vector<AddFile>> WriteDataFiles(std::shared_ptr<storage::ObjectStore> store,
                                                    const Metadata& metadata,
                                                    const arrow::Table& table,

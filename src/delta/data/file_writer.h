@@ -85,8 +85,13 @@ class DataFileWriter {
   arrow::Status Write(const arrow::Table& table);
 
   // Flushes and closes every file and returns their AddFile actions. Files written before an
-  // error stay in storage unreferenced; VACUUM removes them.
+  // error stay in storage unreferenced until Abandon or VACUUM removes them.
   arrow::Result<std::vector<AddFile>> Finish();
+
+  // After a failed Write: closes the open files and deletes every file this writer wrote, so a
+  // refused write (a row breaking a CHECK constraint, say) leaves nothing behind. Best effort:
+  // a file that cannot be deleted stays for VACUUM.
+  void Abandon();
 
  private:
   struct Partition;
