@@ -18,6 +18,7 @@
 #include "delta/data/schema_enforcement.h"
 #include "delta/data/uuid.h"
 #include "delta/log/protocol_support.h"
+#include "delta/log/table_constraints.h"
 #include "delta/log/table_properties.h"
 #include "delta/log/transaction.h"
 #include "delta/predicate.h"
@@ -67,16 +68,32 @@ arrow::Result<Protocol> MinimumProtocol(const arrow::Schema& schema,
     writer_features.push_back("deletionVectors");
   }
   if (IsTrue(properties, "delta.appendOnly")) writer_features.push_back("appendOnly");
-  ARROW_ASSIGN_OR_RAISE(auto mode,
-                        data::ColumnMappingModeOf(StringMap(properties.begin(), properties.end())));
+  // Row rules: each needs the legacy writer version that introduced it, or its feature.
+  int32_t writer_version = 2;
+  Metadata described;
+  ARROW_ASSIGN_OR_RAISE(described.schema_string, data::SerializeDeltaSchema(schema));
+  described.configuration = StringMap(properties.begin(), properties.end());
+  ARROW_ASSIGN_OR_RAISE(TableConstraints constraints, ReadTableConstraints(described));
+  if (!constraints.invariants.empty()) writer_features.push_back("invariants");
+  if (!constraints.checks.empty()) {
+    writer_version = 3;
+    writer_features.push_back("checkConstraints");
+  }
+  if (!constraints.generated_columns.empty()) {
+    writer_version = 4;
+    writer_features.push_back("generatedColumns");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(described.configuration));
   const bool column_mapping = mode != data::ColumnMappingMode::kNone;
   const bool change_data_feed = IsTrue(properties, "delta.enableChangeDataFeed");
+  if (change_data_feed) writer_version = std::max(writer_version, 4);
+  if (column_mapping) writer_version = std::max(writer_version, 5);
   Protocol protocol;
   if (reader_features.empty()) {
-    // appendOnly alone is part of writer version 2, the change data feed of writer version 4,
-    // column mapping of reader 2 and writer 5.
+    // appendOnly and invariants are part of writer version 2, CHECK constraints of 3, generated
+    // columns and the change data feed of 4, column mapping of reader 2 and writer 5.
     protocol.min_reader_version = column_mapping ? 2 : 1;
-    protocol.min_writer_version = column_mapping ? 5 : change_data_feed ? 4 : 2;
+    protocol.min_writer_version = writer_version;
     return protocol;
   }
   if (column_mapping) {
@@ -130,16 +147,25 @@ arrow::Result<WrittenData> WriteData(const std::shared_ptr<storage::ObjectStore>
                                      const std::shared_ptr<arrow::Table>& table) {
   ARROW_ASSIGN_OR_RAISE(auto writer, data::DataFileWriter::Make(store, metadata, options));
   WrittenData written;
-  if (table != nullptr) {
-    written.rows = table->num_rows();
-    ARROW_RETURN_NOT_OK(writer->Write(*table));
-  }
-  while (reader != nullptr) {
-    std::shared_ptr<arrow::RecordBatch> batch;
-    ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
-    if (!batch) break;
-    written.rows += batch->num_rows();
-    ARROW_RETURN_NOT_OK(writer->Write(*batch));
+  auto write_all = [&]() -> arrow::Status {
+    if (table != nullptr) {
+      written.rows = table->num_rows();
+      ARROW_RETURN_NOT_OK(writer->Write(*table));
+    }
+    while (reader != nullptr) {
+      std::shared_ptr<arrow::RecordBatch> batch;
+      ARROW_RETURN_NOT_OK(reader->ReadNext(&batch));
+      if (!batch) break;
+      written.rows += batch->num_rows();
+      ARROW_RETURN_NOT_OK(writer->Write(*batch));
+    }
+    return arrow::Status::OK();
+  };
+  arrow::Status status = write_all();
+  if (!status.ok()) {
+    // Nothing will reference the files already written (a refused row, bad input): remove them.
+    writer->Abandon();
+    return status;
   }
   ARROW_ASSIGN_OR_RAISE(written.files, writer->Finish());
   return written;
@@ -470,6 +496,15 @@ arrow::Result<WriteResult> WriteBuilder::Commit() {
       }
     }
   } else if (incoming != nullptr) {
+    // Generated columns may be left out: the file writer computes them.
+    ARROW_ASSIGN_OR_RAISE(TableConstraints constraints, ReadTableConstraints(metadata));
+    for (const GeneratedColumn& generated : constraints.generated_columns) {
+      const int index = table_schema->GetFieldIndex(generated.column);
+      if (index < 0) continue;
+      ARROW_ASSIGN_OR_RAISE(
+          table_schema,
+          table_schema->SetField(index, table_schema->field(index)->WithNullable(true)));
+    }
     auto check = data::CheckWriteSchema(*table_schema, *incoming);
     if (!check.ok()) {
       return arrow::Status::Invalid(check.message(),

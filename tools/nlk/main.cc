@@ -13,6 +13,7 @@
 #include "maintenance_commands.h"
 #include "retention_command.h"
 #include "serve_command.h"
+#include "sql/delta_expression_compiler.h"
 #include "sql_command.h"
 #include "table_commands.h"
 
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   arrow::Status initialized = nlk::InitializeArrowCompute();
   if (!initialized.ok()) return nlk::cli::ReportError(initialized);
+  // Writes enforce CHECK constraints, invariants and generated columns with the SQL engine.
+  nlk::sql::RegisterDeltaExpressionCompiler();
   nlk::cli::AddDatagenCommand(app, exit_code);
   nlk::cli::AddTableCommands(app, exit_code);
   nlk::cli::AddIngestCommand(app, exit_code);

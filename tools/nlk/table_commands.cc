@@ -13,12 +13,17 @@
 #include <vector>
 
 #include "cli_error.h"
+#include "common/json_writer.h"
 #include "delta/data/scan.h"
+#include "delta/data/schema.h"
+#include "delta/log/expression_compiler.h"
+#include "delta/log/table_constraints.h"
 #include "delta/table.h"
 #include "format/output_format.h"
 #include "format/text_table.h"
 #include "input_files.h"
 #include "table_column_commands.h"
+#include "table_constraint_commands.h"
 #include "table_dml_commands.h"
 #include "table_erase_command.h"
 #include "table_printer.h"
@@ -34,6 +39,8 @@ struct TableArguments {
   std::vector<std::string> inputs;
   std::vector<std::string> partition_by;
   std::vector<std::string> properties;
+  std::vector<std::string> constraints;  // NAME=EXPR
+  std::vector<std::string> generated;    // COLUMN=EXPR
   std::string name;
   std::string description;
   bool schema_evolution = false;
@@ -108,15 +115,62 @@ void PrintWrite(const std::string& verb, const delta::WriteResult& result) {
   }
 }
 
+// "left=right" split at the first '='; `flag` names the option in errors.
+arrow::Result<std::pair<std::string, std::string>> SplitAssignment(const std::string& flag,
+                                                                   const std::string& text) {
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0 || equals + 1 == text.size()) {
+    return arrow::Status::Invalid(flag, " '", text, "' must look like NAME=EXPRESSION");
+  }
+  return std::make_pair(text.substr(0, equals), text.substr(equals + 1));
+}
+
+// The input schema with each --generated column's generation expression in its Delta column
+// metadata; a column the input lacks is added with the type of its expression (computed from
+// the other columns when the rows are written).
+arrow::Result<std::shared_ptr<arrow::Schema>> WithGeneratedColumns(
+    std::shared_ptr<arrow::Schema> schema, const std::vector<std::string>& generated) {
+  const auto input = schema;
+  for (const std::string& text : generated) {
+    ARROW_ASSIGN_OR_RAISE(auto pair, SplitAssignment("--generated", text));
+    const auto& [column, expression] = pair;
+    std::string metadata = R"({")" + std::string(delta::kGenerationExpressionKey) + R"(":)";
+    AppendJsonString(&metadata, expression);
+    metadata += "}";
+    const int index = schema->GetFieldIndex(column);
+    if (index >= 0) {
+      ARROW_ASSIGN_OR_RAISE(schema, schema->SetField(index, delta::data::WithDeltaFieldMetadata(
+                                                                schema->field(index), metadata)));
+      continue;
+    }
+    auto compiled = delta::CompileSqlExpression(expression, *input, {});
+    if (!compiled.ok()) {
+      return arrow::Status::Invalid("--generated '", text, "': ", compiled.status().message());
+    }
+    ARROW_ASSIGN_OR_RAISE(auto bound, compiled->Bind(*input));
+    ARROW_ASSIGN_OR_RAISE(auto type,
+                          delta::data::NormalizeToDeltaType(bound.type()->GetSharedPtr(), column));
+    ARROW_ASSIGN_OR_RAISE(
+        schema, schema->AddField(schema->num_fields(), delta::data::WithDeltaFieldMetadata(
+                                                           arrow::field(column, type), metadata)));
+  }
+  return schema;
+}
+
 arrow::Status RunCreate(const TableArguments& arguments) {
   ARROW_RETURN_NOT_OK(CheckNlkMayWrite(arguments.uri));
   ARROW_ASSIGN_OR_RAISE(auto input, OpenParquetInputs(arguments.inputs));
   delta::CreateOptions options;
   options.partition_columns = arguments.partition_by;
   ARROW_ASSIGN_OR_RAISE(options.properties, ParseProperties(arguments.properties));
+  for (const std::string& text : arguments.constraints) {
+    ARROW_ASSIGN_OR_RAISE(auto pair, SplitAssignment("--constraint", text));
+    options.properties[delta::ConstraintPropertyKey(pair.first)] = pair.second;
+  }
   if (!arguments.name.empty()) options.name = arguments.name;
   if (!arguments.description.empty()) options.description = arguments.description;
-  ARROW_ASSIGN_OR_RAISE(auto table, Table::Create(arguments.uri, input->schema(), options, input));
+  ARROW_ASSIGN_OR_RAISE(auto schema, WithGeneratedColumns(input->schema(), arguments.generated));
+  ARROW_ASSIGN_OR_RAISE(auto table, Table::Create(arguments.uri, schema, options, input));
   std::cout << "created " << arguments.uri << " at version 0" << std::endl;
   return arrow::Status::OK();
 }
@@ -274,6 +328,11 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
   create->add_option("--partition-by", arguments->partition_by, "Partition columns")
       ->delimiter(',');
   create->add_option("--property", arguments->properties, "Table property key=value");
+  create->add_option("--constraint", arguments->constraints,
+                     "A CHECK constraint NAME=EXPRESSION every row must satisfy (repeatable)");
+  create->add_option("--generated", arguments->generated,
+                     "A generated column COLUMN=EXPRESSION, computed from the other columns when "
+                     "rows lack it (repeatable)");
   create->add_option("--name", arguments->name, "Table name");
   create->add_option("--description", arguments->description, "Table description");
 
@@ -335,6 +394,7 @@ void AddTableCommands(CLI::App& app, int& exit_code) {
   AddTableDmlCommands(*table, exit_code);
   AddTableColumnCommands(*table, exit_code);
   AddTableEraseCommand(*table, exit_code);
+  AddTableConstraintCommands(*table, exit_code);
 }
 
 }  // namespace nlk::cli

@@ -214,6 +214,8 @@ arrow::Result<std::unique_ptr<DataFileWriter>> DataFileWriter::Make(
   writer->options_ = options;
   ARROW_ASSIGN_OR_RAISE(writer->mode_, ColumnMappingModeOf(metadata.configuration));
   ARROW_ASSIGN_OR_RAISE(writer->table_schema_, ParseDeltaSchema(metadata.schema_string));
+  ARROW_ASSIGN_OR_RAISE(writer->constraints_,
+                        ConstraintEnforcer::Make(metadata, writer->table_schema_));
   for (const auto& column : metadata.partition_columns) {
     int index = writer->table_schema_->GetFieldIndex(column);
     if (index < 0) {
@@ -261,8 +263,15 @@ arrow::Status DataFileWriter::Write(const arrow::Table& table) {
 }
 
 arrow::Status DataFileWriter::Write(const arrow::RecordBatch& batch) {
-  ARROW_ASSIGN_OR_RAISE(auto conformed,
-                        ConformToTableSchema(batch, *table_schema_, options_.dictionary_strings));
+  std::shared_ptr<arrow::RecordBatch> conformed;
+  if (constraints_ == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(conformed,
+                          ConformToTableSchema(batch, *table_schema_, options_.dictionary_strings));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(conformed, ConformToTableSchema(batch, *constraints_->conform_schema(),
+                                                          options_.dictionary_strings));
+    ARROW_ASSIGN_OR_RAISE(conformed, constraints_->Apply(conformed, *batch.schema()));
+  }
   ARROW_ASSIGN_OR_RAISE(auto data, conformed->SelectColumns(data_indexes_));
   if (partition_indexes_.empty()) return Append("", {}, std::move(data));
   if (batch.num_rows() == 0) return arrow::Status::OK();
@@ -539,6 +548,19 @@ arrow::Result<std::vector<AddFile>> DataFileWriter::Finish() {
   }
   partitions_.clear();
   return std::move(added_);
+}
+
+void DataFileWriter::Abandon() {
+  for (auto& [directory, partition] : partitions_) {
+    if (!partition->file) continue;
+    std::unique_ptr<OpenFile> file = std::move(partition->file);
+    (void)file->writer->Close();
+    (void)file->stream->Close();
+    (void)store_->Delete(file->path);
+  }
+  partitions_.clear();
+  for (const AddFile& add : added_) (void)store_->Delete(add.path);
+  added_.clear();
 }
 
 arrow::Result<std::vector<AddFile>> WriteDataFiles(std::shared_ptr<storage::ObjectStore> store,

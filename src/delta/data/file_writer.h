@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "delta/data/column_mapping.h"
+#include "delta/data/constraint_enforcer.h"
 #include "delta/data/statistics.h"
 #include "delta/log/actions.h"
 #include "storage/object_store.h"
@@ -68,20 +69,29 @@ struct WriteOptions {
 // Thread-safety: not thread-safe; one writer per writing thread.
 class DataFileWriter {
  public:
-  // `metadata` gives the schema, the partition columns and the column mapping mode.
+  // `metadata` gives the schema, the partition columns, the column mapping mode and the rules
+  // every row must satisfy (CHECK constraints, invariants, generated columns); a rule that cannot
+  // be compiled (see log/expression_compiler.h) is an error naming it.
   static arrow::Result<std::unique_ptr<DataFileWriter>> Make(
       std::shared_ptr<storage::ObjectStore> store, const Metadata& metadata,
       const WriteOptions& options = {});
   ~DataFileWriter();
 
-  // Checks `batch` against the table schema (see ConformToTableSchema) and buffers or writes
-  // its rows. On error nothing of this batch is written.
+  // Checks `batch` against the table schema (see ConformToTableSchema), computes its generated
+  // columns and checks the table's CHECK constraints and invariants on every row (see
+  // ConstraintEnforcer), and buffers or writes its rows. On error nothing of this batch is
+  // written, and the caller must not commit what the writer wrote before.
   arrow::Status Write(const arrow::RecordBatch& batch);
   arrow::Status Write(const arrow::Table& table);
 
   // Flushes and closes every file and returns their AddFile actions. Files written before an
-  // error stay in storage unreferenced; VACUUM removes them.
+  // error stay in storage unreferenced until Abandon or VACUUM removes them.
   arrow::Result<std::vector<AddFile>> Finish();
+
+  // After a failed Write: closes the open files and deletes every file this writer wrote, so a
+  // refused write (a row breaking a CHECK constraint, say) leaves nothing behind. Best effort:
+  // a file that cannot be deleted stays for VACUUM.
+  void Abandon();
 
  private:
   struct Partition;
@@ -97,6 +107,7 @@ class DataFileWriter {
   WriteOptions options_;
   ColumnMappingMode mode_ = ColumnMappingMode::kNone;
   std::shared_ptr<arrow::Schema> table_schema_;          // logical, all columns
+  std::unique_ptr<ConstraintEnforcer> constraints_;      // null when the table has no rules
   std::vector<int> partition_indexes_;                   // into table_schema_
   std::vector<std::string> partition_physical_names_;    // parallel to partition_indexes_
   std::vector<int> data_indexes_;                        // into table_schema_

@@ -63,7 +63,13 @@ arrow::Status RowChangeWriter::WriteRows(const arrow::Table& rows) {
     ARROW_ASSIGN_OR_RAISE(data_writer_,
                           data::DataFileWriter::Make(store_, metadata_, write_options));
   }
-  return data_writer_->Write(rows);
+  arrow::Status status = data_writer_->Write(rows);
+  if (!status.ok()) {
+    // The operation fails without a commit: its new files would only be orphans.
+    data_writer_->Abandon();
+    data_writer_.reset();
+  }
+  return status;
 }
 
 arrow::Result<std::vector<Action>> RowChangeWriter::Finish() {

@@ -13,6 +13,7 @@
 #include "delta/dml/row_level_internal.h"
 #include "delta/dml/target_files.h"
 #include "delta/log/protocol_support.h"
+#include "delta/log/table_constraints.h"
 #include "delta/log/table_properties.h"
 #include "delta/log/transaction.h"
 
@@ -385,6 +386,16 @@ arrow::Result<DmlResult> UpdateRows(const std::shared_ptr<DeltaLog>& log,
   const Metadata& metadata = target.snapshot->metadata();
   ARROW_ASSIGN_OR_RAISE(std::vector<BoundAssignment> bound,
                         BindAssignments(assignments, *target.schema));
+  ARROW_ASSIGN_OR_RAISE(TableConstraints constraints, ReadTableConstraints(metadata));
+  std::vector<int> recomputed;  // indexes of unassigned generated columns, ascending
+  for (const GeneratedColumn& generated : constraints.generated_columns) {
+    const int index = target.schema->GetFieldIndex(generated.column);
+    const bool assigned = std::any_of(bound.begin(), bound.end(), [&](const auto& assignment) {
+      return assignment.column_index == index;
+    });
+    if (index >= 0 && !assigned) recomputed.push_back(index);
+  }
+  std::sort(recomputed.begin(), recomputed.end());
   ARROW_ASSIGN_OR_RAISE(TargetFiles plan,
                         PlanTargetFiles(store, metadata, target.snapshot->files(), predicate));
   DmlResult result = StartResult(target, plan);
@@ -397,6 +408,11 @@ arrow::Result<DmlResult> UpdateRows(const std::shared_ptr<DeltaLog>& log,
     ARROW_ASSIGN_OR_RAISE(auto matched,
                           TakeRows(*read.rows.rows, read.matching, false, read.rows.deleted));
     ARROW_ASSIGN_OR_RAISE(auto updated, ApplyAssignments(*matched, bound));
+    // Generated columns not assigned are left out, so the file writer computes them again from
+    // the updated values (as Spark's UPDATE does); an assigned one is checked against its formula.
+    for (auto it = recomputed.rbegin(); it != recomputed.rend(); ++it) {
+      ARROW_ASSIGN_OR_RAISE(updated, updated->RemoveColumn(*it));
+    }
     result.rows_updated += updated->num_rows();
     ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, read.rows, read.matching));
     ARROW_RETURN_NOT_OK(writer.WriteRows(*updated));

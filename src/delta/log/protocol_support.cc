@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/json_value.h"
+#include "delta/log/expression_compiler.h"
 #include "delta/log/log_error.h"
 #include "delta/log/table_properties.h"
 
@@ -200,14 +201,20 @@ arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& meta
     if (kAlwaysHonoured.count(feature) > 0) continue;
     // Features that only constrain writers once the metadata uses them.
     bool in_use = false;
+    // Their SQL expressions are enforced by the data writer (data/constraint_enforcer.h) when
+    // the program registered a SQL expression compiler.
+    bool sql_expressions = false;
     if (feature == "invariants") {
       in_use = column_keys.count("delta.invariants") > 0;
+      sql_expressions = true;
     } else if (feature == "checkConstraints") {
       in_use = std::any_of(
           metadata.configuration.begin(), metadata.configuration.end(),
           [](const auto& entry) { return entry.first.rfind("delta.constraints.", 0) == 0; });
+      sql_expressions = true;
     } else if (feature == "generatedColumns") {
       in_use = column_keys.count("delta.generationExpression") > 0;
+      sql_expressions = true;
     } else if (feature == "identityColumns") {
       in_use = AnyKeyStartsWith(column_keys, "delta.identity.");
     } else if (feature == "allowColumnDefaults") {
@@ -223,6 +230,12 @@ arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& meta
     } else {
       return Unsupported("The table requires the Delta writer feature '" + feature +
                          "', which neuralake cannot honour; it can be read but not written");
+    }
+    if (in_use && sql_expressions && HasSqlExpressionCompiler()) continue;
+    if (in_use && sql_expressions) {
+      return Unsupported("The table uses the Delta writer feature '" + feature +
+                         "', whose SQL expressions this program cannot evaluate (it registered "
+                         "no SQL expression compiler); it can be read but not written here");
     }
     if (in_use) {
       return Unsupported("The table uses the Delta writer feature '" + feature +

@@ -35,10 +35,12 @@ arrow::Result<std::vector<std::string>> PartitionValueKeys(const Metadata& metad
 
 // Refuses tables that need writer behaviour we do not have. Features whose rules we enforce
 // (appendOnly, in-commit timestamps, domain metadata, deletion vectors carried on removes,
-// change data feed for appends, column mapping in modes name and id) are accepted; features
-// that only matter when used (invariants, CHECK constraints, generated/identity/default
-// columns) are accepted only
-// while the metadata does not use them; rowTracking, clustering, icebergCompat*, typeWidening,
+// change data feed for appends, column mapping in modes name and id) are accepted; invariants,
+// CHECK constraints and generated columns are accepted when unused or when the program
+// registered a SQL expression compiler (log/expression_compiler.h), which the data writer
+// enforces them with; other features that only matter when used (identity/default columns) are
+// accepted only while the metadata does not use them; rowTracking, clustering, icebergCompat*,
+// typeWidening,
 // catalogManaged and unknown features are refused. So is a table whose neuralake.writer property
 // names another engine than nlk (table_properties.h).
 arrow::Status CheckWriteSupported(const Protocol& protocol, const Metadata& metadata);
