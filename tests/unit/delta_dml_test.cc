@@ -22,6 +22,7 @@
 #include "delta/optimize.h"
 #include "delta/predicate.h"
 #include "delta/table.h"
+#include "delta_dml_fixture.h"
 #include "storage/object_store.h"
 #include "test_status.h"
 
@@ -33,29 +34,11 @@ using dml::DmlOptions;
 using dml::DmlResult;
 using dml::RowChangeMode;
 
-std::shared_ptr<arrow::Schema> SampleSchema() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("session", arrow::utf8()),
-                        arrow::field("value", arrow::float64()),
-                        arrow::field("part", arrow::int32())});
-}
+using dml_test::SampleSchema;
 
 // Rows with ids [first, first + count): session "s<id / 100>", value id / 2, part id % 3.
 std::shared_ptr<arrow::RecordBatchReader> Rows(int64_t first, int64_t count) {
-  arrow::Int64Builder ids;
-  arrow::StringBuilder sessions;
-  arrow::DoubleBuilder values;
-  arrow::Int32Builder parts;
-  for (int64_t id = first; id < first + count; ++id) {
-    EXPECT_TRUE(ids.Append(id).ok());
-    EXPECT_TRUE(sessions.Append("s" + std::to_string(id / 100)).ok());
-    EXPECT_TRUE(values.Append(static_cast<double>(id) / 2).ok());
-    EXPECT_TRUE(parts.Append(static_cast<int32_t>(id % 3)).ok());
-  }
-  auto batch =
-      arrow::RecordBatch::Make(SampleSchema(), count,
-                               {ids.Finish().ValueOrDie(), sessions.Finish().ValueOrDie(),
-                                values.Finish().ValueOrDie(), parts.Finish().ValueOrDie()});
-  return arrow::RecordBatchReader::Make({batch}, SampleSchema()).ValueOrDie();
+  return dml_test::Reader(dml_test::SampleRows(dml_test::IdRange(first, first + count)));
 }
 
 std::shared_ptr<arrow::Table> SortedRows(Table& table) {
@@ -93,39 +76,14 @@ compute::Expression Predicate(const std::string& text) {
   return ParsePredicate(text, *SampleSchema()).ValueOrDie();
 }
 
-class DmlTest : public ::testing::TestWithParam<RowChangeMode> {
+class DmlTest : public dml_test::RowChangeTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK(InitializeArrowCompute());
-    root_ = std::filesystem::temp_directory_path() /
-            ("nlk-dml-" + std::to_string(std::random_device{}()));
-    std::filesystem::remove_all(root_);
-    uri_ = root_.string();
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  bool deletion_vectors() const { return GetParam() == RowChangeMode::kDeletionVectors; }
-
-  // A table with `files` appends of 100 rows each (ids 0..files*100), optionally partitioned
-  // by `part`, with deletion vectors enabled in deletion-vector mode.
-  std::shared_ptr<Table> MakeTable(int files, bool partitioned = false) {
-    CreateOptions options;
-    if (partitioned) options.partition_columns = {"part"};
-    if (deletion_vectors()) options.properties["delta.enableDeletionVectors"] = "true";
-    auto table = Table::Create(uri_, SampleSchema(), options).ValueOrDie();
-    for (int i = 0; i < files; ++i) EXPECT_TRUE(table->Append(Rows(i * 100, 100)).ok());
-    return table;
-  }
-
   DmlOptions Options(const std::string& text = "") const {
     DmlOptions options;
     options.mode = GetParam();
     options.predicate_text = text;
     return options;
   }
-
-  std::filesystem::path root_;
-  std::string uri_;
 };
 
 TEST_P(DmlTest, DeleteRemovesExactlyTheMatchingRows) {

@@ -21,6 +21,7 @@
 #include "delta/dml/merge.h"
 #include "delta/log/log_error.h"
 #include "delta/table.h"
+#include "delta_dml_fixture.h"
 #include "test_status.h"
 
 namespace nlk::delta {
@@ -35,38 +36,15 @@ using dml::MergeResult;
 using dml::MergeSpec;
 using dml::RowChangeMode;
 
-std::shared_ptr<arrow::Schema> SampleSchema() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("session", arrow::utf8()),
-                        arrow::field("value", arrow::float64()),
-                        arrow::field("part", arrow::int32())});
-}
+using dml_test::IdRange;
+using dml_test::Reader;
+using dml_test::SampleSchema;
 
-// Rows with the given ids: session "s<id / 100>", value id * scale, part id % 3.
 std::shared_ptr<arrow::Table> Rows(const std::vector<int64_t>& ids, double scale = 0.5) {
-  arrow::Int64Builder id_builder;
-  arrow::StringBuilder sessions;
-  arrow::DoubleBuilder values;
-  arrow::Int32Builder parts;
-  for (int64_t id : ids) {
-    EXPECT_TRUE(id_builder.Append(id).ok());
-    EXPECT_TRUE(sessions.Append("s" + std::to_string(id / 100)).ok());
-    EXPECT_TRUE(values.Append(static_cast<double>(id) * scale).ok());
-    EXPECT_TRUE(parts.Append(static_cast<int32_t>(id % 3)).ok());
-  }
-  return arrow::Table::Make(SampleSchema(),
-                            {id_builder.Finish().ValueOrDie(), sessions.Finish().ValueOrDie(),
-                             values.Finish().ValueOrDie(), parts.Finish().ValueOrDie()});
+  return dml_test::SampleRows(ids, scale);
 }
 
-std::vector<int64_t> Range(int64_t first, int64_t end) {
-  std::vector<int64_t> ids;
-  for (int64_t id = first; id < end; ++id) ids.push_back(id);
-  return ids;
-}
-
-std::shared_ptr<arrow::RecordBatchReader> Reader(const std::shared_ptr<arrow::Table>& table) {
-  return std::make_shared<arrow::TableBatchReader>(table);
-}
+std::vector<int64_t> Range(int64_t first, int64_t end) { return IdRange(first, end); }
 
 compute::Expression T(const std::string& column) {
   return compute::field_ref(dml::TargetField(column));
@@ -123,39 +101,13 @@ std::map<int64_t, double> Contents(Table& table) {
   return contents;
 }
 
-class MergeTest : public ::testing::TestWithParam<RowChangeMode> {
+class MergeTest : public dml_test::RowChangeTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK(InitializeArrowCompute());
-    root_ = std::filesystem::temp_directory_path() /
-            ("nlk-merge-" + std::to_string(std::random_device{}()));
-    std::filesystem::remove_all(root_);
-    uri_ = root_.string();
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
-  bool deletion_vectors() const { return GetParam() == RowChangeMode::kDeletionVectors; }
-
-  // `files` appends of 100 rows each (ids 0..files*100).
-  std::shared_ptr<Table> MakeTable(int files, bool partitioned = false) {
-    CreateOptions options;
-    if (partitioned) options.partition_columns = {"part"};
-    if (deletion_vectors()) options.properties["delta.enableDeletionVectors"] = "true";
-    auto table = Table::Create(uri_, SampleSchema(), options).ValueOrDie();
-    for (int i = 0; i < files; ++i) {
-      EXPECT_TRUE(table->Append(Reader(Rows(Range(i * 100, i * 100 + 100)))).ok());
-    }
-    return table;
-  }
-
   DmlOptions Options() const {
     DmlOptions options;
     options.mode = GetParam();
     return options;
   }
-
-  std::filesystem::path root_;
-  std::string uri_;
 };
 
 TEST_P(MergeTest, UpsertUpdatesMatchedRowsAndInsertsTheRest) {
