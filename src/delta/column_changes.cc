@@ -13,7 +13,9 @@
 
 #include "delta/data/column_mapping.h"
 #include "delta/data/schema.h"
+#include "delta/log/expression_compiler.h"
 #include "delta/log/protocol_support.h"
+#include "delta/log/table_constraints.h"
 #include "delta/log/transaction.h"
 #include "delta/table.h"
 
@@ -78,6 +80,40 @@ arrow::Result<int> ColumnIndex(const arrow::Schema& schema, const std::string& n
   return arrow::Status::Invalid("no column '", name, "'; columns: ", columns);
 }
 
+// Refuses a change that would leave a CHECK constraint, an invariant or a generated column's
+// formula naming a column that no longer exists: each must still compile over `changed` (the
+// table could not be written otherwise). As in Spark, the user drops or changes the rule first.
+// Rules carried by a dropped column (its invariant, its own formula) go with it.
+arrow::Status CheckRulesStillApply(const Metadata& metadata, const arrow::Schema& changed,
+                                   const std::set<std::string>& dropped, const std::string& what) {
+  ARROW_ASSIGN_OR_RAISE(TableConstraints rules, ReadTableConstraints(metadata));
+  auto check = [&](const std::string& rule, const std::string& expression, bool predicate,
+                   const std::string& remedy) -> arrow::Status {
+    ExpressionCompileOptions options;
+    options.predicate = predicate;
+    auto compiled = CompileSqlExpression(expression, changed, options);
+    if (compiled.ok()) return arrow::Status::OK();
+    return arrow::Status::Invalid("cannot ", what, ": ", rule, " (", expression,
+                                  ") would no longer apply (", compiled.status().message(), "); ",
+                                  remedy, " first");
+  };
+  for (const CheckConstraint& constraint : rules.checks) {
+    ARROW_RETURN_NOT_OK(check("CHECK constraint " + constraint.name, constraint.expression, true,
+                              "drop it with `nlk table constraint drop`"));
+  }
+  for (const ColumnInvariant& invariant : rules.invariants) {
+    if (dropped.count(invariant.column.substr(0, invariant.column.find('.'))) > 0) continue;
+    ARROW_RETURN_NOT_OK(check("the invariant on " + invariant.column, invariant.expression, true,
+                              "remove the invariant"));
+  }
+  for (const GeneratedColumn& generated : rules.generated_columns) {
+    if (dropped.count(generated.column) > 0) continue;
+    ARROW_RETURN_NOT_OK(check("the formula of generated column " + generated.column,
+                              generated.expression, false, "drop the generated column"));
+  }
+  return arrow::Status::OK();
+}
+
 arrow::Result<int64_t> CommitSchemaChange(DeltaLog& log, SchemaChange change,
                                           const std::string& operation, StringMap parameters) {
   ARROW_ASSIGN_OR_RAISE(change.metadata.schema_string, data::SerializeDeltaSchema(*change.schema));
@@ -108,6 +144,8 @@ arrow::Result<int64_t> Table::RenameColumn(const std::string& from, const std::s
   for (std::string& column : change.metadata.partition_columns) {
     if (column == old_name) column = to;
   }
+  ARROW_RETURN_NOT_OK(CheckRulesStillApply(change.metadata, *change.schema, {},
+                                           "rename column '" + old_name + "'"));
   return CommitSchemaChange(*log_, std::move(change), "RENAME COLUMN",
                             {{"oldColumnPath", old_name}, {"newColumnPath", to}});
 }
@@ -137,6 +175,9 @@ arrow::Result<int64_t> Table::DropColumns(const std::vector<std::string>& column
   for (auto index = indexes.rbegin(); index != indexes.rend(); ++index) {
     ARROW_ASSIGN_OR_RAISE(change.schema, change.schema->RemoveField(*index));
   }
+  ARROW_RETURN_NOT_OK(CheckRulesStillApply(change.metadata, *change.schema,
+                                           std::set<std::string>(names.begin(), names.end()),
+                                           "drop column '" + names.front() + "'"));
   std::string list = "[";
   for (const std::string& name : names) list += (list.size() > 1 ? "," : "") + JsonString(name);
   list += "]";

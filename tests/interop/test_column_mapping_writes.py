@@ -185,6 +185,16 @@ def test_renames_and_drops_are_refused_clearly(run_nlk, tmp_path):
         assert result.returncode != 0, args
         assert message in result.stderr, (args, result.stderr)
     assert versions(mapped) == before
+    # A column a CHECK constraint reads can be neither renamed nor dropped while it stands.
+    run_nlk("table", "constraint", "add", mapped, "positive", "value >= 0")
+    before = versions(mapped)
+    for args in (["rename-column", mapped, "value", "reading"], ["drop-column", mapped, "value"]):
+        result = run_nlk("table", *args, check=False)
+        assert result.returncode != 0, args
+        assert "CHECK constraint positive" in result.stderr, result.stderr
+    assert versions(mapped) == before
+    run_nlk("table", "constraint", "drop", mapped, "positive")
+    run_nlk("table", "rename-column", mapped, "value", "reading")
     # A partition column can be renamed: files keep their physical directory names.
     run_nlk("table", "rename-column", mapped, "region", "area")
     assert latest_metadata(mapped)["partitionColumns"] == ["area"]
