@@ -41,9 +41,9 @@ AddFile AsFile(const AddCdcFile& cdc) {
   return file;
 }
 
-// The table's metadata with `_change_type` appended to the schema, to read change data files
-// (which hold it beside the data columns, under that name in every column mapping mode).
-arrow::Result<Metadata> ChangeDataMetadata(const Metadata& table) {
+}  // namespace
+
+arrow::Result<Metadata> ChangeDataFileMetadata(const Metadata& table) {
   ARROW_ASSIGN_OR_RAISE(auto schema, data::ParseDeltaSchema(table.schema_string));
   Metadata metadata = table;
   ARROW_ASSIGN_OR_RAISE(auto mode, data::ColumnMappingModeOf(table.configuration));
@@ -62,6 +62,12 @@ arrow::Result<Metadata> ChangeDataMetadata(const Metadata& table) {
   ARROW_ASSIGN_OR_RAISE(metadata.schema_string, data::SerializeDeltaSchema(*schema));
   return metadata;
 }
+
+bool RecordsChangeDataFeed(const Metadata& metadata) {
+  return TableProperties(metadata.configuration).change_data_feed_enabled();
+}
+
+namespace {
 
 // One scan of one kind of file of one commit.
 struct Segment {
@@ -92,7 +98,7 @@ class ChangeFeedReader : public arrow::RecordBatchReader {
     auto reader = std::shared_ptr<ChangeFeedReader>(new ChangeFeedReader());
     reader->store_ = std::move(store);
     reader->table_metadata_ = plan.metadata;
-    ARROW_ASSIGN_OR_RAISE(reader->change_data_metadata_, ChangeDataMetadata(plan.metadata));
+    ARROW_ASSIGN_OR_RAISE(reader->change_data_metadata_, ChangeDataFileMetadata(plan.metadata));
     ARROW_ASSIGN_OR_RAISE(auto table_schema, data::ParseDeltaSchema(plan.metadata.schema_string));
     for (const auto& field : table_schema->fields()) {
       reader->data_columns_.push_back(field->name());

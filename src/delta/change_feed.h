@@ -66,6 +66,14 @@ struct ChangeFeedPlan {
   std::vector<ChangeFeedCommit> commits;
 };
 
+// The metadata change data files are written and read with: the table's, with `_change_type`
+// (string) after its columns, named so in every column mapping mode (the files name the data
+// columns physically and are matched by name).
+arrow::Result<Metadata> ChangeDataFileMetadata(const Metadata& table);
+
+// A table with delta.enableChangeDataFeed=true.
+bool RecordsChangeDataFeed(const Metadata& metadata);
+
 arrow::Result<ChangeFeedPlan> PlanChangeFeed(DeltaLog& log, const ChangeFeedOptions& options);
 
 // The rows of `plan`, version by version.

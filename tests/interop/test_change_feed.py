@@ -133,3 +133,47 @@ def test_bad_ranges_and_tables_without_the_feed_are_refused(run_nlk, tmp_path):
         assert message in result.stderr, (args, result.stderr)
     out = run_nlk("table", "changes", feed, "--from-version", "0", "--format", "count").stdout
     assert out.strip() == "2"
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("dv", [False, True], ids=["copy-on-write", "deletion-vectors"])
+def test_nlk_dml_records_the_feed_spark_reads(run_nlk, tmp_path, spark, dv):
+    """nlk's DELETE, UPDATE and MERGE on a table with the feed write change data files: Spark's
+    table_changes and nlk's read the same rows, and they are the changes that were made."""
+    uri = str(tmp_path / "w")
+    rows = pa.table({"id": pa.array(range(30), pa.int64()),
+                     "region": ["eu" if i % 2 else "us" for i in range(30)],
+                     "value": [float(i) for i in range(30)]})
+    pq.write_table(rows, tmp_path / "a.parquet")
+    args = ["table", "create", uri, "--input", tmp_path / "a.parquet", "--partition-by", "region",
+            "--property", "delta.enableChangeDataFeed=true"]
+    if dv:
+        args += ["--property", "delta.enableDeletionVectors=true"]
+    run_nlk(*args)                                                                   # v0
+    run_nlk("table", "delete", uri, "--where", "id < 3")                             # v1
+    run_nlk("table", "delete", uri, "--where", "region = 'eu' AND id > 25")          # v2
+    run_nlk("table", "update", uri, "--set", "value = value * 10", "--where", "id = 10")  # v3
+    source = pa.table({"id": pa.array([11, 12, 40], pa.int64()), "region": ["eu", "us", "us"],
+                       "value": [-1.0, -2.0, -3.0]})
+    pq.write_table(source, tmp_path / "s.parquet")
+    run_nlk("table", "merge", uri, "--source", tmp_path / "s.parquet", "--on", "t.id = s.id",
+            "--when-matched", "AND s.id = 12 DELETE", "--when-matched", "UPDATE SET *",
+            "--when-not-matched", "INSERT *")                                       # v4
+    assert list(Path(uri, "_change_data").rglob("cdc-*.parquet")), "no change data file"
+
+    actual = nlk_changes(run_nlk, uri, tmp_path / "c.parquet", 1)
+    changes = sorted(zip(actual["_commit_version"].to_pylist(), actual["_change_type"].to_pylist(),
+                         actual["id"].to_pylist(), actual["value"].to_pylist()))
+    assert changes == sorted(
+        [(1, "delete", i, float(i)) for i in range(3)] +
+        [(2, "delete", i, float(i)) for i in (27, 29)] +
+        [(3, "update_preimage", 10, 10.0), (3, "update_postimage", 10, 100.0),
+         (4, "update_preimage", 11, 11.0), (4, "update_postimage", 11, -1.0),
+         (4, "delete", 12, 12.0), (4, "insert", 40, -3.0)])
+    assert_same_rows(comparable(actual), comparable(spark_changes(spark, uri, 1)), key=KEY,
+                     what=f"Spark reads nlk's change data files (dv={dv})")
+    # Spark keeps writing the table and its feed.
+    spark.sql(f"DELETE FROM delta.`{uri}` WHERE id = 13")
+    assert_same_rows(comparable(nlk_changes(run_nlk, uri, tmp_path / "d.parquet", 5)),
+                     comparable(spark_changes(spark, uri, 5)), key=KEY,
+                     what="nlk reads Spark's next change")

@@ -6,11 +6,14 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/arrow_runtime.h"
@@ -267,6 +270,43 @@ TEST_P(DmlTest, AppendOnlyTablesRefuseRowChanges) {
   auto refused = table->Delete(Predicate("id = 1"), Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("delta.appendOnly"), std::string::npos);
+}
+
+TEST_P(DmlTest, ChangeDataFeedRecordsEveryChangedRow) {
+  CreateOptions options;
+  options.properties["delta.enableChangeDataFeed"] = "true";
+  if (deletion_vectors()) options.properties["delta.enableDeletionVectors"] = "true";
+  auto table = Table::Create(uri_, SampleSchema(), options).ValueOrDie();
+  ASSERT_OK(table->Append(Rows(0, 100)).status());                            // v1
+  ASSERT_OK(table->Delete(Predicate("id < 5"), Options("id < 5")).status());  // v2
+  ASSERT_OK(table->Update({{"value", compute::literal(0.0)}}, Predicate("id = 50"), Options())
+                .status());  // v3
+  for (int64_t version : {2, 3}) {
+    ASSERT_OK_AND_ASSIGN(auto actions, table->log()->ReadCommit(version));
+    EXPECT_TRUE(std::any_of(
+        actions.begin(), actions.end(),
+        [](const Action& action) { return std::holds_alternative<AddCdcFile>(action); }))
+        << "version " << version << " has no cdc action";
+  }
+  ChangeFeedOptions feed;
+  feed.from_version = 2;
+  ASSERT_OK_AND_ASSIGN(auto reader, table->Changes(feed));
+  ASSERT_OK_AND_ASSIGN(auto changes, arrow::Table::FromRecordBatchReader(reader.get()));
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> by_type;
+  auto combined = changes->CombineChunksToBatch().ValueOrDie();
+  auto ids = std::static_pointer_cast<arrow::Int64Array>(combined->GetColumnByName("id"));
+  auto values = std::static_pointer_cast<arrow::DoubleArray>(combined->GetColumnByName("value"));
+  auto types =
+      std::static_pointer_cast<arrow::StringArray>(combined->GetColumnByName("_change_type"));
+  for (int64_t row = 0; row < combined->num_rows(); ++row) {
+    by_type[types->GetString(row)].emplace_back(ids->Value(row), values->Value(row));
+  }
+  std::sort(by_type["delete"].begin(), by_type["delete"].end());
+  EXPECT_EQ(by_type["delete"], (std::vector<std::pair<int64_t, double>>{
+                                   {0, 0.0}, {1, 0.5}, {2, 1.0}, {3, 1.5}, {4, 2.0}}));
+  EXPECT_EQ(by_type["update_preimage"], (std::vector<std::pair<int64_t, double>>{{50, 25.0}}));
+  EXPECT_EQ(by_type["update_postimage"], (std::vector<std::pair<int64_t, double>>{{50, 0.0}}));
+  EXPECT_EQ(by_type.size(), 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, DmlTest,

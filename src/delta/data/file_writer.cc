@@ -384,9 +384,11 @@ arrow::Status DataFileWriter::FlushRowGroup(Partition* partition) {
     auto file = std::make_unique<OpenFile>();
     char counter[16];
     std::snprintf(counter, sizeof(counter), "%05d", file_counter_++);
-    std::string name = std::string("part-") + counter + "-" + UuidToString(RandomUuid()) + ".c000" +
-                       CodecSuffix(options_.compression) + ".parquet";
+    std::string name = options_.file_prefix + "-" + counter + "-" + UuidToString(RandomUuid()) +
+                       ".c000" + CodecSuffix(options_.compression) + ".parquet";
     file->path = partition->directory.empty() ? name : partition->directory + "/" + name;
+    if (!options_.directory_prefix.empty())
+      file->path = options_.directory_prefix + "/" + file->path;
     ARROW_ASSIGN_OR_RAISE(file->stream, store_->OpenForWrite(file->path));
     parquet::WriterProperties::Builder builder;
     // Parquet hands a column to its encoder and statistics in batches of write_batch_size

@@ -62,6 +62,10 @@ struct WriteOptions {
   // The files are the same; only the elapsed time differs.
   bool use_threads = false;
   StatisticsOptions statistics;
+  // Where the files go and what their names start with: data files at the table root ("part"),
+  // change data files under "_change_data" ("cdc"), partition directories inside either.
+  std::string directory_prefix;
+  std::string file_prefix = "part";
 };
 
 // Streams batches into data files, keeping one open file per partition.

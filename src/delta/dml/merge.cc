@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <iterator>
 #include <set>
 #include <unordered_map>
 
@@ -740,6 +741,7 @@ arrow::Result<std::shared_ptr<arrow::RecordBatch>> AsTargetRows(const arrow::Rec
 // What a target file's rows become.
 struct FileOutcome {
   std::vector<uint64_t> dropped;  // physical rows updated or deleted
+  std::vector<uint64_t> deleted;  // those of them deleted
   std::vector<std::shared_ptr<arrow::Table>> written;
 };
 
@@ -763,6 +765,11 @@ arrow::Status ApplyClauses(const std::vector<BoundClause>& clauses,
     if (picked.length() == 0) continue;
     if (clauses[c].clause->action == MergeAction::kDelete) {
       *deleted += picked.length();
+      for (int64_t row = 0; row < rows.num_rows(); ++row) {
+        if (chosen[row] == static_cast<int>(c)) {
+          outcome->deleted.push_back(static_cast<uint64_t>(physical[row]));
+        }
+      }
       continue;
     }
     *updated += picked.length();
@@ -933,8 +940,19 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
     }
     if (outcome.dropped.empty()) continue;
     std::sort(outcome.dropped.begin(), outcome.dropped.end());
-    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, file_rows, outcome.dropped));
-    for (const auto& written : outcome.written) ARROW_RETURN_NOT_OK(writer.WriteRows(*written));
+    if (writer.records_changes()) {
+      // The change data feed tells updated rows (pre- and post-images) from deleted ones.
+      std::sort(outcome.deleted.begin(), outcome.deleted.end());
+      std::vector<uint64_t> updated_rows;
+      std::set_difference(outcome.dropped.begin(), outcome.dropped.end(), outcome.deleted.begin(),
+                          outcome.deleted.end(), std::back_inserter(updated_rows));
+      ARROW_RETURN_NOT_OK(writer.RecordRows(file_rows, updated_rows, "update_preimage"));
+      ARROW_RETURN_NOT_OK(writer.RecordRows(file_rows, outcome.deleted, "delete"));
+    }
+    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, file_rows, outcome.dropped, nullptr));
+    for (const auto& written : outcome.written) {
+      ARROW_RETURN_NOT_OK(writer.WriteRows(*written, "update_postimage"));
+    }
   }
 
   // Source rows no target row matched.
@@ -959,7 +977,7 @@ arrow::Result<MergeResult> MergeRows(const std::shared_ptr<DeltaLog>& log,
         ARROW_ASSIGN_OR_RAISE(arrow::Datum subset, compute::Take(joined, indexes));
         ARROW_ASSIGN_OR_RAISE(
             auto inserted, ComputeRows(plan.not_matched[c], *subset.record_batch(), plan.target));
-        ARROW_RETURN_NOT_OK(writer.WriteRows(*inserted));
+        ARROW_RETURN_NOT_OK(writer.WriteRows(*inserted, "insert"));
       }
     }
   }

@@ -1,7 +1,11 @@
 #include "delta/dml/row_change_writer.h"
 
+#include <arrow/array/util.h>
+#include <arrow/scalar.h>
+
 #include <algorithm>
 
+#include "delta/change_feed.h"
 #include "delta/data/deletion_vector_writer.h"
 
 namespace nlk::delta::dml {
@@ -12,7 +16,46 @@ RowChangeWriter::RowChangeWriter(std::shared_ptr<storage::ObjectStore> store, Me
       metadata_(std::move(metadata)),
       deletion_vectors_(deletion_vectors),
       options_(options),
-      now_ms_(now_ms) {}
+      now_ms_(now_ms) {
+  if (RecordsChangeDataFeed(metadata_)) {
+    auto change_metadata = ChangeDataFileMetadata(metadata_);
+    // An unreadable schema has failed the operation before it gets here.
+    if (change_metadata.ok()) change_metadata_ = std::make_unique<Metadata>(*change_metadata);
+  }
+}
+
+arrow::Status RowChangeWriter::RecordChanges(const arrow::Table& rows, const char* change_type) {
+  if (change_metadata_ == nullptr || change_type == nullptr || rows.num_rows() == 0) {
+    return arrow::Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(
+      auto types, arrow::MakeArrayFromScalar(arrow::StringScalar(change_type), rows.num_rows()));
+  ARROW_ASSIGN_OR_RAISE(auto changes, rows.AddColumn(rows.num_columns(),
+                                                     arrow::field(kChangeTypeColumn, arrow::utf8()),
+                                                     std::make_shared<arrow::ChunkedArray>(types)));
+  if (change_writer_ == nullptr) {
+    data::WriteOptions write_options;
+    write_options.target_file_size = options_.target_file_size_bytes;
+    write_options.directory_prefix = "_change_data";
+    write_options.file_prefix = "cdc";
+    ARROW_ASSIGN_OR_RAISE(change_writer_,
+                          data::DataFileWriter::Make(store_, *change_metadata_, write_options));
+  }
+  arrow::Status status = change_writer_->Write(*changes);
+  if (!status.ok()) {
+    change_writer_->Abandon();
+    change_writer_.reset();
+  }
+  return status;
+}
+
+arrow::Status RowChangeWriter::RecordRows(const FileRows& file_rows,
+                                          const std::vector<uint64_t>& rows,
+                                          const char* change_type) {
+  if (change_metadata_ == nullptr || rows.empty()) return arrow::Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto changed, TakeRows(*file_rows.rows, rows, false, file_rows.deleted));
+  return RecordChanges(*changed, change_type);
+}
 
 void RowChangeWriter::RemoveFile(const AddFile& file) {
   actions_.push_back(MakeRemoveFile(file, now_ms_));
@@ -22,8 +65,10 @@ void RowChangeWriter::RemoveFile(const AddFile& file) {
 }
 
 arrow::Status RowChangeWriter::DropRows(const AddFile& file, const FileRows& file_rows,
-                                        const std::vector<uint64_t>& rows) {
+                                        const std::vector<uint64_t>& rows,
+                                        const char* change_type) {
   if (rows.empty()) return arrow::Status::OK();
+  if (change_type != nullptr) ARROW_RETURN_NOT_OK(RecordRows(file_rows, rows, change_type));
   const int64_t physical_rows = file_rows.rows->num_rows();
   const auto already_deleted = static_cast<int64_t>(file_rows.deleted.Cardinality());
   if (already_deleted + static_cast<int64_t>(rows.size()) >= physical_rows) {
@@ -55,8 +100,9 @@ arrow::Status RowChangeWriter::RewriteLiveRows(const AddFile& file, const FileRo
   return WriteRows(*survivors);
 }
 
-arrow::Status RowChangeWriter::WriteRows(const arrow::Table& rows) {
+arrow::Status RowChangeWriter::WriteRows(const arrow::Table& rows, const char* change_type) {
   if (rows.num_rows() == 0) return arrow::Status::OK();
+  ARROW_RETURN_NOT_OK(RecordChanges(rows, change_type));
   if (data_writer_ == nullptr) {
     data::WriteOptions write_options;
     write_options.target_file_size = options_.target_file_size_bytes;
@@ -81,6 +127,18 @@ arrow::Result<std::vector<Action>> RowChangeWriter::Finish() {
       ++counts_.files_added;
       counts_.bytes_added += file.size;
       actions_.push_back(std::move(file));
+    }
+  }
+  if (change_writer_ != nullptr) {
+    ARROW_ASSIGN_OR_RAISE(std::vector<AddFile> changes, change_writer_->Finish());
+    change_writer_.reset();
+    for (AddFile& file : changes) {
+      written_paths_.push_back(file.path);
+      AddCdcFile cdc;
+      cdc.path = std::move(file.path);
+      cdc.partition_values = std::move(file.partition_values);
+      cdc.size = file.size;
+      actions_.push_back(std::move(cdc));
     }
   }
   if (pending_vectors_.empty()) return std::move(actions_);

@@ -33,13 +33,27 @@ class RowChangeWriter {
   // read as `file_rows` (with every column in copy-on-write mode). Deletion-vector mode marks
   // them in the file's vector, merged with the one it has; copy-on-write rewrites the other
   // live rows to a new file. A file left without live rows is removed.
+  //
+  // With the change data feed on, `change_type` (if not null) records the dropped rows in a
+  // change data file (RecordRows).
   arrow::Status DropRows(const AddFile& file, const FileRows& file_rows,
-                         const std::vector<uint64_t>& rows);
+                         const std::vector<uint64_t>& rows, const char* change_type = "delete");
   // Rewrites the live rows of `file` (read as `file_rows`, every column) to a new file and
   // removes it, so the rows its deletion vector hides are gone from the new version's files.
   arrow::Status RewriteLiveRows(const AddFile& file, const FileRows& file_rows);
-  // Writes new rows (updated or inserted), all table columns, to new files.
-  arrow::Status WriteRows(const arrow::Table& rows);
+  // Writes new rows (updated or inserted), all table columns, to new files; with the change
+  // data feed on and a `change_type` ("update_postimage", "insert"), records them too.
+  arrow::Status WriteRows(const arrow::Table& rows, const char* change_type = nullptr);
+
+  // The table records its change data feed (delta.enableChangeDataFeed): every row an operation
+  // deletes, updates or inserts also goes to a change data file (`_change_data/`, a cdc action)
+  // with its `_change_type`, as PROTOCOL.md "Change Data Files" requires of writers. Rows copied
+  // unchanged by a rewrite are not recorded.
+  bool records_changes() const { return change_metadata_ != nullptr; }
+  // Records rows `rows` (physical indexes) of `file_rows` as changed with `change_type`
+  // ("delete", "update_preimage"); nothing when the feed is off.
+  arrow::Status RecordRows(const FileRows& file_rows, const std::vector<uint64_t>& rows,
+                           const char* change_type);
 
   // Closes the data files, writes the deletion vectors, and returns the actions to commit.
   arrow::Result<std::vector<Action>> Finish();
@@ -61,6 +75,11 @@ class RowChangeWriter {
   DmlOptions options_;
   int64_t now_ms_;
   std::unique_ptr<data::DataFileWriter> data_writer_;
+  // The table's metadata with `_change_type` added (null: the feed is off), and the writer of
+  // change data files.
+  std::unique_ptr<Metadata> change_metadata_;
+  std::unique_ptr<data::DataFileWriter> change_writer_;
+  arrow::Status RecordChanges(const arrow::Table& rows, const char* change_type);
   std::vector<Action> actions_;
   std::vector<PendingVector> pending_vectors_;
   std::vector<std::string> written_paths_;

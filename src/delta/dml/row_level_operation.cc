@@ -337,12 +337,16 @@ arrow::Result<DmlResult> DeleteRows(const std::shared_ptr<DeltaLog>& log,
   DmlResult result = StartResult(target, plan);
   const int64_t now = NowMillis();
   RowChangeWriter writer(store, metadata, target.deletion_vectors, options, now);
-  const std::vector<std::string> columns = target.deletion_vectors && predicate
-                                               ? PredicateColumns(*predicate, *target.schema)
-                                               : std::vector<std::string>{};
+  // Deletion vectors need only the predicate's columns, unless the deleted rows are recorded
+  // in the change data feed.
+  const std::vector<std::string> columns =
+      target.deletion_vectors && predicate && !writer.records_changes()
+          ? PredicateColumns(*predicate, *target.schema)
+          : std::vector<std::string>{};
   int64_t scan_ms = 0;
   for (const TargetFile& candidate : plan.files) {
-    if (candidate.all_rows_match) {
+    // A file removed unread would leave its rows out of the change data files.
+    if (candidate.all_rows_match && !writer.records_changes()) {
       if (auto rows = LiveRowsFromStatistics(candidate.file)) {
         result.rows_deleted += *rows;
         ++result.files_removed_without_reading;
@@ -414,8 +418,9 @@ arrow::Result<DmlResult> UpdateRows(const std::shared_ptr<DeltaLog>& log,
       ARROW_ASSIGN_OR_RAISE(updated, updated->RemoveColumn(*it));
     }
     result.rows_updated += updated->num_rows();
-    ARROW_RETURN_NOT_OK(writer.DropRows(candidate.file, read.rows, read.matching));
-    ARROW_RETURN_NOT_OK(writer.WriteRows(*updated));
+    ARROW_RETURN_NOT_OK(
+        writer.DropRows(candidate.file, read.rows, read.matching, "update_preimage"));
+    ARROW_RETURN_NOT_OK(writer.WriteRows(*updated, "update_postimage"));
   }
   OperationRecord record{"UPDATE", {}, "numUpdatedRows", result.rows_updated};
   if (predicate) record.parameters["predicate"] = options.predicate_text;

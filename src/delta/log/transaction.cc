@@ -187,8 +187,8 @@ arrow::Status Transaction::Validate() const {
       properties.change_data_feed_enabled()) {
     return LogError(LogErrorKind::kUnsupportedFeature,
                     "The table " + log_->table_uri() +
-                        " enables the change data feed, and this operation removes data without "
-                        "writing change data files; neuralake cannot produce them yet");
+                        " enables the change data feed, and this commit removes data without "
+                        "change data files: change data readers would misread it");
   }
   if (!domains.empty() && !ProtocolSupportsFeature(protocol, "domainMetadata")) {
     return arrow::Status::Invalid(
